@@ -1,0 +1,61 @@
+"""Every failure a caller is expected to handle, under one base class."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class AuthError(Exception):
+    """Base of every expected failure; anything else is a bug."""
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one input field; ``field`` uses the domain's names."""
+
+    field: str
+    message: str
+
+
+class InvalidInput(AuthError):
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = tuple(errors)
+
+
+class InvalidCredentials(AuthError):
+    pass
+
+
+class EmailNotVerified(AuthError):
+    def __init__(self, email: str) -> None:
+        super().__init__(email)
+        self.email = email
+
+
+class InvalidOtp(AuthError):
+    pass
+
+
+class OtpExpired(AuthError):
+    pass
+
+
+class TooManyAttempts(AuthError):
+    pass
+
+
+class InvalidRefreshToken(AuthError):
+    pass
+
+
+class InvalidAccessToken(AuthError):
+    """The bearer token is malformed, forged, expired or of the wrong kind."""
+
+
+class DeliveryFailed(AuthError):
+    """The mail server could not take the message; nothing was written."""
+
+
+class EmailAlreadyTaken(AuthError):
+    """Raised by a repository when a concurrent request created the same account."""

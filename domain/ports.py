@@ -1,0 +1,112 @@
+"""What the services need from the outside world, as Protocols.
+
+The adapters live in ``persistence`` (database) and ``mail`` (delivery);
+unit tests use small in-memory fakes of the same shape.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from types import TracebackType
+    from typing import Self
+    from uuid import UUID
+
+    from domain.entities import (
+        OtpChallenge,
+        OtpPurpose,
+        OutgoingMail,
+        RefreshTokenRecord,
+        Session,
+        User,
+    )
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware (UTC)."""
+        ...
+
+
+class PasswordHasher(Protocol):
+    async def hash(self, password: str) -> str: ...
+
+    async def verify(self, password: str, password_hash: str) -> bool: ...
+
+    async def verify_dummy(self, password: str) -> None:
+        """Spend the time of one ``verify`` so an unknown account costs the same."""
+        ...
+
+    def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+class Mailer(Protocol):
+    async def send(self, mail: OutgoingMail) -> None:
+        """Deliver ``mail`` or raise ``DeliveryFailed``."""
+        ...
+
+
+class UserRepository(Protocol):
+    async def get(self, user_id: UUID) -> User | None: ...
+
+    async def get_by_email(self, email: str) -> User | None:
+        """Find the account of ``email``, ignoring case."""
+        ...
+
+    async def add(self, user: User) -> None:
+        """Insert ``user``; raise ``EmailAlreadyTaken`` if the address exists."""
+        ...
+
+    async def save(self, user: User) -> None: ...
+
+
+class OtpRepository(Protocol):
+    async def replace(self, challenge: OtpChallenge) -> None:
+        """Store ``challenge``, voiding any earlier code of the same user and purpose."""
+        ...
+
+    async def get_for_update(self, user_id: UUID, purpose: OtpPurpose) -> OtpChallenge | None:
+        """The pending code, locked until the transaction ends."""
+        ...
+
+    async def save(self, challenge: OtpChallenge) -> None: ...
+
+    async def delete(self, challenge: OtpChallenge) -> None: ...
+
+
+class SessionRepository(Protocol):
+    async def add(self, session: Session) -> None: ...
+
+    async def get_for_update(self, session_id: UUID) -> Session | None:
+        """The session, locked so that rotations of one family run one at a time."""
+        ...
+
+    async def save(self, session: Session) -> None: ...
+
+    async def add_token(self, record: RefreshTokenRecord) -> None: ...
+
+    async def find_token(self, token_hash: str) -> RefreshTokenRecord | None: ...
+
+    async def save_token(self, record: RefreshTokenRecord) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: rolled back on leaving unless ``commit`` was called."""
+
+    users: UserRepository
+    otps: OtpRepository
+    sessions: SessionRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+

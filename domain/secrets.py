@@ -1,0 +1,27 @@
+"""Keys derived from the one server secret, one per purpose."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+
+def derive_key(server_secret: bytes, purpose: str) -> bytes:
+    """Domain separation: a leak of one derived key says nothing of the others."""
+    return hmac.new(server_secret, b"auth-gateway/" + purpose.encode("ascii"), hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    access_token: bytes
+    otp: bytes
+    refresh_token: bytes
+
+    @classmethod
+    def from_secret(cls, server_secret: bytes) -> KeyRing:
+        return cls(
+            access_token=derive_key(server_secret, "access-token"),
+            otp=derive_key(server_secret, "otp"),
+            refresh_token=derive_key(server_secret, "refresh-token"),
+        )

@@ -1,0 +1,1 @@
+"""Stateless services: each receives its collaborators and owns one use case."""

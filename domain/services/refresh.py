@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from domain.entities import RefreshTokenRecord
+from domain.errors import InvalidRefreshToken
+from domain.tokens import hash_refresh_token
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from domain.entities import Session, SignedIn
+    from domain.policy import AuthPolicy
+    from domain.ports import Clock, UnitOfWork
+    from domain.services.session_starter import SessionStarter
+    from domain.tokens import RefreshTokenMinter
+
+logger = logging.getLogger(__name__)
+
+# Far longer than any token we issue (43 characters); longer input is not ours.
+_MAX_TOKEN_LENGTH = 512
+
+
+class RefreshService:
+    """Rotates refresh tokens and detects the reuse of a spent one."""
+
+    def __init__(
+        self,
+        uow: Callable[[], UnitOfWork],
+        minter: RefreshTokenMinter,
+        sessions: SessionStarter,
+        clock: Clock,
+        policy: AuthPolicy,
+    ) -> None:
+        self._uow = uow
+        self._minter = minter
+        self._sessions = sessions
+        self._clock = clock
+        self._policy = policy
+
+    async def refresh(self, refresh_token: str) -> SignedIn:
+        """Spend ``refresh_token`` and issue the family's next pair.
+
+        A repeat of the token just spent, within the grace window, is answered with
+        the same successor (two tabs refreshing at once both keep working). Any
+        other spent token means it was copied: the whole family is revoked.
+
+        Raises:
+            InvalidRefreshToken: unknown, expired, revoked or reused token.
+        """
+        if not refresh_token or len(refresh_token) > _MAX_TOKEN_LENGTH:
+            raise InvalidRefreshToken
+        token_hash = hash_refresh_token(refresh_token)
+        async with self._uow() as uow:
+            record = await uow.sessions.find_token(token_hash)
+            if record is None:
+                raise InvalidRefreshToken
+            # The lock serialises every rotation of this family; the record is read
+            # again under it because a concurrent rotation may just have spent it.
+            session = await uow.sessions.get_for_update(record.session_id)
+            record = await uow.sessions.find_token(token_hash)
+            if session is None or record is None or session.revoked_at is not None:
+                raise InvalidRefreshToken
+            now = self._clock.now()
+            if self._expired(session, now):
+                raise InvalidRefreshToken
+            user = await uow.users.get(session.user_id)
+            if user is None:
+                raise InvalidRefreshToken
+
+            if record.spent_at is None and record.generation == session.generation:
+                successor = await self._rotate(uow, session, record, now)
+                await uow.commit()
+                return self._sessions.signed_in(user, session, successor, now)
+
+            if self._is_grace_repeat(session, record, now):
+                current = self._minter.token(session.family_seed, session.generation)
+                return self._sessions.signed_in(user, session, current, now)
+
+            logger.warning("refresh token reuse detected; session %s revoked", session.id)
+            session.revoked_at = now
+            await uow.sessions.save(session)
+            await uow.commit()
+            raise InvalidRefreshToken
+
+    def _expired(self, session: Session, now: datetime) -> bool:
+        return now >= session.expires_at or now >= session.last_used_at + self._policy.refresh_idle_lifetime
+
+    def _is_grace_repeat(self, session: Session, record: RefreshTokenRecord, now: datetime) -> bool:
+        return (
+            record.spent_at is not None
+            and record.generation == session.generation - 1
+            and now - record.spent_at <= self._policy.refresh_reuse_grace
+        )
+
+    async def _rotate(
+        self, uow: UnitOfWork, session: Session, record: RefreshTokenRecord, now: datetime
+    ) -> str:
+        record.spent_at = now
+        await uow.sessions.save_token(record)
+        session.generation += 1
+        session.last_used_at = now
+        await uow.sessions.save(session)
+        successor = self._minter.token(session.family_seed, session.generation)
+        await uow.sessions.add_token(
+            RefreshTokenRecord(
+                token_hash=hash_refresh_token(successor),
+                session_id=session.id,
+                generation=session.generation,
+                issued_at=now,
+            )
+        )
+        return successor

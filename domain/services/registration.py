@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from domain import messages
+from domain.entities import OtpSent, User
+from domain.errors import EmailAlreadyTaken
+from domain.validation import InputCollector, check_name, check_new_password, normalise_email
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from domain.policy import AuthPolicy
+    from domain.ports import Clock, Mailer, PasswordHasher, UnitOfWork
+    from domain.services.otp_sender import OtpSender
+
+
+class RegistrationService:
+    """Signs a person up and mails them a code, without telling anyone who has an account."""
+
+    def __init__(
+        self,
+        uow: Callable[[], UnitOfWork],
+        passwords: PasswordHasher,
+        otp_sender: OtpSender,
+        mailer: Mailer,
+        clock: Clock,
+        policy: AuthPolicy,
+    ) -> None:
+        self._uow = uow
+        self._passwords = passwords
+        self._otp_sender = otp_sender
+        self._mailer = mailer
+        self._clock = clock
+        self._policy = policy
+
+    async def register(
+        self,
+        email: str,
+        password: str,
+        first_name: str | None = None,
+        last_name: str | None = None,
+    ) -> OtpSent:
+        """Create the account, or refresh a pending one, and mail a code.
+
+        An address that already has a verified account gets the same answer and a
+        notice in its mailbox instead of a code.
+
+        Raises:
+            InvalidInput: naming each bad field.
+            DeliveryFailed: the mail server refused; nothing was written.
+        """
+        errors = InputCollector()
+        email = normalise_email(email, errors)
+        password = check_new_password(password, errors)
+        first_name = check_name(first_name, errors, "first_name")
+        last_name = check_name(last_name, errors, "last_name")
+        errors.raise_if_any()
+
+        # Hashing first, outside the transaction, keeps every branch equally slow
+        # and keeps the database lock short.
+        password_hash = await self._passwords.hash(password)
+        try:
+            return await self._register(email, password_hash, first_name, last_name)
+        except EmailAlreadyTaken:
+            # Another request created the account between our lookup and insert;
+            # now the lookup finds it.
+            return await self._register(email, password_hash, first_name, last_name)
+
+    async def _register(
+        self, email: str, password_hash: str, first_name: str | None, last_name: str | None
+    ) -> OtpSent:
+        async with self._uow() as uow:
+            user = await uow.users.get_by_email(email)
+            if user is not None and user.email_verified:
+                await self._mailer.send(messages.already_registered(user.email, self._policy.product_name))
+                return OtpSent(email=email, expires_at=self._otp_sender.expiry_from_now())
+            if user is None:
+                user = User(
+                    id=uuid.uuid4(),
+                    email=email,
+                    password_hash=password_hash,
+                    first_name=first_name,
+                    last_name=last_name,
+                    email_verified=False,
+                    created_at=self._clock.now(),
+                )
+                await uow.users.add(user)
+            else:
+                # Still unverified: whoever proves the address next owns it, with
+                # the password they chose last.
+                user.password_hash = password_hash
+                user.first_name = first_name
+                user.last_name = last_name
+                await uow.users.save(user)
+            sent = await self._otp_sender.send(uow, user)
+            await uow.commit()
+            return OtpSent(email=email, expires_at=sent.expires_at)

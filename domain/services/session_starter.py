@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from domain.entities import RefreshTokenRecord, Session, SignedIn
+from domain.tokens import hash_refresh_token
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from domain.entities import User
+    from domain.policy import AuthPolicy
+    from domain.ports import Clock, UnitOfWork
+    from domain.tokens import AccessTokenCodec, RefreshTokenMinter
+
+
+class SessionStarter:
+    """Opens a session (a new refresh-token family) and issues its first token pair."""
+
+    def __init__(
+        self,
+        access_tokens: AccessTokenCodec,
+        refresh_tokens: RefreshTokenMinter,
+        clock: Clock,
+        policy: AuthPolicy,
+    ) -> None:
+        self._access_tokens = access_tokens
+        self._refresh_tokens = refresh_tokens
+        self._clock = clock
+        self._policy = policy
+
+    async def start(self, uow: UnitOfWork, user: User) -> SignedIn:
+        now = self._clock.now()
+        session = Session(
+            id=uuid.uuid4(),
+            user_id=user.id,
+            family_seed=self._refresh_tokens.new_family_seed(),
+            generation=0,
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + self._policy.refresh_absolute_lifetime,
+        )
+        await uow.sessions.add(session)
+        refresh_token = self._refresh_tokens.token(session.family_seed, session.generation)
+        await uow.sessions.add_token(
+            RefreshTokenRecord(
+                token_hash=hash_refresh_token(refresh_token),
+                session_id=session.id,
+                generation=session.generation,
+                issued_at=now,
+            )
+        )
+        return self.signed_in(user, session, refresh_token, now)
+
+    def signed_in(self, user: User, session: Session, refresh_token: str, now: datetime) -> SignedIn:
+        return SignedIn(
+            access_token=self._access_tokens.issue(user.id, session.id, now),
+            refresh_token=refresh_token,
+            expires_in=self._access_tokens.lifetime_seconds,
+            user=user,
+            session_id=session.id,
+        )

@@ -1,0 +1,72 @@
+"""Input rules shared by the services: e-mail, password and names."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from email_validator import EmailNotValidError, validate_email
+
+from domain.errors import FieldError, InvalidInput
+
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 128
+NAME_MAX_LENGTH = 128
+EMAIL_MAX_LENGTH = 254
+
+
+class InputCollector:
+    """Gathers every field problem of one request so the client sees them all at once."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.append(FieldError(field, message))
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise InvalidInput(self.errors)
+
+
+def normalise_email(raw: str, errors: InputCollector, field: str = "email") -> str:
+    """Trim the address and lower-case its domain; record a problem if it is not one."""
+    candidate = raw.strip()
+    if not candidate:
+        errors.add(field, "Enter an e-mail address.")
+        return candidate
+    if len(candidate) > EMAIL_MAX_LENGTH:
+        errors.add(field, f"An e-mail address has at most {EMAIL_MAX_LENGTH} characters.")
+        return candidate
+    try:
+        # Deliverability needs DNS; the code we mail is what proves the address.
+        return validate_email(candidate, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        errors.add(field, str(exc))
+        return candidate
+
+
+def normalise_password(raw: str) -> str:
+    """NFKC, as NIST SP 800-63B advises, so the same password typed anywhere matches."""
+    return unicodedata.normalize("NFKC", raw)
+
+
+def check_new_password(raw: str, errors: InputCollector, field: str = "password") -> str:
+    password = normalise_password(raw)
+    if len(password) < PASSWORD_MIN_LENGTH:
+        errors.add(field, f"Use at least {PASSWORD_MIN_LENGTH} characters.")
+    elif len(password) > PASSWORD_MAX_LENGTH:
+        errors.add(field, f"Use at most {PASSWORD_MAX_LENGTH} characters.")
+    return password
+
+
+def check_name(raw: str | None, errors: InputCollector, field: str) -> str | None:
+    if raw is None:
+        return None
+    name = raw.strip()
+    if not name:
+        errors.add(field, "Leave the name out or give at least one character.")
+    elif len(name) > NAME_MAX_LENGTH:
+        errors.add(field, f"Use at most {NAME_MAX_LENGTH} characters.")
+    elif any(unicodedata.category(ch) == "Cc" for ch in name):
+        errors.add(field, "Names cannot contain control characters.")
+    return name

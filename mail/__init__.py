@@ -1,0 +1,1 @@
+"""Mail delivery adapters for the domain's ``Mailer`` port."""

@@ -1,0 +1,67 @@
+"""Tables. Secrets never appear here in a usable form: codes and refresh tokens
+are stored as keyed or plain hashes, passwords as bcrypt hashes."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class UserRow(Model):
+    id = fields.UUIDField(primary_key=True)
+    email = fields.CharField(max_length=254)
+    # casefolded address: one account per address, whatever its case
+    email_key = fields.CharField(max_length=254, unique=True)
+    password_hash = fields.CharField(max_length=128)
+    first_name = fields.CharField(max_length=128, null=True)
+    last_name = fields.CharField(max_length=128, null=True)
+    email_verified = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "users"
+
+
+class OtpChallengeRow(Model):
+    id = fields.UUIDField(primary_key=True)
+    user: fields.ForeignKeyRelation[UserRow] = fields.ForeignKeyField(
+        "models.UserRow", related_name="otp_challenges", on_delete=fields.CASCADE
+    )
+    purpose = fields.CharField(max_length=32)
+    code_hmac = fields.CharField(max_length=64)
+    expires_at = fields.DatetimeField()
+    attempts = fields.IntField(default=0)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "otp_challenges"
+        unique_together = (("user", "purpose"),)
+
+
+class SessionRow(Model):
+    id = fields.UUIDField(primary_key=True)
+    user: fields.ForeignKeyRelation[UserRow] = fields.ForeignKeyField(
+        "models.UserRow", related_name="sessions", on_delete=fields.CASCADE
+    )
+    family_seed = fields.CharField(max_length=64)
+    generation = fields.IntField()
+    created_at = fields.DatetimeField()
+    last_used_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "sessions"
+
+
+class RefreshTokenRow(Model):
+    token_hash = fields.CharField(max_length=64, primary_key=True)
+    session: fields.ForeignKeyRelation[SessionRow] = fields.ForeignKeyField(
+        "models.SessionRow", related_name="refresh_tokens", on_delete=fields.CASCADE
+    )
+    generation = fields.IntField()
+    issued_at = fields.DatetimeField()
+    spent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "refresh_tokens"

@@ -1,0 +1,185 @@
+"""Every query of the gateway, each repository turning rows into domain entities."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tortoise.exceptions import IntegrityError
+
+from domain.entities import OtpChallenge, OtpPurpose, RefreshTokenRecord, Session, User, email_key
+from domain.errors import EmailAlreadyTaken
+from persistence.models import OtpChallengeRow, RefreshTokenRow, SessionRow, UserRow
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from tortoise.backends.base.client import BaseDBAsyncClient
+
+
+def _user(row: UserRow) -> User:
+    return User(
+        id=row.id,
+        email=row.email,
+        password_hash=row.password_hash,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        email_verified=row.email_verified,
+        created_at=row.created_at,
+    )
+
+
+class TortoiseUserRepository:
+    def __init__(self, db: BaseDBAsyncClient) -> None:
+        self._db = db
+
+    async def get(self, user_id: UUID) -> User | None:
+        row = await UserRow.filter(id=user_id).using_db(self._db).first()
+        return _user(row) if row else None
+
+    async def get_by_email(self, email: str) -> User | None:
+        row = await UserRow.filter(email_key=email_key(email)).using_db(self._db).first()
+        return _user(row) if row else None
+
+    async def add(self, user: User) -> None:
+        try:
+            await UserRow.create(
+                using_db=self._db,
+                id=user.id,
+                email=user.email,
+                email_key=user.email_key,
+                password_hash=user.password_hash,
+                first_name=user.first_name,
+                last_name=user.last_name,
+                email_verified=user.email_verified,
+                created_at=user.created_at,
+            )
+        except IntegrityError as exc:
+            raise EmailAlreadyTaken from exc
+
+    async def save(self, user: User) -> None:
+        await UserRow.filter(id=user.id).using_db(self._db).update(
+            email=user.email,
+            email_key=user.email_key,
+            password_hash=user.password_hash,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            email_verified=user.email_verified,
+        )
+
+
+def _challenge(row: OtpChallengeRow) -> OtpChallenge:
+    return OtpChallenge(
+        id=row.id,
+        user_id=row.user_id,  # type: ignore[attr-defined]  # Tortoise adds the FK column attribute
+        purpose=OtpPurpose(row.purpose),
+        code_hmac=row.code_hmac,
+        expires_at=row.expires_at,
+        attempts=row.attempts,
+        created_at=row.created_at,
+    )
+
+
+class TortoiseOtpRepository:
+    def __init__(self, db: BaseDBAsyncClient) -> None:
+        self._db = db
+
+    async def replace(self, challenge: OtpChallenge) -> None:
+        await OtpChallengeRow.filter(user_id=challenge.user_id, purpose=challenge.purpose.value).using_db(
+            self._db
+        ).delete()
+        await OtpChallengeRow.create(
+            using_db=self._db,
+            id=challenge.id,
+            user_id=challenge.user_id,
+            purpose=challenge.purpose.value,
+            code_hmac=challenge.code_hmac,
+            expires_at=challenge.expires_at,
+            attempts=challenge.attempts,
+            created_at=challenge.created_at,
+        )
+
+    async def get_for_update(self, user_id: UUID, purpose: OtpPurpose) -> OtpChallenge | None:
+        row = (
+            await OtpChallengeRow.filter(user_id=user_id, purpose=purpose.value)
+            .select_for_update()
+            .using_db(self._db)
+            .first()
+        )
+        return _challenge(row) if row else None
+
+    async def save(self, challenge: OtpChallenge) -> None:
+        await OtpChallengeRow.filter(id=challenge.id).using_db(self._db).update(attempts=challenge.attempts)
+
+    async def delete(self, challenge: OtpChallenge) -> None:
+        await OtpChallengeRow.filter(id=challenge.id).using_db(self._db).delete()
+
+
+def _session(row: SessionRow) -> Session:
+    return Session(
+        id=row.id,
+        user_id=row.user_id,  # type: ignore[attr-defined]  # Tortoise adds the FK column attribute
+        family_seed=bytes.fromhex(row.family_seed),
+        generation=row.generation,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+def _token(row: RefreshTokenRow) -> RefreshTokenRecord:
+    return RefreshTokenRecord(
+        token_hash=row.token_hash,
+        session_id=row.session_id,  # type: ignore[attr-defined]  # Tortoise adds the FK column attribute
+        generation=row.generation,
+        issued_at=row.issued_at,
+        spent_at=row.spent_at,
+    )
+
+
+class TortoiseSessionRepository:
+    def __init__(self, db: BaseDBAsyncClient) -> None:
+        self._db = db
+
+    async def add(self, session: Session) -> None:
+        await SessionRow.create(
+            using_db=self._db,
+            id=session.id,
+            user_id=session.user_id,
+            family_seed=session.family_seed.hex(),
+            generation=session.generation,
+            created_at=session.created_at,
+            last_used_at=session.last_used_at,
+            expires_at=session.expires_at,
+            revoked_at=session.revoked_at,
+        )
+
+    async def get_for_update(self, session_id: UUID) -> Session | None:
+        row = await SessionRow.filter(id=session_id).select_for_update().using_db(self._db).first()
+        return _session(row) if row else None
+
+    async def save(self, session: Session) -> None:
+        await SessionRow.filter(id=session.id).using_db(self._db).update(
+            generation=session.generation,
+            last_used_at=session.last_used_at,
+            revoked_at=session.revoked_at,
+        )
+
+    async def add_token(self, record: RefreshTokenRecord) -> None:
+        await RefreshTokenRow.create(
+            using_db=self._db,
+            token_hash=record.token_hash,
+            session_id=record.session_id,
+            generation=record.generation,
+            issued_at=record.issued_at,
+            spent_at=record.spent_at,
+        )
+
+    async def find_token(self, token_hash: str) -> RefreshTokenRecord | None:
+        row = await RefreshTokenRow.filter(token_hash=token_hash).using_db(self._db).first()
+        return _token(row) if row else None
+
+    async def save_token(self, record: RefreshTokenRecord) -> None:
+        await RefreshTokenRow.filter(token_hash=record.token_hash).using_db(self._db).update(
+            spent_at=record.spent_at
+        )

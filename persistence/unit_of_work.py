@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Self
+
+from tortoise.transactions import in_transaction
+
+from persistence.repositories import (
+    TortoiseOtpRepository,
+    TortoiseSessionRepository,
+    TortoiseUserRepository,
+)
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from tortoise.backends.base.client import TransactionContext
+
+
+class _NotCommitted(Exception):
+    """Handed to Tortoise's transaction exit so that it rolls back."""
+
+
+class TortoiseUnitOfWork:
+    """One database transaction; rolled back on leaving unless ``commit`` was called."""
+
+    users: TortoiseUserRepository
+    otps: TortoiseOtpRepository
+    sessions: TortoiseSessionRepository
+
+    def __init__(self) -> None:
+        self._transaction: TransactionContext | None = None
+        self._committed = False
+
+    async def __aenter__(self) -> Self:
+        self._transaction = in_transaction()
+        db = await self._transaction.__aenter__()
+        self._db = db
+        self.users = TortoiseUserRepository(db)
+        self.otps = TortoiseOtpRepository(db)
+        self.sessions = TortoiseSessionRepository(db)
+        return self
+
+    async def commit(self) -> None:
+        await self._db.commit()
+        self._committed = True
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._transaction is not None
+        if self._committed:
+            await self._transaction.__aexit__(None, None, None)
+        else:
+            await self._transaction.__aexit__(exc_type or _NotCommitted, exc, tb)

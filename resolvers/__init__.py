@@ -1,0 +1,1 @@
+"""One module per operation: unpack the input, call one service, map its outcome."""

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
+
+from domain import errors
+from schema.context import Context  # noqa: TC001
+from schema.types import AuthPayload, DeliveryFailed, EmailNotVerified, InvalidCredentials, InvalidInput
+
+
+@strawberry.input
+class LoginInput:
+    email: str
+    password: str
+
+
+LoginResult = Annotated[
+    AuthPayload | InvalidCredentials | EmailNotVerified | InvalidInput | DeliveryFailed,
+    strawberry.union("LoginResult"),
+]
+
+
+async def login(
+    info: Info[Context, None], input_: Annotated[LoginInput, strawberry.argument(name="input")]
+) -> LoginResult:
+    """Sign in with e-mail and password."""
+    try:
+        signed_in = await info.context.services.login.login(email=input_.email, password=input_.password)
+    except errors.InvalidInput as exc:
+        return InvalidInput.from_domain(exc)
+    except errors.InvalidCredentials:
+        return InvalidCredentials()
+    except errors.EmailNotVerified as exc:
+        return EmailNotVerified(email=exc.email)
+    except errors.DeliveryFailed:
+        return DeliveryFailed()
+    return AuthPayload.from_domain(signed_in)

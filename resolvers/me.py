@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
+
+from schema.context import Context  # noqa: TC001
+from schema.types import User
+
+
+async def me(info: Info[Context, None]) -> User | None:
+    """The signed-in account; null without an access token."""
+    user = await info.context.current_user()
+    return User.from_domain(user) if user else None

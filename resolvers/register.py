@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
+
+from domain import errors
+from schema.context import Context  # noqa: TC001
+from schema.types import DeliveryFailed, InvalidInput, OtpSent
+
+
+@strawberry.input
+class RegisterInput:
+    email: str
+    password: str
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+RegisterResult = Annotated[OtpSent | InvalidInput | DeliveryFailed, strawberry.union("RegisterResult")]
+
+
+async def register(
+    info: Info[Context, None], input_: Annotated[RegisterInput, strawberry.argument(name="input")]
+) -> RegisterResult:
+    """Sign up. The same answer whether or not the address already has an account."""
+    try:
+        sent = await info.context.services.registration.register(
+            email=input_.email,
+            password=input_.password,
+            first_name=input_.first_name,
+            last_name=input_.last_name,
+        )
+    except errors.InvalidInput as exc:
+        return InvalidInput.from_domain(exc)
+    except errors.DeliveryFailed:
+        return DeliveryFailed()
+    return OtpSent(email=sent.email, expires_at=sent.expires_at)

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
+
+from domain import errors
+from schema.context import Context  # noqa: TC001
+from schema.types import AuthPayload, InvalidInput, InvalidOtp, OtpExpired, TooManyAttempts
+
+
+@strawberry.input
+class VerifyOtpInput:
+    email: str
+    code: str
+
+
+VerifyOtpResult = Annotated[
+    AuthPayload | InvalidOtp | OtpExpired | TooManyAttempts | InvalidInput,
+    strawberry.union("VerifyOtpResult"),
+]
+
+
+async def verify_otp(
+    info: Info[Context, None], input_: Annotated[VerifyOtpInput, strawberry.argument(name="input")]
+) -> VerifyOtpResult:
+    """Confirm the e-mail address with the mailed code; signs the person in."""
+    try:
+        signed_in = await info.context.services.verification.verify(email=input_.email, code=input_.code)
+    except errors.InvalidInput as exc:
+        return InvalidInput.from_domain(exc)
+    except errors.InvalidOtp:
+        return InvalidOtp()
+    except errors.OtpExpired:
+        return OtpExpired()
+    except errors.TooManyAttempts:
+        return TooManyAttempts()
+    return AuthPayload.from_domain(signed_in)

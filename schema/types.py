@@ -1,0 +1,129 @@
+"""Object types shared by several operations, and every ``Error`` member."""
+
+from __future__ import annotations
+
+from datetime import datetime  # noqa: TC003 - Strawberry reads annotations at runtime
+from typing import TYPE_CHECKING
+
+import strawberry
+
+if TYPE_CHECKING:
+    from domain import entities
+    from domain import errors as domain_errors
+
+
+@strawberry.interface(description="Every expected failure: clients branch on `__typename`.")
+class Error:
+    message: str
+    code: str
+
+
+@strawberry.type
+class User:
+    id: strawberry.ID
+    email: str
+    first_name: str | None
+    last_name: str | None
+    email_verified: bool
+    created_at: datetime
+
+    @classmethod
+    def from_domain(cls, user: entities.User) -> User:
+        return cls(
+            id=strawberry.ID(str(user.id)),
+            email=user.email,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            email_verified=user.email_verified,
+            created_at=user.created_at,
+        )
+
+
+@strawberry.type(description="A signed-in session: send `accessToken` as `Authorization: Bearer …`.")
+class AuthPayload:
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int = strawberry.field(description="Seconds until the access token expires.")
+    user: User
+
+    @classmethod
+    def from_domain(cls, signed_in: entities.SignedIn) -> AuthPayload:
+        return cls(
+            access_token=signed_in.access_token,
+            refresh_token=signed_in.refresh_token,
+            token_type="Bearer",
+            expires_in=signed_in.expires_in,
+            user=User.from_domain(signed_in.user),
+        )
+
+
+@strawberry.type(description="A code is on its way, if the address can receive one.")
+class OtpSent:
+    email: str
+    expires_at: datetime
+
+
+@strawberry.type
+class FieldError:
+    field: str = strawberry.field(description="The input field, as named in the schema.")
+    message: str
+
+
+def _schema_field_name(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+@strawberry.type
+class InvalidInput(Error):
+    message: str = "Some fields are not valid."
+    code: str = "INVALID_INPUT"
+    fields: list[FieldError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def from_domain(cls, error: domain_errors.InvalidInput) -> InvalidInput:
+        return cls(fields=[FieldError(field=_schema_field_name(e.field), message=e.message) for e in error.errors])
+
+
+@strawberry.type
+class InvalidCredentials(Error):
+    message: str = "The e-mail address or the password is not right."
+    code: str = "INVALID_CREDENTIALS"
+
+
+@strawberry.type
+class EmailNotVerified(Error):
+    message: str = "Confirm your e-mail address first: we have sent you a new code."
+    code: str = "EMAIL_NOT_VERIFIED"
+    email: str = ""
+
+
+@strawberry.type
+class InvalidOtp(Error):
+    message: str = "That code is not right."
+    code: str = "INVALID_OTP"
+
+
+@strawberry.type
+class OtpExpired(Error):
+    message: str = "That code has expired; ask for a new one."
+    code: str = "OTP_EXPIRED"
+
+
+@strawberry.type
+class TooManyAttempts(Error):
+    message: str = "Too many wrong tries for this code; ask for a new one."
+    code: str = "TOO_MANY_ATTEMPTS"
+
+
+@strawberry.type
+class InvalidRefreshToken(Error):
+    message: str = "This session has ended; sign in again."
+    code: str = "INVALID_REFRESH_TOKEN"
+
+
+@strawberry.type
+class DeliveryFailed(Error):
+    message: str = "We could not send the e-mail just now; nothing was saved. Please try again."
+    code: str = "DELIVERY_FAILED"

@@ -1,0 +1,286 @@
+"""Settings, wiring and lifespan: the only module that knows every layer.
+
+``uvicorn server:app`` serves the gateway; ``python server.py`` does the same
+with the configured HOST and PORT; ``python server.py migrate`` applies pending
+database migrations and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import re
+import secrets
+import sys
+import uuid
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.applications import Starlette
+from starlette.routing import Route
+from tortoise import Tortoise
+from tortoise.context import TortoiseContext
+from tortoise.migrations.api import migrate as tortoise_migrate
+
+from domain.clock import SystemClock
+from domain.otp import OtpCodes
+from domain.passwords import BcryptPasswordHasher
+from domain.policy import AuthPolicy
+from domain.secrets import KeyRing
+from domain.services.identity import IdentityService
+from domain.services.login import LoginService
+from domain.services.otp_sender import OtpSender
+from domain.services.refresh import RefreshService
+from domain.services.registration import RegistrationService
+from domain.services.session_starter import SessionStarter
+from domain.services.verification import VerificationService
+from domain.tokens import AccessTokenCodec, RefreshTokenMinter
+from mail.console import ConsoleMailer
+from mail.smtp import SmtpConfig, SmtpMailer
+from persistence.config import tortoise_config
+from persistence.unit_of_work import TortoiseUnitOfWork
+from schema.context import Services
+from schema.root import build_schema
+from schema.view import GatewayGraphQL
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from domain.ports import Mailer
+
+logger = logging.getLogger("gateway")
+
+Seconds = Annotated[int, Field(ge=1)]
+
+
+class Settings(BaseSettings):
+    """Every setting of the gateway, read from the environment and an optional ``.env``."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    app_env: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    data_dir: Path = Path("data")
+    database_url: str = "sqlite://data/gateway.sqlite3"
+    migrate_on_start: bool = True
+
+    product_name: str = "Auth Gateway"
+    jwt_secret: SecretStr | None = None
+    jwt_issuer: str = "auth-gateway"
+    jwt_audience: str = "auth-gateway"
+    access_token_ttl_seconds: Seconds = 15 * 60
+    refresh_token_idle_ttl_seconds: Seconds = 14 * 24 * 3600
+    refresh_token_absolute_ttl_seconds: Seconds = 30 * 24 * 3600
+    refresh_token_reuse_grace_seconds: Annotated[int, Field(ge=0, le=300)] = 10
+    otp_ttl_seconds: Annotated[int, Field(ge=60, le=24 * 3600)] = 10 * 60
+    bcrypt_cost: Annotated[int, Field(ge=4, le=31)] = 12
+
+    email_backend: Literal["console", "smtp"] = "console"
+    email_from: str = "Auth Gateway <no-reply@localhost>"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool | None = None
+    smtp_tls: bool = False
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if not re.match(r"^(sqlite|postgres|postgresql|asyncpg)://", self.database_url):
+            raise ValueError("DATABASE_URL must start with sqlite:// or postgres://")
+        if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
+            raise ValueError("JWT_SECRET must be at least 32 characters long")
+        if self.refresh_token_absolute_ttl_seconds < self.refresh_token_idle_ttl_seconds:
+            raise ValueError("REFRESH_TOKEN_ABSOLUTE_TTL_SECONDS must not be shorter than the idle lifetime")
+        if self.production:
+            if self.jwt_secret is None:
+                raise ValueError("JWT_SECRET is required when APP_ENV=production")
+            if self.email_backend != "smtp":
+                raise ValueError("EMAIL_BACKEND must be smtp when APP_ENV=production (console prints codes)")
+        return self
+
+    @property
+    def production(self) -> bool:
+        return self.app_env == "production"
+
+
+def load_settings() -> Settings:
+    """Read the settings, or stop with a message that names the bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            variable = "_".join(str(part) for part in error["loc"]).upper() or "configuration"
+            lines.append(f"  {variable}: {error['msg']}")
+        sys.stderr.write("Invalid configuration:\n" + "\n".join(lines) + "\n")
+        raise SystemExit(2) from None
+
+
+def server_secret(settings: Settings) -> bytes:
+    """JWT_SECRET, or in development one generated once and kept under DATA_DIR."""
+    if settings.jwt_secret is not None:
+        return settings.jwt_secret.get_secret_value().encode()
+    path = settings.data_dir / "jwt_secret"
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        logger.warning("JWT_SECRET is not set: generated one in %s (development only)", path)
+    return path.read_text().strip().encode()
+
+
+def build_mailer(settings: Settings) -> Mailer:
+    if settings.email_backend == "smtp":
+        return SmtpMailer(
+            SmtpConfig(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                sender=settings.email_from,
+                username=settings.smtp_username,
+                password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+                starttls=settings.smtp_starttls,
+                use_tls=settings.smtp_tls,
+                timeout_seconds=settings.smtp_timeout_seconds,
+            )
+        )
+    return ConsoleMailer(settings.email_from)
+
+
+def build_services(settings: Settings, mailer: Mailer | None = None) -> Services:
+    """The composition root: every service with its real collaborators."""
+    keys = KeyRing.from_secret(server_secret(settings))
+    clock = SystemClock()
+    policy = AuthPolicy(
+        product_name=settings.product_name,
+        otp_lifetime=timedelta(seconds=settings.otp_ttl_seconds),
+        refresh_idle_lifetime=timedelta(seconds=settings.refresh_token_idle_ttl_seconds),
+        refresh_absolute_lifetime=timedelta(seconds=settings.refresh_token_absolute_ttl_seconds),
+        refresh_reuse_grace=timedelta(seconds=settings.refresh_token_reuse_grace_seconds),
+    )
+    mailer = mailer or build_mailer(settings)
+    passwords = BcryptPasswordHasher(settings.bcrypt_cost)
+    access_tokens = AccessTokenCodec(
+        keys.access_token,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        lifetime_seconds=settings.access_token_ttl_seconds,
+    )
+    refresh_tokens = RefreshTokenMinter(keys.refresh_token)
+    codes = OtpCodes(keys.otp)
+    otp_sender = OtpSender(codes, mailer, clock, policy)
+    sessions = SessionStarter(access_tokens, refresh_tokens, clock, policy)
+    uow = TortoiseUnitOfWork
+    return Services(
+        registration=RegistrationService(uow, passwords, otp_sender, mailer, clock, policy),
+        verification=VerificationService(uow, codes, sessions, clock, policy),
+        login=LoginService(uow, passwords, otp_sender, sessions),
+        refresh=RefreshService(uow, refresh_tokens, sessions, clock, policy),
+        identity=IdentityService(uow, access_tokens, clock),
+    )
+
+
+def _ensure_sqlite_directory(database_url: str) -> None:
+    prefix = "sqlite://"
+    if database_url.startswith(prefix) and ":memory:" not in database_url:
+        Path(database_url[len(prefix) :].split("?", 1)[0]).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def apply_migrations(database_url: str) -> None:
+    _ensure_sqlite_directory(database_url)
+    async with TortoiseContext():
+        await tortoise_migrate(config=tortoise_config(database_url))
+
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestIdMiddleware:
+    """Gives each request an id (the caller's X-Request-ID when sane) and echoes it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode("latin-1")))
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def create_app(settings: Settings, mailer: Mailer | None = None) -> Starlette:
+    services = build_services(settings, mailer)
+    graphql = GatewayGraphQL(build_schema(), services, graphiql=not settings.production)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            await apply_migrations(settings.database_url)
+        _ensure_sqlite_directory(settings.database_url)
+        # Requests run in other tasks than the lifespan: let them find this context.
+        await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+        try:
+            yield
+        finally:
+            await Tortoise.close_connections()
+
+    app = Starlette(
+        routes=[Route("/graphql", graphql, methods=["GET", "POST"])],
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+@functools.cache
+def _default_app() -> Starlette:
+    return create_app(load_settings())
+
+
+def __getattr__(name: str) -> object:
+    # Built on first access, so importing this module (tests, tools) reads no settings.
+    if name == "app":
+        return _default_app()
+    if name == "TORTOISE_ORM":  # for the `tortoise` CLI: makemigrations, migrate, history
+        return tortoise_config(load_settings().database_url)
+    raise AttributeError(name)
+
+
+def main(argv: list[str]) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+    command = argv[1] if len(argv) > 1 else "serve"
+    if command == "migrate":
+        asyncio.run(apply_migrations(settings.database_url))
+        print("migrations applied")
+    elif command == "serve":
+        import uvicorn
+
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, proxy_headers=False)
+    else:
+        sys.stderr.write(f"unknown command {command!r}; use 'serve' or 'migrate'\n")
+        raise SystemExit(2)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
