@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from domain.ports import Mailer
+    from domain.ports import Clock, Mailer
 
 logger = logging.getLogger("gateway")
 
@@ -158,10 +158,10 @@ def build_mailer(settings: Settings) -> Mailer:
     return ConsoleMailer(settings.email_from)
 
 
-def build_services(settings: Settings, mailer: Mailer | None = None) -> Services:
+def build_services(settings: Settings, mailer: Mailer | None = None, clock: Clock | None = None) -> Services:
     """The composition root: every service with its real collaborators."""
     keys = KeyRing.from_secret(server_secret(settings))
-    clock = SystemClock()
+    clock = clock or SystemClock()
     policy = AuthPolicy(
         product_name=settings.product_name,
         otp_lifetime=timedelta(seconds=settings.otp_ttl_seconds),
@@ -228,8 +228,9 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
-def create_app(settings: Settings, mailer: Mailer | None = None) -> Starlette:
-    services = build_services(settings, mailer)
+def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock | None = None) -> Starlette:
+    """The ASGI app; tests may hand in their own mailer or clock, everything else is real."""
+    services = build_services(settings, mailer, clock)
     graphql = GatewayGraphQL(build_schema(), services, graphiql=not settings.production)
 
     @asynccontextmanager

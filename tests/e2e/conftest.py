@@ -1,0 +1,150 @@
+"""The real app, lifespan and all, over HTTP through httpx, with mail caught by aiosmtpd."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from domain.clock import SystemClock
+from domain.ports import Clock
+from server import Settings, create_app
+from tests.conftest import SmtpSink
+
+JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+PASSWORD = "correct horse battery staple"
+
+
+def make_settings(database_url: str, mail_port: int, data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "data_dir": data_dir,
+        "jwt_secret": JWT_SECRET,
+        "email_backend": "smtp",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": mail_port,
+        "smtp_timeout_seconds": 5,
+        "bcrypt_cost": 4,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@dataclass
+class Gateway:
+    """An HTTP client of the running app, with the mailbox it sends to."""
+
+    http: httpx.AsyncClient
+    mailbox: SmtpSink
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def mutate(self, field: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        body = await self.post(query, variables)
+        assert "errors" not in body, body
+        result: dict[str, Any] = body["data"][field]
+        return result
+
+    def last_code(self, email: str) -> str:
+        bodies = self.mailbox.bodies_to(email)
+        assert bodies, f"no mail to {email}"
+        match = re.search(r"\b(\d{6})\b", bodies[-1])
+        assert match, bodies[-1]
+        return match.group(1)
+
+    async def register(self, email: str, password: str = PASSWORD, **names: str) -> dict[str, Any]:
+        return await self.mutate("register", REGISTER, {"input": {"email": email, "password": password, **names}})
+
+    async def verify(self, email: str, code: str) -> dict[str, Any]:
+        return await self.mutate("verifyOtp", VERIFY_OTP, {"input": {"email": email, "code": code}})
+
+    async def login(self, email: str, password: str = PASSWORD) -> dict[str, Any]:
+        return await self.mutate("login", LOGIN, {"input": {"email": email, "password": password}})
+
+    async def refresh(self, refresh_token: str) -> dict[str, Any]:
+        return await self.mutate("refreshToken", REFRESH_TOKEN, {"input": {"refreshToken": refresh_token}})
+
+    async def me(self, token: str | None) -> Any:
+        return await self.post(ME, token=token)
+
+    async def signed_up(self, email: str, password: str = PASSWORD) -> dict[str, Any]:
+        """Register and verify: the AuthPayload of a new, verified account."""
+        await self.register(email, password)
+        payload = await self.verify(email, self.last_code(email))
+        assert payload["__typename"] == "AuthPayload", payload
+        return payload
+
+
+ERROR_FIELDS = "... on Error { message code }"
+AUTH_PAYLOAD = "... on AuthPayload { accessToken refreshToken tokenType expiresIn user { id email emailVerified } }"
+
+REGISTER = f"""mutation Register($input: RegisterInput!) {{
+  register(input: $input) {{ __typename {ERROR_FIELDS}
+    ... on OtpSent {{ email expiresAt }}
+    ... on InvalidInput {{ fields {{ field message }} }} }} }}"""
+VERIFY_OTP = f"""mutation VerifyOtp($input: VerifyOtpInput!) {{
+  verifyOtp(input: $input) {{ __typename {ERROR_FIELDS} {AUTH_PAYLOAD}
+    ... on InvalidInput {{ fields {{ field message }} }} }} }}"""
+LOGIN = f"""mutation Login($input: LoginInput!) {{
+  login(input: $input) {{ __typename {ERROR_FIELDS} {AUTH_PAYLOAD}
+    ... on InvalidInput {{ fields {{ field message }} }} }} }}"""
+REFRESH_TOKEN = f"""mutation Refresh($input: RefreshTokenInput!) {{
+  refreshToken(input: $input) {{ __typename {ERROR_FIELDS} {AUTH_PAYLOAD} }} }}"""
+ME = "query Me { me { id email firstName lastName emailVerified createdAt } }"
+
+
+GatewayFactory = Callable[..., Any]
+
+
+class AdjustableClock(SystemClock):
+    """The real time, plus whatever a test moves it forward by."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        return super().now() + self.offset
+
+    def advance(self, **delta: float) -> None:
+        self.offset += timedelta(**delta)
+
+
+@pytest.fixture
+async def gateway_factory(
+    database_url: str, smtp_server: SmtpSink, tmp_path: Path
+) -> AsyncIterator[Callable[..., Any]]:
+    """Builds a running gateway; keyword arguments override settings."""
+    managers: list[LifespanManager] = []
+    clients: list[httpx.AsyncClient] = []
+
+    async def start(clock: Clock | None = None, **overrides: Any) -> Gateway:
+        settings = make_settings(database_url, smtp_server.port, tmp_path / "data", **overrides)
+        manager = LifespanManager(create_app(settings, clock=clock))
+        await manager.__aenter__()
+        managers.append(manager)
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://gateway.test")
+        clients.append(client)
+        return Gateway(client, smtp_server)
+
+    yield start
+    for client in clients:
+        await client.aclose()
+    for manager in reversed(managers):
+        await manager.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def gateway(gateway_factory: Callable[..., Any]) -> Gateway:
+    started: Gateway = await gateway_factory()
+    return started
