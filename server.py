@@ -2,7 +2,7 @@
 
 ``uvicorn server:app`` serves the gateway; ``python server.py`` does the same
 with the configured HOST and PORT; ``python server.py migrate`` applies pending
-database migrations and exits.
+database migrations and exits; ``python server.py check`` validates the settings.
 """
 
 from __future__ import annotations
@@ -271,7 +271,9 @@ def main(argv: list[str]) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
     command = argv[1] if len(argv) > 1 else "serve"
-    if command == "migrate":
+    if command == "check":
+        print(f"configuration OK ({settings.app_env}, {settings.database_url.split(':', 1)[0]})")
+    elif command == "migrate":
         asyncio.run(apply_migrations(settings.database_url))
         print("migrations applied")
     elif command == "serve":
@@ -279,7 +281,7 @@ def main(argv: list[str]) -> None:
 
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, proxy_headers=False)
     else:
-        sys.stderr.write(f"unknown command {command!r}; use 'serve' or 'migrate'\n")
+        sys.stderr.write(f"unknown command {command!r}; use 'serve', 'migrate' or 'check'\n")
         raise SystemExit(2)
 
 

@@ -95,9 +95,14 @@ class SessionRepository(Protocol):
 class UnitOfWork(Protocol):
     """One transaction: rolled back on leaving unless ``commit`` was called."""
 
-    users: UserRepository
-    otps: OtpRepository
-    sessions: SessionRepository
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def otps(self) -> OtpRepository: ...
+
+    @property
+    def sessions(self) -> SessionRepository: ...
 
     async def __aenter__(self) -> Self: ...
 
@@ -109,4 +114,3 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
     async def commit(self) -> None: ...
-

@@ -19,7 +19,7 @@ from domain.errors import InvalidAccessToken
 if TYPE_CHECKING:
     from datetime import datetime
 
-ACCESS_TOKEN_TYPE = "at+jwt"
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
 
 
 class AccessTokenCodec:

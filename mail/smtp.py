@@ -60,8 +60,6 @@ class SmtpMailer:
                 timeout=config.timeout_seconds,
             )
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            logger.error(
-                "mail to %s via %s:%s failed: %s", mail.to, config.host, config.port, type(exc).__name__
-            )
+            logger.error("mail to %s via %s:%s failed: %s", mail.to, config.host, config.port, type(exc).__name__)
             raise DeliveryFailed from exc
         logger.info("mail sent to %s", mail.to)

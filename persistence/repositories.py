@@ -57,13 +57,17 @@ class TortoiseUserRepository:
             raise EmailAlreadyTaken from exc
 
     async def save(self, user: User) -> None:
-        await UserRow.filter(id=user.id).using_db(self._db).update(
-            email=user.email,
-            email_key=user.email_key,
-            password_hash=user.password_hash,
-            first_name=user.first_name,
-            last_name=user.last_name,
-            email_verified=user.email_verified,
+        await (
+            UserRow.filter(id=user.id)
+            .using_db(self._db)
+            .update(
+                email=user.email,
+                email_key=user.email_key,
+                password_hash=user.password_hash,
+                first_name=user.first_name,
+                last_name=user.last_name,
+                email_verified=user.email_verified,
+            )
         )
 
 
@@ -84,9 +88,11 @@ class TortoiseOtpRepository:
         self._db = db
 
     async def replace(self, challenge: OtpChallenge) -> None:
-        await OtpChallengeRow.filter(user_id=challenge.user_id, purpose=challenge.purpose.value).using_db(
-            self._db
-        ).delete()
+        await (
+            OtpChallengeRow.filter(user_id=challenge.user_id, purpose=challenge.purpose.value)
+            .using_db(self._db)
+            .delete()
+        )
         await OtpChallengeRow.create(
             using_db=self._db,
             id=challenge.id,
@@ -159,10 +165,14 @@ class TortoiseSessionRepository:
         return _session(row) if row else None
 
     async def save(self, session: Session) -> None:
-        await SessionRow.filter(id=session.id).using_db(self._db).update(
-            generation=session.generation,
-            last_used_at=session.last_used_at,
-            revoked_at=session.revoked_at,
+        await (
+            SessionRow.filter(id=session.id)
+            .using_db(self._db)
+            .update(
+                generation=session.generation,
+                last_used_at=session.last_used_at,
+                revoked_at=session.revoked_at,
+            )
         )
 
     async def add_token(self, record: RefreshTokenRecord) -> None:
@@ -180,6 +190,4 @@ class TortoiseSessionRepository:
         return _token(row) if row else None
 
     async def save_token(self, record: RefreshTokenRecord) -> None:
-        await RefreshTokenRow.filter(token_hash=record.token_hash).using_db(self._db).update(
-            spent_at=record.spent_at
-        )
+        await RefreshTokenRow.filter(token_hash=record.token_hash).using_db(self._db).update(spent_at=record.spent_at)

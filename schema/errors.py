@@ -62,9 +62,7 @@ class MaskUnexpectedErrors(MaskErrors):
 
 
 class GatewaySchema(strawberry.Schema):
-    def process_errors(
-        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
-    ) -> None:
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Log unexpected errors in full, with the request id the client is shown.
 
         Expected errors (bad queries, expired tokens) are the client's business and

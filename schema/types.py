@@ -52,7 +52,7 @@ class AuthPayload:
         return cls(
             access_token=signed_in.access_token,
             refresh_token=signed_in.refresh_token,
-            token_type="Bearer",
+            token_type="Bearer",  # noqa: S106 - the scheme name, not a secret
             expires_in=signed_in.expires_in,
             user=User.from_domain(signed_in.user),
         )

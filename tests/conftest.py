@@ -87,12 +87,12 @@ async def _empty_postgres(url: str) -> None:
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Each test that asks for it runs twice: on a fresh SQLite file and on an emptied PostgreSQL."""
     if request.param == "sqlite":
-        url = f"sqlite://{tmp_path / 'gateway.sqlite3'}"
-        await apply_migrations(url)
-        return url
-    url: str = request.getfixturevalue("postgres_database_url")
-    await _empty_postgres(url)
-    return url
+        sqlite_url = f"sqlite://{tmp_path / 'gateway.sqlite3'}"
+        await apply_migrations(sqlite_url)
+        return sqlite_url
+    postgres_url: str = request.getfixturevalue("postgres_database_url")
+    await _empty_postgres(postgres_url)
+    return postgres_url
 
 
 @dataclass
@@ -112,7 +112,7 @@ class SmtpSink:
 
     def bodies_to(self, address: str) -> list[str]:
         return [
-            str(message.get_payload(decode=True), "utf-8")
+            message.get_payload(decode=True).decode("utf-8")  # type: ignore[union-attr]  # single-part text mail
             for message, rcpts in zip(self.messages, self.recipients, strict=True)
             if address in rcpts
         ]

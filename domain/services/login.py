@@ -55,11 +55,7 @@ class LoginService:
             raise InvalidCredentials
         if not await self._passwords.verify(password, user.password_hash):
             raise InvalidCredentials
-        new_hash = (
-            await self._passwords.hash(password)
-            if self._passwords.needs_rehash(user.password_hash)
-            else None
-        )
+        new_hash = await self._passwords.hash(password) if self._passwords.needs_rehash(user.password_hash) else None
 
         async with self._uow() as uow:
             current = await uow.users.get(user.id)

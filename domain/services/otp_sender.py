@@ -32,9 +32,7 @@ class OtpSender:
         """When a code sent now would expire; also what a no-code answer must show."""
         return self._clock.now() + self._policy.otp_lifetime
 
-    async def send(
-        self, uow: UnitOfWork, user: User, purpose: OtpPurpose = OtpPurpose.VERIFY_EMAIL
-    ) -> OtpSent:
+    async def send(self, uow: UnitOfWork, user: User, purpose: OtpPurpose = OtpPurpose.VERIFY_EMAIL) -> OtpSent:
         now = self._clock.now()
         code = self._codes.generate()
         challenge = OtpChallenge(

@@ -95,9 +95,7 @@ class RefreshService:
             and now - record.spent_at <= self._policy.refresh_reuse_grace
         )
 
-    async def _rotate(
-        self, uow: UnitOfWork, session: Session, record: RefreshTokenRecord, now: datetime
-    ) -> str:
+    async def _rotate(self, uow: UnitOfWork, session: Session, record: RefreshTokenRecord, now: datetime) -> str:
         record.spent_at = now
         await uow.sessions.save_token(record)
         session.generation += 1

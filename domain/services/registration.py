@@ -68,9 +68,7 @@ class RegistrationService:
             # now the lookup finds it.
             return await self._register(email, password_hash, first_name, last_name)
 
-    async def _register(
-        self, email: str, password_hash: str, first_name: str | None, last_name: str | None
-    ) -> OtpSent:
+    async def _register(self, email: str, password_hash: str, first_name: str | None, last_name: str | None) -> OtpSent:
         async with self._uow() as uow:
             user = await uow.users.get_by_email(email)
             if user is not None and user.email_verified:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,9 @@ class Gateway:
 
     async def post(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -124,24 +126,30 @@ class AdjustableClock(SystemClock):
 async def gateway_factory(
     database_url: str, smtp_server: SmtpSink, tmp_path: Path
 ) -> AsyncIterator[Callable[..., Any]]:
-    """Builds a running gateway; keyword arguments override settings."""
-    managers: list[LifespanManager] = []
-    clients: list[httpx.AsyncClient] = []
+    """Starts a gateway; keyword arguments override settings.
+
+    One gateway runs at a time (Tortoise serves one app per process): starting
+    another stops the previous one.
+    """
+    running: list[tuple[LifespanManager, httpx.AsyncClient]] = []
+
+    async def stop() -> None:
+        while running:
+            manager, client = running.pop()
+            await client.aclose()
+            await manager.__aexit__(None, None, None)
 
     async def start(clock: Clock | None = None, **overrides: Any) -> Gateway:
+        await stop()
         settings = make_settings(database_url, smtp_server.port, tmp_path / "data", **overrides)
         manager = LifespanManager(create_app(settings, clock=clock))
         await manager.__aenter__()
-        managers.append(manager)
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://gateway.test")
-        clients.append(client)
+        running.append((manager, client))
         return Gateway(client, smtp_server)
 
     yield start
-    for client in clients:
-        await client.aclose()
-    for manager in reversed(managers):
-        await manager.__aexit__(None, None, None)
+    await stop()
 
 
 @pytest.fixture

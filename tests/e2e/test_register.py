@@ -19,9 +19,7 @@ class TestRegister:
         assert {f["field"] for f in result["fields"]} == {"email", "password", "firstName", "lastName"}
         assert gateway.mailbox.messages == []
 
-    async def test_verified_address_gets_the_same_answer_and_a_notice_instead_of_a_code(
-        self, gateway: Gateway
-    ) -> None:
+    async def test_verified_address_gets_the_same_answer_and_a_notice_instead_of_a_code(self, gateway: Gateway) -> None:
         await gateway.signed_up("taken@example.com")
         again = await gateway.register("TAKEN@example.com", "another password 123")
         assert again["__typename"] == "OtpSent"

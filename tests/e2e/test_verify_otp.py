@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 from tests.e2e.conftest import AdjustableClock, Gateway, GatewayFactory
 
 
@@ -46,3 +48,13 @@ class TestVerifyOtp:
         code = gateway.last_code("late@example.com")
         clock.advance(seconds=61)
         assert (await gateway.verify("late@example.com", code))["__typename"] == "OtpExpired"
+
+
+class TestVerifyOtpRace:
+    async def test_concurrent_guesses_get_no_more_than_five_tries(self, gateway: Gateway) -> None:
+        await gateway.register("burst@example.com")
+        code = gateway.last_code("burst@example.com")
+        answers = await asyncio.gather(*(gateway.verify("burst@example.com", _wrong(code)) for _ in range(12)))
+        kinds = sorted(a["__typename"] for a in answers)
+        assert kinds == ["InvalidOtp"] * 4 + ["TooManyAttempts"] * 8
+        assert (await gateway.verify("burst@example.com", code))["__typename"] == "TooManyAttempts"

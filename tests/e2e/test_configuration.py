@@ -1,0 +1,49 @@
+"""Start-up with bad settings stops with a message naming the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _start(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.isupper() or k in {"PATH", "HOME", "LANG"}}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "server.py"), "check"],
+        cwd=tmp_path,
+        env={**clean, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"BCRYPT_COST": "twelve"}, "BCRYPT_COST"),
+        ({"PORT": "70000"}, "PORT"),
+        ({"APP_ENV": "staging"}, "APP_ENV"),
+        ({"APP_ENV": "production", "EMAIL_BACKEND": "smtp"}, "JWT_SECRET"),
+        ({"JWT_SECRET": "too-short"}, "JWT_SECRET"),
+        ({"DATABASE_URL": "mysql://db/gateway"}, "DATABASE_URL"),
+    ],
+)
+def test_bad_value_stops_with_the_variable_named(tmp_path: Path, env: dict[str, str], named: str) -> None:
+    result = _start(tmp_path, **env)
+    assert result.returncode == 2
+    assert named in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_good_settings_pass_the_check(tmp_path: Path) -> None:
+    result = _start(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "configuration OK" in result.stdout

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from typing import Any
+
+from joserfc import jwt
+from joserfc.jwk import OctKey
+
+from domain.secrets import KeyRing
+from persistence.models import UserRow
+from tests.e2e.conftest import JWT_SECRET, AdjustableClock, Gateway, GatewayFactory
+
+ACCESS_KEY = OctKey.import_key(KeyRing.from_secret(JWT_SECRET.encode()).access_token)
+
+
+def _b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def _claims(user_id: str, **overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    claims = {
+        "iss": "auth-gateway",
+        "aud": "auth-gateway",
+        "sub": user_id,
+        "sid": str(uuid.uuid4()),
+        "iat": now,
+        "exp": now + 600,
+        "jti": uuid.uuid4().hex,
+    }
+    claims.update(overrides)
+    return claims
+
+
+def _sign(claims: dict[str, Any], alg: str = "HS256", typ: str = "at+jwt") -> str:
+    return jwt.encode({"alg": alg, "typ": typ}, claims, ACCESS_KEY, algorithms=[alg])
+
+
+def _assert_unauthenticated(body: Any) -> None:
+    assert body["data"] == {"me": None}
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"]
+
+
+class TestMe:
+    async def test_without_a_token_is_null_and_no_error(self, gateway: Gateway) -> None:
+        assert await gateway.me(None) == {"data": {"me": None}}
+
+    async def test_returns_the_signed_in_user(self, gateway: Gateway) -> None:
+        payload = await gateway.signed_up("me@example.com")
+        body = await gateway.me(payload["accessToken"])
+        assert body["data"]["me"]["id"] == payload["user"]["id"]
+        assert body["data"]["me"]["emailVerified"] is True
+
+    async def test_token_issued_by_the_gateway_has_the_documented_shape(self, gateway: Gateway) -> None:
+        payload = await gateway.signed_up("shape@example.com")
+        decoded = jwt.decode(payload["accessToken"], ACCESS_KEY, algorithms=["HS256"])
+        assert decoded.header == {"alg": "HS256", "typ": "at+jwt"}
+        assert set(decoded.claims) >= {"iss", "aud", "sub", "iat", "exp", "jti", "sid"}
+        assert decoded.claims["exp"] - decoded.claims["iat"] == 900
+        assert decoded.claims["sub"] == payload["user"]["id"]
+
+    async def test_a_self_signed_token_in_the_right_shape_is_accepted(self, gateway: Gateway) -> None:
+        # guards the tests below: they fail for the one reason each names
+        payload = await gateway.signed_up("forge-base@example.com")
+        body = await gateway.me(_sign(_claims(payload["user"]["id"])))
+        assert body["data"]["me"]["email"] == "forge-base@example.com"
+
+    async def test_bad_tokens_are_unauthenticated(self, gateway: Gateway) -> None:
+        payload = await gateway.signed_up("bad@example.com")
+        user_id = payload["user"]["id"]
+        now = int(time.time())
+        unsigned = f"{_b64({'alg': 'none', 'typ': 'at+jwt'})}.{_b64(_claims(user_id))}."
+        bad_tokens = {
+            "garbage": "not-a-jwt",
+            "tampered": payload["accessToken"][:-3] + ("AAA" if not payload["accessToken"].endswith("AAA") else "BBB"),
+            "alg none": unsigned,
+            "other algorithm": _sign(_claims(user_id), alg="HS512"),
+            "foreign issuer": _sign(_claims(user_id, iss="someone-else")),
+            "foreign audience": _sign(_claims(user_id, aud="another-api")),
+            "expired": _sign(_claims(user_id, iat=now - 1000, exp=now - 10)),
+            "wrong type": _sign(_claims(user_id), typ="JWT"),
+            "refresh token": payload["refreshToken"],
+        }
+        for name, token in bad_tokens.items():
+            body = await gateway.me(token)
+            assert body["data"] == {"me": None}, name
+            assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"], name
+
+    async def test_non_bearer_authorization_is_unauthenticated(self, gateway: Gateway) -> None:
+        response = await gateway.http.post(
+            "/graphql", json={"query": "{ me { id } }"}, headers={"Authorization": "Basic dXNlcjpwYXNz"}
+        )
+        _assert_unauthenticated(response.json())
+
+    async def test_user_that_no_longer_exists_is_unauthenticated(self, gateway: Gateway) -> None:
+        payload = await gateway.signed_up("gone@example.com")
+        await UserRow.filter(id=payload["user"]["id"]).delete()
+        _assert_unauthenticated(await gateway.me(payload["accessToken"]))
+
+
+class TestExpiredAccessToken:
+    async def test_gateway_token_stops_working_after_its_lifetime(self, gateway_factory: GatewayFactory) -> None:
+        clock = AdjustableClock()
+        gateway: Gateway = await gateway_factory(clock=clock)
+        payload = await gateway.signed_up("short@example.com")
+        clock.advance(seconds=899)
+        assert (await gateway.me(payload["accessToken"]))["data"]["me"] is not None
+        clock.advance(seconds=2)
+        _assert_unauthenticated(await gateway.me(payload["accessToken"]))

@@ -1,0 +1,74 @@
+"""Fixtures of the unit tests: the domain services on in-memory fakes and a fixed clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.passwords import BcryptPasswordHasher
+from domain.policy import AuthPolicy
+from tests.unit.fakes import CountingPasswordHasher, FakeDatabase, FakeMailer, FixedClock
+from tests.unit.gateway import (
+    ALICE,
+    ALICE_PASSWORD,
+    START,
+    Gateway,
+    PendingUser,
+    VerifiedUser,
+    build_gateway,
+)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def database() -> FakeDatabase:
+    return FakeDatabase()
+
+
+@pytest.fixture
+def mailer() -> FakeMailer:
+    return FakeMailer()
+
+
+@pytest.fixture(scope="session")
+def bcrypt_cost_4() -> BcryptPasswordHasher:
+    """The real hasher at bcrypt's lowest cost, so the suite stays fast."""
+    return BcryptPasswordHasher(cost=4)
+
+
+@pytest.fixture
+def password_hasher(bcrypt_cost_4: BcryptPasswordHasher) -> CountingPasswordHasher:
+    return CountingPasswordHasher(bcrypt_cost_4)
+
+
+@pytest.fixture
+def policy() -> AuthPolicy:
+    return AuthPolicy()
+
+
+@pytest.fixture
+def gateway(
+    database: FakeDatabase,
+    mailer: FakeMailer,
+    clock: FixedClock,
+    password_hasher: CountingPasswordHasher,
+    policy: AuthPolicy,
+) -> Gateway:
+    return build_gateway(database, mailer, clock, password_hasher, policy)
+
+
+@pytest.fixture
+async def pending_user(gateway: Gateway, mailer: FakeMailer) -> PendingUser:
+    await gateway.registration.register(ALICE, ALICE_PASSWORD, "Alice", "Liddell")
+    return PendingUser(email=ALICE, password=ALICE_PASSWORD, code=mailer.last_code_sent_to(ALICE))
+
+
+@pytest.fixture
+async def verified_user(gateway: Gateway, pending_user: PendingUser, mailer: FakeMailer) -> VerifiedUser:
+    """Alice, confirmed and signed in; her mailbox is emptied so tests see only what follows."""
+    signed_in = await gateway.verification.verify(pending_user.email, pending_user.code)
+    mailer.sent.clear()
+    return VerifiedUser(email=pending_user.email, password=pending_user.password, signed_in=signed_in)

@@ -1,0 +1,224 @@
+"""In-memory stand-ins for the ports of ``domain/ports.py``: small real classes, no mocks.
+
+``FakeDatabase`` holds the committed state. Each ``FakeUnitOfWork`` works on a deep
+copy of it and writes the copy back only on ``commit``, so leaving ``async with``
+without committing discards every change, as the real transaction does. The
+repositories hand out copies too: a service that changes an entity and forgets to
+``save`` it changes nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Self
+
+from domain.entities import email_key
+from domain.errors import DeliveryFailed, EmailAlreadyTaken
+
+if TYPE_CHECKING:
+    from datetime import datetime, timedelta
+    from types import TracebackType
+    from uuid import UUID
+
+    from domain.entities import OtpChallenge, OtpPurpose, OutgoingMail, RefreshTokenRecord, Session, User
+    from domain.ports import OtpRepository, PasswordHasher, SessionRepository, UserRepository
+
+
+class FixedClock:
+    """A clock that stands still until a test moves it."""
+
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> None:
+        self._now += delta
+
+
+_CODE_IN_MAIL = re.compile(r"verification code is (\S+)\.")
+
+
+class FakeMailer:
+    """Records every mail; ``failing = True`` makes it refuse as a dead SMTP server would."""
+
+    def __init__(self) -> None:
+        self.sent: list[OutgoingMail] = []
+        self.failing = False
+
+    async def send(self, mail: OutgoingMail) -> None:
+        if self.failing:
+            raise DeliveryFailed
+        self.sent.append(mail)
+
+    def sent_to(self, address: str) -> list[OutgoingMail]:
+        return [mail for mail in self.sent if mail.to == address]
+
+    def codes_sent_to(self, address: str) -> list[str]:
+        """Every verification code mailed to ``address``, oldest first."""
+        return [match.group(1) for mail in self.sent_to(address) if (match := _CODE_IN_MAIL.search(mail.text))]
+
+    def last_code_sent_to(self, address: str) -> str:
+        codes = self.codes_sent_to(address)
+        assert codes, f"no verification code was mailed to {address}"
+        return codes[-1]
+
+
+@dataclass
+class FakeState:
+    users: dict[UUID, User] = field(default_factory=dict)
+    challenges: dict[UUID, OtpChallenge] = field(default_factory=dict)
+    sessions: dict[UUID, Session] = field(default_factory=dict)
+    refresh_tokens: dict[str, RefreshTokenRecord] = field(default_factory=dict)
+
+
+class FakeUserRepository:
+    def __init__(self, state: FakeState) -> None:
+        self._state = state
+
+    async def get(self, user_id: UUID) -> User | None:
+        return copy.deepcopy(self._state.users.get(user_id))
+
+    async def get_by_email(self, email: str) -> User | None:
+        key = email_key(email)
+        for user in self._state.users.values():
+            if user.email_key == key:
+                return copy.deepcopy(user)
+        return None
+
+    async def add(self, user: User) -> None:
+        if any(existing.email_key == user.email_key for existing in self._state.users.values()):
+            raise EmailAlreadyTaken
+        self._state.users[user.id] = copy.deepcopy(user)
+
+    async def save(self, user: User) -> None:
+        assert user.id in self._state.users, "save() of a user that was never added"
+        self._state.users[user.id] = copy.deepcopy(user)
+
+
+class FakeOtpRepository:
+    def __init__(self, state: FakeState) -> None:
+        self._state = state
+
+    def _pending(self, user_id: UUID, purpose: OtpPurpose) -> OtpChallenge | None:
+        for challenge in self._state.challenges.values():
+            if challenge.user_id == user_id and challenge.purpose == purpose:
+                return challenge
+        return None
+
+    async def replace(self, challenge: OtpChallenge) -> None:
+        if (earlier := self._pending(challenge.user_id, challenge.purpose)) is not None:
+            del self._state.challenges[earlier.id]
+        self._state.challenges[challenge.id] = copy.deepcopy(challenge)
+
+    async def get_for_update(self, user_id: UUID, purpose: OtpPurpose) -> OtpChallenge | None:
+        return copy.deepcopy(self._pending(user_id, purpose))
+
+    async def save(self, challenge: OtpChallenge) -> None:
+        if challenge.id in self._state.challenges:
+            self._state.challenges[challenge.id] = copy.deepcopy(challenge)
+
+    async def delete(self, challenge: OtpChallenge) -> None:
+        self._state.challenges.pop(challenge.id, None)
+
+
+class FakeSessionRepository:
+    def __init__(self, state: FakeState) -> None:
+        self._state = state
+
+    async def add(self, session: Session) -> None:
+        self._state.sessions[session.id] = copy.deepcopy(session)
+
+    async def get_for_update(self, session_id: UUID) -> Session | None:
+        return copy.deepcopy(self._state.sessions.get(session_id))
+
+    async def save(self, session: Session) -> None:
+        if session.id in self._state.sessions:
+            self._state.sessions[session.id] = copy.deepcopy(session)
+
+    async def add_token(self, record: RefreshTokenRecord) -> None:
+        assert record.token_hash not in self._state.refresh_tokens, "refresh token issued twice"
+        self._state.refresh_tokens[record.token_hash] = copy.deepcopy(record)
+
+    async def find_token(self, token_hash: str) -> RefreshTokenRecord | None:
+        return copy.deepcopy(self._state.refresh_tokens.get(token_hash))
+
+    async def save_token(self, record: RefreshTokenRecord) -> None:
+        if record.token_hash in self._state.refresh_tokens:
+            self._state.refresh_tokens[record.token_hash] = copy.deepcopy(record)
+
+
+class FakeDatabase:
+    """The committed state, shared by every unit of work; tests read it to see what was written."""
+
+    def __init__(self) -> None:
+        self.state = FakeState()
+
+    def unit_of_work(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self)
+
+    def user_by_email(self, email: str) -> User | None:
+        key = email_key(email)
+        return next((user for user in self.state.users.values() if user.email_key == key), None)
+
+    def delete_user(self, user_id: UUID) -> None:
+        """What an administrator deleting the account leaves behind for the services to meet."""
+        del self.state.users[user_id]
+
+
+class FakeUnitOfWork:
+    users: UserRepository
+    otps: OtpRepository
+    sessions: SessionRepository
+
+    def __init__(self, database: FakeDatabase) -> None:
+        self._database = database
+        self._working: FakeState | None = None
+
+    async def __aenter__(self) -> Self:
+        self._working = copy.deepcopy(self._database.state)
+        self.users = FakeUserRepository(self._working)
+        self.otps = FakeOtpRepository(self._working)
+        self.sessions = FakeSessionRepository(self._working)
+        return self
+
+    async def commit(self) -> None:
+        assert self._working is not None, "commit() outside `async with`"
+        self._database.state = copy.deepcopy(self._working)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Whatever was not committed is dropped with the working copy.
+        self._working = None
+
+
+class CountingPasswordHasher:
+    """Wraps a real hasher and counts each kind of bcrypt run."""
+
+    def __init__(self, inner: PasswordHasher) -> None:
+        self._inner = inner
+        self.hashes = 0
+        self.verifications = 0
+        self.dummy_verifications = 0
+
+    async def hash(self, password: str) -> str:
+        self.hashes += 1
+        return await self._inner.hash(password)
+
+    async def verify(self, password: str, password_hash: str) -> bool:
+        self.verifications += 1
+        return await self._inner.verify(password, password_hash)
+
+    async def verify_dummy(self, password: str) -> None:
+        self.dummy_verifications += 1
+        await self._inner.verify_dummy(password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self._inner.needs_rehash(password_hash)

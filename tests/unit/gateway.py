@@ -1,0 +1,92 @@
+"""The services wired on fakes, the way ``server.build_services`` wires them on real adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from domain.otp import OtpCodes
+from domain.secrets import KeyRing
+from domain.services.identity import IdentityService
+from domain.services.login import LoginService
+from domain.services.otp_sender import OtpSender
+from domain.services.refresh import RefreshService
+from domain.services.registration import RegistrationService
+from domain.services.session_starter import SessionStarter
+from domain.services.verification import VerificationService
+from domain.tokens import AccessTokenCodec, RefreshTokenMinter
+
+if TYPE_CHECKING:
+    from domain.entities import SignedIn
+    from domain.policy import AuthPolicy
+    from domain.ports import PasswordHasher
+    from tests.unit.fakes import FakeDatabase, FakeMailer, FixedClock
+
+SERVER_SECRET = b"unit tests only: a server secret of more than 32 bytes"
+ISSUER = "auth-gateway-tests"
+AUDIENCE = "auth-gateway-tests-api"
+ACCESS_TOKEN_LIFETIME_SECONDS = 15 * 60
+KEYS = KeyRing.from_secret(SERVER_SECRET)
+
+START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+ALICE = "alice@example.com"
+ALICE_PASSWORD = "correct horse battery staple"
+
+
+@dataclass(frozen=True)
+class Gateway:
+    registration: RegistrationService
+    verification: VerificationService
+    login: LoginService
+    refresh: RefreshService
+    identity: IdentityService
+    access_tokens: AccessTokenCodec
+    otp_codes: OtpCodes
+
+
+def build_gateway(
+    database: FakeDatabase,
+    mailer: FakeMailer,
+    clock: FixedClock,
+    passwords: PasswordHasher,
+    policy: AuthPolicy,
+) -> Gateway:
+    access_tokens = AccessTokenCodec(
+        KEYS.access_token,
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        lifetime_seconds=ACCESS_TOKEN_LIFETIME_SECONDS,
+    )
+    refresh_tokens = RefreshTokenMinter(KEYS.refresh_token)
+    codes = OtpCodes(KEYS.otp)
+    otp_sender = OtpSender(codes, mailer, clock, policy)
+    sessions = SessionStarter(access_tokens, refresh_tokens, clock, policy)
+    uow = database.unit_of_work
+    return Gateway(
+        registration=RegistrationService(uow, passwords, otp_sender, mailer, clock, policy),
+        verification=VerificationService(uow, codes, sessions, clock, policy),
+        login=LoginService(uow, passwords, otp_sender, sessions),
+        refresh=RefreshService(uow, refresh_tokens, sessions, clock, policy),
+        identity=IdentityService(uow, access_tokens, clock),
+        access_tokens=access_tokens,
+        otp_codes=codes,
+    )
+
+
+@dataclass(frozen=True)
+class PendingUser:
+    """Registered, address not yet confirmed; ``code`` is the one mailed at registration."""
+
+    email: str
+    password: str
+    code: str
+
+
+@dataclass(frozen=True)
+class VerifiedUser:
+    """Registered and confirmed; ``signed_in`` is what confirming the address returned."""
+
+    email: str
+    password: str
+    signed_in: SignedIn
