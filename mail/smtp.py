@@ -13,7 +13,7 @@ from domain.errors import DeliveryFailed
 if TYPE_CHECKING:
     from domain.entities import OutgoingMail
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("gateway.mail")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,44 @@
+# Everything runs from a local virtualenv (.venv) that the first target creates.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install run test lint schema migrate makemigrations ci
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: install what is needed and serve the gateway on http://127.0.0.1:8000/graphql (SQLite in ./data)
+run: $(STAMP)
+	$(BIN)/python server.py
+
+## test: install what is needed and run the whole test suite (SQLite and PostgreSQL)
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## lint: ruff, mypy (strict) and the import-linter layer contracts
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	$(BIN)/lint-imports
+
+## schema: rewrite schema/schema.graphql from the code
+schema: $(STAMP)
+	$(BIN)/python -m schema
+
+## migrate: apply pending migrations to DATABASE_URL
+migrate: $(STAMP)
+	$(BIN)/python server.py migrate
+
+## makemigrations: write a migration for model changes (against a scratch SQLite file)
+makemigrations: $(STAMP)
+	DATABASE_URL=sqlite://$(CURDIR)/data/makemigrations.sqlite3 $(BIN)/tortoise makemigrations
+
+ci: test lint
