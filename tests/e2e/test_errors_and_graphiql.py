@@ -13,15 +13,19 @@ class TestUnexpectedErrors:
         self, gateway: Gateway, caplog: pytest.LogCaptureFixture
     ) -> None:
         # break the database under the running app: the next query fails with SQL in its message
-        await connections.get(next(iter(connections.db_config))).execute_script("DROP TABLE otp_challenges")
-        response = await gateway.http.post(
-            "/graphql",
-            json={
-                "query": 'mutation { register(input: {email: "a@example.com", password: "long enough 1"}) '
-                "{ __typename } }"
-            },
-            headers={"X-Request-ID": "req-123"},
-        )
+        db = connections.get(next(iter(connections.db_config)))
+        await db.execute_script("ALTER TABLE otp_challenges RENAME TO otp_challenges_away")
+        try:
+            response = await gateway.http.post(
+                "/graphql",
+                json={
+                    "query": 'mutation { register(input: {email: "a@example.com", password: "long enough 1"}) '
+                    "{ __typename } }"
+                },
+                headers={"X-Request-ID": "req-123"},
+            )
+        finally:
+            await db.execute_script("ALTER TABLE otp_challenges_away RENAME TO otp_challenges")
         assert response.status_code == 200
         assert response.headers["x-request-id"] == "req-123"
         [error] = response.json()["errors"]

@@ -46,10 +46,14 @@ class TestUnitOfWork:
 
     async def test_an_exception_rolls_back(self) -> None:
         user = a_user()
-        with pytest.raises(RuntimeError):
+
+        async def fail_half_way() -> None:
             async with TortoiseUnitOfWork() as uow:
                 await uow.users.add(user)
                 raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            await fail_half_way()
         async with TortoiseUnitOfWork() as uow:
             assert await uow.users.get(user.id) is None
 
