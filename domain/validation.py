@@ -28,9 +28,21 @@ class InputCollector:
             raise InvalidInput(self.errors)
 
 
+def is_text(raw: str) -> bool:
+    """False for strings no database can store, e.g. a lone surrogate JSON let through."""
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def normalise_email(raw: str, errors: InputCollector, field: str = "email") -> str:
     """Trim the address and lower-case its domain; record a problem if it is not one."""
     candidate = raw.strip()
+    if not is_text(candidate):
+        errors.add(field, "This is not a valid e-mail address.")
+        return candidate
     if not candidate:
         errors.add(field, "Enter an e-mail address.")
         return candidate
@@ -52,7 +64,9 @@ def normalise_password(raw: str) -> str:
 
 def check_new_password(raw: str, errors: InputCollector, field: str = "password") -> str:
     password = normalise_password(raw)
-    if len(password) < PASSWORD_MIN_LENGTH:
+    if not is_text(password):
+        errors.add(field, "The password contains characters that cannot be stored (a broken emoji?).")
+    elif len(password) < PASSWORD_MIN_LENGTH:
         errors.add(field, f"Use at least {PASSWORD_MIN_LENGTH} characters.")
     elif len(password) > PASSWORD_MAX_LENGTH:
         errors.add(field, f"Use at most {PASSWORD_MAX_LENGTH} characters.")
@@ -63,7 +77,9 @@ def check_name(raw: str | None, errors: InputCollector, field: str) -> str | Non
     if raw is None:
         return None
     name = raw.strip()
-    if not name:
+    if not is_text(name):
+        errors.add(field, "The name contains characters that cannot be stored.")
+    elif not name:
         errors.add(field, "Leave the name out or give at least one character.")
     elif len(name) > NAME_MAX_LENGTH:
         errors.add(field, f"Use at most {NAME_MAX_LENGTH} characters.")

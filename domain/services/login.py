@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from domain.errors import EmailNotVerified, InvalidCredentials
-from domain.validation import PASSWORD_MAX_LENGTH, InputCollector, normalise_email, normalise_password
+from domain.validation import PASSWORD_MAX_LENGTH, InputCollector, is_text, normalise_email, normalise_password
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -43,6 +43,8 @@ class LoginService:
         password = normalise_password(password)
         if not password:
             errors.add("password", "Enter your password.")
+        elif not is_text(password):
+            errors.add("password", "The password contains characters that cannot be stored.")
         elif len(password) > PASSWORD_MAX_LENGTH:
             errors.add("password", f"Passwords have at most {PASSWORD_MAX_LENGTH} characters.")
         errors.raise_if_any()

@@ -45,8 +45,8 @@ class OtpSender:
             created_at=now,
         )
         await uow.otps.replace(challenge)
-        lifetime_minutes = int(self._policy.otp_lifetime.total_seconds() // 60)
+        lifetime_seconds = int(self._policy.otp_lifetime.total_seconds())
         await self._mailer.send(
-            messages.verification_code(user.email, self._policy.product_name, code, lifetime_minutes)
+            messages.verification_code(user.email, self._policy.product_name, code, lifetime_seconds)
         )
         return OtpSent(email=user.email, expires_at=challenge.expires_at)

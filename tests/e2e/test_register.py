@@ -64,3 +64,17 @@ class TestRegisterWhenMailFails:
         assert result["__typename"] == "DeliveryFailed"
         assert result["message"]
         assert (await gateway.login("nobody-listens@example.com"))["__typename"] == "InvalidCredentials"
+
+
+class TestRegisterWithBrokenText:
+    async def test_lone_surrogates_are_invalid_input_not_a_crash(self, gateway: Gateway) -> None:
+        # JSON can carry "\ud800", which no database can store
+        body = (
+            '{"query": "mutation($i: RegisterInput!) { register(input: $i) { __typename '
+            '... on InvalidInput { fields { field } } } }", "variables": {"i": {"email": "s@example.com", '
+            '"password": "abc\\ud800defghij", "firstName": "\\udc00"}}}'
+        )
+        response = await gateway.http.post("/graphql", content=body, headers={"Content-Type": "application/json"})
+        result = response.json()["data"]["register"]
+        assert result["__typename"] == "InvalidInput"
+        assert {f["field"] for f in result["fields"]} == {"password", "firstName"}

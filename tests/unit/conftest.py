@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from domain.passwords import BcryptPasswordHasher
@@ -16,6 +18,9 @@ from tests.unit.gateway import (
     VerifiedUser,
     build_gateway,
 )
+
+if TYPE_CHECKING:
+    from domain.entities import SignedIn
 
 
 @pytest.fixture
@@ -72,3 +77,9 @@ async def verified_user(gateway: Gateway, pending_user: PendingUser, mailer: Fak
     signed_in = await gateway.verification.verify(pending_user.email, pending_user.code)
     mailer.sent.clear()
     return VerifiedUser(email=pending_user.email, password=pending_user.password, signed_in=signed_in)
+
+
+@pytest.fixture
+def signed_in(verified_user: VerifiedUser) -> SignedIn:
+    """Alice's first token pair, from confirming her address."""
+    return verified_user.signed_in

@@ -76,13 +76,17 @@ class FakeState:
 
 
 class FakeUserRepository:
-    def __init__(self, state: FakeState) -> None:
+    def __init__(self, state: FakeState, database: FakeDatabase) -> None:
         self._state = state
+        self._database = database
 
     async def get(self, user_id: UUID) -> User | None:
         return copy.deepcopy(self._state.users.get(user_id))
 
     async def get_by_email(self, email: str) -> User | None:
+        if self._database.stale_email_lookups > 0:
+            self._database.stale_email_lookups -= 1
+            return None
         key = email_key(email)
         for user in self._state.users.values():
             if user.email_key == key:
@@ -156,11 +160,15 @@ class FakeDatabase:
 
     def __init__(self) -> None:
         self.state = FakeState()
+        # The next lookups by e-mail miss, like one that ran just before a concurrent
+        # request committed the same address.
+        self.stale_email_lookups = 0
 
     def unit_of_work(self) -> FakeUnitOfWork:
         return FakeUnitOfWork(self)
 
     def user_by_email(self, email: str) -> User | None:
+        """The committed account itself, not a copy: changing it is a write another request committed."""
         key = email_key(email)
         return next((user for user in self.state.users.values() if user.email_key == key), None)
 
@@ -180,7 +188,7 @@ class FakeUnitOfWork:
 
     async def __aenter__(self) -> Self:
         self._working = copy.deepcopy(self._database.state)
-        self.users = FakeUserRepository(self._working)
+        self.users = FakeUserRepository(self._working, self._database)
         self.otps = FakeOtpRepository(self._working)
         self.sessions = FakeSessionRepository(self._working)
         return self

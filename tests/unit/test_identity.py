@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+
+from domain.errors import InvalidAccessToken
+from domain.tokens import AccessTokenCodec
+from tests.unit.gateway import ALICE, AUDIENCE, ISSUER, KEYS
+
+if TYPE_CHECKING:
+    from domain.entities import SignedIn
+    from tests.unit.fakes import FakeDatabase, FixedClock
+    from tests.unit.gateway import Gateway
+
+
+class TestReadAccessToken:
+    def test_reads_a_token_of_the_same_codec(self, gateway: Gateway, signed_in: SignedIn) -> None:
+        claims = gateway.identity.read_access_token(signed_in.access_token)
+        assert claims.user_id == signed_in.user.id
+        assert claims.session_id == signed_in.session_id
+
+    def test_the_token_lasts_as_long_as_announced(
+        self, gateway: Gateway, signed_in: SignedIn, clock: FixedClock
+    ) -> None:
+        clock.advance(timedelta(seconds=signed_in.expires_in - 1))
+        gateway.identity.read_access_token(signed_in.access_token)
+
+        clock.advance(timedelta(seconds=1))
+        with pytest.raises(InvalidAccessToken):
+            gateway.identity.read_access_token(signed_in.access_token)
+
+    def test_refuses_a_token_signed_with_another_secret(self, gateway: Gateway, clock: FixedClock) -> None:
+        elsewhere = AccessTokenCodec(
+            b"another server's access-token key", issuer=ISSUER, audience=AUDIENCE, lifetime_seconds=900
+        )
+        token = elsewhere.issue(uuid.uuid4(), uuid.uuid4(), clock.now())
+        with pytest.raises(InvalidAccessToken):
+            gateway.identity.read_access_token(token)
+
+    def test_refuses_a_refresh_token(self, gateway: Gateway, signed_in: SignedIn) -> None:
+        with pytest.raises(InvalidAccessToken):
+            gateway.identity.read_access_token(signed_in.refresh_token)
+
+
+class TestCurrentUser:
+    async def test_is_the_account_the_token_speaks_for(self, gateway: Gateway, signed_in: SignedIn) -> None:
+        claims = gateway.identity.read_access_token(signed_in.access_token)
+        user = await gateway.identity.current_user(claims)
+        assert (user.id, user.email, user.first_name) == (signed_in.user.id, ALICE, "Alice")
+
+    async def test_a_deleted_account(self, gateway: Gateway, signed_in: SignedIn, database: FakeDatabase) -> None:
+        claims = gateway.identity.read_access_token(signed_in.access_token)
+        database.delete_user(signed_in.user.id)
+        with pytest.raises(InvalidAccessToken):
+            await gateway.identity.current_user(claims)
+
+    async def test_an_account_that_never_existed(self, gateway: Gateway, clock: FixedClock) -> None:
+        token = AccessTokenCodec(KEYS.access_token, issuer=ISSUER, audience=AUDIENCE, lifetime_seconds=900).issue(
+            uuid.uuid4(), uuid.uuid4(), clock.now()
+        )
+        claims = gateway.identity.read_access_token(token)
+        with pytest.raises(InvalidAccessToken):
+            await gateway.identity.current_user(claims)

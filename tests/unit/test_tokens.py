@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+import base64
+import json
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import OctKey
+
+from domain.errors import InvalidAccessToken
+from domain.tokens import AccessTokenCodec, RefreshTokenMinter, hash_refresh_token
+
+KEY = b"an access-token key of 32 bytes!"
+ISSUER = "https://auth.example.com"
+AUDIENCE = "https://api.example.com"
+LIFETIME = 900
+NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+USER_ID = uuid.UUID("0b6a4f9e-6a55-4b8e-9d38-4f0f6f1d2c11")
+SESSION_ID = uuid.UUID("5c1d1f64-23e4-4d0b-8b7e-8f4d1b0b9a22")
+
+
+def b64url(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode("ascii")
+
+
+def valid_claims() -> dict[str, Any]:
+    issued_at = int(NOW.timestamp())
+    return {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": str(USER_ID),
+        "sid": str(SESSION_ID),
+        "iat": issued_at,
+        "exp": issued_at + LIFETIME,
+        "jti": uuid.uuid4().hex,
+    }
+
+
+def forge(
+    claims: dict[str, Any], header: dict[str, Any] | None = None, key: bytes = KEY, algorithm: str = "HS256"
+) -> str:
+    header = header if header is not None else {"alg": algorithm, "typ": "at+jwt"}
+    return jwt.encode(header, claims, OctKey.import_key(key), algorithms=[algorithm])
+
+
+@pytest.fixture
+def codec() -> AccessTokenCodec:
+    return AccessTokenCodec(KEY, issuer=ISSUER, audience=AUDIENCE, lifetime_seconds=LIFETIME)
+
+
+class TestIssue:
+    def test_is_an_at_jwt_with_every_claim(self, codec: AccessTokenCodec) -> None:
+        token = codec.issue(USER_ID, SESSION_ID, NOW)
+        decoded = jwt.decode(token, OctKey.import_key(KEY), algorithms=["HS256"])
+        assert decoded.header == {"alg": "HS256", "typ": "at+jwt"}
+        issued_at = int(NOW.timestamp())
+        assert decoded.claims == {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": str(USER_ID),
+            "sid": str(SESSION_ID),
+            "iat": issued_at,
+            "exp": issued_at + LIFETIME,
+            "jti": decoded.claims["jti"],
+        }
+        assert re.fullmatch(r"[0-9a-f]{32}", decoded.claims["jti"])
+
+    def test_each_token_has_its_own_id(self, codec: AccessTokenCodec) -> None:
+        first = codec.decode(codec.issue(USER_ID, SESSION_ID, NOW), NOW)
+        second = codec.decode(codec.issue(USER_ID, SESSION_ID, NOW), NOW)
+        assert first.token_id != second.token_id
+
+
+class TestDecode:
+    def test_returns_the_claims_it_was_issued_with(self, codec: AccessTokenCodec) -> None:
+        claims = codec.decode(codec.issue(USER_ID, SESSION_ID, NOW), NOW + timedelta(seconds=LIFETIME - 1))
+        assert claims.user_id == USER_ID
+        assert claims.session_id == SESSION_ID
+        assert claims.expires_at == int(NOW.timestamp()) + LIFETIME
+
+    def test_accepts_a_token_built_elsewhere_with_the_same_key(self, codec: AccessTokenCodec) -> None:
+        # The control for the forgeries below: only the one thing each changes is wrong.
+        assert codec.decode(forge(valid_claims()), NOW).user_id == USER_ID
+
+    def test_rejects_an_expired_token(self, codec: AccessTokenCodec) -> None:
+        token = codec.issue(USER_ID, SESSION_ID, NOW)
+        with pytest.raises(InvalidAccessToken):
+            codec.decode(token, NOW + timedelta(seconds=LIFETIME))
+
+    def test_rejects_alg_none(self, codec: AccessTokenCodec) -> None:
+        token = f"{b64url({'alg': 'none', 'typ': 'at+jwt'})}.{b64url(valid_claims())}."
+        with pytest.raises(InvalidAccessToken):
+            codec.decode(token, NOW)
+
+    def test_rejects_another_algorithm_with_the_same_key(self, codec: AccessTokenCodec) -> None:
+        with pytest.raises(InvalidAccessToken):
+            codec.decode(forge(valid_claims(), algorithm="HS512"), NOW)
+
+    def test_rejects_another_key(self, codec: AccessTokenCodec) -> None:
+        with pytest.raises(InvalidAccessToken):
+            codec.decode(forge(valid_claims(), key=b"somebody else's 32-byte key....."), NOW)
+
+    def test_rejects_a_tampered_payload(self, codec: AccessTokenCodec) -> None:
+        header, _, signature = codec.issue(USER_ID, SESSION_ID, NOW).split(".")
+        tampered = valid_claims() | {"sub": str(uuid.uuid4())}
+        with pytest.raises(InvalidAccessToken):
+            codec.decode(f"{header}.{b64url(tampered)}.{signature}", NOW)
+
+    @pytest.mark.parametrize(
+        "changes",
+        [
+            {"iss": "https://evil.example.com"},
+            {"aud": "https://another-api.example.com"},
+            {"sub": "not-a-uuid"},
+            {"iat": int(NOW.timestamp()) + 60},
+        ],
+        ids=["wrong issuer", "wrong audience", "subject not a uuid", "issued in the future"],
+    )
+    def test_rejects_wrong_claims(self, codec: AccessTokenCodec, changes: dict[str, Any]) -> None:
+        with pytest.raises(InvalidAccessToken):
+            codec.decode(forge(valid_claims() | changes), NOW)
+
+    @pytest.mark.parametrize("missing", ["iss", "aud", "exp", "sub", "sid", "jti"])
+    def test_rejects_a_missing_claim(self, codec: AccessTokenCodec, missing: str) -> None:
+        claims = valid_claims()
+        del claims[missing]
+        with pytest.raises(InvalidAccessToken):
+            codec.decode(forge(claims), NOW)
+
+    @pytest.mark.parametrize("header", [{"alg": "HS256", "typ": "JWT"}, {"alg": "HS256"}], ids=["typ JWT", "no typ"])
+    def test_rejects_another_token_type(self, codec: AccessTokenCodec, header: dict[str, Any]) -> None:
+        # e.g. an ID token from the same issuer must not open the API.
+        with pytest.raises(InvalidAccessToken):
+            codec.decode(forge(valid_claims(), header=header), NOW)
+
+    @pytest.mark.parametrize("garbage", ["", "garbage", "a.b.c", "..", "a.b.c.d.e", "ä.ö.ü"])
+    def test_rejects_garbage(self, codec: AccessTokenCodec, garbage: str) -> None:
+        with pytest.raises(InvalidAccessToken):
+            codec.decode(garbage, NOW)
+
+    def test_rejects_a_refresh_token(self, codec: AccessTokenCodec) -> None:
+        refresh_token = RefreshTokenMinter(KEY).token(b"seed" * 8, 0)
+        with pytest.raises(InvalidAccessToken):
+            codec.decode(refresh_token, NOW)
+
+
+class TestRefreshTokenMinter:
+    SEED = b"s" * 32
+
+    def test_is_43_url_safe_characters(self) -> None:
+        token = RefreshTokenMinter(KEY).token(self.SEED, 0)
+        assert re.fullmatch(r"[A-Za-z0-9_-]{43}", token)
+
+    def test_is_deterministic_per_seed_and_generation(self) -> None:
+        assert RefreshTokenMinter(KEY).token(self.SEED, 3) == RefreshTokenMinter(KEY).token(self.SEED, 3)
+
+    def test_differs_per_generation_seed_and_key(self) -> None:
+        minter = RefreshTokenMinter(KEY)
+        tokens = {
+            minter.token(self.SEED, 0),
+            minter.token(self.SEED, 1),
+            minter.token(b"t" * 32, 0),
+            RefreshTokenMinter(b"another refresh key, 32 bytes..").token(self.SEED, 0),
+        }
+        assert len(tokens) == 4
+
+    def test_new_family_seeds_are_256_random_bits(self) -> None:
+        seeds = {RefreshTokenMinter.new_family_seed() for _ in range(20)}
+        assert len(seeds) == 20
+        assert all(len(seed) == 32 for seed in seeds)
+
+
+def test_a_refresh_token_is_stored_as_its_sha256() -> None:
+    token = RefreshTokenMinter(KEY).token(b"s" * 32, 0)
+    stored = hash_refresh_token(token)
+    assert re.fullmatch(r"[0-9a-f]{64}", stored)
+    assert stored == hash_refresh_token(token)
+    assert stored != hash_refresh_token(RefreshTokenMinter(KEY).token(b"s" * 32, 1))
