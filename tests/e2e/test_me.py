@@ -110,3 +110,13 @@ class TestExpiredAccessToken:
         assert (await gateway.me(payload["accessToken"]))["data"]["me"] is not None
         clock.advance(seconds=2)
         _assert_unauthenticated(await gateway.me(payload["accessToken"]))
+
+
+class TestTokenIsReadOnlyWhenNeeded:
+    async def test_operations_that_need_no_identity_ignore_a_stale_header(self, gateway: Gateway) -> None:
+        # an SPA that still sends an expired token can sign in again without clearing it first
+        body = await gateway.post(
+            'mutation { login(input: {email: "nobody@example.com", password: "whatever 123"}) { __typename } }',
+            token="expired-or-garbage",
+        )
+        assert body == {"data": {"login": {"__typename": "InvalidCredentials"}}}
