@@ -6,6 +6,7 @@ from datetime import datetime  # noqa: TC003 - Strawberry reads annotations at r
 from typing import TYPE_CHECKING
 
 import strawberry
+from strawberry.utils.str_converters import to_camel_case
 
 if TYPE_CHECKING:
     from domain import entities
@@ -70,11 +71,6 @@ class FieldError:
     message: str
 
 
-def _schema_field_name(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
 @strawberry.type
 class InvalidInput(Error):
     message: str = "Some fields are not valid."
@@ -83,7 +79,7 @@ class InvalidInput(Error):
 
     @classmethod
     def from_domain(cls, error: domain_errors.InvalidInput) -> InvalidInput:
-        return cls(fields=[FieldError(field=_schema_field_name(e.field), message=e.message) for e in error.errors])
+        return cls(fields=[FieldError(field=to_camel_case(e.field), message=e.message) for e in error.errors])
 
 
 @strawberry.type
