@@ -50,11 +50,11 @@ from schema.root import build_schema
 from schema.view import GatewayGraphQL
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
 
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from domain.ports import Clock, Mailer
+    from domain.ports import Clock, Mailer, PasswordHasher, UnitOfWork
 
 logger = logging.getLogger("gateway")
 
@@ -159,7 +159,7 @@ def build_mailer(settings: Settings) -> Mailer:
 
 
 def build_services(settings: Settings, mailer: Mailer | None = None, clock: Clock | None = None) -> Services:
-    """The composition root: every service with its real collaborators."""
+    """The composition root: every service with its real adapters, from the settings."""
     keys = KeyRing.from_secret(server_secret(settings))
     clock = clock or SystemClock()
     policy = AuthPolicy(
@@ -169,19 +169,38 @@ def build_services(settings: Settings, mailer: Mailer | None = None, clock: Cloc
         refresh_absolute_lifetime=timedelta(seconds=settings.refresh_token_absolute_ttl_seconds),
         refresh_reuse_grace=timedelta(seconds=settings.refresh_token_reuse_grace_seconds),
     )
-    mailer = mailer or build_mailer(settings)
-    passwords = BcryptPasswordHasher(settings.bcrypt_cost)
     access_tokens = AccessTokenCodec(
         keys.access_token,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         lifetime_seconds=settings.access_token_ttl_seconds,
     )
+    return wire_services(
+        uow=TortoiseUnitOfWork,
+        passwords=BcryptPasswordHasher(settings.bcrypt_cost),
+        mailer=mailer or build_mailer(settings),
+        clock=clock,
+        policy=policy,
+        keys=keys,
+        access_tokens=access_tokens,
+    )
+
+
+def wire_services(
+    *,
+    uow: Callable[[], UnitOfWork],
+    passwords: PasswordHasher,
+    mailer: Mailer,
+    clock: Clock,
+    policy: AuthPolicy,
+    keys: KeyRing,
+    access_tokens: AccessTokenCodec,
+) -> Services:
+    """Every service with the collaborators it is given; unit tests give it fakes."""
     refresh_tokens = RefreshTokenMinter(keys.refresh_token)
     codes = OtpCodes(keys.otp)
     otp_sender = OtpSender(codes, mailer, clock, policy)
     sessions = SessionStarter(access_tokens, refresh_tokens, clock, policy)
-    uow = TortoiseUnitOfWork
     return Services(
         registration=RegistrationService(uow, passwords, otp_sender, mailer, clock, policy),
         verification=VerificationService(uow, codes, sessions, clock, policy),

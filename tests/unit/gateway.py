@@ -1,4 +1,4 @@
-"""The services wired on fakes, the way ``server.build_services`` wires them on real adapters."""
+"""The services wired on fakes by ``server.wire_services``, the same wiring the app uses."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ from domain.otp import OtpCodes
 from domain.secrets import KeyRing
 from domain.services.identity import IdentityService
 from domain.services.login import LoginService
-from domain.services.otp_sender import OtpSender
 from domain.services.refresh import RefreshService
 from domain.services.registration import RegistrationService
-from domain.services.session_starter import SessionStarter
 from domain.services.verification import VerificationService
-from domain.tokens import AccessTokenCodec, RefreshTokenMinter
+from domain.tokens import AccessTokenCodec
+from server import wire_services
 
 if TYPE_CHECKING:
     from domain.entities import SignedIn
@@ -58,19 +57,23 @@ def build_gateway(
         audience=AUDIENCE,
         lifetime_seconds=ACCESS_TOKEN_LIFETIME_SECONDS,
     )
-    refresh_tokens = RefreshTokenMinter(KEYS.refresh_token)
-    codes = OtpCodes(KEYS.otp)
-    otp_sender = OtpSender(codes, mailer, clock, policy)
-    sessions = SessionStarter(access_tokens, refresh_tokens, clock, policy)
-    uow = database.unit_of_work
-    return Gateway(
-        registration=RegistrationService(uow, passwords, otp_sender, mailer, clock, policy),
-        verification=VerificationService(uow, codes, sessions, clock, policy),
-        login=LoginService(uow, passwords, otp_sender, sessions),
-        refresh=RefreshService(uow, refresh_tokens, sessions, clock, policy),
-        identity=IdentityService(uow, access_tokens, clock),
+    services = wire_services(
+        uow=database.unit_of_work,
+        passwords=passwords,
+        mailer=mailer,
+        clock=clock,
+        policy=policy,
+        keys=KEYS,
         access_tokens=access_tokens,
-        otp_codes=codes,
+    )
+    return Gateway(
+        registration=services.registration,
+        verification=services.verification,
+        login=services.login,
+        refresh=services.refresh,
+        identity=services.identity,
+        access_tokens=access_tokens,
+        otp_codes=OtpCodes(KEYS.otp),
     )
 
 
