@@ -2,13 +2,15 @@
 
 ``uvicorn server:app`` serves the gateway; ``python server.py`` does the same
 with the configured HOST and PORT; ``python server.py migrate`` applies pending
-database migrations and exits; ``python server.py check`` validates the settings.
+database migrations and exits; ``python server.py check`` validates the settings;
+``python server.py unlock-account EMAIL`` ends an account's sign-in lockout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 import logging
 import os
 import re
@@ -20,32 +22,39 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, PlainValidator, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.routing import Route
 from tortoise import Tortoise
 from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate as tortoise_migrate
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from domain.clock import SystemClock
 from domain.otp import OtpCodes
 from domain.passwords import BcryptPasswordHasher
 from domain.policy import AuthPolicy
 from domain.secrets import KeyRing
+from domain.services.audit import AuditTrail
 from domain.services.identity import IdentityService
 from domain.services.login import LoginService
 from domain.services.otp_sender import OtpSender
 from domain.services.refresh import RefreshService
 from domain.services.registration import RegistrationService
 from domain.services.session_starter import SessionStarter
+from domain.services.throttle import RateLimits, Throttle
 from domain.services.verification import VerificationService
+from domain.throttling import LockoutPolicy, Rate
 from domain.tokens import AccessTokenCodec, RefreshTokenMinter
 from mail.console import ConsoleMailer
 from mail.smtp import SmtpConfig, SmtpMailer
 from persistence.config import tortoise_config
 from persistence.unit_of_work import TortoiseUnitOfWork
 from schema.context import Services
+from schema.http import RequestGuard, SecurityHeaders, http_exception_handler
+from schema.limits import GraphQLLimits
 from schema.root import build_schema
 from schema.view import GatewayGraphQL
 
@@ -59,6 +68,18 @@ if TYPE_CHECKING:
 logger = logging.getLogger("gateway")
 
 Seconds = Annotated[int, Field(ge=1)]
+
+
+def _rate(value: object) -> Rate:
+    if isinstance(value, Rate):
+        return value
+    if isinstance(value, str):
+        return Rate.parse(value)
+    raise ValueError("expected a rate like 30/10m")
+
+
+RateSetting = Annotated[Rate, PlainValidator(_rate), NoDecode]
+_DEFAULT_LIMITS = RateLimits()  # the defaults live with the rules, in the domain
 
 
 class Settings(BaseSettings):
@@ -94,12 +115,55 @@ class Settings(BaseSettings):
     smtp_tls: bool = False
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
 
+    # GraphQL surface and HTTP hardening (schema/limits.py, schema/http.py). Production also
+    # turns off GraphiQL, introspection, "Did you mean" hints and GET. The defaults pass every
+    # real operation and GraphiQL's introspection query (15 fields deep, about 200 tokens).
+    graphql_max_depth: Annotated[int, Field(ge=1)] = 20
+    graphql_max_aliases: Annotated[int, Field(ge=0)] = 15
+    graphql_max_tokens: Annotated[int, Field(ge=1)] = 1000
+    graphql_max_directives: Annotated[int, Field(ge=0)] = 20
+    max_request_body_bytes: Annotated[int, Field(ge=1)] = 64 * 1024
+
+    # Rate limits and lockout (README, "Security"): rates are "attempts/window", e.g. 30/10m
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    rate_limit_login_per_ip: RateSetting = _DEFAULT_LIMITS.login_per_ip
+    rate_limit_verify_per_ip: RateSetting = _DEFAULT_LIMITS.verify_per_ip
+    rate_limit_verify_per_account: RateSetting = _DEFAULT_LIMITS.verify_per_account
+    rate_limit_register_per_ip: RateSetting = _DEFAULT_LIMITS.register_per_ip
+    rate_limit_codes_per_account: RateSetting = _DEFAULT_LIMITS.codes_per_account
+    rate_limit_refresh_per_ip: RateSetting = _DEFAULT_LIMITS.refresh_per_ip
+    rate_limit_refresh_per_account: RateSetting = _DEFAULT_LIMITS.refresh_per_account
+    lockout_free_failures: Annotated[int, Field(ge=1, le=100)] = _DEFAULT_LIMITS.lockout.free_failures
+    lockout_first_delay_seconds: Seconds = int(_DEFAULT_LIMITS.lockout.first_delay.total_seconds())
+    lockout_max_delay_seconds: Seconds = int(_DEFAULT_LIMITS.lockout.max_delay.total_seconds())
+    # NIST SP 800-63B: no more than 100 consecutive failed attempts on one account.
+    lockout_hard_limit: Annotated[int, Field(ge=1, le=100)] = _DEFAULT_LIMITS.lockout.hard_limit
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if item != "*":
+                ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
+        return value
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if not re.match(r"^(sqlite|postgres|postgresql|asyncpg)://", self.database_url):
             raise ValueError("DATABASE_URL must start with sqlite:// or postgres://")
         if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
             raise ValueError("JWT_SECRET must be at least 32 characters long")
+        if self.lockout_max_delay_seconds < self.lockout_first_delay_seconds:
+            raise ValueError("LOCKOUT_MAX_DELAY_SECONDS must not be shorter than LOCKOUT_FIRST_DELAY_SECONDS")
+        if self.lockout_hard_limit < self.lockout_free_failures:
+            raise ValueError("LOCKOUT_HARD_LIMIT must not be below LOCKOUT_FREE_FAILURES")
         if self.refresh_token_absolute_ttl_seconds < self.refresh_token_idle_ttl_seconds:
             raise ValueError("REFRESH_TOKEN_ABSOLUTE_TTL_SECONDS must not be shorter than the idle lifetime")
         if self.production:
@@ -183,6 +247,25 @@ def build_services(settings: Settings, mailer: Mailer | None = None, clock: Cloc
         policy=policy,
         keys=keys,
         access_tokens=access_tokens,
+        limits=rate_limits(settings),
+    )
+
+
+def rate_limits(settings: Settings) -> RateLimits:
+    return RateLimits(
+        login_per_ip=settings.rate_limit_login_per_ip,
+        verify_per_ip=settings.rate_limit_verify_per_ip,
+        verify_per_account=settings.rate_limit_verify_per_account,
+        register_per_ip=settings.rate_limit_register_per_ip,
+        codes_per_account=settings.rate_limit_codes_per_account,
+        refresh_per_ip=settings.rate_limit_refresh_per_ip,
+        refresh_per_account=settings.rate_limit_refresh_per_account,
+        lockout=LockoutPolicy(
+            free_failures=settings.lockout_free_failures,
+            first_delay=timedelta(seconds=settings.lockout_first_delay_seconds),
+            max_delay=timedelta(seconds=settings.lockout_max_delay_seconds),
+            hard_limit=settings.lockout_hard_limit,
+        ),
     )
 
 
@@ -195,18 +278,22 @@ def wire_services(
     policy: AuthPolicy,
     keys: KeyRing,
     access_tokens: AccessTokenCodec,
+    limits: RateLimits,
 ) -> Services:
     """Every service with the collaborators it is given; unit tests give it fakes."""
     refresh_tokens = RefreshTokenMinter(keys.refresh_token)
     codes = OtpCodes(keys.otp)
-    otp_sender = OtpSender(codes, mailer, clock, policy)
+    audit = AuditTrail(uow, clock)
+    throttle = Throttle(uow, keys.throttle, limits, clock, audit)
+    otp_sender = OtpSender(codes, mailer, clock, policy, audit)
     sessions = SessionStarter(access_tokens, refresh_tokens, clock, policy)
     return Services(
-        registration=RegistrationService(uow, passwords, otp_sender, mailer, clock, policy),
-        verification=VerificationService(uow, codes, sessions, clock, policy),
-        login=LoginService(uow, passwords, otp_sender, sessions),
-        refresh=RefreshService(uow, refresh_tokens, sessions, clock, policy),
+        registration=RegistrationService(uow, passwords, otp_sender, mailer, clock, policy, throttle, audit),
+        verification=VerificationService(uow, codes, sessions, clock, policy, throttle, audit),
+        login=LoginService(uow, passwords, otp_sender, sessions, throttle, audit),
+        refresh=RefreshService(uow, refresh_tokens, sessions, clock, policy, throttle, audit),
         identity=IdentityService(uow, access_tokens, clock),
+        throttle=throttle,
     )
 
 
@@ -214,6 +301,14 @@ def _ensure_sqlite_directory(database_url: str) -> None:
     prefix = "sqlite://"
     if database_url.startswith(prefix) and ":memory:" not in database_url:
         Path(database_url[len(prefix) :].split("?", 1)[0]).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def unlock_account(settings: Settings, email: str) -> None:
+    """End the failed-sign-in streak of ``email``'s account (known or not)."""
+    throttle = build_services(settings).throttle
+    async with TortoiseContext() as context:
+        await context.init(config=tortoise_config(settings.database_url))
+        await throttle.unlock(email)
 
 
 async def apply_migrations(database_url: str) -> None:
@@ -250,7 +345,15 @@ class RequestIdMiddleware:
 def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock | None = None) -> Starlette:
     """The ASGI app; tests may hand in their own mailer or clock, everything else is real."""
     services = build_services(settings, mailer, clock)
-    graphql = GatewayGraphQL(build_schema(), services, graphiql=not settings.production)
+    limits = GraphQLLimits(
+        max_depth=settings.graphql_max_depth,
+        max_aliases=settings.graphql_max_aliases,
+        max_tokens=settings.graphql_max_tokens,
+        max_directives=settings.graphql_max_directives,
+    )
+    development = not settings.production
+    schema = build_schema(limits, introspection=development, suggestions=development)
+    graphql = GatewayGraphQL(schema, services, graphiql=development)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -265,10 +368,16 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock
             await Tortoise.close_connections()
 
     app = Starlette(
-        routes=[Route("/graphql", graphql, methods=["GET", "POST"])],
+        routes=[Route("/graphql", graphql, methods=["GET", "POST"] if development else ["POST"])],
         lifespan=lifespan,
+        exception_handlers={HTTPException: http_exception_handler},
     )
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_request_body_bytes)
+    app.add_middleware(SecurityHeaders, hsts=settings.production)
     app.add_middleware(RequestIdMiddleware)
+    if settings.trusted_proxies:
+        # X-Forwarded-For is believed only from these peers: anyone else could forge it.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app
 
 
@@ -295,12 +404,15 @@ def main(argv: list[str]) -> None:
     elif command == "migrate":
         asyncio.run(apply_migrations(settings.database_url))
         print("migrations applied")
+    elif command == "unlock-account" and len(argv) == 3:
+        asyncio.run(unlock_account(settings, argv[2]))
+        print(f"sign-in lockout cleared for {argv[2]}")
     elif command == "serve":
         import uvicorn
 
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, proxy_headers=False)
     else:
-        sys.stderr.write(f"unknown command {command!r}; use 'serve', 'migrate' or 'check'\n")
+        sys.stderr.write(f"unknown command {command!r}; use 'serve', 'migrate', 'check' or 'unlock-account EMAIL'\n")
         raise SystemExit(2)
 
 

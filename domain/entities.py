@@ -28,6 +28,17 @@ def email_key(email: str) -> str:
     return email.casefold()
 
 
+@dataclass(frozen=True)
+class Client:
+    """Who is calling, as far as the transport can tell: for rate limits and the audit log."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+UNKNOWN_CLIENT = Client()
+
+
 class OtpPurpose(enum.StrEnum):
     VERIFY_EMAIL = "verify_email"
 
@@ -107,3 +118,29 @@ class OutgoingMail:
     to: str
     subject: str
     text: str
+
+
+class AuditEventType(enum.StrEnum):
+    REGISTERED = "registered"
+    REGISTERED_AGAIN = "registered_again"  # the address already had a verified account
+    CODE_SENT = "code_sent"
+    VERIFY_SUCCEEDED = "verify_succeeded"
+    VERIFY_FAILED = "verify_failed"
+    LOGIN_SUCCEEDED = "login_succeeded"
+    LOGIN_FAILED = "login_failed"
+    TOKEN_REFRESHED = "token_refreshed"  # noqa: S105 - an event name, not a secret
+    REFRESH_TOKEN_REUSED = "refresh_token_reused"  # noqa: S105 - the same; the session was revoked
+    RATE_LIMITED = "rate_limited"
+    ACCOUNT_LOCKED = "account_locked"
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One line of the audit log. Never a password, a code, a token or an e-mail address."""
+
+    type: AuditEventType
+    occurred_at: datetime
+    user_id: UUID | None
+    client_ip: str | None
+    user_agent: str | None
+    detail: str | None = None

@@ -57,5 +57,18 @@ class DeliveryFailed(AuthError):
     """The mail server could not take the message; nothing was written."""
 
 
+class RateLimited(AuthError):
+    """Too many attempts; ``retry_after_seconds`` says when the next one is allowed.
+
+    ``locked`` means the account has had so many failed sign-ins in a row that
+    waiting alone will not do: only a password reset or an operator unlocks it.
+    """
+
+    def __init__(self, retry_after_seconds: int, *, locked: bool = False) -> None:
+        super().__init__(f"retry after {retry_after_seconds} s")
+        self.retry_after_seconds = retry_after_seconds
+        self.locked = locked
+
+
 class EmailAlreadyTaken(AuthError):
     """Raised by a repository when a concurrent request created the same account."""

@@ -6,15 +6,17 @@ unit tests use small in-memory fakes of the same shape.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
     from types import TracebackType
     from typing import Self
     from uuid import UUID
 
     from domain.entities import (
+        AuditEvent,
         OtpChallenge,
         OtpPurpose,
         OutgoingMail,
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
         Session,
         User,
     )
+    from domain.throttling import ThrottleState
+
+T = TypeVar("T")
 
 
 class Clock(Protocol):
@@ -92,6 +97,30 @@ class SessionRepository(Protocol):
     async def save_token(self, record: RefreshTokenRecord) -> None: ...
 
 
+class ThrottleRepository(Protocol):
+    """Counters of attempts, shared by every gateway process that uses the database."""
+
+    async def update(self, key: str, change: Callable[[ThrottleState], tuple[ThrottleState, T]]) -> T:
+        """Apply ``change`` to the state of ``key`` under a lock and store what it returns.
+
+        A key never seen before starts as ``ThrottleState()``. Until the unit of work
+        commits, no other transaction can read or change the key.
+        """
+        ...
+
+    async def clear(self, key: str) -> None: ...
+
+    async def purge_expired(self, now: datetime) -> int:
+        """Delete counters whose ``expires_at`` has passed; returns how many."""
+        ...
+
+
+class AuditRepository(Protocol):
+    async def add(self, event: AuditEvent) -> None:
+        """Keep ``event``; it is also logged as one structured line once committed."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: rolled back on leaving unless ``commit`` was called."""
 
@@ -103,6 +132,12 @@ class UnitOfWork(Protocol):
 
     @property
     def sessions(self) -> SessionRepository: ...
+
+    @property
+    def throttles(self) -> ThrottleRepository: ...
+
+    @property
+    def audit(self) -> AuditRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

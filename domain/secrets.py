@@ -17,6 +17,7 @@ class KeyRing:
     access_token: bytes
     otp: bytes
     refresh_token: bytes
+    throttle: bytes
 
     @classmethod
     def from_secret(cls, server_secret: bytes) -> KeyRing:
@@ -24,4 +25,5 @@ class KeyRing:
             access_token=derive_key(server_secret, "access-token"),
             otp=derive_key(server_secret, "otp"),
             refresh_token=derive_key(server_secret, "refresh-token"),
+            throttle=derive_key(server_secret, "throttle"),
         )

@@ -6,10 +6,13 @@ import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 
+from domain.common_passwords import is_common
 from domain.errors import FieldError, InvalidInput
 
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128
+# A local part this short ("al@…") is too common a string to forbid inside passwords.
+LOCAL_PART_MIN_LENGTH = 3
 NAME_MAX_LENGTH = 128
 EMAIL_MAX_LENGTH = 254
 
@@ -62,7 +65,11 @@ def normalise_password(raw: str) -> str:
     return unicodedata.normalize("NFKC", raw)
 
 
-def check_new_password(raw: str, errors: InputCollector, field: str = "password") -> str:
+def check_new_password(raw: str, errors: InputCollector, email: str, field: str = "password") -> str:
+    """The rules for a password someone chooses: length, not a common one, not their address.
+
+    No composition rules (NIST SP 800-63B): "Password1!" is weak, a long phrase is not.
+    """
     password = normalise_password(raw)
     if not is_text(password):
         errors.add(field, "The password contains characters that cannot be stored (a broken emoji?).")
@@ -70,7 +77,23 @@ def check_new_password(raw: str, errors: InputCollector, field: str = "password"
         errors.add(field, f"Use at least {PASSWORD_MIN_LENGTH} characters.")
     elif len(password) > PASSWORD_MAX_LENGTH:
         errors.add(field, f"Use at most {PASSWORD_MAX_LENGTH} characters.")
+    elif is_common(password):
+        errors.add(
+            field, "This is one of the most common passwords, so it is among the first ones guessed. Choose another."
+        )
+    elif _contains_address(password, email):
+        errors.add(field, "The password must not contain your e-mail address or its name part. Choose another.")
     return password
+
+
+def _contains_address(password: str, email: str) -> bool:
+    folded = password.casefold()
+    local_part = email.rpartition("@")[0].casefold()
+    if not local_part:
+        return False
+    if folded == local_part or email.casefold() in folded:
+        return True
+    return len(local_part) >= LOCAL_PART_MIN_LENGTH and local_part in folded
 
 
 def check_name(raw: str | None, errors: InputCollector, field: str) -> str | None:

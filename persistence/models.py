@@ -65,3 +65,30 @@ class RefreshTokenRow(Model):
 
     class Meta:
         table = "refresh_tokens"
+
+
+# One rate-limit or lockout counter; the key is an HMAC, never an address.
+# (A docstring here would become a table comment in the migration.)
+class ThrottleRow(Model):
+    key = fields.CharField(max_length=64, primary_key=True)
+    count = fields.IntField(default=0)
+    marked_at = fields.DatetimeField(null=True)
+    expires_at = fields.DatetimeField(null=True, db_index=True)
+
+    class Meta:
+        table = "throttles"
+
+
+class AuditEventRow(Model):
+    id = fields.BigIntField(primary_key=True)
+    occurred_at = fields.DatetimeField(db_index=True)
+    event = fields.CharField(max_length=32)
+    user: fields.ForeignKeyNullableRelation[UserRow] = fields.ForeignKeyField(
+        "models.UserRow", related_name="audit_events", null=True, on_delete=fields.SET_NULL
+    )
+    client_ip = fields.CharField(max_length=45, null=True)
+    user_agent = fields.CharField(max_length=512, null=True)
+    detail = fields.CharField(max_length=64, null=True)
+
+    class Meta:
+        table = "audit_events"

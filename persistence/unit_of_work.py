@@ -9,6 +9,7 @@ from persistence.repositories import (
     TortoiseSessionRepository,
     TortoiseUserRepository,
 )
+from persistence.throttles import TortoiseAuditRepository, TortoiseThrottleRepository
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -26,6 +27,8 @@ class TortoiseUnitOfWork:
     users: TortoiseUserRepository
     otps: TortoiseOtpRepository
     sessions: TortoiseSessionRepository
+    throttles: TortoiseThrottleRepository
+    audit: TortoiseAuditRepository
 
     def __init__(self) -> None:
         self._transaction: TransactionContext | None = None
@@ -38,11 +41,14 @@ class TortoiseUnitOfWork:
         self.users = TortoiseUserRepository(db)
         self.otps = TortoiseOtpRepository(db)
         self.sessions = TortoiseSessionRepository(db)
+        self.throttles = TortoiseThrottleRepository(db)
+        self.audit = TortoiseAuditRepository(db)
         return self
 
     async def commit(self) -> None:
         await self._db.commit()
         self._committed = True
+        self.audit.committed()
 
     async def __aexit__(
         self,

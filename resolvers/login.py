@@ -7,7 +7,14 @@ from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations 
 
 from domain import errors
 from schema.context import Context  # noqa: TC001
-from schema.types import AuthPayload, DeliveryFailed, EmailNotVerified, InvalidCredentials, InvalidInput
+from schema.types import (
+    AuthPayload,
+    DeliveryFailed,
+    EmailNotVerified,
+    InvalidCredentials,
+    InvalidInput,
+    RateLimited,
+)
 
 
 @strawberry.input
@@ -17,7 +24,7 @@ class LoginInput:
 
 
 LoginResult = Annotated[
-    AuthPayload | InvalidCredentials | EmailNotVerified | InvalidInput | DeliveryFailed,
+    AuthPayload | InvalidCredentials | EmailNotVerified | InvalidInput | RateLimited | DeliveryFailed,
     strawberry.union("LoginResult"),
 ]
 
@@ -27,13 +34,17 @@ async def login(
 ) -> LoginResult:
     """Sign in with e-mail and password."""
     try:
-        signed_in = await info.context.services.login.login(email=input_.email, password=input_.password)
+        signed_in = await info.context.services.login.login(
+            email=input_.email, password=input_.password, client=info.context.client
+        )
     except errors.InvalidInput as exc:
         return InvalidInput.from_domain(exc)
     except errors.InvalidCredentials:
         return InvalidCredentials()
     except errors.EmailNotVerified as exc:
         return EmailNotVerified(email=exc.email)
+    except errors.RateLimited as exc:
+        return RateLimited.from_domain(exc)
     except errors.DeliveryFailed:
         return DeliveryFailed()
     return AuthPayload.from_domain(signed_in)

@@ -7,7 +7,7 @@ from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations 
 
 from domain import errors
 from schema.context import Context  # noqa: TC001
-from schema.types import DeliveryFailed, InvalidInput, OtpSent
+from schema.types import DeliveryFailed, InvalidInput, OtpSent, RateLimited
 
 
 @strawberry.input
@@ -18,7 +18,7 @@ class RegisterInput:
     last_name: str | None = None
 
 
-RegisterResult = Annotated[OtpSent | InvalidInput | DeliveryFailed, strawberry.union("RegisterResult")]
+RegisterResult = Annotated[OtpSent | InvalidInput | RateLimited | DeliveryFailed, strawberry.union("RegisterResult")]
 
 
 async def register(
@@ -31,9 +31,12 @@ async def register(
             password=input_.password,
             first_name=input_.first_name,
             last_name=input_.last_name,
+            client=info.context.client,
         )
     except errors.InvalidInput as exc:
         return InvalidInput.from_domain(exc)
+    except errors.RateLimited as exc:
+        return RateLimited.from_domain(exc)
     except errors.DeliveryFailed:
         return DeliveryFailed()
     return OtpSent(email=sent.email, expires_at=sent.expires_at)

@@ -7,7 +7,7 @@ from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations 
 
 from domain import errors
 from schema.context import Context  # noqa: TC001
-from schema.types import AuthPayload, InvalidInput, InvalidOtp, OtpExpired, TooManyAttempts
+from schema.types import AuthPayload, InvalidInput, InvalidOtp, OtpExpired, RateLimited, TooManyAttempts
 
 
 @strawberry.input
@@ -17,7 +17,7 @@ class VerifyOtpInput:
 
 
 VerifyOtpResult = Annotated[
-    AuthPayload | InvalidOtp | OtpExpired | TooManyAttempts | InvalidInput,
+    AuthPayload | InvalidOtp | OtpExpired | TooManyAttempts | InvalidInput | RateLimited,
     strawberry.union("VerifyOtpResult"),
 ]
 
@@ -27,7 +27,9 @@ async def verify_otp(
 ) -> VerifyOtpResult:
     """Confirm the e-mail address with the mailed code; signs the person in."""
     try:
-        signed_in = await info.context.services.verification.verify(email=input_.email, code=input_.code)
+        signed_in = await info.context.services.verification.verify(
+            email=input_.email, code=input_.code, client=info.context.client
+        )
     except errors.InvalidInput as exc:
         return InvalidInput.from_domain(exc)
     except errors.InvalidOtp:
@@ -36,4 +38,6 @@ async def verify_otp(
         return OtpExpired()
     except errors.TooManyAttempts:
         return TooManyAttempts()
+    except errors.RateLimited as exc:
+        return RateLimited.from_domain(exc)
     return AuthPayload.from_domain(signed_in)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from domain.entities import Client
 from domain.errors import InvalidAccessToken
 from schema.errors import unauthenticated
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from domain.services.login import LoginService
     from domain.services.refresh import RefreshService
     from domain.services.registration import RegistrationService
+    from domain.services.throttle import Throttle
     from domain.services.verification import VerificationService
 
 
@@ -29,6 +31,7 @@ class Services:
     login: LoginService
     refresh: RefreshService
     identity: IdentityService
+    throttle: Throttle
 
 
 class Context:
@@ -48,6 +51,12 @@ class Context:
         self._token_read = False
         self._claims: AccessClaims | None = None
         self._token_invalid = False
+
+    @property
+    def client(self) -> Client:
+        """The caller's address (the proxy's X-Forwarded-For only from TRUSTED_PROXIES) and user agent."""
+        peer = self.request.client
+        return Client(ip=peer.host if peer else None, user_agent=self.request.headers.get("user-agent"))
 
     def access_claims(self) -> AccessClaims | None:
         """The verified claims of the bearer token, ``None`` without one.

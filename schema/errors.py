@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, SchemaExtension
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from strawberry.types import ExecutionContext
 
 logger = logging.getLogger("gateway.graphql")
@@ -59,6 +62,26 @@ class MaskUnexpectedErrors(MaskErrors):
             original_error=None,
             extensions=extensions,
         )
+
+
+# graphql-core words every hint with pyutils.did_you_mean: " Did you mean 'a' or 'b'?";
+# names and quoted values never contain a question mark.
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
+
+
+class HideSuggestions(SchemaExtension):
+    """Drops graphql-core's "Did you mean …?" hints, which spell the schema out to whoever probes it.
+
+    Strawberry's ``disable_field_suggestions`` covers unknown fields only; unknown
+    arguments, types, input fields and enum values, in the document or in the
+    variables, carry hints too.
+    """
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        for error in (result.errors if result else None) or ():
+            error.message = _SUGGESTION.sub("", error.message)
 
 
 class GatewaySchema(strawberry.Schema):

@@ -123,3 +123,20 @@ class InvalidRefreshToken(Error):
 class DeliveryFailed(Error):
     message: str = "We could not send the e-mail just now; nothing was saved. Please try again."
     code: str = "DELIVERY_FAILED"
+
+
+@strawberry.type
+class RateLimited(Error):
+    message: str = "Too many attempts; wait a little and try again."
+    code: str = "RATE_LIMITED"
+    retry_after_seconds: int = strawberry.field(default=60, description="Seconds to wait before the next try.")
+
+    @classmethod
+    def from_domain(cls, error: domain_errors.RateLimited) -> RateLimited:
+        if error.locked:
+            return cls(
+                message="Too many failed sign-ins in a row: this account is locked. Reset the password to unlock it.",
+                code="ACCOUNT_LOCKED",
+                retry_after_seconds=error.retry_after_seconds,
+            )
+        return cls(retry_after_seconds=error.retry_after_seconds)

@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 from aiosmtpd.controller import Controller
 
-from persistence.models import UserRow
+from persistence.models import AuditEventRow, ThrottleRow, UserRow
 from server import apply_migrations
 
 DEFAULT_TEST_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -75,12 +75,15 @@ def postgres_database_url() -> Iterator[str]:
     _run_in_own_loop(drop())
 
 
-async def _empty_postgres(url: str) -> None:
+async def emptied(url: str) -> str:
+    """``url``'s PostgreSQL database with every table of the gateway emptied."""
     conn = await _admin_connect(url)
     try:
-        await conn.execute(f"TRUNCATE {UserRow._meta.db_table} CASCADE")
+        tables = ", ".join(model._meta.db_table for model in (UserRow, ThrottleRow, AuditEventRow))
+        await conn.execute(f"TRUNCATE {tables} CASCADE")
     finally:
         await conn.close()
+    return url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -91,8 +94,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         await apply_migrations(sqlite_url)
         return sqlite_url
     postgres_url: str = request.getfixturevalue("postgres_database_url")
-    await _empty_postgres(postgres_url)
-    return postgres_url
+    return await emptied(postgres_url)
 
 
 @dataclass

@@ -1,17 +1,22 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
-from domain.errors import EmailNotVerified, InvalidCredentials
+from domain.entities import UNKNOWN_CLIENT, AuditEventType, email_key
+from domain.errors import EmailNotVerified, InvalidCredentials, RateLimited
+from domain.services.throttle import CODES_PER_ACCOUNT, LOGIN_PER_IP
 from domain.validation import PASSWORD_MAX_LENGTH, InputCollector, is_text, normalise_email, normalise_password
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from uuid import UUID
 
-    from domain.entities import SignedIn
+    from domain.entities import Client, SignedIn
     from domain.ports import PasswordHasher, UnitOfWork
+    from domain.services.audit import AuditTrail
     from domain.services.otp_sender import OtpSender
     from domain.services.session_starter import SessionStarter
+    from domain.services.throttle import Throttle
 
 
 class LoginService:
@@ -21,13 +26,17 @@ class LoginService:
         passwords: PasswordHasher,
         otp_sender: OtpSender,
         sessions: SessionStarter,
+        throttle: Throttle,
+        audit: AuditTrail,
     ) -> None:
+        self._throttle = throttle
+        self._audit = audit
         self._uow = uow
         self._passwords = passwords
         self._otp_sender = otp_sender
         self._sessions = sessions
 
-    async def login(self, email: str, password: str) -> SignedIn:
+    async def login(self, email: str, password: str, client: Client = UNKNOWN_CLIENT) -> SignedIn:
         """Sign in with e-mail and password.
 
         Raises:
@@ -36,8 +45,11 @@ class LoginService:
                 in answer and in time).
             EmailNotVerified: right password, address not yet confirmed; a fresh
                 code has been mailed.
+            RateLimited: too many attempts from this client, or too many failures in
+                a row for this address (known or not).
             DeliveryFailed: that fresh code could not be mailed.
         """
+        await self._throttle.check(LOGIN_PER_IP, client.ip, client)
         errors = InputCollector()
         email = normalise_email(email, errors)
         password = normalise_password(password)
@@ -48,28 +60,45 @@ class LoginService:
         elif len(password) > PASSWORD_MAX_LENGTH:
             errors.add("password", f"Passwords have at most {PASSWORD_MAX_LENGTH} characters.")
         errors.raise_if_any()
+        account = email_key(email)
+        failures = await self._throttle.begin_sign_in(account, client)
 
         async with self._uow() as uow:
             user = await uow.users.get_by_email(email)
         # bcrypt runs outside any transaction: it is slow by design and must not hold a lock.
         if user is None:
             await self._passwords.verify_dummy(password)
-            raise InvalidCredentials
-        if not await self._passwords.verify(password, user.password_hash):
-            raise InvalidCredentials
+            await self._failed(client, None, failures, "unknown_account")
+        elif not await self._passwords.verify(password, user.password_hash):
+            await self._failed(client, user.id, failures, "wrong_password")
         new_hash = await self._passwords.hash(password) if self._passwords.needs_rehash(user.password_hash) else None
 
         async with self._uow() as uow:
             current = await uow.users.get(user.id)
             if current is None:  # deleted while we were hashing
                 raise InvalidCredentials
+            # The right password ends the failure streak, verified address or not.
+            await self._throttle.sign_in_succeeded(uow, account)
             if not current.email_verified:
-                await self._otp_sender.send(uow, current)
+                try:
+                    await self._throttle.check_in(uow, CODES_PER_ACCOUNT, account)
+                except RateLimited:
+                    await self._audit.record(uow, AuditEventType.RATE_LIMITED, client, current.id, CODES_PER_ACCOUNT)
+                    await uow.commit()
+                    raise
+                await self._otp_sender.send(uow, current, client)
                 await uow.commit()
                 raise EmailNotVerified(current.email)
             if new_hash is not None and current.password_hash == user.password_hash:
                 current.password_hash = new_hash
                 await uow.users.save(current)
             signed_in = await self._sessions.start(uow, current)
+            await self._audit.record(uow, AuditEventType.LOGIN_SUCCEEDED, client, current.id)
             await uow.commit()
             return signed_in
+
+    async def _failed(self, client: Client, user_id: UUID | None, failures: int, reason: str) -> NoReturn:
+        await self._audit.record_alone(AuditEventType.LOGIN_FAILED, client, user_id, reason)
+        if self._throttle.locks_the_account(failures):
+            await self._audit.record_alone(AuditEventType.ACCOUNT_LOCKED, client, user_id)
+        raise InvalidCredentials

@@ -3,18 +3,22 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from domain.entities import RefreshTokenRecord
-from domain.errors import InvalidRefreshToken
+from domain.entities import UNKNOWN_CLIENT, AuditEventType, RefreshTokenRecord
+from domain.errors import InvalidRefreshToken, RateLimited
+from domain.services.throttle import REFRESH_PER_ACCOUNT, REFRESH_PER_IP
 from domain.tokens import hash_refresh_token
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
+    from uuid import UUID
 
-    from domain.entities import Session, SignedIn
+    from domain.entities import Client, Session, SignedIn
     from domain.policy import AuthPolicy
     from domain.ports import Clock, UnitOfWork
+    from domain.services.audit import AuditTrail
     from domain.services.session_starter import SessionStarter
+    from domain.services.throttle import Throttle
     from domain.tokens import RefreshTokenMinter
 
 logger = logging.getLogger(__name__)
@@ -33,14 +37,18 @@ class RefreshService:
         sessions: SessionStarter,
         clock: Clock,
         policy: AuthPolicy,
+        throttle: Throttle,
+        audit: AuditTrail,
     ) -> None:
+        self._throttle = throttle
+        self._audit = audit
         self._uow = uow
         self._minter = minter
         self._sessions = sessions
         self._clock = clock
         self._policy = policy
 
-    async def refresh(self, refresh_token: str) -> SignedIn:
+    async def refresh(self, refresh_token: str, client: Client = UNKNOWN_CLIENT) -> SignedIn:
         """Spend ``refresh_token`` and issue the family's next pair.
 
         A repeat of the token just spent, within the grace window, is answered with
@@ -49,7 +57,16 @@ class RefreshService:
 
         Raises:
             InvalidRefreshToken: unknown, expired, revoked or reused token.
+            RateLimited: too many refreshes from this client or for this account.
         """
+        await self._throttle.check(REFRESH_PER_IP, client.ip, client)
+        try:
+            return await self._refresh(refresh_token, client)
+        except _AccountLimited as exc:
+            await self._audit.record_alone(AuditEventType.RATE_LIMITED, client, exc.user_id, REFRESH_PER_ACCOUNT)
+            raise exc.refusal from None
+
+    async def _refresh(self, refresh_token: str, client: Client) -> SignedIn:
         if not refresh_token or len(refresh_token) > _MAX_TOKEN_LENGTH:
             raise InvalidRefreshToken
         token_hash = hash_refresh_token(refresh_token)
@@ -69,9 +86,14 @@ class RefreshService:
             user = await uow.users.get(session.user_id)
             if user is None:
                 raise InvalidRefreshToken
+            try:
+                await self._throttle.check_in(uow, REFRESH_PER_ACCOUNT, str(user.id))
+            except RateLimited as refusal:
+                raise _AccountLimited(user.id, refusal) from None
 
             if record.spent_at is None and record.generation == session.generation:
                 successor = await self._rotate(uow, session, record, now)
+                await self._audit.record(uow, AuditEventType.TOKEN_REFRESHED, client, user.id)
                 await uow.commit()
                 return self._sessions.signed_in(user, session, successor, now)
 
@@ -82,6 +104,7 @@ class RefreshService:
             logger.warning("refresh token reuse detected; session %s revoked", session.id)
             session.revoked_at = now
             await uow.sessions.save(session)
+            await self._audit.record(uow, AuditEventType.REFRESH_TOKEN_REUSED, client, user.id)
             await uow.commit()
             raise InvalidRefreshToken
 
@@ -111,3 +134,12 @@ class RefreshService:
             )
         )
         return successor
+
+
+class _AccountLimited(Exception):
+    """Carries a per-account refusal out of the unit of work, so it can be audited after."""
+
+    def __init__(self, user_id: UUID, refusal: RateLimited) -> None:
+        super().__init__(user_id)
+        self.user_id = user_id
+        self.refusal = refusal

@@ -4,16 +4,20 @@ import uuid
 from typing import TYPE_CHECKING
 
 from domain import messages
-from domain.entities import OtpSent, User
+from domain.entities import UNKNOWN_CLIENT, AuditEventType, OtpSent, User, email_key
 from domain.errors import EmailAlreadyTaken
+from domain.services.throttle import CODES_PER_ACCOUNT, REGISTER_PER_IP
 from domain.validation import InputCollector, check_name, check_new_password, normalise_email
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from domain.entities import Client
     from domain.policy import AuthPolicy
     from domain.ports import Clock, Mailer, PasswordHasher, UnitOfWork
+    from domain.services.audit import AuditTrail
     from domain.services.otp_sender import OtpSender
+    from domain.services.throttle import Throttle
 
 
 class RegistrationService:
@@ -27,8 +31,12 @@ class RegistrationService:
         mailer: Mailer,
         clock: Clock,
         policy: AuthPolicy,
+        throttle: Throttle,
+        audit: AuditTrail,
     ) -> None:
         self._uow = uow
+        self._throttle = throttle
+        self._audit = audit
         self._passwords = passwords
         self._otp_sender = otp_sender
         self._mailer = mailer
@@ -41,6 +49,7 @@ class RegistrationService:
         password: str,
         first_name: str | None = None,
         last_name: str | None = None,
+        client: Client = UNKNOWN_CLIENT,
     ) -> OtpSent:
         """Create the account, or refresh a pending one, and mail a code.
 
@@ -49,30 +58,39 @@ class RegistrationService:
 
         Raises:
             InvalidInput: naming each bad field.
+            RateLimited: too many sign-ups from this client, or mails to this address.
             DeliveryFailed: the mail server refused; nothing was written.
         """
+        await self._throttle.check(REGISTER_PER_IP, client.ip, client)
         errors = InputCollector()
         email = normalise_email(email, errors)
-        password = check_new_password(password, errors)
+        password = check_new_password(password, errors, email)
         first_name = check_name(first_name, errors, "first_name")
         last_name = check_name(last_name, errors, "last_name")
         errors.raise_if_any()
+        # Each sign-up mails the address (a code or a notice): this bounds the mail
+        # anyone can make a mailbox receive.
+        await self._throttle.check(CODES_PER_ACCOUNT, email_key(email), client)
 
         # Hashing first, outside the transaction, keeps every branch equally slow
         # and keeps the database lock short.
         password_hash = await self._passwords.hash(password)
         try:
-            return await self._register(email, password_hash, first_name, last_name)
+            return await self._register(email, password_hash, first_name, last_name, client)
         except EmailAlreadyTaken:
             # Another request created the account between our lookup and insert;
             # now the lookup finds it.
-            return await self._register(email, password_hash, first_name, last_name)
+            return await self._register(email, password_hash, first_name, last_name, client)
 
-    async def _register(self, email: str, password_hash: str, first_name: str | None, last_name: str | None) -> OtpSent:
+    async def _register(
+        self, email: str, password_hash: str, first_name: str | None, last_name: str | None, client: Client
+    ) -> OtpSent:
         async with self._uow() as uow:
             user = await uow.users.get_by_email(email)
             if user is not None and user.email_verified:
                 await self._mailer.send(messages.already_registered(user.email, self._policy.product_name))
+                await self._audit.record(uow, AuditEventType.REGISTERED_AGAIN, client, user.id)
+                await uow.commit()
                 return OtpSent(email=email, expires_at=self._otp_sender.expiry_from_now())
             if user is None:
                 user = User(
@@ -92,6 +110,7 @@ class RegistrationService:
                 user.first_name = first_name
                 user.last_name = last_name
                 await uow.users.save(user)
-            sent = await self._otp_sender.send(uow, user)
+            await self._audit.record(uow, AuditEventType.REGISTERED, client, user.id)
+            sent = await self._otp_sender.send(uow, user, client)
             await uow.commit()
             return OtpSent(email=email, expires_at=sent.expires_at)

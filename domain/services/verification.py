@@ -2,19 +2,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from domain.entities import OtpPurpose
-from domain.errors import InvalidOtp, OtpExpired, TooManyAttempts
+from domain.entities import UNKNOWN_CLIENT, AuditEventType, OtpPurpose, email_key
+from domain.errors import AuthError, InvalidOtp, OtpExpired, TooManyAttempts
 from domain.otp import CODE_DIGITS
+from domain.services.throttle import VERIFY_PER_ACCOUNT, VERIFY_PER_IP
 from domain.validation import InputCollector, normalise_email
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from uuid import UUID
 
-    from domain.entities import SignedIn
+    from domain.entities import Client, SignedIn, User
     from domain.otp import OtpCodes
     from domain.policy import AuthPolicy
     from domain.ports import Clock, UnitOfWork
+    from domain.services.audit import AuditTrail
     from domain.services.session_starter import SessionStarter
+    from domain.services.throttle import Throttle
 
 
 class VerificationService:
@@ -27,14 +31,18 @@ class VerificationService:
         sessions: SessionStarter,
         clock: Clock,
         policy: AuthPolicy,
+        throttle: Throttle,
+        audit: AuditTrail,
     ) -> None:
+        self._throttle = throttle
+        self._audit = audit
         self._uow = uow
         self._codes = codes
         self._sessions = sessions
         self._clock = clock
         self._policy = policy
 
-    async def verify(self, email: str, code: str) -> SignedIn:
+    async def verify(self, email: str, code: str, client: Client = UNKNOWN_CLIENT) -> SignedIn:
         """Check ``code`` for ``email``.
 
         Raises:
@@ -42,35 +50,49 @@ class VerificationService:
             InvalidOtp: unknown address, wrong code, or an address already verified.
             OtpExpired: the right code, too late.
             TooManyAttempts: this code has had its allowed wrong tries; ask for a new one.
+            RateLimited: too many tries from this client or for this address.
         """
+        await self._throttle.check(VERIFY_PER_IP, client.ip, client)
         errors = InputCollector()
         email = normalise_email(email, errors)
         code = code.strip()
         if len(code) != CODE_DIGITS or not code.isascii() or not code.isdigit():
             errors.add("code", f"Enter the {CODE_DIGITS}-digit code from the e-mail.")
         errors.raise_if_any()
+        await self._throttle.check(VERIFY_PER_ACCOUNT, email_key(email), client)
 
-        async with self._uow() as uow:
-            user = await uow.users.get_by_email(email)
-            if user is None or user.email_verified:
-                raise InvalidOtp
-            challenge = await uow.otps.get_for_update(user.id, OtpPurpose.VERIFY_EMAIL)
-            if challenge is None:
-                raise InvalidOtp
+        user_id: UUID | None = None
+        try:
+            async with self._uow() as uow:
+                user = await uow.users.get_by_email(email)
+                user_id = user.id if user else None
+                signed_in = await self._verify(uow, user, code, client)
+        except AuthError as failure:
+            await self._audit.record_alone(AuditEventType.VERIFY_FAILED, client, user_id, type(failure).__name__)
+            raise
+        return signed_in
+
+    async def _verify(self, uow: UnitOfWork, user: User | None, code: str, client: Client) -> SignedIn:
+        if user is None or user.email_verified:
+            raise InvalidOtp
+        challenge = await uow.otps.get_for_update(user.id, OtpPurpose.VERIFY_EMAIL)
+        if challenge is None:
+            raise InvalidOtp
+        if challenge.attempts >= self._policy.otp_max_attempts:
+            raise TooManyAttempts
+        if not self._codes.matches(user.id, challenge.purpose, code, challenge.code_hmac):
+            challenge.attempts += 1
+            await uow.otps.save(challenge)
+            await uow.commit()
             if challenge.attempts >= self._policy.otp_max_attempts:
                 raise TooManyAttempts
-            if not self._codes.matches(user.id, challenge.purpose, code, challenge.code_hmac):
-                challenge.attempts += 1
-                await uow.otps.save(challenge)
-                await uow.commit()
-                if challenge.attempts >= self._policy.otp_max_attempts:
-                    raise TooManyAttempts
-                raise InvalidOtp
-            if self._clock.now() >= challenge.expires_at:
-                raise OtpExpired
-            await uow.otps.delete(challenge)
-            user.email_verified = True
-            await uow.users.save(user)
-            signed_in = await self._sessions.start(uow, user)
-            await uow.commit()
-            return signed_in
+            raise InvalidOtp
+        if self._clock.now() >= challenge.expires_at:
+            raise OtpExpired
+        await uow.otps.delete(challenge)
+        user.email_verified = True
+        await uow.users.save(user)
+        signed_in = await self._sessions.start(uow, user)
+        await self._audit.record(uow, AuditEventType.VERIFY_SUCCEEDED, client, user.id)
+        await uow.commit()
+        return signed_in

@@ -20,6 +20,15 @@ from tests.conftest import SmtpSink
 
 JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 PASSWORD = "correct horse battery staple"
+RATE_LIMITS = (
+    "login_per_ip",
+    "verify_per_ip",
+    "verify_per_account",
+    "register_per_ip",
+    "codes_per_account",
+    "refresh_per_ip",
+    "refresh_per_account",
+)
 
 
 def make_settings(database_url: str, mail_port: int, data_dir: Path, **overrides: Any) -> Settings:
@@ -32,6 +41,10 @@ def make_settings(database_url: str, mail_port: int, data_dir: Path, **overrides
         "smtp_port": mail_port,
         "smtp_timeout_seconds": 5,
         "bcrypt_cost": 4,
+        # Out of the way of tests that are not about them; tests/e2e/test_rate_limits.py
+        # sets its own.
+        **{f"rate_limit_{name}": "100000/1m" for name in RATE_LIMITS},
+        "lockout_free_failures": 100,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
@@ -44,16 +57,26 @@ class Gateway:
     http: httpx.AsyncClient
     mailbox: SmtpSink
 
-    async def post(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> Any:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        headers = dict(headers or {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         response = await self.http.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
         )
         assert response.status_code == 200, response.text
         return response.json()
 
-    async def mutate(self, field: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        body = await self.post(query, variables)
+    async def mutate(
+        self, field: str, query: str, variables: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        body = await self.post(query, variables, headers=headers)
         assert "errors" not in body, body
         result: dict[str, Any] = body["data"][field]
         return result
@@ -65,17 +88,23 @@ class Gateway:
         assert match, bodies[-1]
         return match.group(1)
 
-    async def register(self, email: str, password: str = PASSWORD, **names: str) -> dict[str, Any]:
-        return await self.mutate("register", REGISTER, {"input": {"email": email, "password": password, **names}})
+    async def register(
+        self, email: str, password: str = PASSWORD, headers: dict[str, str] | None = None, **names: str
+    ) -> dict[str, Any]:
+        variables = {"input": {"email": email, "password": password, **names}}
+        return await self.mutate("register", REGISTER, variables, headers)
 
-    async def verify(self, email: str, code: str) -> dict[str, Any]:
-        return await self.mutate("verifyOtp", VERIFY_OTP, {"input": {"email": email, "code": code}})
+    async def verify(self, email: str, code: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        return await self.mutate("verifyOtp", VERIFY_OTP, {"input": {"email": email, "code": code}}, headers)
 
-    async def login(self, email: str, password: str = PASSWORD) -> dict[str, Any]:
-        return await self.mutate("login", LOGIN, {"input": {"email": email, "password": password}})
+    async def login(
+        self, email: str, password: str = PASSWORD, headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        return await self.mutate("login", LOGIN, {"input": {"email": email, "password": password}}, headers)
 
-    async def refresh(self, refresh_token: str) -> dict[str, Any]:
-        return await self.mutate("refreshToken", REFRESH_TOKEN, {"input": {"refreshToken": refresh_token}})
+    async def refresh(self, refresh_token: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        variables = {"input": {"refreshToken": refresh_token}}
+        return await self.mutate("refreshToken", REFRESH_TOKEN, variables, headers)
 
     async def me(self, token: str | None) -> Any:
         return await self.post(ME, token=token)
@@ -88,7 +117,7 @@ class Gateway:
         return payload
 
 
-ERROR_FIELDS = "... on Error { message code }"
+ERROR_FIELDS = "... on Error { message code } ... on RateLimited { retryAfterSeconds }"
 AUTH_PAYLOAD = "... on AuthPayload { accessToken refreshToken tokenType expiresIn user { id email emailVerified } }"
 
 REGISTER = f"""mutation Register($input: RegisterInput!) {{

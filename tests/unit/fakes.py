@@ -12,18 +12,29 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Self, TypeVar
 
 from domain.entities import email_key
 from domain.errors import DeliveryFailed, EmailAlreadyTaken
+from domain.throttling import ThrottleState
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime, timedelta
     from types import TracebackType
     from uuid import UUID
 
-    from domain.entities import OtpChallenge, OtpPurpose, OutgoingMail, RefreshTokenRecord, Session, User
-    from domain.ports import OtpRepository, PasswordHasher, SessionRepository, UserRepository
+    from domain.entities import AuditEvent, OtpChallenge, OtpPurpose, OutgoingMail, RefreshTokenRecord, Session, User
+    from domain.ports import (
+        AuditRepository,
+        OtpRepository,
+        PasswordHasher,
+        SessionRepository,
+        ThrottleRepository,
+        UserRepository,
+    )
+
+T = TypeVar("T")
 
 
 class FixedClock:
@@ -73,6 +84,8 @@ class FakeState:
     challenges: dict[UUID, OtpChallenge] = field(default_factory=dict)
     sessions: dict[UUID, Session] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshTokenRecord] = field(default_factory=dict)
+    throttles: dict[str, ThrottleState] = field(default_factory=dict)
+    audit_events: list[AuditEvent] = field(default_factory=list)
 
 
 class FakeUserRepository:
@@ -155,6 +168,33 @@ class FakeSessionRepository:
             self._state.refresh_tokens[record.token_hash] = copy.deepcopy(record)
 
 
+class FakeThrottleRepository:
+    def __init__(self, state: FakeState) -> None:
+        self._state = state
+
+    async def update(self, key: str, change: Callable[[ThrottleState], tuple[ThrottleState, T]]) -> T:
+        after, outcome = change(self._state.throttles.get(key, ThrottleState()))
+        self._state.throttles[key] = after
+        return outcome
+
+    async def clear(self, key: str) -> None:
+        self._state.throttles.pop(key, None)
+
+    async def purge_expired(self, now: datetime) -> int:
+        expired = [key for key, state in self._state.throttles.items() if state.expires_at and state.expires_at < now]
+        for key in expired:
+            del self._state.throttles[key]
+        return len(expired)
+
+
+class FakeAuditRepository:
+    def __init__(self, state: FakeState) -> None:
+        self._state = state
+
+    async def add(self, event: AuditEvent) -> None:
+        self._state.audit_events.append(event)
+
+
 class FakeDatabase:
     """The committed state, shared by every unit of work; tests read it to see what was written."""
 
@@ -172,6 +212,10 @@ class FakeDatabase:
         key = email_key(email)
         return next((user for user in self.state.users.values() if user.email_key == key), None)
 
+    def audit_events(self) -> list[str]:
+        """The committed audit log, as event names in order."""
+        return [event.type.value for event in self.state.audit_events]
+
     def delete_user(self, user_id: UUID) -> None:
         """What an administrator deleting the account leaves behind for the services to meet."""
         del self.state.users[user_id]
@@ -181,6 +225,8 @@ class FakeUnitOfWork:
     users: UserRepository
     otps: OtpRepository
     sessions: SessionRepository
+    throttles: ThrottleRepository
+    audit: AuditRepository
 
     def __init__(self, database: FakeDatabase) -> None:
         self._database = database
@@ -191,6 +237,8 @@ class FakeUnitOfWork:
         self.users = FakeUserRepository(self._working, self._database)
         self.otps = FakeOtpRepository(self._working)
         self.sessions = FakeSessionRepository(self._working)
+        self.throttles = FakeThrottleRepository(self._working)
+        self.audit = FakeAuditRepository(self._working)
         return self
 
     async def commit(self) -> None:

@@ -12,6 +12,7 @@ from domain.services.identity import IdentityService
 from domain.services.login import LoginService
 from domain.services.refresh import RefreshService
 from domain.services.registration import RegistrationService
+from domain.services.throttle import RateLimits, Throttle
 from domain.services.verification import VerificationService
 from domain.tokens import AccessTokenCodec
 from server import wire_services
@@ -40,6 +41,7 @@ class Gateway:
     login: LoginService
     refresh: RefreshService
     identity: IdentityService
+    throttle: Throttle
     access_tokens: AccessTokenCodec
     otp_codes: OtpCodes
 
@@ -50,6 +52,7 @@ def build_gateway(
     clock: FixedClock,
     passwords: PasswordHasher,
     policy: AuthPolicy,
+    limits: RateLimits | None = None,
 ) -> Gateway:
     access_tokens = AccessTokenCodec(
         KEYS.access_token,
@@ -65,6 +68,7 @@ def build_gateway(
         policy=policy,
         keys=KEYS,
         access_tokens=access_tokens,
+        limits=limits or RateLimits(),
     )
     return Gateway(
         registration=services.registration,
@@ -72,6 +76,7 @@ def build_gateway(
         login=services.login,
         refresh=services.refresh,
         identity=services.identity,
+        throttle=services.throttle,
         access_tokens=access_tokens,
         otp_codes=OtpCodes(KEYS.otp),
     )

@@ -47,33 +47,63 @@ class TestNormaliseEmail:
         assert errors.errors == []
 
 
+ADDRESS = "alice.liddell@example.com"
+
+
 class TestCheckNewPassword:
-    @pytest.mark.parametrize("password", ["a" * 8, "a" * 128, "пароль-密码-🔑🔑", "        "])
+    @pytest.mark.parametrize("password", ["q7#vX!p2", "z" + "q" * 127, "пароль-密码-🔑🔑", "  tw  o   "])
     def test_accepts_8_to_128_characters_of_any_kind(self, password: str) -> None:
         errors = InputCollector()
-        assert check_new_password(password, errors) == password
+        assert check_new_password(password, errors, ADDRESS) == password
         assert errors.errors == []
 
-    @pytest.mark.parametrize("password", ["", "a" * 7, "a" * 129])
+    @pytest.mark.parametrize("password", ["", "q7#vX!p", "z" * 129])
     def test_rejects_shorter_or_longer(self, password: str) -> None:
         errors = InputCollector()
-        check_new_password(password, errors)
+        check_new_password(password, errors, ADDRESS)
         assert fields_of(errors) == ["password"]
 
     def test_counts_characters_after_nfkc(self) -> None:
         # "ﬁ" (one ligature) is "fi" (two letters) once normalised.
         errors = InputCollector()
-        assert check_new_password("ﬁ" * 4, errors) == "fi" * 4
+        assert check_new_password("ﬁ" * 3 + "ZQ", errors, ADDRESS) == "fi" * 3 + "ZQ"
         assert errors.errors == []
 
         errors = InputCollector()
-        check_new_password("ﬁ" * 65, errors)
+        check_new_password("ﬁ" * 65, errors, ADDRESS)
         assert fields_of(errors) == ["password"]
 
     def test_rejects_a_lone_surrogate(self) -> None:
         errors = InputCollector()
-        check_new_password("pass\ud800word", errors)
+        check_new_password("pass\ud800word", errors, ADDRESS)
         assert fields_of(errors) == ["password"]
+
+    @pytest.mark.parametrize("password", ["password", "12345678", "iloveyou", "PassWord", "trustno1", "football"])
+    def test_rejects_a_common_password_whatever_its_case(self, password: str) -> None:
+        errors = InputCollector()
+        check_new_password(password, errors, ADDRESS)
+        assert [e.message for e in errors.errors] == [
+            "This is one of the most common passwords, so it is among the first ones guessed. Choose another."
+        ]
+
+    @pytest.mark.parametrize(
+        "password", ["alice.liddell", "Alice.Liddell", "my alice.liddell pw", "ALICE.LIDDELL@EXAMPLE.COM!"]
+    )
+    def test_rejects_the_address_or_its_name_part(self, password: str) -> None:
+        errors = InputCollector()
+        check_new_password(password, errors, ADDRESS)
+        assert [e.message for e in errors.errors] == [
+            "The password must not contain your e-mail address or its name part. Choose another."
+        ]
+
+    def test_a_short_name_part_may_appear_inside_a_password(self) -> None:
+        errors = InputCollector()
+        check_new_password("banjo-in-the-rain", errors, "jo@example.com")
+        assert errors.errors == []
+
+        check_new_password("jo", errors, "jo@example.com")  # too short anyway
+        check_new_password("JO@EXAMPLE.COM", errors, "jo@example.com")
+        assert len(errors.errors) == 2
 
     def test_normalisation_makes_equivalent_spellings_equal(self) -> None:
         composed, decomposed = "caf\u00e9-password", "cafe\u0301-password"

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from domain.entities import AuditEvent
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from uuid import UUID
+
+    from domain.entities import AuditEventType, Client
+    from domain.ports import Clock, UnitOfWork
+
+_USER_AGENT_MAX_LENGTH = 512
+
+
+class AuditTrail:
+    """Writes authentication events to the audit log.
+
+    An event that belongs to a change (a sign-in, a rotation) is written in that
+    change's unit of work, so both are kept or neither; a failure, which changes
+    nothing else, is written on its own.
+    """
+
+    def __init__(self, uow: Callable[[], UnitOfWork], clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def record(
+        self,
+        uow: UnitOfWork,
+        event_type: AuditEventType,
+        client: Client,
+        user_id: UUID | None = None,
+        detail: str | None = None,
+    ) -> None:
+        await uow.audit.add(
+            AuditEvent(
+                type=event_type,
+                occurred_at=self._clock.now(),
+                user_id=user_id,
+                client_ip=client.ip,
+                user_agent=client.user_agent[:_USER_AGENT_MAX_LENGTH] if client.user_agent else None,
+                detail=detail,
+            )
+        )
+
+    async def record_alone(
+        self,
+        event_type: AuditEventType,
+        client: Client,
+        user_id: UUID | None = None,
+        detail: str | None = None,
+    ) -> None:
+        async with self._uow() as uow:
+            await self.record(uow, event_type, client, user_id, detail)
+            await uow.commit()

@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+from typing import TYPE_CHECKING
+
+from domain.entities import AuditEventType, email_key
+from domain.errors import RateLimited
+from domain.throttling import LockoutPolicy, Rate, hit, seconds_to_wait
+from domain.validation import InputCollector, normalise_email
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from domain.entities import Client
+    from domain.ports import Clock, UnitOfWork
+    from domain.services.audit import AuditTrail
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Every limit of the gateway; ``server.py`` fills it from the settings.
+
+    The README's "Security" section explains each default.
+    """
+
+    login_per_ip: Rate = Rate(30, timedelta(minutes=10))
+    verify_per_ip: Rate = Rate(30, timedelta(minutes=10))
+    verify_per_account: Rate = Rate(10, timedelta(minutes=10))
+    register_per_ip: Rate = Rate(20, timedelta(hours=1))
+    codes_per_account: Rate = Rate(5, timedelta(hours=1))
+    refresh_per_ip: Rate = Rate(120, timedelta(minutes=1))
+    refresh_per_account: Rate = Rate(30, timedelta(minutes=1))
+    lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+
+
+# Expired counters are deleted by every this-many-th check, so the table stays small.
+PURGE_EVERY = 1000
+
+# Names of the limits, as they appear in keys and in the audit log.
+LOGIN_PER_IP = "login:ip"
+LOGIN_PER_ACCOUNT = "login:account"
+VERIFY_PER_IP = "verify:ip"
+VERIFY_PER_ACCOUNT = "verify:account"
+REGISTER_PER_IP = "register:ip"
+CODES_PER_ACCOUNT = "codes:account"
+REFRESH_PER_IP = "refresh:ip"
+REFRESH_PER_ACCOUNT = "refresh:account"
+
+
+class Throttle:
+    """Applies the rate limits and the sign-in lockout, with counters in the database.
+
+    Counter keys are HMACs of the limit's name and its subject (an IP address, an
+    e-mail address, an account id), so the table holds no personal data.
+    """
+
+    def __init__(
+        self,
+        uow: Callable[[], UnitOfWork],
+        key: bytes,
+        limits: RateLimits,
+        clock: Clock,
+        audit: AuditTrail,
+    ) -> None:
+        self._uow = uow
+        self._key = key
+        self._limits = limits
+        self._clock = clock
+        self._audit = audit
+        self._checks = 0
+        self._rates = {
+            LOGIN_PER_IP: limits.login_per_ip,
+            VERIFY_PER_IP: limits.verify_per_ip,
+            VERIFY_PER_ACCOUNT: limits.verify_per_account,
+            REGISTER_PER_IP: limits.register_per_ip,
+            CODES_PER_ACCOUNT: limits.codes_per_account,
+            REFRESH_PER_IP: limits.refresh_per_ip,
+            REFRESH_PER_ACCOUNT: limits.refresh_per_account,
+        }
+
+    def _counter_key(self, limit: str, subject: str) -> str:
+        return hmac.new(self._key, f"{limit}\x00{subject}".encode(), hashlib.sha256).hexdigest()
+
+    async def check(self, limit: str, subject: str | None, client: Client) -> None:
+        """Count one attempt against ``limit`` for ``subject``, in a transaction of its own.
+
+        A ``None`` subject (a client whose address the transport does not know) is
+        not limited by it.
+
+        Raises:
+            RateLimited: the limit is reached; the refusal is in the audit log.
+        """
+        if subject is None:
+            return
+        async with self._uow() as uow:
+            wait = await self._hit(uow, limit, subject)
+            if wait is not None:
+                await self._audit.record(uow, AuditEventType.RATE_LIMITED, client, detail=limit)
+            await uow.commit()
+        if wait is not None:
+            raise RateLimited(seconds_to_wait(wait))
+
+    async def check_in(self, uow: UnitOfWork, limit: str, subject: str) -> None:
+        """``check``, counted in the caller's unit of work; the caller audits a refusal.
+
+        Raises:
+            RateLimited: the limit is reached.
+        """
+        wait = await self._hit(uow, limit, subject)
+        if wait is not None:
+            raise RateLimited(seconds_to_wait(wait))
+
+    async def _hit(self, uow: UnitOfWork, limit: str, subject: str) -> timedelta | None:
+        now = self._clock.now()
+        self._checks += 1
+        if self._checks % PURGE_EVERY == 0:
+            await uow.throttles.purge_expired(now)
+        return await uow.throttles.update(
+            self._counter_key(limit, subject), partial(hit, rate=self._rates[limit], now=now)
+        )
+
+    async def begin_sign_in(self, account: str, client: Client) -> int:
+        """Admit one password check for ``account`` (an e-mail key), counted as failed until it succeeds.
+
+        Unknown addresses are counted the same way, so a lockout tells nobody
+        whether an account exists.
+
+        Returns:
+            How many failures in a row this attempt would make.
+
+        Raises:
+            RateLimited: the account must wait, or (``locked``) is locked.
+        """
+        change = partial(self._limits.lockout.begin_attempt, now=self._clock.now())
+        async with self._uow() as uow:
+            attempt = await uow.throttles.update(self._counter_key(LOGIN_PER_ACCOUNT, account), change)
+            if attempt.wait is not None:
+                await self._audit.record(uow, AuditEventType.RATE_LIMITED, client, detail=LOGIN_PER_ACCOUNT)
+            await uow.commit()
+        if attempt.wait is not None:
+            raise RateLimited(seconds_to_wait(attempt.wait), locked=attempt.locked)
+        return attempt.failures
+
+    def locks_the_account(self, failures: int) -> bool:
+        return failures == self._limits.lockout.hard_limit
+
+    async def sign_in_succeeded(self, uow: UnitOfWork, account: str) -> None:
+        """End the account's failure streak, in the unit of work of the sign-in."""
+        await uow.throttles.clear(self._counter_key(LOGIN_PER_ACCOUNT, account))
+
+    async def unlock(self, email: str) -> None:
+        """Forget the failure streak of ``email``'s account: the operator's "unlock".
+
+        Raises:
+            InvalidInput: ``email`` is not an e-mail address.
+        """
+        errors = InputCollector()
+        email = normalise_email(email, errors)
+        errors.raise_if_any()
+        async with self._uow() as uow:
+            await uow.throttles.clear(self._counter_key(LOGIN_PER_ACCOUNT, email_key(email)))
+            await uow.commit()

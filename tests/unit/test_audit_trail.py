@@ -1,0 +1,121 @@
+"""Which events each service writes to the audit log, and that a failed change writes none of its own."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from domain.entities import Client
+from domain.errors import DeliveryFailed, InvalidCredentials, InvalidOtp, InvalidRefreshToken, RateLimited
+from domain.services.throttle import RateLimits
+from domain.throttling import Rate
+from tests.unit.gateway import ALICE, ALICE_PASSWORD, build_gateway
+
+if TYPE_CHECKING:
+    from domain.policy import AuthPolicy
+    from tests.unit.fakes import CountingPasswordHasher, FakeDatabase, FakeMailer, FixedClock
+    from tests.unit.gateway import Gateway, PendingUser, VerifiedUser
+
+PHONE = Client(ip="203.0.113.5", user_agent="Phone/1.0")
+
+
+class TestAuditTrail:
+    async def test_sign_up_writes_registered_code_sent_and_verify_succeeded(
+        self, gateway: Gateway, database: FakeDatabase, mailer: FakeMailer
+    ) -> None:
+        await gateway.registration.register(ALICE, ALICE_PASSWORD, client=PHONE)
+        with pytest.raises(InvalidOtp):
+            await gateway.verification.verify(
+                ALICE, "000000" if mailer.last_code_sent_to(ALICE) != "000000" else "1" * 6, PHONE
+            )
+        await gateway.verification.verify(ALICE, mailer.last_code_sent_to(ALICE), PHONE)
+
+        assert database.audit_events() == ["registered", "code_sent", "verify_failed", "verify_succeeded"]
+        user = database.user_by_email(ALICE)
+        assert user is not None
+        assert {event.user_id for event in database.state.audit_events} == {user.id}
+        assert {(event.client_ip, event.user_agent) for event in database.state.audit_events} == {
+            ("203.0.113.5", "Phone/1.0")
+        }
+
+    async def test_a_refused_mail_leaves_no_registered_event(
+        self, gateway: Gateway, database: FakeDatabase, mailer: FakeMailer
+    ) -> None:
+        mailer.failing = True
+        with pytest.raises(DeliveryFailed):
+            await gateway.registration.register(ALICE, ALICE_PASSWORD, client=PHONE)
+        assert database.audit_events() == []
+
+    async def test_login_failures_name_their_reason_but_not_the_address(
+        self, gateway: Gateway, database: FakeDatabase, verified_user: VerifiedUser
+    ) -> None:
+        for email in (verified_user.email, "nobody@example.com"):
+            with pytest.raises(InvalidCredentials):
+                await gateway.login.login(email, "wrong password", PHONE)
+        failures = database.state.audit_events[-2:]
+        assert [(e.type.value, e.detail) for e in failures] == [
+            ("login_failed", "wrong_password"),
+            ("login_failed", "unknown_account"),
+        ]
+        assert failures[1].user_id is None
+        assert all("nobody" not in str(vars(e)) for e in database.state.audit_events)
+
+    async def test_reuse_of_a_refresh_token_is_recorded_with_the_revocation(
+        self, gateway: Gateway, database: FakeDatabase, verified_user: VerifiedUser, clock: FixedClock
+    ) -> None:
+        from datetime import timedelta
+
+        first = verified_user.signed_in.refresh_token
+        await gateway.refresh.refresh(first, PHONE)
+        clock.advance(timedelta(minutes=5))
+        with pytest.raises(InvalidRefreshToken):
+            await gateway.refresh.refresh(first, PHONE)
+        assert database.audit_events()[-2:] == ["token_refreshed", "refresh_token_reused"]
+
+
+class TestRateLimitsInServices:
+    @pytest.fixture
+    def strict(
+        self,
+        database: FakeDatabase,
+        mailer: FakeMailer,
+        clock: FixedClock,
+        password_hasher: CountingPasswordHasher,
+        policy: AuthPolicy,
+    ) -> Gateway:
+        one = Rate.parse("1/1h")
+        limits = RateLimits(
+            login_per_ip=one,
+            verify_per_ip=one,
+            register_per_ip=one,
+            refresh_per_ip=one,
+        )
+        return build_gateway(database, mailer, clock, password_hasher, policy, limits)
+
+    async def test_a_refused_login_spends_no_bcrypt_and_is_audited(
+        self, strict: Gateway, database: FakeDatabase, password_hasher: CountingPasswordHasher
+    ) -> None:
+        with pytest.raises(InvalidCredentials):
+            await strict.login.login("someone@example.com", "wrong password", PHONE)
+        checks = password_hasher.verifications + password_hasher.dummy_verifications
+        with pytest.raises(RateLimited) as refused:
+            await strict.login.login("someone@example.com", "wrong password", PHONE)
+        assert refused.value.retry_after_seconds == 3600
+        assert password_hasher.verifications + password_hasher.dummy_verifications == checks
+        assert database.state.audit_events[-1].detail == "login:ip"
+
+    async def test_a_client_without_a_known_address_is_not_limited_per_address(self, strict: Gateway) -> None:
+        for _ in range(3):
+            with pytest.raises(InvalidCredentials):
+                await strict.login.login("someone@example.com", "wrong password", Client())
+
+    async def test_a_refused_sign_up_writes_and_mails_nothing(
+        self, strict: Gateway, database: FakeDatabase, mailer: FakeMailer, pending_user: PendingUser
+    ) -> None:
+        await strict.registration.register("bob@example.com", "a long enough passphrase", client=PHONE)
+        sent = len(mailer.sent)
+        with pytest.raises(RateLimited):
+            await strict.registration.register("carol@example.com", "another long passphrase", client=PHONE)
+        assert len(mailer.sent) == sent
+        assert database.user_by_email("carol@example.com") is None
