@@ -1,4 +1,4 @@
-"""Top-level GraphQL errors: "not signed in", and masking of everything unexpected."""
+"""Top-level GraphQL errors: "not signed in", masking of everything unexpected, no hints in production."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, SchemaExtension
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable
 
-    from strawberry.types import ExecutionContext
+    from strawberry.types import ExecutionContext, ExecutionResult
+    from strawberry.types.graphql import OperationType
 
 logger = logging.getLogger("gateway.graphql")
 
@@ -30,61 +30,83 @@ def unauthenticated() -> GraphQLError:
 
 
 def is_unexpected(error: GraphQLError) -> bool:
-    """A resolver raised something that is not a GraphQLError: a bug, or an outage."""
+    """Something raised what is not a GraphQLError: a bug, or an outage."""
     return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
 
 
-def _request_id(execution_context: ExecutionContext | None) -> str | None:
-    context: Any = execution_context.context if execution_context else None
+def _request_id(context: object) -> str | None:
     return getattr(context, "request_id", None)
 
 
-class MaskUnexpectedErrors(MaskErrors):
-    """Replaces unexpected errors with "Unexpected error" and the request id.
-
-    Validation errors and our own errors keep their message.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(should_mask_error=is_unexpected, error_message="Unexpected error")
-
-    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        extensions: dict[str, Any] = {"code": INTERNAL_SERVER_ERROR}
-        request_id = _request_id(self.execution_context)
-        if request_id:
-            extensions["requestId"] = request_id
-        return GraphQLError(
-            message=f"Unexpected error (request id {request_id})" if request_id else self.error_message,
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            path=error.path,
-            original_error=None,
-            extensions=extensions,
-        )
+def masked(error: GraphQLError, request_id: str | None) -> GraphQLError:
+    """What the client sees of an unexpected error: no text of its own, only the request id."""
+    extensions: dict[str, Any] = {"code": INTERNAL_SERVER_ERROR}
+    if request_id:
+        extensions["requestId"] = request_id
+    return GraphQLError(
+        message=f"Unexpected error (request id {request_id})" if request_id else "Unexpected error",
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
+    )
 
 
 # graphql-core words every hint with pyutils.did_you_mean: " Did you mean 'a' or 'b'?";
-# names and quoted values never contain a question mark.
+# names never contain a question mark.
 _SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
-class HideSuggestions(SchemaExtension):
-    """Drops graphql-core's "Did you mean …?" hints, which spell the schema out to whoever probes it.
+def without_suggestions(error: GraphQLError) -> GraphQLError:
+    """Drops the "Did you mean …?" hints, which spell the schema out to whoever probes it.
 
     Strawberry's ``disable_field_suggestions`` covers unknown fields only; unknown
     arguments, types, input fields and enum values, in the document or in the
     variables, carry hints too.
     """
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        for error in (result.errors if result else None) or ():
-            error.message = _SUGGESTION.sub("", error.message)
+    error.message = _SUGGESTION.sub("", error.message)
+    return error
 
 
 class GatewaySchema(strawberry.Schema):
+    """Strawberry's schema with the last word on every error a client sees.
+
+    Unexpected errors are masked here rather than by Strawberry's ``MaskErrors``
+    extension: an exception raised while validating a document (in a validation
+    rule) reaches the result after the extensions have finished, unmasked.
+    """
+
+    def __init__(self, *args: Any, hide_suggestions: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hide_suggestions = hide_suggestions
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        result = await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed_operation_types,
+            operation_extensions,
+        )
+        if result.errors:
+            request_id = _request_id(context_value)
+            errors = [masked(error, request_id) if is_unexpected(error) else error for error in result.errors]
+            result.errors = [without_suggestions(error) for error in errors] if self.hide_suggestions else errors
+        return result
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Log unexpected errors in full, with the request id the client is shown.
 
@@ -96,6 +118,6 @@ class GatewaySchema(strawberry.Schema):
                 logger.error(
                     "unexpected error in %s (request id %s)",
                     ".".join(str(p) for p in error.path or []) or "operation",
-                    _request_id(execution_context),
+                    _request_id(execution_context.context if execution_context else None),
                     exc_info=error.original_error,
                 )

@@ -1,12 +1,12 @@
 """What one GraphQL document may ask for: its depth, aliases, directives and sensitive fields.
 
 Everything is counted with fragments expanded (a fragment spread twice counts twice),
-as the executor would see it, but each fragment is walked only once. Strawberry's
-``QueryDepthLimiter`` and ``MaxAliasesLimiter`` walk a fragment again at every spread,
-so a chain of fragments that each spread the next one twice costs 2**n steps (twenty
-links take seconds, thirty take hours); the depth limiter also skips introspection
-fields, the one place where our schema is cyclic. Tokens are left to Strawberry's
-``MaxTokensLimiter``, which stops the parser itself.
+yet each fragment is walked only once. Strawberry's ``QueryDepthLimiter`` and
+``MaxAliasesLimiter`` walk a fragment again at every spread, so a chain of fragments
+that each spread the next one twice costs 2**n steps (twenty links take seconds,
+thirty over an hour); the depth limiter also skips introspection fields, the one
+place where our schema is cyclic. Tokens are left to Strawberry's ``MaxTokensLimiter``,
+which stops the parser itself.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from resolvers.me import me
 from resolvers.refresh_token import refresh_token
 from resolvers.register import register
 from resolvers.verify_otp import verify_otp
-from schema.errors import GatewaySchema, HideSuggestions, MaskUnexpectedErrors
+from schema.errors import GatewaySchema
 from schema.limits import SENSITIVE, undeclared_mutations
 
 if TYPE_CHECKING:
@@ -47,14 +47,18 @@ def build_schema(
     limits: GraphQLLimits | None = None, *, introspection: bool = True, suggestions: bool = True
 ) -> GatewaySchema:
     """The schema; ``limits`` bound every document, production turns introspection and suggestions off."""
-    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [MaskUnexpectedErrors]
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = []
     if limits is not None:
         extensions.extend(limits.extensions())
     if not introspection:
         extensions.append(DisableIntrospection)
-    if not suggestions:
-        extensions.append(HideSuggestions)
-    schema = GatewaySchema(query=Query, mutation=Mutation, extensions=extensions, config=StrawberryConfig())
+    schema = GatewaySchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(),
+        hide_suggestions=not suggestions,
+    )
     if undeclared := undeclared_mutations(schema._schema):
         raise TypeError(f"Mutation fields {', '.join(undeclared)} must be declared metadata=SENSITIVE or NOT_SENSITIVE")
     return schema

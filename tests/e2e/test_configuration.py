@@ -34,6 +34,11 @@ def _start(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
         ({"APP_ENV": "production", "EMAIL_BACKEND": "smtp"}, "JWT_SECRET"),
         ({"JWT_SECRET": "too-short"}, "JWT_SECRET"),
         ({"DATABASE_URL": "mysql://db/gateway"}, "DATABASE_URL"),
+        ({"RATE_LIMIT_LOGIN_PER_IP": "30 per minute"}, "RATE_LIMIT_LOGIN_PER_IP"),
+        ({"RATE_LIMIT_CODES_PER_ACCOUNT": "0/1h"}, "RATE_LIMIT_CODES_PER_ACCOUNT"),
+        ({"TRUSTED_PROXIES": "10.0.0.1, proxy.internal"}, "TRUSTED_PROXIES"),
+        ({"LOCKOUT_HARD_LIMIT": "500"}, "LOCKOUT_HARD_LIMIT"),
+        ({"LOCKOUT_FIRST_DELAY_SECONDS": "600", "LOCKOUT_MAX_DELAY_SECONDS": "60"}, "LOCKOUT_MAX_DELAY_SECONDS"),
     ],
 )
 def test_bad_value_stops_with_the_variable_named(tmp_path: Path, env: dict[str, str], named: str) -> None:

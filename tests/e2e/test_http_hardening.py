@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from starlette.types import Message
 
 from persistence.models import UserRow
 from server import create_app
@@ -183,13 +184,13 @@ class TestSubscriptions:
 
 async def test_websockets_are_closed_at_the_door(tmp_path: Path) -> None:
     app = create_app(make_settings(f"sqlite://{tmp_path / 'unused.sqlite3'}", 25, tmp_path))
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
     incoming = iter([{"type": "websocket.connect"}])
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         return next(incoming, {"type": "websocket.disconnect", "code": 1000})
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     scope = {
@@ -291,7 +292,9 @@ class TestGraphiQLPolicy:
         }
         page = _Page()
         page.feed(response.text)
-        assert page.scripts and page.stylesheets and page.inline_scripts
+        assert page.scripts
+        assert page.stylesheets
+        assert page.inline_scripts
 
         assert policy["default-src"] == ["'none'"]
         assert policy["frame-ancestors"] == ["'none'"]

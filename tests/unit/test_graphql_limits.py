@@ -29,23 +29,18 @@ class TestSensitivity:
         assert undeclared_mutations(schema) == []
 
     def test_a_mutation_that_says_neither_is_found(self) -> None:
+        def done() -> bool:
+            return True
+
         @strawberry.type
         class Query:
             ping: bool = True
 
         @strawberry.type
         class Mutation:
-            @strawberry.mutation(metadata=SENSITIVE)
-            def sign_in(self) -> bool:
-                return True
-
-            @strawberry.mutation(metadata=NOT_SENSITIVE)
-            def note(self) -> bool:
-                return True
-
-            @strawberry.mutation
-            def change_password(self) -> bool:
-                return True
+            sign_in = strawberry.mutation(resolver=done, metadata=SENSITIVE)
+            note = strawberry.mutation(resolver=done, metadata=NOT_SENSITIVE)
+            change_password = strawberry.mutation(resolver=done)
 
         assert undeclared_mutations(strawberry.Schema(query=Query, mutation=Mutation)._schema) == ["changePassword"]
 

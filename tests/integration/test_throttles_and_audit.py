@@ -1,0 +1,115 @@
+"""The throttle counters and the audit log against real SQLite and PostgreSQL databases."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+import pytest
+
+from domain.entities import AuditEvent, AuditEventType
+from domain.throttling import Rate, ThrottleState, hit
+from persistence.models import AuditEventRow, ThrottleRow
+from persistence.unit_of_work import TortoiseUnitOfWork
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+KEY = "a" * 64
+
+
+async def hit_once(rate: Rate, key: str = KEY) -> timedelta | None:
+    async with TortoiseUnitOfWork() as uow:
+        wait = await uow.throttles.update(key, partial(hit, rate=rate, now=NOW))
+        await uow.commit()
+        return wait
+
+
+@pytest.mark.usefixtures("database")
+class TestThrottleRepository:
+    async def test_a_new_key_starts_empty_and_is_stored(self) -> None:
+        seen: list[ThrottleState] = []
+
+        def record(state: ThrottleState) -> tuple[ThrottleState, None]:
+            seen.append(state)
+            return ThrottleState(count=3, marked_at=NOW, expires_at=NOW + timedelta(hours=1)), None
+
+        for _ in range(2):
+            async with TortoiseUnitOfWork() as uow:
+                await uow.throttles.update(KEY, record)
+                await uow.commit()
+        assert seen == [ThrottleState(), ThrottleState(count=3, marked_at=NOW, expires_at=NOW + timedelta(hours=1))]
+
+    async def test_concurrent_hits_are_counted_one_after_another(self) -> None:
+        rate = Rate(5, timedelta(hours=1))
+        waits = await asyncio.gather(*(hit_once(rate) for _ in range(20)))
+        assert sum(wait is None for wait in waits) == 5
+
+    async def test_an_update_not_committed_is_forgotten(self) -> None:
+        rate = Rate(1, timedelta(hours=1))
+        async with TortoiseUnitOfWork() as uow:
+            await uow.throttles.update(KEY, partial(hit, rate=rate, now=NOW))
+        assert await hit_once(rate) is None
+
+    async def test_clear_and_purge(self) -> None:
+        rate = Rate(1, timedelta(minutes=1))
+        await hit_once(rate, "b" * 64)
+        await hit_once(rate, "c" * 64)
+        async with TortoiseUnitOfWork() as uow:
+            await uow.throttles.clear("b" * 64)
+            assert await uow.throttles.purge_expired(NOW) == 0
+            assert await uow.throttles.purge_expired(NOW + timedelta(minutes=2)) == 1
+            await uow.commit()
+        assert await ThrottleRow.all().count() == 0
+
+
+@pytest.mark.usefixtures("database")
+class TestAuditRepository:
+    EVENT = AuditEvent(
+        type=AuditEventType.LOGIN_FAILED,
+        occurred_at=NOW,
+        user_id=None,
+        client_ip="2001:db8::1",
+        user_agent="Test/1.0",
+        detail="unknown_account",
+    )
+
+    async def test_a_committed_event_is_stored_and_logged_once(self, caplog: pytest.LogCaptureFixture) -> None:
+        caplog.set_level("INFO", logger="gateway.audit")
+        async with TortoiseUnitOfWork() as uow:
+            await uow.audit.add(self.EVENT)
+            assert caplog.records == []  # not before the commit
+            await uow.commit()
+        row = await AuditEventRow.get()
+        assert (row.event, row.client_ip, row.user_agent, row.detail) == (
+            "login_failed",
+            "2001:db8::1",
+            "Test/1.0",
+            "unknown_account",
+        )
+        assert row.occurred_at == NOW
+        [record] = caplog.records
+        assert json.loads(record.getMessage()) == {
+            "audit": "login_failed",
+            "at": NOW.isoformat(),
+            "user_id": None,
+            "client_ip": "2001:db8::1",
+            "user_agent": "Test/1.0",
+            "detail": "unknown_account",
+        }
+
+    async def test_a_rolled_back_event_is_neither_stored_nor_logged(self, caplog: pytest.LogCaptureFixture) -> None:
+        caplog.set_level("INFO", logger="gateway.audit")
+        async with TortoiseUnitOfWork() as uow:
+            await uow.audit.add(self.EVENT)
+        assert await AuditEventRow.all().count() == 0
+        assert caplog.records == []
+
+    async def test_an_event_may_name_an_account(self) -> None:
+        from tests.integration.test_repositories import stored_user
+
+        user = await stored_user()
+        async with TortoiseUnitOfWork() as uow:
+            await uow.audit.add(AuditEvent(AuditEventType.LOGIN_SUCCEEDED, NOW, user.id, None, None))
+            await uow.commit()
+        assert (await AuditEventRow.get()).user_id == user.id  # type: ignore[attr-defined]  # FK column
