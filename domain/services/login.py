@@ -49,7 +49,7 @@ class LoginService:
                 a row for this address (known or not).
             DeliveryFailed: that fresh code could not be mailed.
         """
-        await self._throttle.check(LOGIN_PER_IP, client.ip, client)
+        await self._throttle.check_client(LOGIN_PER_IP, client)
         errors = InputCollector()
         email = normalise_email(email, errors)
         password = normalise_password(password)

@@ -59,7 +59,7 @@ class RefreshService:
             InvalidRefreshToken: unknown, expired, revoked or reused token.
             RateLimited: too many refreshes from this client or for this account.
         """
-        await self._throttle.check(REFRESH_PER_IP, client.ip, client)
+        await self._throttle.check_client(REFRESH_PER_IP, client)
         try:
             return await self._refresh(refresh_token, client)
         except _AccountLimited as exc:

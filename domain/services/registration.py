@@ -61,7 +61,7 @@ class RegistrationService:
             RateLimited: too many sign-ups from this client, or mails to this address.
             DeliveryFailed: the mail server refused; nothing was written.
         """
-        await self._throttle.check(REGISTER_PER_IP, client.ip, client)
+        await self._throttle.check_client(REGISTER_PER_IP, client)
         errors = InputCollector()
         email = normalise_email(email, errors)
         password = check_new_password(password, errors, email)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -51,6 +52,21 @@ REFRESH_PER_IP = "refresh:ip"
 REFRESH_PER_ACCOUNT = "refresh:account"
 
 
+def client_network(ip: str | None) -> str | None:
+    """The unit a per-address limit counts: an IPv4 address, or an IPv6 address's /64."""
+    if ip is None:
+        return None
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
 class Throttle:
     """Applies the rate limits and the sign-in lockout, with counters in the database.
 
@@ -84,6 +100,14 @@ class Throttle:
 
     def _counter_key(self, limit: str, subject: str) -> str:
         return hmac.new(self._key, f"{limit}\x00{subject}".encode(), hashlib.sha256).hexdigest()
+
+    async def check_client(self, limit: str, client: Client) -> None:
+        """``check`` with the client's address as the subject (its /64 network, for IPv6).
+
+        One IPv6 customer usually holds a whole /64: counting single addresses
+        would hand an attacker 2**64 fresh budgets.
+        """
+        await self.check(limit, client_network(client.ip), client)
 
     async def check(self, limit: str, subject: str | None, client: Client) -> None:
         """Count one attempt against ``limit`` for ``subject``, in a transaction of its own.

@@ -52,7 +52,7 @@ class VerificationService:
             TooManyAttempts: this code has had its allowed wrong tries; ask for a new one.
             RateLimited: too many tries from this client or for this address.
         """
-        await self._throttle.check(VERIFY_PER_IP, client.ip, client)
+        await self._throttle.check_client(VERIFY_PER_IP, client)
         errors = InputCollector()
         email = normalise_email(email, errors)
         code = code.strip()

@@ -52,6 +52,14 @@ class TestLoginPerIp:
         other = await gateway.login("a@example.com", "wrong password", headers=from_ip("198.51.100.9"))
         assert other["__typename"] == "InvalidCredentials"
 
+    async def test_ipv6_clients_are_counted_by_their_64(self, gateway_factory: GatewayFactory) -> None:
+        gateway: Gateway = await gateway_factory(rate_limit_login_per_ip="2/10m", trusted_proxies="127.0.0.1")
+        for host in ("2001:db8:7:7::1", "2001:db8:7:7::2"):
+            await gateway.login("someone@example.com", "wrong password", headers=from_ip(host))
+        assert_rate_limited(await gateway.login("a@example.com", "x", headers=from_ip("2001:db8:7:7:ffff::3")))
+        other = await gateway.login("a@example.com", "wrong password", headers=from_ip("2001:db8:7:8::1"))
+        assert other["__typename"] == "InvalidCredentials"
+
     async def test_a_forged_forwarded_for_is_ignored_without_trusted_proxies(
         self, gateway_factory: GatewayFactory
     ) -> None:

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from domain.services.throttle import client_network
 from domain.throttling import LockoutPolicy, Rate, ThrottleState, hit, seconds_to_wait
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -129,3 +130,18 @@ class TestLockoutPolicy:
 )
 def test_waits_are_whole_seconds_rounded_up(delay: timedelta, seconds: int) -> None:
     assert seconds_to_wait(delay) == seconds
+
+
+@pytest.mark.parametrize(
+    ("ip", "counted_as"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("not an address", "not an address"),
+        (None, None),
+    ],
+)
+def test_per_address_limits_count_an_ipv6_client_by_its_64(ip: str | None, counted_as: str | None) -> None:
+    assert client_network(ip) == counted_as
