@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NoReturn
 
 from domain.entities import UNKNOWN_CLIENT, AuditEventType, email_key
-from domain.errors import EmailNotVerified, InvalidCredentials, RateLimited
+from domain.errors import EmailNotVerified, InvalidCredentials
 from domain.services.throttle import CODES_PER_ACCOUNT, LOGIN_PER_IP
 from domain.validation import PASSWORD_MAX_LENGTH, InputCollector, is_text, normalise_email, normalise_password
 
@@ -80,12 +80,7 @@ class LoginService:
             # The right password ends the failure streak, verified address or not.
             await self._throttle.sign_in_succeeded(uow, account)
             if not current.email_verified:
-                try:
-                    await self._throttle.check_in(uow, CODES_PER_ACCOUNT, account)
-                except RateLimited:
-                    await self._audit.record(uow, AuditEventType.RATE_LIMITED, client, current.id, CODES_PER_ACCOUNT)
-                    await uow.commit()
-                    raise
+                await self._throttle.check_in(uow, CODES_PER_ACCOUNT, account, client, current.id)
                 await self._otp_sender.send(uow, current, client)
                 await uow.commit()
                 raise EmailNotVerified(current.email)

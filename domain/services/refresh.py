@@ -4,14 +4,13 @@ import logging
 from typing import TYPE_CHECKING
 
 from domain.entities import UNKNOWN_CLIENT, AuditEventType, RefreshTokenRecord
-from domain.errors import InvalidRefreshToken, RateLimited
+from domain.errors import InvalidRefreshToken
 from domain.services.throttle import REFRESH_PER_ACCOUNT, REFRESH_PER_IP
 from domain.tokens import hash_refresh_token
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
-    from uuid import UUID
 
     from domain.entities import Client, Session, SignedIn
     from domain.policy import AuthPolicy
@@ -60,13 +59,6 @@ class RefreshService:
             RateLimited: too many refreshes from this client or for this account.
         """
         await self._throttle.check_client(REFRESH_PER_IP, client)
-        try:
-            return await self._refresh(refresh_token, client)
-        except _AccountLimited as exc:
-            await self._audit.record_alone(AuditEventType.RATE_LIMITED, client, exc.user_id, REFRESH_PER_ACCOUNT)
-            raise exc.refusal from None
-
-    async def _refresh(self, refresh_token: str, client: Client) -> SignedIn:
         if not refresh_token or len(refresh_token) > _MAX_TOKEN_LENGTH:
             raise InvalidRefreshToken
         token_hash = hash_refresh_token(refresh_token)
@@ -86,10 +78,7 @@ class RefreshService:
             user = await uow.users.get(session.user_id)
             if user is None:
                 raise InvalidRefreshToken
-            try:
-                await self._throttle.check_in(uow, REFRESH_PER_ACCOUNT, str(user.id))
-            except RateLimited as refusal:
-                raise _AccountLimited(user.id, refusal) from None
+            await self._throttle.check_in(uow, REFRESH_PER_ACCOUNT, str(user.id), client, user.id)
 
             if record.spent_at is None and record.generation == session.generation:
                 successor = await self._rotate(uow, session, record, now)
@@ -134,12 +123,3 @@ class RefreshService:
             )
         )
         return successor
-
-
-class _AccountLimited(Exception):
-    """Carries a per-account refusal out of the unit of work, so it can be audited after."""
-
-    def __init__(self, user_id: UUID, refusal: RateLimited) -> None:
-        super().__init__(user_id)
-        self.user_id = user_id
-        self.refusal = refusal

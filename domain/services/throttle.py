@@ -15,6 +15,7 @@ from domain.validation import InputCollector, normalise_email
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from uuid import UUID
 
     from domain.entities import Client
     from domain.ports import Clock, UnitOfWork
@@ -121,21 +122,24 @@ class Throttle:
         if subject is None:
             return
         async with self._uow() as uow:
-            wait = await self._hit(uow, limit, subject)
-            if wait is not None:
-                await self._audit.record(uow, AuditEventType.RATE_LIMITED, client, detail=limit)
+            await self.check_in(uow, limit, subject, client)
             await uow.commit()
-        if wait is not None:
-            raise RateLimited(seconds_to_wait(wait))
 
-    async def check_in(self, uow: UnitOfWork, limit: str, subject: str) -> None:
-        """``check``, counted in the caller's unit of work; the caller audits a refusal.
+    async def check_in(
+        self, uow: UnitOfWork, limit: str, subject: str, client: Client, user_id: UUID | None = None
+    ) -> None:
+        """``check``, counted in the caller's unit of work.
+
+        A refusal is written to the audit log and the unit of work committed, with
+        whatever the caller wrote before, then ``RateLimited`` is raised.
 
         Raises:
             RateLimited: the limit is reached.
         """
         wait = await self._hit(uow, limit, subject)
         if wait is not None:
+            await self._audit.record(uow, AuditEventType.RATE_LIMITED, client, user_id, detail=limit)
+            await uow.commit()
             raise RateLimited(seconds_to_wait(wait))
 
     async def _hit(self, uow: UnitOfWork, limit: str, subject: str) -> timedelta | None:

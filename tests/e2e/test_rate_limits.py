@@ -231,6 +231,9 @@ class TestRefreshLimits:
         for _ in range(2):
             refresh_token = (await gateway.refresh(refresh_token))["refreshToken"]
         retry_after = assert_rate_limited(await gateway.refresh(refresh_token))
+        refusal = await AuditEventRow.get(event="rate_limited")
+        assert refusal.detail == "refresh:account"
+        assert refusal.user_id is not None  # type: ignore[attr-defined]  # FK column
         clock.advance(seconds=retry_after)
         assert (await gateway.refresh(refresh_token))["__typename"] == "AuthPayload"
 
