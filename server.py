@@ -37,13 +37,20 @@ from domain.otp import OtpCodes
 from domain.passwords import BcryptPasswordHasher
 from domain.policy import AuthPolicy
 from domain.secrets import KeyRing
+from domain.services.account import AccountService
 from domain.services.audit import AuditTrail
+from domain.services.email_change import EmailChangeService
 from domain.services.identity import IdentityService
 from domain.services.login import LoginService
+from domain.services.mail_queue import MailQueue
+from domain.services.otp_checker import OtpChecker
 from domain.services.otp_sender import OtpSender
+from domain.services.password_check import PasswordCheck
+from domain.services.password_reset import PasswordResetService
 from domain.services.refresh import RefreshService
 from domain.services.registration import RegistrationService
 from domain.services.session_starter import SessionStarter
+from domain.services.sessions import SessionService
 from domain.services.throttle import RateLimits, Throttle
 from domain.services.verification import VerificationService
 from domain.throttling import LockoutPolicy, Rate
@@ -134,6 +141,10 @@ class Settings(BaseSettings):
     rate_limit_codes_per_account: RateSetting = _DEFAULT_LIMITS.codes_per_account
     rate_limit_refresh_per_ip: RateSetting = _DEFAULT_LIMITS.refresh_per_ip
     rate_limit_refresh_per_account: RateSetting = _DEFAULT_LIMITS.refresh_per_account
+    rate_limit_code_requests_per_ip: RateSetting = _DEFAULT_LIMITS.code_requests_per_ip
+    otp_resend_cooldown_seconds: Annotated[int, Field(ge=0, le=3600)] = int(
+        _DEFAULT_LIMITS.resend_cooldown.total_seconds()
+    )
     lockout_free_failures: Annotated[int, Field(ge=1, le=100)] = _DEFAULT_LIMITS.lockout.free_failures
     lockout_first_delay_seconds: Seconds = int(_DEFAULT_LIMITS.lockout.first_delay.total_seconds())
     lockout_max_delay_seconds: Seconds = int(_DEFAULT_LIMITS.lockout.max_delay.total_seconds())
@@ -261,6 +272,8 @@ def rate_limits(settings: Settings) -> RateLimits:
         codes_per_account=settings.rate_limit_codes_per_account,
         refresh_per_ip=settings.rate_limit_refresh_per_ip,
         refresh_per_account=settings.rate_limit_refresh_per_account,
+        code_requests_per_ip=settings.rate_limit_code_requests_per_ip,
+        resend_cooldown=timedelta(seconds=settings.otp_resend_cooldown_seconds),
         lockout=LockoutPolicy(
             free_failures=settings.lockout_free_failures,
             first_delay=timedelta(seconds=settings.lockout_first_delay_seconds),
@@ -284,17 +297,31 @@ def wire_services(
     """Every service with the collaborators it is given; unit tests give it fakes."""
     refresh_tokens = RefreshTokenMinter(keys.refresh_token)
     codes = OtpCodes(keys.otp)
+    checker = OtpChecker(codes, clock, policy)
+    mail_queue = MailQueue(mailer)
     audit = AuditTrail(uow, clock)
     throttle = Throttle(uow, keys.throttle, limits, clock, audit)
     otp_sender = OtpSender(codes, mailer, clock, policy, audit)
     sessions = SessionStarter(access_tokens, refresh_tokens, clock, policy)
+    password_check = PasswordCheck(uow, passwords, throttle, audit)
     return Services(
-        registration=RegistrationService(uow, passwords, otp_sender, mailer, clock, policy, throttle, audit),
-        verification=VerificationService(uow, codes, sessions, clock, policy, throttle, audit),
+        registration=RegistrationService(
+            uow, passwords, otp_sender, mailer, mail_queue, clock, policy, throttle, audit
+        ),
+        verification=VerificationService(uow, checker, sessions, throttle, audit),
         login=LoginService(uow, passwords, otp_sender, sessions, throttle, audit),
         refresh=RefreshService(uow, refresh_tokens, sessions, clock, policy, throttle, audit),
-        identity=IdentityService(uow, access_tokens, clock),
+        identity=IdentityService(uow, access_tokens, clock, policy),
+        sessions=SessionService(uow, clock, policy, audit),
+        password_reset=PasswordResetService(
+            uow, passwords, otp_sender, checker, sessions, mail_queue, clock, policy, throttle, audit
+        ),
+        account=AccountService(uow, passwords, password_check, mail_queue, clock, policy, audit),
+        email_change=EmailChangeService(
+            uow, password_check, otp_sender, checker, mailer, mail_queue, policy, throttle, audit
+        ),
         throttle=throttle,
+        mail_queue=mail_queue,
     )
 
 
@@ -366,6 +393,7 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock
         try:
             yield
         finally:
+            await services.mail_queue.drain()  # notices of changes already made
             await Tortoise.close_connections()
 
     app = Starlette(

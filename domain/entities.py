@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime  # noqa: TC003 - dataclass fields are resolved at runtime
+from datetime import datetime, timedelta  # noqa: TC003 - dataclass fields are resolved at runtime
 from uuid import UUID  # noqa: TC003
 
 
@@ -38,9 +38,18 @@ class Client:
 
 UNKNOWN_CLIENT = Client()
 
+USER_AGENT_MAX_LENGTH = 512
+
+
+def truncated_user_agent(user_agent: str | None) -> str | None:
+    """As much of a user agent as is kept (it is the caller's to make as long as they like)."""
+    return user_agent[:USER_AGENT_MAX_LENGTH] if user_agent else None
+
 
 class OtpPurpose(enum.StrEnum):
     VERIFY_EMAIL = "verify_email"
+    RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose, not a secret
+    CHANGE_EMAIL = "change_email"
 
 
 @dataclass
@@ -54,6 +63,8 @@ class OtpChallenge:
     expires_at: datetime
     attempts: int
     created_at: datetime
+    # CHANGE_EMAIL: the address the code was sent to, which the account moves to
+    new_email: str | None = None
 
 
 @dataclass
@@ -73,6 +84,13 @@ class Session:
     last_used_at: datetime
     expires_at: datetime
     revoked_at: datetime | None = None
+    # where it was last used from, for the person's list of their sessions
+    client_ip: str | None = None
+    user_agent: str | None = None
+
+    def is_live(self, now: datetime, idle_lifetime: timedelta) -> bool:
+        """Not revoked, and neither past its absolute lifetime nor idle for too long."""
+        return self.revoked_at is None and now < self.expires_at and now < self.last_used_at + idle_lifetime
 
 
 @dataclass
@@ -104,6 +122,14 @@ class OtpSent:
 
 
 @dataclass(frozen=True)
+class Principal:
+    """Who a request speaks for: a live session of an existing account."""
+
+    user: User
+    session_id: UUID
+
+
+@dataclass(frozen=True)
 class AccessClaims:
     """The verified content of an access token."""
 
@@ -113,11 +139,31 @@ class AccessClaims:
     expires_at: int
 
 
+class MailKind(enum.StrEnum):
+    """Every message the gateway sends; each has its templates in ``mail/templates``."""
+
+    VERIFY_EMAIL = "verify_email"  # a code that confirms a new account's address
+    RESET_PASSWORD = "reset_password"  # noqa: S105 - a message kind, not a secret; a code to set a new password
+    CHANGE_EMAIL = "change_email"  # a code, sent to the new address, that confirms the change
+    ALREADY_REGISTERED = "already_registered"  # notice: someone used this address for a new account
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - notice: the password was changed or reset
+    EMAIL_CHANGED = "email_changed"  # notice to the old address: the account moved to another one
+
+
 @dataclass(frozen=True)
 class OutgoingMail:
+    """What to send, not how it reads: the mail adapter renders ``kind``'s templates.
+
+    ``code`` and ``code_lifetime_seconds`` are set for the kinds that carry a
+    one-time code; ``new_email`` for ``EMAIL_CHANGED``.
+    """
+
     to: str
-    subject: str
-    text: str
+    kind: MailKind
+    product: str
+    code: str | None = None
+    code_lifetime_seconds: int | None = None
+    new_email: str | None = None
 
 
 class AuditEventType(enum.StrEnum):
@@ -132,6 +178,18 @@ class AuditEventType(enum.StrEnum):
     REFRESH_TOKEN_REUSED = "refresh_token_reused"  # noqa: S105 - the same; the session was revoked
     RATE_LIMITED = "rate_limited"
     ACCOUNT_LOCKED = "account_locked"
+    LOGGED_OUT = "logged_out"  # detail: how many sessions ended
+    SESSION_REVOKED = "session_revoked"
+    PASSWORD_RESET_REQUESTED = "password_reset_requested"  # noqa: S105 - an event name
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - an event name
+    PASSWORD_RESET_FAILED = "password_reset_failed"  # noqa: S105 - an event name; detail: why
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an event name
+    PASSWORD_CHECK_FAILED = "password_check_failed"  # noqa: S105 - a signed-in person gave a wrong password
+    PROFILE_UPDATED = "profile_updated"
+    EMAIL_CHANGE_REQUESTED = "email_change_requested"
+    EMAIL_CHANGED = "email_changed"
+    EMAIL_CHANGE_FAILED = "email_change_failed"  # detail: why
+    ACCOUNT_DELETED = "account_deleted"
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,10 @@ class InvalidInput(AuthError):
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
         self.errors = tuple(errors)
 
+    @classmethod
+    def one(cls, field: str, message: str) -> InvalidInput:
+        return cls([FieldError(field, message)])
+
 
 class InvalidCredentials(AuthError):
     pass
@@ -68,6 +72,10 @@ class RateLimited(AuthError):
         super().__init__(f"retry after {retry_after_seconds} s")
         self.retry_after_seconds = retry_after_seconds
         self.locked = locked
+
+
+class SessionNotFound(AuthError):
+    """No live session of the caller's account has this id."""
 
 
 class EmailAlreadyTaken(AuthError):

@@ -64,7 +64,25 @@ class UserRepository(Protocol):
         """Insert ``user``; raise ``EmailAlreadyTaken`` if the address exists."""
         ...
 
-    async def save(self, user: User) -> None: ...
+    async def get_for_update(self, user_id: UUID) -> User | None:
+        """The account, locked until the transaction ends."""
+        ...
+
+    async def get_signed_in(self, user_id: UUID, session_id: UUID, now: datetime, used_since: datetime) -> User | None:
+        """The account, if ``session_id`` is one of its sessions and still live.
+
+        Live: not revoked, ``expires_at`` after ``now`` and ``last_used_at`` not
+        before ``used_since``. One round trip: this runs on every signed-in request.
+        """
+        ...
+
+    async def save(self, user: User) -> None:
+        """Store ``user``'s changes; raise ``EmailAlreadyTaken`` if its new address is another account's."""
+        ...
+
+    async def delete(self, user_id: UUID) -> None:
+        """Remove the account with its codes, sessions and refresh tokens."""
+        ...
 
 
 class OtpRepository(Protocol):
@@ -89,6 +107,14 @@ class SessionRepository(Protocol):
         ...
 
     async def save(self, session: Session) -> None: ...
+
+    async def list_live(self, user_id: UUID, now: datetime, used_since: datetime) -> list[Session]:
+        """The account's live sessions (see ``UserRepository.get_signed_in``), most recently used first."""
+        ...
+
+    async def revoke_all(self, user_id: UUID, now: datetime, keep: UUID | None = None) -> int:
+        """Revoke every unrevoked session of the account but ``keep``; returns how many."""
+        ...
 
     async def add_token(self, record: RefreshTokenRecord) -> None: ...
 
@@ -118,6 +144,10 @@ class ThrottleRepository(Protocol):
 class AuditRepository(Protocol):
     async def add(self, event: AuditEvent) -> None:
         """Keep ``event``; it is also logged as one structured line once committed."""
+        ...
+
+    async def forget_account(self, user_id: UUID) -> None:
+        """Blank the account id, IP address and user agent of the account's events (it is being deleted)."""
         ...
 
 

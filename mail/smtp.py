@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import aiosmtplib
 
 from domain.errors import DeliveryFailed
+from mail.render import MailRenderer, default_renderer
 
 if TYPE_CHECKING:
     from domain.entities import OutgoingMail
@@ -31,23 +32,27 @@ class SmtpConfig:
 
 
 class SmtpMailer:
-    """Sends through an SMTP server with aiosmtplib.
+    """Sends through an SMTP server with aiosmtplib, as ``multipart/alternative``: text, then HTML.
 
-    Logs only that a message went to a recipient, never its subject or body: they
-    carry one-time codes.
+    Logs only the recipient and the kind of a message, never its subject or body:
+    they carry one-time codes.
     """
 
-    def __init__(self, config: SmtpConfig) -> None:
+    def __init__(self, config: SmtpConfig, renderer: MailRenderer = default_renderer) -> None:
         self._config = config
+        self._renderer = renderer
 
     async def send(self, mail: OutgoingMail) -> None:
         config = self._config
+        rendered = self._renderer.render(mail)
         message = EmailMessage()
         message["From"] = config.sender
         message["To"] = mail.to
-        message["Subject"] = mail.subject
+        message["Subject"] = rendered.subject
         message["Message-ID"] = make_msgid()
-        message.set_content(mail.text)
+        # clients show the last alternative they can display: the plain text is the fallback
+        message.set_content(rendered.text)
+        message.add_alternative(rendered.html, subtype="html")
         try:
             await aiosmtplib.send(
                 message,
@@ -60,6 +65,8 @@ class SmtpMailer:
                 timeout=config.timeout_seconds,
             )
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            logger.error("mail to %s via %s:%s failed: %s", mail.to, config.host, config.port, type(exc).__name__)
+            logger.error(
+                "%s mail to %s via %s:%s failed: %s", mail.kind, mail.to, config.host, config.port, type(exc).__name__
+            )
             raise DeliveryFailed from exc
-        logger.info("mail sent to %s", mail.to)
+        logger.info("%s mail sent to %s", mail.kind, mail.to)

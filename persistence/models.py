@@ -32,6 +32,8 @@ class OtpChallengeRow(Model):
     expires_at = fields.DatetimeField()
     attempts = fields.IntField(default=0)
     created_at = fields.DatetimeField()
+    # change_email: the address the code went to, which the account moves to
+    new_email = fields.CharField(max_length=254, null=True)
 
     class Meta:
         table = "otp_challenges"
@@ -49,6 +51,8 @@ class SessionRow(Model):
     last_used_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
     revoked_at = fields.DatetimeField(null=True)
+    client_ip = fields.CharField(max_length=45, null=True)
+    user_agent = fields.CharField(max_length=512, null=True)
 
     class Meta:
         table = "sessions"

@@ -11,6 +11,7 @@ from domain.errors import EmailAlreadyTaken
 from persistence.models import OtpChallengeRow, RefreshTokenRow, SessionRow, UserRow
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from uuid import UUID
 
     from tortoise.backends.base.client import BaseDBAsyncClient
@@ -56,19 +57,48 @@ class TortoiseUserRepository:
         except IntegrityError as exc:
             raise EmailAlreadyTaken from exc
 
-    async def save(self, user: User) -> None:
-        await (
-            UserRow.filter(id=user.id)
-            .using_db(self._db)
-            .update(
-                email=user.email,
-                email_key=user.email_key,
-                password_hash=user.password_hash,
-                first_name=user.first_name,
-                last_name=user.last_name,
-                email_verified=user.email_verified,
+    async def get_for_update(self, user_id: UUID) -> User | None:
+        row = await UserRow.filter(id=user_id).select_for_update().using_db(self._db).first()
+        return _user(row) if row else None
+
+    async def get_signed_in(self, user_id: UUID, session_id: UUID, now: datetime, used_since: datetime) -> User | None:
+        row = (
+            await UserRow.filter(
+                id=user_id,
+                sessions__id=session_id,
+                sessions__revoked_at__isnull=True,
+                sessions__expires_at__gt=now,
+                sessions__last_used_at__gte=used_since,
             )
+            .using_db(self._db)
+            .first()
         )
+        return _user(row) if row else None
+
+    async def save(self, user: User) -> None:
+        try:
+            await (
+                UserRow.filter(id=user.id)
+                .using_db(self._db)
+                .update(
+                    email=user.email,
+                    email_key=user.email_key,
+                    password_hash=user.password_hash,
+                    first_name=user.first_name,
+                    last_name=user.last_name,
+                    email_verified=user.email_verified,
+                )
+            )
+        except IntegrityError as exc:
+            raise EmailAlreadyTaken from exc
+
+    async def delete(self, user_id: UUID) -> None:
+        # Explicit, child tables first, rather than trusting every engine's ON DELETE CASCADE.
+        sessions = SessionRow.filter(user_id=user_id).using_db(self._db)
+        await RefreshTokenRow.filter(session_id__in=sessions.values_list("id", flat=True)).using_db(self._db).delete()
+        await sessions.delete()
+        await OtpChallengeRow.filter(user_id=user_id).using_db(self._db).delete()
+        await UserRow.filter(id=user_id).using_db(self._db).delete()
 
 
 def _challenge(row: OtpChallengeRow) -> OtpChallenge:
@@ -80,6 +110,7 @@ def _challenge(row: OtpChallengeRow) -> OtpChallenge:
         expires_at=row.expires_at,
         attempts=row.attempts,
         created_at=row.created_at,
+        new_email=row.new_email,
     )
 
 
@@ -102,6 +133,7 @@ class TortoiseOtpRepository:
             expires_at=challenge.expires_at,
             attempts=challenge.attempts,
             created_at=challenge.created_at,
+            new_email=challenge.new_email,
         )
 
     async def get_for_update(self, user_id: UUID, purpose: OtpPurpose) -> OtpChallenge | None:
@@ -130,6 +162,8 @@ def _session(row: SessionRow) -> Session:
         last_used_at=row.last_used_at,
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
+        client_ip=row.client_ip,
+        user_agent=row.user_agent,
     )
 
 
@@ -158,6 +192,8 @@ class TortoiseSessionRepository:
             last_used_at=session.last_used_at,
             expires_at=session.expires_at,
             revoked_at=session.revoked_at,
+            client_ip=session.client_ip,
+            user_agent=session.user_agent,
         )
 
     async def get_for_update(self, session_id: UUID) -> Session | None:
@@ -172,8 +208,26 @@ class TortoiseSessionRepository:
                 generation=session.generation,
                 last_used_at=session.last_used_at,
                 revoked_at=session.revoked_at,
+                client_ip=session.client_ip,
+                user_agent=session.user_agent,
             )
         )
+
+    async def list_live(self, user_id: UUID, now: datetime, used_since: datetime) -> list[Session]:
+        rows = (
+            await SessionRow.filter(
+                user_id=user_id, revoked_at__isnull=True, expires_at__gt=now, last_used_at__gte=used_since
+            )
+            .order_by("-last_used_at", "-created_at")
+            .using_db(self._db)
+        )
+        return [_session(row) for row in rows]
+
+    async def revoke_all(self, user_id: UUID, now: datetime, keep: UUID | None = None) -> int:
+        query = SessionRow.filter(user_id=user_id, revoked_at__isnull=True)
+        if keep is not None:
+            query = query.exclude(id=keep)
+        return await query.using_db(self._db).update(revoked_at=now)
 
     async def add_token(self, record: RefreshTokenRecord) -> None:
         await RefreshTokenRow.create(

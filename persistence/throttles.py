@@ -12,6 +12,7 @@ from persistence.models import AuditEventRow, ThrottleRow
 if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
+    from uuid import UUID
 
     from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -71,6 +72,13 @@ class TortoiseAuditRepository:
             detail=event.detail,
         )
         self._uncommitted.append(event)
+
+    async def forget_account(self, user_id: UUID) -> None:
+        await (
+            AuditEventRow.filter(user_id=user_id)
+            .using_db(self._db)
+            .update(user_id=None, client_ip=None, user_agent=None)
+        )
 
     def committed(self) -> None:
         for event in self._uncommitted:

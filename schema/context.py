@@ -13,11 +13,16 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from domain.entities import AccessClaims, User
+    from domain.entities import AccessClaims, Principal, User
+    from domain.services.account import AccountService
+    from domain.services.email_change import EmailChangeService
     from domain.services.identity import IdentityService
     from domain.services.login import LoginService
+    from domain.services.mail_queue import MailQueue
+    from domain.services.password_reset import PasswordResetService
     from domain.services.refresh import RefreshService
     from domain.services.registration import RegistrationService
+    from domain.services.sessions import SessionService
     from domain.services.throttle import Throttle
     from domain.services.verification import VerificationService
 
@@ -31,7 +36,12 @@ class Services:
     login: LoginService
     refresh: RefreshService
     identity: IdentityService
+    sessions: SessionService
+    password_reset: PasswordResetService
+    account: AccountService
+    email_change: EmailChangeService
     throttle: Throttle
+    mail_queue: MailQueue
 
 
 class Context:
@@ -51,6 +61,8 @@ class Context:
         self._token_read = False
         self._claims: AccessClaims | None = None
         self._token_invalid = False
+        self._principal_read = False
+        self._principal: Principal | None = None
 
     @property
     def client(self) -> Client:
@@ -74,14 +86,38 @@ class Context:
             raise unauthenticated()
         return self._claims
 
+    async def principal(self) -> Principal | None:
+        """Who the bearer token speaks for, ``None`` without one; checked once per request.
+
+        Raises:
+            GraphQLError: UNAUTHENTICATED, for a bad token or a session that has ended.
+        """
+        if not self._principal_read:
+            claims = self.access_claims()
+            self._principal_read = True
+            if claims is not None:
+                try:
+                    self._principal = await self.services.identity.authenticate(claims)
+                except InvalidAccessToken:
+                    self._token_invalid = True
+        if self._token_invalid:
+            raise unauthenticated()
+        return self._principal
+
+    async def signed_in(self) -> Principal:
+        """The caller, for operations that need one (``IsAuthenticated`` has checked there is).
+
+        Raises:
+            GraphQLError: UNAUTHENTICATED.
+        """
+        principal = await self.principal()
+        if principal is None:
+            raise unauthenticated()
+        return principal
+
     async def current_user(self) -> User | None:
-        claims = self.access_claims()
-        if claims is None:
-            return None
-        try:
-            return await self.services.identity.current_user(claims)
-        except InvalidAccessToken:
-            raise unauthenticated() from None
+        principal = await self.principal()
+        return principal.user if principal else None
 
     def _read_bearer_token(self) -> AccessClaims | None:
         header = self.request.headers.get("authorization")

@@ -9,13 +9,26 @@ import strawberry
 from strawberry.extensions import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 
+from resolvers.change_password import change_password
+from resolvers.confirm_email_change import confirm_email_change
+from resolvers.delete_account import delete_account
 from resolvers.login import login
+from resolvers.logout import logout
+from resolvers.logout_all import logout_all
 from resolvers.me import me
 from resolvers.refresh_token import refresh_token
 from resolvers.register import register
+from resolvers.request_email_change import request_email_change
+from resolvers.request_password_reset import request_password_reset
+from resolvers.resend_otp import resend_otp
+from resolvers.reset_password import reset_password
+from resolvers.revoke_session import revoke_session
+from resolvers.sessions import sessions
+from resolvers.update_profile import update_profile
 from resolvers.verify_otp import verify_otp
 from schema.errors import GatewaySchema
-from schema.limits import SENSITIVE, undeclared_mutations
+from schema.limits import NOT_SENSITIVE, SENSITIVE, undeclared_mutations
+from schema.permissions import SIGNED_IN
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -30,6 +43,7 @@ SDL_PATH = Path(__file__).with_name("schema.graphql")
 @strawberry.type
 class Query:
     me = strawberry.field(resolver=me)
+    sessions = strawberry.field(resolver=sessions, permission_classes=SIGNED_IN)
 
 
 # Every mutation says whether it is SENSITIVE (it takes or mints a credential, so a
@@ -41,6 +55,21 @@ class Mutation:
     verify_otp = strawberry.mutation(resolver=verify_otp, metadata=SENSITIVE)
     login = strawberry.mutation(resolver=login, metadata=SENSITIVE)
     refresh_token = strawberry.mutation(resolver=refresh_token, metadata=SENSITIVE)
+    resend_otp = strawberry.mutation(resolver=resend_otp, metadata=SENSITIVE)
+    logout = strawberry.mutation(resolver=logout, permission_classes=SIGNED_IN, metadata=NOT_SENSITIVE)
+    logout_all = strawberry.mutation(resolver=logout_all, permission_classes=SIGNED_IN, metadata=NOT_SENSITIVE)
+    revoke_session = strawberry.mutation(resolver=revoke_session, permission_classes=SIGNED_IN, metadata=NOT_SENSITIVE)
+    request_password_reset = strawberry.mutation(resolver=request_password_reset, metadata=SENSITIVE)
+    reset_password = strawberry.mutation(resolver=reset_password, metadata=SENSITIVE)
+    change_password = strawberry.mutation(resolver=change_password, permission_classes=SIGNED_IN, metadata=SENSITIVE)
+    update_profile = strawberry.mutation(resolver=update_profile, permission_classes=SIGNED_IN, metadata=NOT_SENSITIVE)
+    request_email_change = strawberry.mutation(
+        resolver=request_email_change, permission_classes=SIGNED_IN, metadata=SENSITIVE
+    )
+    confirm_email_change = strawberry.mutation(
+        resolver=confirm_email_change, permission_classes=SIGNED_IN, metadata=SENSITIVE
+    )
+    delete_account = strawberry.mutation(resolver=delete_account, permission_classes=SIGNED_IN, metadata=SENSITIVE)
 
 
 def build_schema(

@@ -9,6 +9,8 @@ import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
     from domain import entities
     from domain import errors as domain_errors
 
@@ -57,6 +59,49 @@ class AuthPayload:
             expires_in=signed_in.expires_in,
             user=User.from_domain(signed_in.user),
         )
+
+
+@strawberry.type(description="A signed-in device or browser: one refresh-token family.")
+class Session:
+    id: strawberry.ID
+    created_at: datetime
+    last_used_at: datetime = strawberry.field(description="When its refresh token was last used (or it began).")
+    expires_at: datetime = strawberry.field(description="When it ends at the latest, used or not.")
+    client_ip: str | None = strawberry.field(description="The address it was last used from.")
+    user_agent: str | None = strawberry.field(description="The browser or app that last used it.")
+    current: bool = strawberry.field(description="True for the session this request comes from.")
+
+    @classmethod
+    def from_domain(cls, session: entities.Session, current_session_id: UUID) -> Session:
+        return cls(
+            id=strawberry.ID(str(session.id)),
+            created_at=session.created_at,
+            last_used_at=session.last_used_at,
+            expires_at=session.expires_at,
+            client_ip=session.client_ip,
+            user_agent=session.user_agent,
+            current=session.id == current_session_id,
+        )
+
+
+@strawberry.type(description="Sessions have ended: their refresh and access tokens no longer work.")
+class SignedOut:
+    ended_sessions: int
+
+
+@strawberry.type(description="The session has ended: its refresh and access tokens no longer work.")
+class SessionRevoked:
+    id: strawberry.ID
+
+
+@strawberry.type(description="The new password is set; every other session has ended.")
+class PasswordChanged:
+    ended_other_sessions: int
+
+
+@strawberry.type(description="The account and everything that identifies its owner are gone.")
+class AccountDeleted:
+    id: strawberry.ID
 
 
 @strawberry.type(description="A code is on its way, if the address can receive one.")
@@ -123,6 +168,18 @@ class InvalidRefreshToken(Error):
 class DeliveryFailed(Error):
     message: str = "We could not send the e-mail just now; nothing was saved. Please try again."
     code: str = "DELIVERY_FAILED"
+
+
+@strawberry.type
+class WrongPassword(Error):
+    message: str = "That password is not right."
+    code: str = "WRONG_PASSWORD"
+
+
+@strawberry.type
+class SessionNotFound(Error):
+    message: str = "None of your active sessions has this id; it may have ended already."
+    code: str = "SESSION_NOT_FOUND"
 
 
 @strawberry.type

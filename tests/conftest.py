@@ -113,11 +113,27 @@ class SmtpSink:
         return self.reply
 
     def bodies_to(self, address: str) -> list[str]:
+        """The plain-text body of each message to ``address``, decoded, oldest first."""
+        return self._parts_to(address, "text/plain")
+
+    def html_bodies_to(self, address: str) -> list[str]:
+        """The HTML body of each message to ``address``, decoded, oldest first."""
+        return self._parts_to(address, "text/html")
+
+    def _parts_to(self, address: str, content_type: str) -> list[str]:
         return [
-            message.get_payload(decode=True).decode("utf-8")  # type: ignore[union-attr]  # single-part text mail
+            _decoded_part(message, content_type)
             for message, rcpts in zip(self.messages, self.recipients, strict=True)
             if address in rcpts
         ]
+
+
+def _decoded_part(message: Message, content_type: str) -> str:
+    """The one part of ``message`` (multipart or not) of ``content_type``; fails if there is not exactly one."""
+    [part] = [part for part in message.walk() if part.get_content_type() == content_type]
+    payload = part.get_payload(decode=True)
+    assert isinstance(payload, bytes), f"{content_type} part has no payload"
+    return payload.decode(part.get_content_charset() or "utf-8")
 
 
 def free_port() -> int:

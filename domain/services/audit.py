@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from domain.entities import AuditEvent
+from domain.entities import AuditEvent, truncated_user_agent
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -10,8 +10,6 @@ if TYPE_CHECKING:
 
     from domain.entities import AuditEventType, Client
     from domain.ports import Clock, UnitOfWork
-
-_USER_AGENT_MAX_LENGTH = 512
 
 
 class AuditTrail:
@@ -40,7 +38,7 @@ class AuditTrail:
                 occurred_at=self._clock.now(),
                 user_id=user_id,
                 client_ip=client.ip,
-                user_agent=client.user_agent[:_USER_AGENT_MAX_LENGTH] if client.user_agent else None,
+                user_agent=truncated_user_agent(client.user_agent),
                 detail=detail,
             )
         )

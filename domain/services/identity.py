@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from domain.entities import Principal
 from domain.errors import InvalidAccessToken
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from domain.entities import AccessClaims, User
+    from domain.entities import AccessClaims
+    from domain.policy import AuthPolicy
     from domain.ports import Clock, UnitOfWork
     from domain.tokens import AccessTokenCodec
 
@@ -15,10 +17,13 @@ if TYPE_CHECKING:
 class IdentityService:
     """Answers "who is calling?" from an access token."""
 
-    def __init__(self, uow: Callable[[], UnitOfWork], access_tokens: AccessTokenCodec, clock: Clock) -> None:
+    def __init__(
+        self, uow: Callable[[], UnitOfWork], access_tokens: AccessTokenCodec, clock: Clock, policy: AuthPolicy
+    ) -> None:
         self._uow = uow
         self._access_tokens = access_tokens
         self._clock = clock
+        self._policy = policy
 
     def read_access_token(self, token: str) -> AccessClaims:
         """Verify the token's signature and claims; no database involved.
@@ -28,14 +33,21 @@ class IdentityService:
         """
         return self._access_tokens.decode(token, self._clock.now())
 
-    async def current_user(self, claims: AccessClaims) -> User:
-        """The account the token speaks for.
+    async def authenticate(self, claims: AccessClaims) -> Principal:
+        """The account the token speaks for, if the session it was issued to is still live.
+
+        Checked against the database on every call, not cached: a session ended by
+        logout, by a password change or by reuse detection stops its access tokens
+        at once, not when they expire.
 
         Raises:
-            InvalidAccessToken: the account no longer exists.
+            InvalidAccessToken: the session has ended, or the account no longer exists.
         """
+        now = self._clock.now()
         async with self._uow() as uow:
-            user = await uow.users.get(claims.user_id)
+            user = await uow.users.get_signed_in(
+                claims.user_id, claims.session_id, now, used_since=now - self._policy.refresh_idle_lifetime
+            )
         if user is None:
             raise InvalidAccessToken
-        return user
+        return Principal(user=user, session_id=claims.session_id)

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from domain.entities import UNKNOWN_CLIENT, AuditEventType, email_key
 from domain.errors import EmailNotVerified, InvalidCredentials
-from domain.services.throttle import CODES_PER_ACCOUNT, LOGIN_PER_IP
+from domain.services.throttle import CODES_PER_ACCOUNT, LOGIN_PER_IP, RESEND_COOLDOWN
 from domain.validation import PASSWORD_MAX_LENGTH, InputCollector, is_text, normalise_email, normalise_password
 
 if TYPE_CHECKING:
@@ -81,13 +81,14 @@ class LoginService:
             await self._throttle.sign_in_succeeded(uow, account)
             if not current.email_verified:
                 await self._throttle.check_in(uow, CODES_PER_ACCOUNT, account, client, current.id)
+                await self._throttle.start_cooldown(uow, RESEND_COOLDOWN, account)
                 await self._otp_sender.send(uow, current, client)
                 await uow.commit()
                 raise EmailNotVerified(current.email)
             if new_hash is not None and current.password_hash == user.password_hash:
                 current.password_hash = new_hash
                 await uow.users.save(current)
-            signed_in = await self._sessions.start(uow, current)
+            signed_in = await self._sessions.start(uow, current, client)
             await self._audit.record(uow, AuditEventType.LOGIN_SUCCEEDED, client, current.id)
             await uow.commit()
             return signed_in

@@ -1,26 +1,42 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from domain import messages
-from domain.entities import AuditEventType, OtpChallenge, OtpPurpose, OtpSent
+from domain.entities import AuditEventType, MailKind, OtpChallenge, OtpPurpose, OtpSent
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from domain.entities import Client, User
+    from domain.entities import Client, OutgoingMail, User
     from domain.otp import OtpCodes
     from domain.policy import AuthPolicy
     from domain.ports import Clock, Mailer, UnitOfWork
     from domain.services.audit import AuditTrail
 
+_MAIL_KINDS = {
+    OtpPurpose.VERIFY_EMAIL: MailKind.VERIFY_EMAIL,
+    OtpPurpose.RESET_PASSWORD: MailKind.RESET_PASSWORD,
+    OtpPurpose.CHANGE_EMAIL: MailKind.CHANGE_EMAIL,
+}
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    """A code stored (uncommitted) and the mail that carries it, not yet sent."""
+
+    sent: OtpSent
+    mail: OutgoingMail
+
 
 class OtpSender:
-    """Replaces a user's pending code with a new one and mails it.
+    """Replaces a user's pending code of one purpose with a new one and mails it.
 
-    Runs inside the caller's unit of work and mails before the caller commits, so a
-    refused message rolls the new code back and the previous one stays valid.
+    Runs inside the caller's unit of work. ``send`` mails before the caller
+    commits, so a refused message rolls the new code back and the previous one
+    stays valid; ``issue`` leaves the mail to the caller, to send after commit.
     """
 
     def __init__(self, codes: OtpCodes, mailer: Mailer, clock: Clock, policy: AuthPolicy, audit: AuditTrail) -> None:
@@ -35,8 +51,31 @@ class OtpSender:
         return self._clock.now() + self._policy.otp_lifetime
 
     async def send(
-        self, uow: UnitOfWork, user: User, client: Client, purpose: OtpPurpose = OtpPurpose.VERIFY_EMAIL
+        self,
+        uow: UnitOfWork,
+        user: User,
+        client: Client,
+        purpose: OtpPurpose = OtpPurpose.VERIFY_EMAIL,
+        new_email: str | None = None,
     ) -> OtpSent:
+        """``issue``, then mail the code before returning.
+
+        Raises:
+            DeliveryFailed: the mail server refused; roll back.
+        """
+        issued = await self.issue(uow, user, client, purpose, new_email)
+        await self._mailer.send(issued.mail)
+        return issued.sent
+
+    async def issue(
+        self,
+        uow: UnitOfWork,
+        user: User,
+        client: Client,
+        purpose: OtpPurpose = OtpPurpose.VERIFY_EMAIL,
+        new_email: str | None = None,
+    ) -> IssuedCode:
+        """Store a new code of ``purpose`` for ``user``, addressed to ``new_email`` for CHANGE_EMAIL."""
         now = self._clock.now()
         code = self._codes.generate()
         challenge = OtpChallenge(
@@ -47,11 +86,11 @@ class OtpSender:
             expires_at=now + self._policy.otp_lifetime,
             attempts=0,
             created_at=now,
+            new_email=new_email,
         )
         await uow.otps.replace(challenge)
         await self._audit.record(uow, AuditEventType.CODE_SENT, client, user.id, detail=purpose.value)
+        to = new_email or user.email
         lifetime_seconds = int(self._policy.otp_lifetime.total_seconds())
-        await self._mailer.send(
-            messages.verification_code(user.email, self._policy.product_name, code, lifetime_seconds)
-        )
-        return OtpSent(email=user.email, expires_at=challenge.expires_at)
+        mail = messages.code(to, _MAIL_KINDS[purpose], self._policy.product_name, code, lifetime_seconds)
+        return IssuedCode(sent=OtpSent(email=to, expires_at=challenge.expires_at), mail=mail)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from domain.entities import UNKNOWN_CLIENT, AuditEventType, RefreshTokenRecord
+from domain.entities import UNKNOWN_CLIENT, AuditEventType, RefreshTokenRecord, truncated_user_agent
 from domain.errors import InvalidRefreshToken
 from domain.services.throttle import REFRESH_PER_ACCOUNT, REFRESH_PER_IP
 from domain.tokens import hash_refresh_token
@@ -81,7 +81,7 @@ class RefreshService:
             await self._throttle.check_in(uow, REFRESH_PER_ACCOUNT, str(user.id), client, user.id)
 
             if record.spent_at is None and record.generation == session.generation:
-                successor = await self._rotate(uow, session, record, now)
+                successor = await self._rotate(uow, session, record, now, client)
                 await self._audit.record(uow, AuditEventType.TOKEN_REFRESHED, client, user.id)
                 await uow.commit()
                 return self._sessions.signed_in(user, session, successor, now)
@@ -98,7 +98,7 @@ class RefreshService:
             raise InvalidRefreshToken
 
     def _expired(self, session: Session, now: datetime) -> bool:
-        return now >= session.expires_at or now >= session.last_used_at + self._policy.refresh_idle_lifetime
+        return not session.is_live(now, self._policy.refresh_idle_lifetime)
 
     def _is_grace_repeat(self, session: Session, record: RefreshTokenRecord, now: datetime) -> bool:
         return (
@@ -107,11 +107,15 @@ class RefreshService:
             and now - record.spent_at <= self._policy.refresh_reuse_grace
         )
 
-    async def _rotate(self, uow: UnitOfWork, session: Session, record: RefreshTokenRecord, now: datetime) -> str:
+    async def _rotate(
+        self, uow: UnitOfWork, session: Session, record: RefreshTokenRecord, now: datetime, client: Client
+    ) -> str:
         record.spent_at = now
         await uow.sessions.save_token(record)
         session.generation += 1
         session.last_used_at = now
+        session.client_ip = client.ip
+        session.user_agent = truncated_user_agent(client.user_agent)
         await uow.sessions.save(session)
         successor = self._minter.token(session.family_seed, session.generation)
         await uow.sessions.add_token(

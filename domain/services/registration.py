@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from domain import messages
 from domain.entities import UNKNOWN_CLIENT, AuditEventType, OtpSent, User, email_key
 from domain.errors import EmailAlreadyTaken
-from domain.services.throttle import CODES_PER_ACCOUNT, REGISTER_PER_IP
+from domain.services.throttle import CODE_REQUESTS_PER_IP, CODES_PER_ACCOUNT, REGISTER_PER_IP, RESEND_COOLDOWN
 from domain.validation import InputCollector, check_name, check_new_password, normalise_email
 
 if TYPE_CHECKING:
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from domain.policy import AuthPolicy
     from domain.ports import Clock, Mailer, PasswordHasher, UnitOfWork
     from domain.services.audit import AuditTrail
+    from domain.services.mail_queue import MailQueue
     from domain.services.otp_sender import OtpSender
     from domain.services.throttle import Throttle
 
@@ -29,6 +30,7 @@ class RegistrationService:
         passwords: PasswordHasher,
         otp_sender: OtpSender,
         mailer: Mailer,
+        mail_queue: MailQueue,
         clock: Clock,
         policy: AuthPolicy,
         throttle: Throttle,
@@ -40,6 +42,7 @@ class RegistrationService:
         self._passwords = passwords
         self._otp_sender = otp_sender
         self._mailer = mailer
+        self._mail_queue = mail_queue
         self._clock = clock
         self._policy = policy
 
@@ -82,10 +85,40 @@ class RegistrationService:
             # now the lookup finds it.
             return await self._register(email, password_hash, first_name, last_name, client)
 
+    async def resend_code(self, email: str, client: Client = UNKNOWN_CLIENT) -> OtpSent:
+        """Mail a new verification code to a pending account; the same answer for any address.
+
+        Unknown and already verified addresses get no mail. One code per address per
+        cooldown (counted from the last code mailed, registration's included), and
+        the mail goes out after the answer (see ``MailQueue``), so neither the answer
+        nor its timing tells whether the address has an account.
+
+        Raises:
+            InvalidInput: ``email`` is not an e-mail address.
+            RateLimited: the cooldown has not passed, or too many requests from this
+                client or mails to this address.
+        """
+        await self._throttle.check_client(CODE_REQUESTS_PER_IP, client)
+        errors = InputCollector()
+        email = normalise_email(email, errors)
+        errors.raise_if_any()
+        account = email_key(email)
+        await self._throttle.check(RESEND_COOLDOWN, account, client)
+        await self._throttle.check(CODES_PER_ACCOUNT, account, client)
+        async with self._uow() as uow:
+            user = await uow.users.get_by_email(email)
+            if user is None or user.email_verified:
+                return OtpSent(email=email, expires_at=self._otp_sender.expiry_from_now())
+            issued = await self._otp_sender.issue(uow, user, client)
+            await uow.commit()
+        self._mail_queue.post(issued.mail)
+        return OtpSent(email=email, expires_at=issued.sent.expires_at)
+
     async def _register(
         self, email: str, password_hash: str, first_name: str | None, last_name: str | None, client: Client
     ) -> OtpSent:
         async with self._uow() as uow:
+            await self._throttle.start_cooldown(uow, RESEND_COOLDOWN, email_key(email))
             user = await uow.users.get_by_email(email)
             if user is not None and user.email_verified:
                 await self._mailer.send(messages.already_registered(user.email, self._policy.product_name))

@@ -3,13 +3,13 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from domain.entities import RefreshTokenRecord, Session, SignedIn
+from domain.entities import RefreshTokenRecord, Session, SignedIn, truncated_user_agent
 from domain.tokens import hash_refresh_token
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from domain.entities import User
+    from domain.entities import Client, User
     from domain.policy import AuthPolicy
     from domain.ports import Clock, UnitOfWork
     from domain.tokens import AccessTokenCodec, RefreshTokenMinter
@@ -30,7 +30,7 @@ class SessionStarter:
         self._clock = clock
         self._policy = policy
 
-    async def start(self, uow: UnitOfWork, user: User) -> SignedIn:
+    async def start(self, uow: UnitOfWork, user: User, client: Client) -> SignedIn:
         now = self._clock.now()
         session = Session(
             id=uuid.uuid4(),
@@ -40,6 +40,8 @@ class SessionStarter:
             created_at=now,
             last_used_at=now,
             expires_at=now + self._policy.refresh_absolute_lifetime,
+            client_ip=client.ip,
+            user_agent=truncated_user_agent(client.user_agent),
         )
         await uow.sessions.add(session)
         refresh_token = self._refresh_tokens.token(session.family_seed, session.generation)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from domain.entities import AuditEventType, email_key
 from domain.errors import RateLimited
-from domain.throttling import LockoutPolicy, Rate, hit, seconds_to_wait
+from domain.throttling import LockoutPolicy, Rate, ThrottleState, hit, seconds_to_wait
 from domain.validation import InputCollector, normalise_email
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ class RateLimits:
     verify_per_account: Rate = Rate(10, timedelta(minutes=10))
     register_per_ip: Rate = Rate(20, timedelta(hours=1))
     codes_per_account: Rate = Rate(5, timedelta(hours=1))
+    code_requests_per_ip: Rate = Rate(20, timedelta(hours=1))
+    resend_cooldown: timedelta = timedelta(seconds=60)
     refresh_per_ip: Rate = Rate(120, timedelta(minutes=1))
     refresh_per_account: Rate = Rate(30, timedelta(minutes=1))
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
@@ -49,6 +51,8 @@ VERIFY_PER_IP = "verify:ip"
 VERIFY_PER_ACCOUNT = "verify:account"
 REGISTER_PER_IP = "register:ip"
 CODES_PER_ACCOUNT = "codes:account"
+CODE_REQUESTS_PER_IP = "codes:ip"  # resendOtp and requestPasswordReset
+RESEND_COOLDOWN = "resend:account"  # one verification code per address per cooldown
 REFRESH_PER_IP = "refresh:ip"
 REFRESH_PER_ACCOUNT = "refresh:account"
 
@@ -95,6 +99,8 @@ class Throttle:
             VERIFY_PER_ACCOUNT: limits.verify_per_account,
             REGISTER_PER_IP: limits.register_per_ip,
             CODES_PER_ACCOUNT: limits.codes_per_account,
+            CODE_REQUESTS_PER_IP: limits.code_requests_per_ip,
+            RESEND_COOLDOWN: Rate(1, limits.resend_cooldown),
             REFRESH_PER_IP: limits.refresh_per_ip,
             REFRESH_PER_ACCOUNT: limits.refresh_per_account,
         }
@@ -150,6 +156,19 @@ class Throttle:
         return await uow.throttles.update(
             self._counter_key(limit, subject), partial(hit, rate=self._rates[limit], now=now)
         )
+
+    async def start_cooldown(self, uow: UnitOfWork, limit: str, subject: str) -> None:
+        """Spend ``limit``'s whole budget for ``subject`` now, refused or not: the next
+        ``check`` waits a full window. For a cooldown (a rate of 1 per window) that
+        runs from an event, such as a mailed code, rather than from the last check.
+        """
+        rate = self._rates[limit]
+        until = self._clock.now() + rate.window
+
+        def restart(_: ThrottleState) -> tuple[ThrottleState, None]:
+            return ThrottleState(marked_at=until, expires_at=until), None
+
+        await uow.throttles.update(self._counter_key(limit, subject), restart)
 
     async def begin_sign_in(self, account: str, client: Client) -> int:
         """Admit one password check for ``account`` (an e-mail key), counted as failed until it succeeds.

@@ -3,8 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from domain.entities import UNKNOWN_CLIENT, AuditEventType, OtpPurpose, email_key
-from domain.errors import AuthError, InvalidOtp, OtpExpired, TooManyAttempts
-from domain.otp import CODE_DIGITS
+from domain.errors import AuthError, InvalidOtp
 from domain.services.throttle import VERIFY_PER_ACCOUNT, VERIFY_PER_IP
 from domain.validation import InputCollector, normalise_email
 
@@ -13,10 +12,9 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from domain.entities import Client, SignedIn, User
-    from domain.otp import OtpCodes
-    from domain.policy import AuthPolicy
-    from domain.ports import Clock, UnitOfWork
+    from domain.ports import UnitOfWork
     from domain.services.audit import AuditTrail
+    from domain.services.otp_checker import OtpChecker
     from domain.services.session_starter import SessionStarter
     from domain.services.throttle import Throttle
 
@@ -27,20 +25,16 @@ class VerificationService:
     def __init__(
         self,
         uow: Callable[[], UnitOfWork],
-        codes: OtpCodes,
+        checker: OtpChecker,
         sessions: SessionStarter,
-        clock: Clock,
-        policy: AuthPolicy,
         throttle: Throttle,
         audit: AuditTrail,
     ) -> None:
         self._throttle = throttle
         self._audit = audit
         self._uow = uow
-        self._codes = codes
+        self._checker = checker
         self._sessions = sessions
-        self._clock = clock
-        self._policy = policy
 
     async def verify(self, email: str, code: str, client: Client = UNKNOWN_CLIENT) -> SignedIn:
         """Check ``code`` for ``email``.
@@ -55,9 +49,7 @@ class VerificationService:
         await self._throttle.check_client(VERIFY_PER_IP, client)
         errors = InputCollector()
         email = normalise_email(email, errors)
-        code = code.strip()
-        if len(code) != CODE_DIGITS or not code.isascii() or not code.isdigit():
-            errors.add("code", f"Enter the {CODE_DIGITS}-digit code from the e-mail.")
+        code = self._checker.normalise(code, errors)
         errors.raise_if_any()
         await self._throttle.check(VERIFY_PER_ACCOUNT, email_key(email), client)
 
@@ -75,24 +67,10 @@ class VerificationService:
     async def _verify(self, uow: UnitOfWork, user: User | None, code: str, client: Client) -> SignedIn:
         if user is None or user.email_verified:
             raise InvalidOtp
-        challenge = await uow.otps.get_for_update(user.id, OtpPurpose.VERIFY_EMAIL)
-        if challenge is None:
-            raise InvalidOtp
-        if challenge.attempts >= self._policy.otp_max_attempts:
-            raise TooManyAttempts
-        if not self._codes.matches(user.id, challenge.purpose, code, challenge.code_hmac):
-            challenge.attempts += 1
-            await uow.otps.save(challenge)
-            await uow.commit()
-            if challenge.attempts >= self._policy.otp_max_attempts:
-                raise TooManyAttempts
-            raise InvalidOtp
-        if self._clock.now() >= challenge.expires_at:
-            raise OtpExpired
-        await uow.otps.delete(challenge)
+        await self._checker.consume(uow, user.id, OtpPurpose.VERIFY_EMAIL, code)
         user.email_verified = True
         await uow.users.save(user)
-        signed_in = await self._sessions.start(uow, user)
+        signed_in = await self._sessions.start(uow, user, client)
         await self._audit.record(uow, AuditEventType.VERIFY_SUCCEEDED, client, user.id)
         await uow.commit()
         return signed_in

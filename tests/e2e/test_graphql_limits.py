@@ -25,7 +25,11 @@ from tests.e2e.conftest import (
 )
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-ONE_SENSITIVE = "Only one of register, verifyOtp, login, refreshToken may be sent per request; this document has {}."
+SENSITIVE_MUTATIONS = (
+    "register, verifyOtp, login, refreshToken, resendOtp, requestPasswordReset, resetPassword, "
+    "changePassword, requestEmailChange, confirmEmailChange, deleteAccount"
+)
+ONE_SENSITIVE = f"Only one of {SENSITIVE_MUTATIONS} may be sent per request; this document has {{}}."
 TOO_MANY_TOKENS = "Syntax Error: Document contains more than 500 tokens. Parsing aborted."
 LOGIN_ANN = f'login(input: {{email: "ann@example.com", password: "{PASSWORD}"}}) {{ __typename }}'
 # Everything but the rule under test out of the way, to show that each rule holds on its own.

@@ -20,13 +20,15 @@ def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 
-def _claims(user_id: str, **overrides: Any) -> dict[str, Any]:
+def _claims(payload: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """Claims for the account and session of ``payload`` (an AuthPayload), as the gateway would sign them."""
     now = int(time.time())
+    issued = jwt.decode(payload["accessToken"], ACCESS_KEY, algorithms=["HS256"]).claims
     claims = {
         "iss": "auth-gateway",
         "aud": "auth-gateway",
-        "sub": user_id,
-        "sid": str(uuid.uuid4()),
+        "sub": issued["sub"],
+        "sid": issued["sid"],
         "iat": now,
         "exp": now + 600,
         "jti": uuid.uuid4().hex,
@@ -65,24 +67,25 @@ class TestMe:
     async def test_a_self_signed_token_in_the_right_shape_is_accepted(self, gateway: Gateway) -> None:
         # guards the tests below: they fail for the one reason each names
         payload = await gateway.signed_up("forge-base@example.com")
-        body = await gateway.me(_sign(_claims(payload["user"]["id"])))
+        body = await gateway.me(_sign(_claims(payload)))
         assert body["data"]["me"]["email"] == "forge-base@example.com"
 
     async def test_bad_tokens_are_unauthenticated(self, gateway: Gateway) -> None:
         payload = await gateway.signed_up("bad@example.com")
-        user_id = payload["user"]["id"]
         now = int(time.time())
-        unsigned = f"{_b64({'alg': 'none', 'typ': 'at+jwt'})}.{_b64(_claims(user_id))}."
+        unsigned = f"{_b64({'alg': 'none', 'typ': 'at+jwt'})}.{_b64(_claims(payload))}."
         bad_tokens = {
             "garbage": "not-a-jwt",
             "tampered": payload["accessToken"][:-3] + ("AAA" if not payload["accessToken"].endswith("AAA") else "BBB"),
             "alg none": unsigned,
-            "other algorithm": _sign(_claims(user_id), alg="HS512"),
-            "foreign issuer": _sign(_claims(user_id, iss="someone-else")),
-            "foreign audience": _sign(_claims(user_id, aud="another-api")),
-            "expired": _sign(_claims(user_id, iat=now - 1000, exp=now - 10)),
-            "wrong type": _sign(_claims(user_id), typ="JWT"),
+            "other algorithm": _sign(_claims(payload), alg="HS512"),
+            "foreign issuer": _sign(_claims(payload, iss="someone-else")),
+            "foreign audience": _sign(_claims(payload, aud="another-api")),
+            "expired": _sign(_claims(payload, iat=now - 1000, exp=now - 10)),
+            "wrong type": _sign(_claims(payload), typ="JWT"),
             "refresh token": payload["refreshToken"],
+            "another session": _sign(_claims(payload, sid=str(uuid.uuid4()))),
+            "another account": _sign(_claims(payload, sub=str(uuid.uuid4()))),
         }
         for name, token in bad_tokens.items():
             body = await gateway.me(token)

@@ -5,36 +5,71 @@ from __future__ import annotations
 import logging
 
 import pytest
+from jinja2 import UndefinedError
 
-from domain.entities import OutgoingMail
+from domain import messages
+from domain.entities import MailKind, OutgoingMail
 from domain.errors import DeliveryFailed
 from mail.smtp import SmtpConfig, SmtpMailer
 from tests.conftest import SmtpSink
 
-MAIL = OutgoingMail(to="someone@example.com", subject="Your code", text="Your code is 424242.\n")
+CODE = "424242"
+MAIL = messages.code("someone@example.com", MailKind.VERIFY_EMAIL, "Acme", CODE, 600)
 
 
 def mailer(port: int) -> SmtpMailer:
     return SmtpMailer(SmtpConfig(host="127.0.0.1", port=port, sender="Gateway <gw@example.com>", timeout_seconds=3))
 
 
+def client_side_log(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Everything logged on the sending side: ours and aiosmtplib's ("mail.log" is the test server)."""
+    return [record.getMessage() for record in caplog.records if record.name != "mail.log"]
+
+
 class TestSmtpMailer:
-    async def test_delivers_the_message(self, smtp_server: SmtpSink) -> None:
+    async def test_delivers_text_then_html_as_alternatives(self, smtp_server: SmtpSink) -> None:
         await mailer(smtp_server.port).send(MAIL)
         [message] = smtp_server.messages
         assert message["To"] == "someone@example.com"
         assert message["From"] == "Gateway <gw@example.com>"
-        assert smtp_server.bodies_to("someone@example.com") == ["Your code is 424242.\r\n"]
+        assert message["Subject"] == "Your Acme verification code"
+        assert [part.get_content_type() for part in message.walk()] == [
+            "multipart/alternative",
+            "text/plain",
+            "text/html",
+        ]
+        [text] = smtp_server.bodies_to("someone@example.com")
+        [html] = smtp_server.html_bodies_to("someone@example.com")
+        assert CODE in text
+        assert "valid for 10 minutes" in text
+        assert "<" not in text
+        assert f">{CODE}</p>" in html
 
-    async def test_never_logs_the_message_content(
+    @pytest.mark.parametrize(
+        "mail",
+        [
+            messages.already_registered("someone@example.com", "Acme"),
+            messages.password_changed("someone@example.com", "Acme"),
+            messages.email_changed("someone@example.com", "Acme", "other@example.com"),
+        ],
+        ids=lambda mail: str(mail.kind),
+    )
+    async def test_delivers_notices_in_both_forms(self, smtp_server: SmtpSink, mail: OutgoingMail) -> None:
+        await mailer(smtp_server.port).send(mail)
+        [text] = smtp_server.bodies_to("someone@example.com")
+        [html] = smtp_server.html_bodies_to("someone@example.com")
+        assert "Acme" in text
+        assert "Acme" in html
+
+    async def test_logs_the_recipient_and_kind_never_the_content(
         self, smtp_server: SmtpSink, caplog: pytest.LogCaptureFixture
     ) -> None:
         caplog.set_level(logging.DEBUG)
         await mailer(smtp_server.port).send(MAIL)
-        # everything logged on the sending side: ours and aiosmtplib's ("mail.log" is the test server)
-        client_side = [r.getMessage() for r in caplog.records if r.name != "mail.log"]
-        assert any("someone@example.com" in line for line in client_side)
-        assert not any("424242" in line for line in client_side)
+        logged = client_side_log(caplog)
+        assert any("someone@example.com" in line and "verify_email" in line for line in logged)
+        assert not any(CODE in line for line in logged)
+        assert not any("verification code" in line for line in logged)
 
     async def test_refused_message_raises_delivery_failed(
         self, refusing_smtp_server: SmtpSink, caplog: pytest.LogCaptureFixture
@@ -42,8 +77,21 @@ class TestSmtpMailer:
         caplog.set_level(logging.DEBUG)
         with pytest.raises(DeliveryFailed):
             await mailer(refusing_smtp_server.port).send(MAIL)
-        assert not any("424242" in r.getMessage() for r in caplog.records if r.name != "mail.log")
+        logged = client_side_log(caplog)
+        assert any("someone@example.com" in line and "failed" in line for line in logged)
+        assert not any(CODE in line for line in logged)
+        assert not any("verification code" in line for line in logged)
 
-    async def test_server_not_listening_raises_delivery_failed(self, closed_smtp_port: int) -> None:
+    async def test_server_not_listening_raises_delivery_failed(
+        self, closed_smtp_port: int, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.DEBUG)
         with pytest.raises(DeliveryFailed):
             await mailer(closed_smtp_port).send(MAIL)
+        assert not any(CODE in line for line in client_side_log(caplog))
+
+    async def test_a_mail_that_cannot_render_is_not_sent(self, smtp_server: SmtpSink) -> None:
+        incomplete = OutgoingMail(to="someone@example.com", kind=MailKind.VERIFY_EMAIL, product="Acme")
+        with pytest.raises(UndefinedError):
+            await mailer(smtp_server.port).send(incomplete)
+        assert smtp_server.messages == []

@@ -10,11 +10,11 @@ repositories hand out copies too: a service that changes an entity and forgets t
 from __future__ import annotations
 
 import copy
-import re
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Self, TypeVar
 
-from domain.entities import email_key
+from domain.entities import MailKind, email_key
 from domain.errors import DeliveryFailed, EmailAlreadyTaken
 from domain.throttling import ThrottleState
 
@@ -50,9 +50,6 @@ class FixedClock:
         self._now += delta
 
 
-_CODE_IN_MAIL = re.compile(r"verification code is (\S+)\.")
-
-
 class FakeMailer:
     """Records every mail; ``failing = True`` makes it refuse as a dead SMTP server would."""
 
@@ -68,14 +65,17 @@ class FakeMailer:
     def sent_to(self, address: str) -> list[OutgoingMail]:
         return [mail for mail in self.sent if mail.to == address]
 
-    def codes_sent_to(self, address: str) -> list[str]:
-        """Every verification code mailed to ``address``, oldest first."""
-        return [match.group(1) for mail in self.sent_to(address) if (match := _CODE_IN_MAIL.search(mail.text))]
+    def codes_sent_to(self, address: str, kind: MailKind = MailKind.VERIFY_EMAIL) -> list[str]:
+        """Every code of ``kind`` mailed to ``address``, oldest first."""
+        return [mail.code for mail in self.sent_to(address) if mail.kind == kind and mail.code is not None]
 
-    def last_code_sent_to(self, address: str) -> str:
-        codes = self.codes_sent_to(address)
-        assert codes, f"no verification code was mailed to {address}"
+    def last_code_sent_to(self, address: str, kind: MailKind = MailKind.VERIFY_EMAIL) -> str:
+        codes = self.codes_sent_to(address, kind)
+        assert codes, f"no {kind.value} code was mailed to {address}"
         return codes[-1]
+
+    def kinds_sent_to(self, address: str) -> list[MailKind]:
+        return [mail.kind for mail in self.sent_to(address)]
 
 
 @dataclass
@@ -111,9 +111,32 @@ class FakeUserRepository:
             raise EmailAlreadyTaken
         self._state.users[user.id] = copy.deepcopy(user)
 
+    async def get_for_update(self, user_id: UUID) -> User | None:
+        return await self.get(user_id)
+
+    async def get_signed_in(self, user_id: UUID, session_id: UUID, now: datetime, used_since: datetime) -> User | None:
+        session = self._state.sessions.get(session_id)
+        if session is None or session.user_id != user_id or not _live(session, now, used_since):
+            return None
+        return await self.get(user_id)
+
     async def save(self, user: User) -> None:
         assert user.id in self._state.users, "save() of a user that was never added"
+        if any(other.email_key == user.email_key and other.id != user.id for other in self._state.users.values()):
+            raise EmailAlreadyTaken
         self._state.users[user.id] = copy.deepcopy(user)
+
+    async def delete(self, user_id: UUID) -> None:
+        state = self._state
+        sessions = {sid for sid, session in state.sessions.items() if session.user_id == user_id}
+        state.refresh_tokens = {h: t for h, t in state.refresh_tokens.items() if t.session_id not in sessions}
+        state.sessions = {sid: s for sid, s in state.sessions.items() if sid not in sessions}
+        state.challenges = {cid: c for cid, c in state.challenges.items() if c.user_id != user_id}
+        state.users.pop(user_id, None)
+
+
+def _live(session: Session, now: datetime, used_since: datetime) -> bool:
+    return session.revoked_at is None and session.expires_at > now and session.last_used_at >= used_since
 
 
 class FakeOtpRepository:
@@ -156,6 +179,19 @@ class FakeSessionRepository:
         if session.id in self._state.sessions:
             self._state.sessions[session.id] = copy.deepcopy(session)
 
+    async def list_live(self, user_id: UUID, now: datetime, used_since: datetime) -> list[Session]:
+        live = [s for s in self._state.sessions.values() if s.user_id == user_id and _live(s, now, used_since)]
+        live.sort(key=lambda s: (s.last_used_at, s.created_at), reverse=True)
+        return copy.deepcopy(live)
+
+    async def revoke_all(self, user_id: UUID, now: datetime, keep: UUID | None = None) -> int:
+        ended = 0
+        for session in self._state.sessions.values():
+            if session.user_id == user_id and session.revoked_at is None and session.id != keep:
+                session.revoked_at = now
+                ended += 1
+        return ended
+
     async def add_token(self, record: RefreshTokenRecord) -> None:
         assert record.token_hash not in self._state.refresh_tokens, "refresh token issued twice"
         self._state.refresh_tokens[record.token_hash] = copy.deepcopy(record)
@@ -193,6 +229,14 @@ class FakeAuditRepository:
 
     async def add(self, event: AuditEvent) -> None:
         self._state.audit_events.append(event)
+
+    async def forget_account(self, user_id: UUID) -> None:
+        self._state.audit_events = [
+            dataclasses.replace(event, user_id=None, client_ip=None, user_agent=None)
+            if event.user_id == user_id
+            else event
+            for event in self._state.audit_events
+        ]
 
 
 class FakeDatabase:

@@ -8,10 +8,15 @@ from typing import TYPE_CHECKING
 
 from domain.otp import OtpCodes
 from domain.secrets import KeyRing
+from domain.services.account import AccountService
+from domain.services.email_change import EmailChangeService
 from domain.services.identity import IdentityService
 from domain.services.login import LoginService
+from domain.services.mail_queue import MailQueue
+from domain.services.password_reset import PasswordResetService
 from domain.services.refresh import RefreshService
 from domain.services.registration import RegistrationService
+from domain.services.sessions import SessionService
 from domain.services.throttle import RateLimits, Throttle
 from domain.services.verification import VerificationService
 from domain.tokens import AccessTokenCodec
@@ -41,7 +46,12 @@ class Gateway:
     login: LoginService
     refresh: RefreshService
     identity: IdentityService
+    sessions: SessionService
+    password_reset: PasswordResetService
+    account: AccountService
+    email_change: EmailChangeService
     throttle: Throttle
+    mail_queue: MailQueue
     access_tokens: AccessTokenCodec
     otp_codes: OtpCodes
 
@@ -76,7 +86,12 @@ def build_gateway(
         login=services.login,
         refresh=services.refresh,
         identity=services.identity,
+        sessions=services.sessions,
+        password_reset=services.password_reset,
+        account=services.account,
+        email_change=services.email_change,
         throttle=services.throttle,
+        mail_queue=services.mail_queue,
         access_tokens=access_tokens,
         otp_codes=OtpCodes(KEYS.otp),
     )

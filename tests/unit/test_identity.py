@@ -45,17 +45,19 @@ class TestReadAccessToken:
             gateway.identity.read_access_token(signed_in.refresh_token)
 
 
-class TestCurrentUser:
+class TestAuthenticate:
     async def test_is_the_account_the_token_speaks_for(self, gateway: Gateway, signed_in: SignedIn) -> None:
         claims = gateway.identity.read_access_token(signed_in.access_token)
-        user = await gateway.identity.current_user(claims)
+        principal = await gateway.identity.authenticate(claims)
+        user = principal.user
+        assert principal.session_id == signed_in.session_id
         assert (user.id, user.email, user.first_name) == (signed_in.user.id, ALICE, "Alice")
 
     async def test_a_deleted_account(self, gateway: Gateway, signed_in: SignedIn, database: FakeDatabase) -> None:
         claims = gateway.identity.read_access_token(signed_in.access_token)
         database.delete_user(signed_in.user.id)
         with pytest.raises(InvalidAccessToken):
-            await gateway.identity.current_user(claims)
+            await gateway.identity.authenticate(claims)
 
     async def test_an_account_that_never_existed(self, gateway: Gateway, clock: FixedClock) -> None:
         token = AccessTokenCodec(KEYS.access_token, issuer=ISSUER, audience=AUDIENCE, lifetime_seconds=900).issue(
@@ -63,4 +65,4 @@ class TestCurrentUser:
         )
         claims = gateway.identity.read_access_token(token)
         with pytest.raises(InvalidAccessToken):
-            await gateway.identity.current_user(claims)
+            await gateway.identity.authenticate(claims)

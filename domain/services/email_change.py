@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from domain import messages
+from domain.entities import UNKNOWN_CLIENT, AuditEventType, OtpPurpose, OtpSent, email_key
+from domain.errors import (
+    EmailAlreadyTaken,
+    InvalidAccessToken,
+    InvalidInput,
+    InvalidOtp,
+    OtpExpired,
+    TooManyAttempts,
+)
+from domain.services.throttle import CODES_PER_ACCOUNT, VERIFY_PER_ACCOUNT, VERIFY_PER_IP
+from domain.validation import InputCollector, normalise_email
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from domain.entities import Client, Principal, User
+    from domain.policy import AuthPolicy
+    from domain.ports import Mailer, UnitOfWork
+    from domain.services.audit import AuditTrail
+    from domain.services.mail_queue import MailQueue
+    from domain.services.otp_checker import OtpChecker
+    from domain.services.otp_sender import OtpSender
+    from domain.services.password_check import PasswordCheck
+    from domain.services.throttle import Throttle
+
+_TAKEN = "This address now belongs to another account."
+
+
+class EmailChangeService:
+    """Moves an account to another address, once a code mailed there comes back."""
+
+    def __init__(
+        self,
+        uow: Callable[[], UnitOfWork],
+        password_check: PasswordCheck,
+        otp_sender: OtpSender,
+        checker: OtpChecker,
+        mailer: Mailer,
+        mail_queue: MailQueue,
+        policy: AuthPolicy,
+        throttle: Throttle,
+        audit: AuditTrail,
+    ) -> None:
+        self._uow = uow
+        self._password_check = password_check
+        self._otp_sender = otp_sender
+        self._checker = checker
+        self._mailer = mailer
+        self._mail_queue = mail_queue
+        self._policy = policy
+        self._throttle = throttle
+        self._audit = audit
+
+    async def request(
+        self, principal: Principal, new_email: str, password: str, client: Client = UNKNOWN_CLIENT
+    ) -> OtpSent:
+        """Mail a code to ``new_email``; the account keeps its address until the code comes back.
+
+        The password is asked again: a stolen access token alone cannot move the
+        account to its thief's mailbox. An address that already has a verified
+        account gets a notice instead of a code, and the caller the same answer.
+
+        Raises:
+            InvalidInput: not an address, or the account's own one.
+            InvalidCredentials: wrong password.
+            RateLimited: too many wrong passwords, or mails to this address.
+            DeliveryFailed: the mail server refused; nothing was written.
+        """
+        user = principal.user
+        errors = InputCollector()
+        new_email = normalise_email(new_email, errors, "new_email")
+        if not errors.errors and email_key(new_email) == user.email_key:
+            errors.add("new_email", "This is already your address.")
+        if not password:
+            errors.add("password", "Enter your password.")
+        errors.raise_if_any()
+        await self._password_check.confirm(user, password, client)
+        await self._throttle.check(CODES_PER_ACCOUNT, email_key(new_email), client)
+
+        async with self._uow() as uow:
+            owner = await uow.users.get_by_email(new_email)
+            if owner is not None and owner.email_verified:
+                await self._mailer.send(messages.already_registered(owner.email, self._policy.product_name))
+                await self._audit.record(uow, AuditEventType.EMAIL_CHANGE_REQUESTED, client, user.id, "address_taken")
+                await uow.commit()
+                return OtpSent(email=new_email, expires_at=self._otp_sender.expiry_from_now())
+            sent = await self._otp_sender.send(uow, user, client, OtpPurpose.CHANGE_EMAIL, new_email=new_email)
+            await self._audit.record(uow, AuditEventType.EMAIL_CHANGE_REQUESTED, client, user.id)
+            await uow.commit()
+            return sent
+
+    async def confirm(self, principal: Principal, code: str, client: Client = UNKNOWN_CLIENT) -> User:
+        """Move the account to the address the code was mailed to; the old address gets a notice.
+
+        An unverified account still waiting on that address is removed: entering
+        the code proves this person reads the mailbox.
+
+        Raises:
+            InvalidInput: a malformed code, or the address was taken meanwhile.
+            InvalidOtp: no change pending, or a wrong or spent code.
+            OtpExpired: the right code, too late.
+            TooManyAttempts: this code has had its allowed wrong tries; ask for a new one.
+            RateLimited: too many tries from this client or for this account.
+        """
+        await self._throttle.check_client(VERIFY_PER_IP, client)
+        errors = InputCollector()
+        code = self._checker.normalise(code, errors)
+        errors.raise_if_any()
+        account = principal.user.id
+        await self._throttle.check(VERIFY_PER_ACCOUNT, f"account:{account}", client)
+        try:
+            async with self._uow() as uow:
+                user = await uow.users.get_for_update(account)
+                if user is None:
+                    raise InvalidAccessToken
+                challenge = await self._checker.consume(uow, user.id, OtpPurpose.CHANGE_EMAIL, code)
+                if challenge.new_email is None:
+                    raise InvalidOtp
+                owner = await uow.users.get_by_email(challenge.new_email)
+                if owner is not None and owner.id != user.id:
+                    if owner.email_verified:
+                        raise InvalidInput.one("new_email", _TAKEN)
+                    await uow.users.delete(owner.id)
+                old_email = user.email
+                user.email = challenge.new_email
+                user.email_verified = True
+                try:
+                    await uow.users.save(user)
+                except EmailAlreadyTaken:
+                    raise InvalidInput.one("new_email", _TAKEN) from None
+                await self._audit.record(uow, AuditEventType.EMAIL_CHANGED, client, user.id)
+                await uow.commit()
+        except (InvalidOtp, OtpExpired, TooManyAttempts) as failure:
+            await self._audit.record_alone(AuditEventType.EMAIL_CHANGE_FAILED, client, account, type(failure).__name__)
+            raise
+        self._mail_queue.post(messages.email_changed(old_email, self._policy.product_name, user.email))
+        return user

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from domain.entities import AuditEventType
+from domain.errors import InvalidCredentials
+from domain.validation import PASSWORD_MAX_LENGTH, is_text, normalise_password
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from domain.entities import Client, User
+    from domain.ports import PasswordHasher, UnitOfWork
+    from domain.services.audit import AuditTrail
+    from domain.services.throttle import Throttle
+
+
+class PasswordCheck:
+    """Asks a signed-in person for their password again before a change that matters.
+
+    Each check counts against the same failure streak as signing in, so a stolen
+    access token cannot be used to guess the password any faster than the
+    sign-in form allows.
+    """
+
+    def __init__(
+        self, uow: Callable[[], UnitOfWork], passwords: PasswordHasher, throttle: Throttle, audit: AuditTrail
+    ) -> None:
+        self._uow = uow
+        self._passwords = passwords
+        self._throttle = throttle
+        self._audit = audit
+
+    async def confirm(self, user: User, password: str, client: Client) -> None:
+        """Pass if ``password`` is ``user``'s; the right one ends the failure streak.
+
+        Raises:
+            InvalidCredentials: wrong password (counted).
+            RateLimited: too many failures in a row for this account; nothing was checked.
+        """
+        failures = await self._throttle.begin_sign_in(user.email_key, client)
+        password = normalise_password(password)
+        acceptable = bool(password) and is_text(password) and len(password) <= PASSWORD_MAX_LENGTH
+        if not (acceptable and await self._passwords.verify(password, user.password_hash)):
+            await self._audit.record_alone(AuditEventType.PASSWORD_CHECK_FAILED, client, user.id)
+            if self._throttle.locks_the_account(failures):
+                await self._audit.record_alone(AuditEventType.ACCOUNT_LOCKED, client, user.id)
+            raise InvalidCredentials
+        async with self._uow() as uow:
+            await self._throttle.sign_in_succeeded(uow, user.email_key)
+            await uow.commit()

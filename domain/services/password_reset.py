@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from domain import messages
+from domain.entities import UNKNOWN_CLIENT, AuditEventType, OtpPurpose, OtpSent, email_key
+from domain.errors import AuthError, InvalidOtp
+from domain.services.throttle import CODE_REQUESTS_PER_IP, CODES_PER_ACCOUNT, VERIFY_PER_ACCOUNT, VERIFY_PER_IP
+from domain.validation import InputCollector, check_new_password, normalise_email
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from uuid import UUID
+
+    from domain.entities import Client, SignedIn
+    from domain.policy import AuthPolicy
+    from domain.ports import Clock, PasswordHasher, UnitOfWork
+    from domain.services.audit import AuditTrail
+    from domain.services.mail_queue import MailQueue
+    from domain.services.otp_checker import OtpChecker
+    from domain.services.otp_sender import OtpSender
+    from domain.services.session_starter import SessionStarter
+    from domain.services.throttle import Throttle
+
+
+class PasswordResetService:
+    """ "I forgot my password": a mailed code sets a new one and ends every session."""
+
+    def __init__(
+        self,
+        uow: Callable[[], UnitOfWork],
+        passwords: PasswordHasher,
+        otp_sender: OtpSender,
+        checker: OtpChecker,
+        sessions: SessionStarter,
+        mail_queue: MailQueue,
+        clock: Clock,
+        policy: AuthPolicy,
+        throttle: Throttle,
+        audit: AuditTrail,
+    ) -> None:
+        self._uow = uow
+        self._passwords = passwords
+        self._otp_sender = otp_sender
+        self._checker = checker
+        self._sessions = sessions
+        self._mail_queue = mail_queue
+        self._clock = clock
+        self._policy = policy
+        self._throttle = throttle
+        self._audit = audit
+
+    async def request(self, email: str, client: Client = UNKNOWN_CLIENT) -> OtpSent:
+        """Mail a reset code to ``email`` if it has an account; the same answer either way.
+
+        The code is mailed after the answer (see ``MailQueue``): neither a refused
+        message nor the time the mail server takes tells whether the address has
+        an account.
+
+        Raises:
+            InvalidInput: ``email`` is not an e-mail address.
+            RateLimited: too many requests from this client, or mails to this address.
+        """
+        await self._throttle.check_client(CODE_REQUESTS_PER_IP, client)
+        errors = InputCollector()
+        email = normalise_email(email, errors)
+        errors.raise_if_any()
+        await self._throttle.check(CODES_PER_ACCOUNT, email_key(email), client)
+        async with self._uow() as uow:
+            user = await uow.users.get_by_email(email)
+            if user is None:
+                return OtpSent(email=email, expires_at=self._otp_sender.expiry_from_now())
+            issued = await self._otp_sender.issue(uow, user, client, OtpPurpose.RESET_PASSWORD)
+            await self._audit.record(uow, AuditEventType.PASSWORD_RESET_REQUESTED, client, user.id)
+            await uow.commit()
+        self._mail_queue.post(issued.mail)
+        return OtpSent(email=email, expires_at=issued.sent.expires_at)
+
+    async def reset(self, email: str, code: str, new_password: str, client: Client = UNKNOWN_CLIENT) -> SignedIn:
+        """Set ``new_password`` with the mailed code; every session ends and a new one starts.
+
+        The code also confirms the address (it was read from that mailbox), and
+        the new password ends any sign-in lockout.
+
+        Raises:
+            InvalidInput: a malformed address or code, or a password that breaks the rules.
+            InvalidOtp: unknown address, no reset pending, or a wrong or spent code.
+            OtpExpired: the right code, too late.
+            TooManyAttempts: this code has had its allowed wrong tries; ask for a new one.
+            RateLimited: too many tries from this client or for this address.
+        """
+        await self._throttle.check_client(VERIFY_PER_IP, client)
+        errors = InputCollector()
+        email = normalise_email(email, errors)
+        code = self._checker.normalise(code, errors)
+        new_password = check_new_password(new_password, errors, email, "new_password")
+        errors.raise_if_any()
+        await self._throttle.check(VERIFY_PER_ACCOUNT, email_key(email), client)
+        # Hashed before looking the address up: unknown addresses take as long.
+        new_hash = await self._passwords.hash(new_password)
+
+        user_id: UUID | None = None
+        try:
+            async with self._uow() as uow:
+                user = await uow.users.get_by_email(email)
+                if user is None:
+                    raise InvalidOtp
+                user_id = user.id
+                await self._checker.consume(uow, user.id, OtpPurpose.RESET_PASSWORD, code)
+                user.password_hash = new_hash
+                user.email_verified = True
+                await uow.users.save(user)
+                await uow.sessions.revoke_all(user.id, self._clock.now())
+                await self._throttle.sign_in_succeeded(uow, user.email_key)
+                signed_in = await self._sessions.start(uow, user, client)
+                await self._audit.record(uow, AuditEventType.PASSWORD_RESET, client, user.id)
+                await uow.commit()
+        except AuthError as failure:
+            await self._audit.record_alone(
+                AuditEventType.PASSWORD_RESET_FAILED, client, user_id, type(failure).__name__
+            )
+            raise
+        self._mail_queue.post(messages.password_changed(user.email, self._policy.product_name))
+        return signed_in

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
+
+from domain import errors
+from schema.context import Context  # noqa: TC001
+from schema.errors import unauthenticated
+from schema.types import InvalidInput, PasswordChanged, RateLimited, WrongPassword
+
+
+@strawberry.input
+class ChangePasswordInput:
+    current_password: str
+    new_password: str
+
+
+ChangePasswordResult = Annotated[
+    PasswordChanged | WrongPassword | InvalidInput | RateLimited, strawberry.union("ChangePasswordResult")
+]
+
+
+async def change_password(
+    info: Info[Context, None], input_: Annotated[ChangePasswordInput, strawberry.argument(name="input")]
+) -> ChangePasswordResult:
+    """Replace the password; every other session ends, this one stays."""
+    principal = await info.context.signed_in()
+    try:
+        ended = await info.context.services.account.change_password(
+            principal, input_.current_password, input_.new_password, client=info.context.client
+        )
+    except errors.InvalidInput as exc:
+        return InvalidInput.from_domain(exc)
+    except errors.InvalidCredentials:
+        return WrongPassword()
+    except errors.RateLimited as exc:
+        return RateLimited.from_domain(exc)
+    except errors.InvalidAccessToken:
+        raise unauthenticated() from None
+    return PasswordChanged(ended_other_sessions=ended)

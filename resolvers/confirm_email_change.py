@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
+
+from domain import errors
+from schema.context import Context  # noqa: TC001
+from schema.errors import unauthenticated
+from schema.types import InvalidInput, InvalidOtp, OtpExpired, RateLimited, TooManyAttempts, User
+
+
+@strawberry.input
+class ConfirmEmailChangeInput:
+    code: str
+
+
+ConfirmEmailChangeResult = Annotated[
+    User | InvalidOtp | OtpExpired | TooManyAttempts | InvalidInput | RateLimited,
+    strawberry.union("ConfirmEmailChangeResult"),
+]
+
+
+async def confirm_email_change(
+    info: Info[Context, None], input_: Annotated[ConfirmEmailChangeInput, strawberry.argument(name="input")]
+) -> ConfirmEmailChangeResult:
+    """Enter the code mailed to the new address; the account signs in with that address from now on."""
+    principal = await info.context.signed_in()
+    try:
+        user = await info.context.services.email_change.confirm(principal, input_.code, client=info.context.client)
+    except errors.InvalidInput as exc:
+        return InvalidInput.from_domain(exc)
+    except errors.InvalidOtp:
+        return InvalidOtp()
+    except errors.OtpExpired:
+        return OtpExpired()
+    except errors.TooManyAttempts:
+        return TooManyAttempts()
+    except errors.RateLimited as exc:
+        return RateLimited.from_domain(exc)
+    except errors.InvalidAccessToken:
+        raise unauthenticated() from None
+    return User.from_domain(user)

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
+
+from schema.context import Context  # noqa: TC001
+from schema.types import SignedOut
+
+
+async def logout(info: Info[Context, None]) -> SignedOut:
+    """End this session: its refresh token and its access tokens stop working at once."""
+    principal = await info.context.signed_in()
+    ended = await info.context.services.sessions.logout(principal, client=info.context.client)
+    return SignedOut(ended_sessions=ended)

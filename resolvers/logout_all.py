@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
+
+from schema.context import Context  # noqa: TC001
+from schema.types import SignedOut
+
+
+async def logout_all(info: Info[Context, None]) -> SignedOut:
+    """End every session of the account, this one included."""
+    principal = await info.context.signed_in()
+    ended = await info.context.services.sessions.logout_everywhere(principal, client=info.context.client)
+    return SignedOut(ended_sessions=ended)

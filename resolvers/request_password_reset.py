@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
+
+from domain import errors
+from schema.context import Context  # noqa: TC001
+from schema.types import InvalidInput, OtpSent, RateLimited
+
+
+@strawberry.input
+class RequestPasswordResetInput:
+    email: str
+
+
+RequestPasswordResetResult = Annotated[
+    OtpSent | InvalidInput | RateLimited, strawberry.union("RequestPasswordResetResult")
+]
+
+
+async def request_password_reset(
+    info: Info[Context, None], input_: Annotated[RequestPasswordResetInput, strawberry.argument(name="input")]
+) -> RequestPasswordResetResult:
+    """Mail a code to set a new password. The same answer whether or not the address has an account."""
+    try:
+        sent = await info.context.services.password_reset.request(input_.email, client=info.context.client)
+    except errors.InvalidInput as exc:
+        return InvalidInput.from_domain(exc)
+    except errors.RateLimited as exc:
+        return RateLimited.from_domain(exc)
+    return OtpSent(email=sent.email, expires_at=sent.expires_at)

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
+
+from domain import errors
+from schema.context import Context  # noqa: TC001
+from schema.types import AuthPayload, InvalidInput, InvalidOtp, OtpExpired, RateLimited, TooManyAttempts
+
+
+@strawberry.input
+class ResetPasswordInput:
+    email: str
+    code: str
+    new_password: str
+
+
+ResetPasswordResult = Annotated[
+    AuthPayload | InvalidOtp | OtpExpired | TooManyAttempts | InvalidInput | RateLimited,
+    strawberry.union("ResetPasswordResult"),
+]
+
+
+async def reset_password(
+    info: Info[Context, None], input_: Annotated[ResetPasswordInput, strawberry.argument(name="input")]
+) -> ResetPasswordResult:
+    """Set a new password with the mailed code: every session ends, and a new one starts."""
+    try:
+        signed_in = await info.context.services.password_reset.reset(
+            input_.email, input_.code, input_.new_password, client=info.context.client
+        )
+    except errors.InvalidInput as exc:
+        return InvalidInput.from_domain(exc)
+    except errors.InvalidOtp:
+        return InvalidOtp()
+    except errors.OtpExpired:
+        return OtpExpired()
+    except errors.TooManyAttempts:
+        return TooManyAttempts()
+    except errors.RateLimited as exc:
+        return RateLimited.from_domain(exc)
+    return AuthPayload.from_domain(signed_in)

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
+
+from schema.context import Context  # noqa: TC001
+from schema.types import Session
+
+
+async def sessions(info: Info[Context, None]) -> list[Session]:
+    """The account's live sessions, most recently used first."""
+    principal = await info.context.signed_in()
+    live = await info.context.services.sessions.list_live(principal)
+    return [Session.from_domain(session, principal.session_id) for session in live]

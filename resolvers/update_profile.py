@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
+
+from domain import errors
+from domain.services.account import UNCHANGED
+from schema.context import Context  # noqa: TC001
+from schema.errors import unauthenticated
+from schema.types import InvalidInput, User
+
+
+@strawberry.input(description="Leave a field out to keep it; set it to null to clear it.")
+class UpdateProfileInput:
+    first_name: str | None = strawberry.UNSET
+    last_name: str | None = strawberry.UNSET
+
+
+UpdateProfileResult = Annotated[User | InvalidInput, strawberry.union("UpdateProfileResult")]
+
+
+async def update_profile(
+    info: Info[Context, None], input_: Annotated[UpdateProfileInput, strawberry.argument(name="input")]
+) -> UpdateProfileResult:
+    """Change the names on the account."""
+    principal = await info.context.signed_in()
+    try:
+        user = await info.context.services.account.update_profile(
+            principal,
+            first_name=UNCHANGED if input_.first_name is strawberry.UNSET else input_.first_name,
+            last_name=UNCHANGED if input_.last_name is strawberry.UNSET else input_.last_name,
+            client=info.context.client,
+        )
+    except errors.InvalidInput as exc:
+        return InvalidInput.from_domain(exc)
+    except errors.InvalidAccessToken:
+        raise unauthenticated() from None
+    return User.from_domain(user)

@@ -1,0 +1,31 @@
+"""Permission classes: the conditions an operation states in the schema's code."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from strawberry.permission import BasePermission
+
+from schema.errors import UNAUTHENTICATED
+
+if TYPE_CHECKING:
+    from strawberry.types import Info
+
+    from schema.context import Context
+
+
+class IsAuthenticated(BasePermission):
+    """A live session's access token comes with the request.
+
+    A bad token or an ended session raises UNAUTHENTICATED from the context; no
+    token at all is refused here with the same code, so SPAs handle both alike.
+    """
+
+    message = "Sign in first: this operation needs an access token."
+    error_extensions = {"code": UNAUTHENTICATED}  # noqa: RUF012 - Strawberry's declared class attribute
+
+    async def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
+        return await info.context.principal() is not None
+
+
+SIGNED_IN: list[type[BasePermission]] = [IsAuthenticated]

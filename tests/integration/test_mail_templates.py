@@ -1,0 +1,190 @@
+"""What each kind of mail says, rendered from the real templates in ``mail/templates``."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from jinja2 import DictLoader, TemplateNotFound, UndefinedError
+
+from domain import messages
+from domain.entities import MailKind, OutgoingMail
+from mail.render import MailRenderer, RenderedMail
+
+CODE = "424242"
+PRODUCT = "Acme"
+TO = "ann@example.com"
+NEW_EMAIL = "ann.new@example.org"
+CODE_KINDS = [MailKind.VERIFY_EMAIL, MailKind.RESET_PASSWORD, MailKind.CHANGE_EMAIL]
+
+
+@pytest.fixture(scope="module")
+def renderer() -> MailRenderer:
+    return MailRenderer()
+
+
+def complete_mail(kind: MailKind, product: str = PRODUCT, lifetime_seconds: int = 600) -> OutgoingMail:
+    """A mail of ``kind`` with every value its kind needs, as the domain builds it."""
+    if kind in CODE_KINDS:
+        return messages.code(TO, kind, product, CODE, lifetime_seconds)
+    if kind is MailKind.EMAIL_CHANGED:
+        return messages.email_changed(TO, product, NEW_EMAIL)
+    if kind is MailKind.ALREADY_REGISTERED:
+        return messages.already_registered(TO, product)
+    assert kind is MailKind.PASSWORD_CHANGED
+    return messages.password_changed(TO, product)
+
+
+def flat(body: str) -> str:
+    """``body`` with its line wrapping undone, so a test can look for a whole sentence."""
+    return " ".join(body.split())
+
+
+@pytest.mark.parametrize("kind", list(MailKind))
+class TestEveryKind:
+    def test_has_a_subject_a_text_and_an_html_template(self, renderer: MailRenderer, kind: MailKind) -> None:
+        templates = renderer.templates(kind)
+        assert [template.name for template in templates] == [f"{kind}.subject.txt", f"{kind}.txt", f"{kind}.html"]
+
+    def test_names_the_product_everywhere(self, renderer: MailRenderer, kind: MailKind) -> None:
+        mail = renderer.render(complete_mail(kind, product="Zephyr Notes"))
+        assert "Zephyr Notes" in mail.subject
+        assert "Zephyr Notes" in mail.text
+        assert "Zephyr Notes" in mail.html
+
+    def test_subject_is_one_line(self, renderer: MailRenderer, kind: MailKind) -> None:
+        subject = renderer.render(complete_mail(kind)).subject
+        assert subject
+        assert subject == subject.strip()
+        assert "\n" not in subject
+
+    def test_text_is_plain_and_html_is_a_whole_inline_styled_document(
+        self, renderer: MailRenderer, kind: MailKind
+    ) -> None:
+        mail = renderer.render(complete_mail(kind))
+        assert "<" not in mail.text
+        assert mail.html.startswith("<!DOCTYPE html>")
+        assert mail.html.rstrip().endswith("</html>")
+        assert f"<title>{mail.subject}</title>" in mail.html
+        # mail clients drop <style> blocks and external sheets
+        assert 'style="' in mail.html
+        assert "<style" not in mail.html
+        assert "<link" not in mail.html
+
+    def test_no_six_digit_number_but_the_code(self, renderer: MailRenderer, kind: MailKind) -> None:
+        """Tests and people read the code as the six-digit number in the mail: there must be no other."""
+        mail = renderer.render(complete_mail(kind))
+        expected = [CODE] if kind in CODE_KINDS else []
+        assert re.findall(r"\b\d{6}\b", mail.text) == expected
+        assert re.findall(r"\b\d{6}\b", mail.html) == expected
+
+
+@pytest.mark.parametrize("kind", CODE_KINDS)
+class TestCodeMails:
+    def test_show_the_code_in_the_bodies_but_never_in_the_subject(self, renderer: MailRenderer, kind: MailKind) -> None:
+        mail = renderer.render(complete_mail(kind))
+        assert CODE in mail.text
+        assert CODE in mail.html
+        assert CODE not in mail.subject
+
+    @pytest.mark.parametrize(
+        ("seconds", "words"),
+        [(600, "10 minutes"), (60, "1 minute"), (90, "90 seconds"), (3600, "1 hour"), (7200, "2 hours")],
+    )
+    def test_say_how_long_the_code_lasts_and_that_it_works_once(
+        self, renderer: MailRenderer, kind: MailKind, seconds: int, words: str
+    ) -> None:
+        mail = renderer.render(complete_mail(kind, lifetime_seconds=seconds))
+        assert f"valid for {words} and works once" in flat(mail.text)
+        assert f"valid for {words} and works once" in flat(mail.html)
+
+    def test_say_what_to_do_if_you_did_not_ask(self, renderer: MailRenderer, kind: MailKind) -> None:
+        expected = {
+            MailKind.VERIFY_EMAIL: "If you did not sign up for Acme, someone may have typed your address by mistake. "
+            "You can ignore this message",
+            MailKind.RESET_PASSWORD: "If you did not ask for this, your password is unchanged; "
+            "you can ignore this message.",
+            MailKind.CHANGE_EMAIL: "If you did not ask for this, someone signed in to Acme asked to use this address "
+            "for their account. Ignore this message and nothing changes.",
+        }[kind]
+        mail = renderer.render(complete_mail(kind))
+        assert expected in flat(mail.text)
+        assert expected in flat(mail.html)
+
+    def test_without_a_code_fail_instead_of_sending_a_blank(self, renderer: MailRenderer, kind: MailKind) -> None:
+        with pytest.raises(UndefinedError, match="'code' is undefined"):
+            renderer.render(OutgoingMail(to=TO, kind=kind, product=PRODUCT, code_lifetime_seconds=600))
+
+    def test_without_a_lifetime_fail_instead_of_sending_a_blank(self, renderer: MailRenderer, kind: MailKind) -> None:
+        with pytest.raises(UndefinedError, match="'code_lifetime_seconds' is undefined"):
+            renderer.render(OutgoingMail(to=TO, kind=kind, product=PRODUCT, code=CODE))
+
+    def test_with_a_lifetime_of_zero_fail(self, renderer: MailRenderer, kind: MailKind) -> None:
+        with pytest.raises(ValueError, match="positive"):
+            renderer.render(complete_mail(kind, lifetime_seconds=0))
+
+
+class TestNotices:
+    def test_already_registered_says_you_have_an_account_and_what_to_do(self, renderer: MailRenderer) -> None:
+        mail = renderer.render(complete_mail(MailKind.ALREADY_REGISTERED))
+        for body in (flat(mail.text), flat(mail.html)):
+            assert "tried to create a new Acme account with this address, but you already have one." in body
+            assert "simply sign in" in body
+            assert "reset it" in body
+            assert "If it was not you, you can ignore this message: nothing has changed." in body
+
+    def test_password_changed_says_other_sessions_were_signed_out_and_to_reset_if_not_you(
+        self, renderer: MailRenderer
+    ) -> None:
+        mail = renderer.render(complete_mail(MailKind.PASSWORD_CHANGED))
+        assert "password was changed" in mail.subject
+        for body in (flat(mail.text), flat(mail.html)):
+            assert "The password of your Acme account was just changed." in body
+            assert "Every other device signed in to it was signed out" in body
+            assert "reset your password now" in body
+
+    def test_email_changed_names_the_new_address_and_says_this_one_no_longer_signs_in(
+        self, renderer: MailRenderer
+    ) -> None:
+        mail = renderer.render(complete_mail(MailKind.EMAIL_CHANGED))
+        for body in (flat(mail.text), flat(mail.html)):
+            assert NEW_EMAIL in body
+            assert "this one no longer signs in" in body
+            assert "contact Acme support right away" in body
+
+    def test_email_changed_without_the_new_address_fails(self, renderer: MailRenderer) -> None:
+        with pytest.raises(UndefinedError, match="'new_email' is undefined"):
+            renderer.render(OutgoingMail(to=TO, kind=MailKind.EMAIL_CHANGED, product=PRODUCT))
+
+    def test_notices_carry_no_code(self, renderer: MailRenderer) -> None:
+        for kind in (MailKind.ALREADY_REGISTERED, MailKind.PASSWORD_CHANGED, MailKind.EMAIL_CHANGED):
+            mail = renderer.render(complete_mail(kind))
+            assert "code" not in mail.text.lower()
+
+
+class TestEscaping:
+    @pytest.fixture
+    def rendered(self, renderer: MailRenderer) -> RenderedMail:
+        return renderer.render(complete_mail(MailKind.VERIFY_EMAIL, product="Acme <b>"))
+
+    def test_html_escapes_the_product(self, rendered: RenderedMail) -> None:
+        assert "Acme &lt;b&gt;" in rendered.html
+        assert "<b>" not in rendered.html
+
+    def test_text_and_subject_keep_it_as_it_is(self, rendered: RenderedMail) -> None:
+        assert "Welcome to Acme <b>!" in rendered.text
+        assert "&lt;" not in rendered.text
+        assert rendered.subject == "Your Acme <b> verification code"
+
+    def test_html_escapes_the_new_address(self, renderer: MailRenderer) -> None:
+        mail = renderer.render(messages.email_changed(TO, PRODUCT, "o'hara&co@example.com"))
+        assert "o&#39;hara&amp;co@example.com" in mail.html
+        assert "o'hara&co@example.com" in mail.text
+
+
+class TestMissingTemplate:
+    def test_a_kind_without_its_html_template_fails_loudly(self) -> None:
+        kind = MailKind.PASSWORD_CHANGED
+        renderer = MailRenderer(DictLoader({f"{kind}.subject.txt": "Changed", f"{kind}.txt": "Your password changed."}))
+        with pytest.raises(TemplateNotFound, match=r"password_changed\.html"):
+            renderer.render(complete_mail(kind))
