@@ -401,6 +401,7 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock
         lifespan=lifespan,
         exception_handlers={HTTPException: http_exception_handler},
     )
+    app.state.services = services  # for operators' tooling and the tests, e.g. to drain the mail queue
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_request_body_bytes)
     app.add_middleware(SecurityHeaders, hsts=settings.production)
     app.add_middleware(RequestIdMiddleware)

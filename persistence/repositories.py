@@ -95,7 +95,9 @@ class TortoiseUserRepository:
     async def delete(self, user_id: UUID) -> None:
         # Explicit, child tables first, rather than trusting every engine's ON DELETE CASCADE.
         sessions = SessionRow.filter(user_id=user_id).using_db(self._db)
-        await RefreshTokenRow.filter(session_id__in=sessions.values_list("id", flat=True)).using_db(self._db).delete()
+        session_ids = await sessions.values_list("id", flat=True)
+        if session_ids:
+            await RefreshTokenRow.filter(session_id__in=session_ids).using_db(self._db).delete()
         await sessions.delete()
         await OtpChallengeRow.filter(user_id=user_id).using_db(self._db).delete()
         await UserRow.filter(id=user_id).using_db(self._db).delete()

@@ -28,6 +28,7 @@ RATE_LIMITS = (
     "codes_per_account",
     "refresh_per_ip",
     "refresh_per_account",
+    "code_requests_per_ip",
 )
 
 
@@ -45,6 +46,7 @@ def make_settings(database_url: str, mail_port: int, data_dir: Path, **overrides
         # sets its own.
         **{f"rate_limit_{name}": "100000/1m" for name in RATE_LIMITS},
         "lockout_free_failures": 100,
+        "otp_resend_cooldown_seconds": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
@@ -56,6 +58,7 @@ class Gateway:
 
     http: httpx.AsyncClient
     mailbox: SmtpSink
+    app: Any = None
 
     async def post(
         self,
@@ -80,6 +83,68 @@ class Gateway:
         assert "errors" not in body, body
         result: dict[str, Any] = body["data"][field]
         return result
+
+    async def mail_settled(self) -> None:
+        """Wait until the mail the gateway sends after answering (resend, reset, notices) is out."""
+        await self.app.state.services.mail_queue.drain()
+
+    async def code_to(self, email: str) -> str:
+        """The last code mailed to ``email``, once queued mail is out."""
+        await self.mail_settled()
+        return self.last_code(email)
+
+    async def signed_in(
+        self, field: str, query: str, variables: dict[str, Any] | None, token: str
+    ) -> dict[str, Any]:
+        """``mutate`` (or query) as the holder of the access token ``token``."""
+        body = await self.post(query, variables, token=token)
+        assert "errors" not in body, body
+        result: dict[str, Any] = body["data"][field]
+        return result
+
+    async def resend_otp(self, email: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        return await self.mutate("resendOtp", RESEND_OTP, {"input": {"email": email}}, headers)
+
+    async def request_password_reset(self, email: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        return await self.mutate("requestPasswordReset", REQUEST_PASSWORD_RESET, {"input": {"email": email}}, headers)
+
+    async def reset_password(
+        self, email: str, code: str, new_password: str, headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        variables = {"input": {"email": email, "code": code, "newPassword": new_password}}
+        return await self.mutate("resetPassword", RESET_PASSWORD, variables, headers)
+
+    async def logout(self, token: str) -> dict[str, Any]:
+        return await self.signed_in("logout", LOGOUT, None, token)
+
+    async def logout_all(self, token: str) -> dict[str, Any]:
+        return await self.signed_in("logoutAll", LOGOUT_ALL, None, token)
+
+    async def sessions(self, token: str) -> list[dict[str, Any]]:
+        body = await self.post(SESSIONS, token=token)
+        assert "errors" not in body, body
+        result: list[dict[str, Any]] = body["data"]["sessions"]
+        return result
+
+    async def revoke_session(self, token: str, session_id: str) -> dict[str, Any]:
+        return await self.signed_in("revokeSession", REVOKE_SESSION, {"id": session_id}, token)
+
+    async def change_password(self, token: str, current: str, new: str) -> dict[str, Any]:
+        variables = {"input": {"currentPassword": current, "newPassword": new}}
+        return await self.signed_in("changePassword", CHANGE_PASSWORD, variables, token)
+
+    async def update_profile(self, token: str, **names: str | None) -> dict[str, Any]:
+        return await self.signed_in("updateProfile", UPDATE_PROFILE, {"input": names}, token)
+
+    async def request_email_change(self, token: str, new_email: str, password: str = PASSWORD) -> dict[str, Any]:
+        variables = {"input": {"newEmail": new_email, "password": password}}
+        return await self.signed_in("requestEmailChange", REQUEST_EMAIL_CHANGE, variables, token)
+
+    async def confirm_email_change(self, token: str, code: str) -> dict[str, Any]:
+        return await self.signed_in("confirmEmailChange", CONFIRM_EMAIL_CHANGE, {"input": {"code": code}}, token)
+
+    async def delete_account(self, token: str, password: str = PASSWORD) -> dict[str, Any]:
+        return await self.signed_in("deleteAccount", DELETE_ACCOUNT, {"input": {"password": password}}, token)
 
     def last_code(self, email: str) -> str:
         bodies = self.mailbox.bodies_to(email)
@@ -133,6 +198,35 @@ LOGIN = f"""mutation Login($input: LoginInput!) {{
 REFRESH_TOKEN = f"""mutation Refresh($input: RefreshTokenInput!) {{
   refreshToken(input: $input) {{ __typename {ERROR_FIELDS} {AUTH_PAYLOAD} }} }}"""
 ME = "query Me { me { id email firstName lastName emailVerified createdAt } }"
+ERROR = "... on Error { message code }"  # for results without RateLimited
+USER_FIELDS = "... on User { id email firstName lastName emailVerified }"
+INVALID_INPUT_FIELDS = "... on InvalidInput { fields { field message } }"
+
+RESEND_OTP = f"""mutation ResendOtp($input: ResendOtpInput!) {{
+  resendOtp(input: $input) {{ __typename {ERROR_FIELDS}
+    ... on OtpSent {{ email expiresAt }} {INVALID_INPUT_FIELDS} }} }}"""
+REQUEST_PASSWORD_RESET = f"""mutation RequestPasswordReset($input: RequestPasswordResetInput!) {{
+  requestPasswordReset(input: $input) {{ __typename {ERROR_FIELDS}
+    ... on OtpSent {{ email expiresAt }} {INVALID_INPUT_FIELDS} }} }}"""
+RESET_PASSWORD = f"""mutation ResetPassword($input: ResetPasswordInput!) {{
+  resetPassword(input: $input) {{ __typename {ERROR_FIELDS} {AUTH_PAYLOAD} {INVALID_INPUT_FIELDS} }} }}"""
+LOGOUT = "mutation Logout { logout { __typename endedSessions } }"
+LOGOUT_ALL = "mutation LogoutAll { logoutAll { __typename endedSessions } }"
+SESSIONS = "query Sessions { sessions { id createdAt lastUsedAt expiresAt clientIp userAgent current } }"
+REVOKE_SESSION = f"""mutation RevokeSession($id: ID!) {{
+  revokeSession(id: $id) {{ __typename {ERROR} ... on SessionRevoked {{ id }} }} }}"""
+CHANGE_PASSWORD = f"""mutation ChangePassword($input: ChangePasswordInput!) {{
+  changePassword(input: $input) {{ __typename {ERROR_FIELDS}
+    ... on PasswordChanged {{ endedOtherSessions }} {INVALID_INPUT_FIELDS} }} }}"""
+UPDATE_PROFILE = f"""mutation UpdateProfile($input: UpdateProfileInput!) {{
+  updateProfile(input: $input) {{ __typename {ERROR} {USER_FIELDS} {INVALID_INPUT_FIELDS} }} }}"""
+REQUEST_EMAIL_CHANGE = f"""mutation RequestEmailChange($input: RequestEmailChangeInput!) {{
+  requestEmailChange(input: $input) {{ __typename {ERROR_FIELDS}
+    ... on OtpSent {{ email expiresAt }} {INVALID_INPUT_FIELDS} }} }}"""
+CONFIRM_EMAIL_CHANGE = f"""mutation ConfirmEmailChange($input: ConfirmEmailChangeInput!) {{
+  confirmEmailChange(input: $input) {{ __typename {ERROR_FIELDS} {USER_FIELDS} {INVALID_INPUT_FIELDS} }} }}"""
+DELETE_ACCOUNT = f"""mutation DeleteAccount($input: DeleteAccountInput!) {{
+  deleteAccount(input: $input) {{ __typename {ERROR_FIELDS} ... on AccountDeleted {{ id }} }} }}"""
 
 
 GatewayFactory = Callable[..., Any]
@@ -171,11 +265,12 @@ async def gateway_factory(
     async def start(clock: Clock | None = None, **overrides: Any) -> Gateway:
         await stop()
         settings = make_settings(database_url, smtp_server.port, tmp_path / "data", **overrides)
-        manager = LifespanManager(create_app(settings, clock=clock))
+        app = create_app(settings, clock=clock)
+        manager = LifespanManager(app)
         await manager.__aenter__()
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://gateway.test")
         running.append((manager, client))
-        return Gateway(client, smtp_server)
+        return Gateway(client, smtp_server, app)
 
     yield start
     await stop()
