@@ -190,10 +190,14 @@ class TestSettings:
         ) == (7, 3, 500, 2, 4096)
 
 
-def readme_operations() -> list[str]:
-    """The query of every ``gql … -d '{"query": …}'`` line of the README, shell splices filled in."""
-    bodies = re.findall(r"-d '(\{\"query\".*\})'", README.read_text(encoding="utf-8"))
-    return [json.loads(re.sub(r"'\$\w+'", "0", body))["query"] for body in bodies]
+def readme_operations() -> list[tuple[str, bool]]:
+    """The query of every ``gql … -d '{"query": …}'`` line of the README, shell splices
+    filled in, and whether the line sends an access token."""
+    lines = re.findall(r"^gql (.*)-d '(\{\"query\".*\})'", README.read_text(encoding="utf-8"), re.MULTILINE)
+    return [
+        (json.loads(re.sub(r"'\$\w+'", "0", body))["query"], "Authorization: Bearer" in options)
+        for options, body in lines
+    ]
 
 
 class TestEveryRealOperationPasses:
@@ -211,10 +215,26 @@ class TestEveryRealOperationPasses:
 
     async def test_the_operations_of_the_readme(self, gateway: Gateway) -> None:
         operations = readme_operations()
-        first_fields = {re.findall(r"\{\s*(\w+)", query)[0] for query in operations}
-        assert {"register", "verifyOtp", "me", "refreshToken", "login"} <= first_fields
-        for query in operations:
-            body = await gateway.post(query)
+        first_fields = {re.findall(r"\{\s*(\w+)", query)[0] for query, _ in operations}
+        assert first_fields >= {"register", "verifyOtp", "me", "refreshToken", "login"} | {
+            "resendOtp",
+            "sessions",
+            "revokeSession",
+            "logout",
+            "logoutAll",
+            "requestPasswordReset",
+            "resetPassword",
+            "changePassword",
+            "updateProfile",
+            "requestEmailChange",
+            "confirmEmailChange",
+            "deleteAccount",
+        }
+        await gateway.signed_up("readme@example.com")
+        for query, signed_in in operations:
+            # each with a session of its own: the examples include logout and deleteAccount
+            token = (await gateway.login("readme@example.com"))["accessToken"] if signed_in else None
+            body = await gateway.post(query, token=token)
             assert "errors" not in body, (query, body)
 
     async def test_a_full_introspection_query_in_development(self, gateway: Gateway) -> None:
