@@ -112,8 +112,8 @@ class SessionRepository(Protocol):
         """The account's live sessions (see ``UserRepository.get_signed_in``), most recently used first."""
         ...
 
-    async def revoke_all(self, user_id: UUID, now: datetime, keep: UUID | None = None) -> int:
-        """Revoke every unrevoked session of the account but ``keep``; returns how many."""
+    async def revoke_all(self, user_id: UUID, now: datetime, used_since: datetime, keep: UUID | None = None) -> int:
+        """Revoke every live session of the account but ``keep``; returns how many."""
         ...
 
     async def add_token(self, record: RefreshTokenRecord) -> None: ...

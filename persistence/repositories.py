@@ -225,8 +225,11 @@ class TortoiseSessionRepository:
         )
         return [_session(row) for row in rows]
 
-    async def revoke_all(self, user_id: UUID, now: datetime, keep: UUID | None = None) -> int:
-        query = SessionRow.filter(user_id=user_id, revoked_at__isnull=True)
+    async def revoke_all(self, user_id: UUID, now: datetime, used_since: datetime, keep: UUID | None = None) -> int:
+        # A session that has ended on its own cannot come back: only live ones need revoking.
+        query = SessionRow.filter(
+            user_id=user_id, revoked_at__isnull=True, expires_at__gt=now, last_used_at__gte=used_since
+        )
         if keep is not None:
             query = query.exclude(id=keep)
         return await query.using_db(self._db).update(revoked_at=now)

@@ -76,7 +76,10 @@ class AccountService:
             current = await self._locked(uow, user.id)
             current.password_hash = new_hash
             await uow.users.save(current)
-            ended = await uow.sessions.revoke_all(user.id, self._clock.now(), keep=principal.session_id)
+            now = self._clock.now()
+            ended = await uow.sessions.revoke_all(
+                user.id, now, used_since=now - self._policy.refresh_idle_lifetime, keep=principal.session_id
+            )
             await self._audit.record(uow, AuditEventType.PASSWORD_CHANGED, client, user.id, detail=f"ended:{ended}")
             await uow.commit()
         self._mail_queue.post(messages.password_changed(current.email, self._policy.product_name))

@@ -45,7 +45,10 @@ class SessionService:
     async def logout_everywhere(self, principal: Principal, client: Client = UNKNOWN_CLIENT) -> int:
         """End every session of the account, the caller's included; returns how many."""
         async with self._uow() as uow:
-            ended = await uow.sessions.revoke_all(principal.user.id, self._clock.now())
+            now = self._clock.now()
+            ended = await uow.sessions.revoke_all(
+                principal.user.id, now, used_since=now - self._policy.refresh_idle_lifetime
+            )
             await self._audit.record(uow, AuditEventType.LOGGED_OUT, client, principal.user.id, detail=f"all:{ended}")
             await uow.commit()
         return ended

@@ -184,10 +184,10 @@ class FakeSessionRepository:
         live.sort(key=lambda s: (s.last_used_at, s.created_at), reverse=True)
         return copy.deepcopy(live)
 
-    async def revoke_all(self, user_id: UUID, now: datetime, keep: UUID | None = None) -> int:
+    async def revoke_all(self, user_id: UUID, now: datetime, used_since: datetime, keep: UUID | None = None) -> int:
         ended = 0
         for session in self._state.sessions.values():
-            if session.user_id == user_id and session.revoked_at is None and session.id != keep:
+            if session.user_id == user_id and _live(session, now, used_since) and session.id != keep:
                 session.revoked_at = now
                 ended += 1
         return ended
