@@ -146,6 +146,7 @@ class MailKind(enum.StrEnum):
     RESET_PASSWORD = "reset_password"  # noqa: S105 - a message kind, not a secret; a code to set a new password
     CHANGE_EMAIL = "change_email"  # a code, sent to the new address, that confirms the change
     ALREADY_REGISTERED = "already_registered"  # notice: someone used this address for a new account
+    ADDRESS_IN_USE = "address_in_use"  # notice: another account asked to move to this address
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 - notice: the password was changed or reset
     EMAIL_CHANGED = "email_changed"  # notice to the old address: the account moved to another one
 

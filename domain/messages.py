@@ -14,6 +14,10 @@ def already_registered(to: str, product: str) -> OutgoingMail:
     return OutgoingMail(to=to, kind=MailKind.ALREADY_REGISTERED, product=product)
 
 
+def address_in_use(to: str, product: str) -> OutgoingMail:
+    return OutgoingMail(to=to, kind=MailKind.ADDRESS_IN_USE, product=product)
+
+
 def password_changed(to: str, product: str) -> OutgoingMail:
     return OutgoingMail(to=to, kind=MailKind.PASSWORD_CHANGED, product=product)
 

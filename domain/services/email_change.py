@@ -85,7 +85,7 @@ class EmailChangeService:
         async with self._uow() as uow:
             owner = await uow.users.get_by_email(new_email)
             if owner is not None and owner.email_verified:
-                await self._mailer.send(messages.already_registered(owner.email, self._policy.product_name))
+                await self._mailer.send(messages.address_in_use(owner.email, self._policy.product_name))
                 await self._audit.record(uow, AuditEventType.EMAIL_CHANGE_REQUESTED, client, user.id, "address_taken")
                 await uow.commit()
                 return OtpSent(email=new_email, expires_at=self._otp_sender.expiry_from_now())

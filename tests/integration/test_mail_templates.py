@@ -31,6 +31,8 @@ def complete_mail(kind: MailKind, product: str = PRODUCT, lifetime_seconds: int 
         return messages.email_changed(TO, product, NEW_EMAIL)
     if kind is MailKind.ALREADY_REGISTERED:
         return messages.already_registered(TO, product)
+    if kind is MailKind.ADDRESS_IN_USE:
+        return messages.address_in_use(TO, product)
     assert kind is MailKind.PASSWORD_CHANGED
     return messages.password_changed(TO, product)
 
