@@ -71,8 +71,8 @@ class UserRepository(Protocol):
     async def get_signed_in(self, user_id: UUID, session_id: UUID, now: datetime, used_since: datetime) -> User | None:
         """The account, if ``session_id`` is one of its sessions and still live.
 
-        Live: not revoked, ``expires_at`` after ``now`` and ``last_used_at`` not
-        before ``used_since``. One round trip: this runs on every signed-in request.
+        Live: not revoked, ``expires_at`` after ``now`` and ``last_used_at`` after
+        ``used_since`` (``Session.is_live``). One round trip: this runs on every signed-in request.
         """
         ...
 

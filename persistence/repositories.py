@@ -68,7 +68,7 @@ class TortoiseUserRepository:
                 sessions__id=session_id,
                 sessions__revoked_at__isnull=True,
                 sessions__expires_at__gt=now,
-                sessions__last_used_at__gte=used_since,
+                sessions__last_used_at__gt=used_since,
             )
             .using_db(self._db)
             .first()
@@ -218,7 +218,7 @@ class TortoiseSessionRepository:
     async def list_live(self, user_id: UUID, now: datetime, used_since: datetime) -> list[Session]:
         rows = (
             await SessionRow.filter(
-                user_id=user_id, revoked_at__isnull=True, expires_at__gt=now, last_used_at__gte=used_since
+                user_id=user_id, revoked_at__isnull=True, expires_at__gt=now, last_used_at__gt=used_since
             )
             .order_by("-last_used_at", "-created_at")
             .using_db(self._db)
@@ -228,7 +228,7 @@ class TortoiseSessionRepository:
     async def revoke_all(self, user_id: UUID, now: datetime, used_since: datetime, keep: UUID | None = None) -> int:
         # A session that has ended on its own cannot come back: only live ones need revoking.
         query = SessionRow.filter(
-            user_id=user_id, revoked_at__isnull=True, expires_at__gt=now, last_used_at__gte=used_since
+            user_id=user_id, revoked_at__isnull=True, expires_at__gt=now, last_used_at__gt=used_since
         )
         if keep is not None:
             query = query.exclude(id=keep)

@@ -125,7 +125,11 @@ class EmailChangeService:
                 if owner is not None and owner.id != user.id:
                     if owner.email_verified:
                         raise InvalidInput.one("new_email", _TAKEN)
+                    await uow.audit.forget_account(owner.id)
                     await uow.users.delete(owner.id)
+                # A reset code mailed to the old address must not open the account at its new one.
+                if (reset := await uow.otps.get_for_update(user.id, OtpPurpose.RESET_PASSWORD)) is not None:
+                    await uow.otps.delete(reset)
                 old_email = user.email
                 user.email = challenge.new_email
                 user.email_verified = True

@@ -93,9 +93,7 @@ class Gateway:
         await self.mail_settled()
         return self.last_code(email)
 
-    async def signed_in(
-        self, field: str, query: str, variables: dict[str, Any] | None, token: str
-    ) -> dict[str, Any]:
+    async def signed_in(self, field: str, query: str, variables: dict[str, Any] | None, token: str) -> dict[str, Any]:
         """``mutate`` (or query) as the holder of the access token ``token``."""
         body = await self.post(query, variables, token=token)
         assert "errors" not in body, body

@@ -117,9 +117,9 @@ class TestGetSignedIn:
         await stored_sessions(session)
         assert await signed_in(user, session) == user
 
-    async def test_a_session_used_exactly_at_the_idle_limit_is_live(self) -> None:
+    async def test_a_session_used_just_inside_the_idle_limit_is_live(self) -> None:
         user = await stored_user()
-        session = a_session(user, last_used_at=USED_SINCE)
+        session = a_session(user, last_used_at=USED_SINCE + timedelta(microseconds=1))
         await stored_sessions(session)
         assert await signed_in(user, session) == user
 
@@ -137,7 +137,7 @@ class TestGetSignedIn:
 
     async def test_an_idle_session_does_not(self) -> None:
         user = await stored_user()
-        session = a_session(user, last_used_at=USED_SINCE - timedelta(microseconds=1))
+        session = a_session(user, last_used_at=USED_SINCE)
         await stored_sessions(session)
         assert await signed_in(user, session) is None
 
@@ -315,7 +315,7 @@ class TestListLive:
     async def test_the_accounts_live_sessions_most_recently_used_first(self) -> None:
         user = await stored_user("person@example.com")
         other = await stored_user("other@example.com")
-        oldest = a_session(user, last_used_at=USED_SINCE)
+        oldest = a_session(user, last_used_at=USED_SINCE + timedelta(microseconds=1))
         newest = a_session(user, last_used_at=NOW - timedelta(seconds=1))
         middle = a_session(user, last_used_at=NOW - timedelta(days=2))
         await stored_sessions(
@@ -324,7 +324,7 @@ class TestListLive:
             middle,
             a_session(user, revoked_at=NOW - timedelta(minutes=1)),
             a_session(user, expires_at=NOW),
-            a_session(user, last_used_at=USED_SINCE - timedelta(microseconds=1)),
+            a_session(user, last_used_at=USED_SINCE),
             a_session(other),
         )
         async with TortoiseUnitOfWork() as uow:
@@ -360,7 +360,7 @@ class TestListLive:
 class TestRevokeAll:
     async def test_revokes_every_live_session_and_counts_them(self) -> None:
         user = await stored_user()
-        live = [a_session(user), a_session(user, last_used_at=USED_SINCE)]
+        live = [a_session(user), a_session(user, last_used_at=USED_SINCE + timedelta(microseconds=1))]
         await stored_sessions(*live)
         async with TortoiseUnitOfWork() as uow:
             assert await uow.sessions.revoke_all(user.id, NOW, USED_SINCE) == 2
@@ -380,7 +380,7 @@ class TestRevokeAll:
         ended = [
             a_session(user, revoked_at=NOW - timedelta(days=1)),
             a_session(user, expires_at=NOW),
-            a_session(user, last_used_at=USED_SINCE - timedelta(microseconds=1)),
+            a_session(user, last_used_at=USED_SINCE),
         ]
         await stored_sessions(live, *ended)
         async with TortoiseUnitOfWork() as uow:

@@ -17,10 +17,11 @@ from tests.unit.gateway import (
     PendingUser,
     VerifiedUser,
     build_gateway,
+    principal_of,
 )
 
 if TYPE_CHECKING:
-    from domain.entities import SignedIn
+    from domain.entities import Principal, SignedIn
 
 
 @pytest.fixture
@@ -83,3 +84,9 @@ async def verified_user(gateway: Gateway, pending_user: PendingUser, mailer: Fak
 def signed_in(verified_user: VerifiedUser) -> SignedIn:
     """Alice's first token pair, from confirming her address."""
     return verified_user.signed_in
+
+
+@pytest.fixture
+async def principal(gateway: Gateway, signed_in: SignedIn) -> Principal:
+    """Alice as the requests of her first session (``signed_in``) speak for her."""
+    return await principal_of(gateway, signed_in)

@@ -136,7 +136,7 @@ class FakeUserRepository:
 
 
 def _live(session: Session, now: datetime, used_since: datetime) -> bool:
-    return session.revoked_at is None and session.expires_at > now and session.last_used_at >= used_since
+    return session.revoked_at is None and session.expires_at > now and session.last_used_at > used_since
 
 
 class FakeOtpRepository:

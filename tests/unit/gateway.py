@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import pytest
+
+from domain.errors import InvalidAccessToken, InvalidRefreshToken
 from domain.otp import OtpCodes
 from domain.secrets import KeyRing
 from domain.services.account import AccountService
@@ -23,7 +26,7 @@ from domain.tokens import AccessTokenCodec
 from server import wire_services
 
 if TYPE_CHECKING:
-    from domain.entities import SignedIn
+    from domain.entities import Principal, SignedIn
     from domain.policy import AuthPolicy
     from domain.ports import PasswordHasher
     from tests.unit.fakes import FakeDatabase, FakeMailer, FixedClock
@@ -37,6 +40,8 @@ KEYS = KeyRing.from_secret(SERVER_SECRET)
 START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 ALICE = "alice@example.com"
 ALICE_PASSWORD = "correct horse battery staple"
+BOB = "bob@example.com"
+BOB_PASSWORD = "a different long passphrase"
 
 
 @dataclass(frozen=True)
@@ -113,3 +118,29 @@ class VerifiedUser:
     email: str
     password: str
     signed_in: SignedIn
+
+
+async def sign_up(gateway: Gateway, mailer: FakeMailer, email: str, password: str) -> SignedIn:
+    """Register ``email`` and confirm it with the mailed code: a verified account, signed in."""
+    await gateway.registration.register(email, password)
+    return await gateway.verification.verify(email, mailer.last_code_sent_to(email))
+
+
+async def principal_of(gateway: Gateway, signed_in: SignedIn) -> Principal:
+    """Who a request bearing ``signed_in``'s access token speaks for, as the GraphQL context finds it."""
+    return await gateway.identity.authenticate(gateway.identity.read_access_token(signed_in.access_token))
+
+
+async def assert_still_signed_in(gateway: Gateway, signed_in: SignedIn) -> None:
+    """Its access token is accepted and its refresh token rotates (which spends it)."""
+    await principal_of(gateway, signed_in)
+    await gateway.refresh.refresh(signed_in.refresh_token)
+
+
+async def assert_signed_out(gateway: Gateway, signed_in: SignedIn) -> None:
+    """Neither its access token (still unexpired) nor its refresh token is accepted any more."""
+    claims = gateway.identity.read_access_token(signed_in.access_token)
+    with pytest.raises(InvalidAccessToken):
+        await gateway.identity.authenticate(claims)
+    with pytest.raises(InvalidRefreshToken):
+        await gateway.refresh.refresh(signed_in.refresh_token)

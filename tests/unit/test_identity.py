@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from domain.errors import InvalidAccessToken
+from domain.errors import InvalidAccessToken, InvalidRefreshToken
 from domain.tokens import AccessTokenCodec
 from tests.unit.gateway import ALICE, AUDIENCE, ISSUER, KEYS
 
@@ -64,5 +64,50 @@ class TestAuthenticate:
             uuid.uuid4(), uuid.uuid4(), clock.now()
         )
         claims = gateway.identity.read_access_token(token)
+        with pytest.raises(InvalidAccessToken):
+            await gateway.identity.authenticate(claims)
+
+    async def test_a_session_that_was_logged_out(self, gateway: Gateway, signed_in: SignedIn) -> None:
+        claims = gateway.identity.read_access_token(signed_in.access_token)
+        await gateway.sessions.logout(await gateway.identity.authenticate(claims))
+
+        with pytest.raises(InvalidAccessToken):
+            await gateway.identity.authenticate(claims)
+
+    async def test_a_session_idle_past_the_idle_lifetime(
+        self, gateway: Gateway, signed_in: SignedIn, clock: FixedClock
+    ) -> None:
+        claims = gateway.identity.read_access_token(signed_in.access_token)
+        clock.advance(timedelta(days=14) - timedelta(seconds=1))
+        await gateway.identity.authenticate(claims)
+
+        clock.advance(timedelta(seconds=2))
+        with pytest.raises(InvalidAccessToken):
+            await gateway.identity.authenticate(claims)
+
+    async def test_a_session_idle_for_exactly_the_idle_lifetime(
+        self, gateway: Gateway, signed_in: SignedIn, clock: FixedClock
+    ) -> None:
+        claims = gateway.identity.read_access_token(signed_in.access_token)
+        clock.advance(timedelta(days=14))
+        with pytest.raises(InvalidRefreshToken):
+            await gateway.refresh.refresh(signed_in.refresh_token)
+
+        with pytest.raises(InvalidAccessToken):
+            await gateway.identity.authenticate(claims)
+
+    async def test_a_session_past_its_absolute_lifetime(
+        self, gateway: Gateway, signed_in: SignedIn, clock: FixedClock
+    ) -> None:
+        latest = signed_in
+        for _ in range(29):
+            clock.advance(timedelta(days=1))
+            latest = await gateway.refresh.refresh(latest.refresh_token)
+        clock.advance(timedelta(days=1) - timedelta(minutes=10))
+        latest = await gateway.refresh.refresh(latest.refresh_token)  # used daily; 30 days old in 10 minutes
+        claims = gateway.identity.read_access_token(latest.access_token)
+        await gateway.identity.authenticate(claims)
+
+        clock.advance(timedelta(minutes=10))  # the access token itself is still unexpired
         with pytest.raises(InvalidAccessToken):
             await gateway.identity.authenticate(claims)
