@@ -303,7 +303,7 @@ def wire_services(
     throttle = Throttle(uow, keys.throttle, limits, clock, audit)
     otp_sender = OtpSender(codes, mailer, clock, policy, audit)
     sessions = SessionStarter(access_tokens, refresh_tokens, clock, policy)
-    password_check = PasswordCheck(uow, passwords, throttle, audit)
+    password_check = PasswordCheck(uow, passwords, throttle)
     return Services(
         registration=RegistrationService(
             uow, passwords, otp_sender, mailer, mail_queue, clock, policy, throttle, audit

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -14,3 +14,7 @@ class AuthPolicy:
     refresh_idle_lifetime: timedelta = timedelta(days=14)
     refresh_absolute_lifetime: timedelta = timedelta(days=30)
     refresh_reuse_grace: timedelta = timedelta(seconds=10)
+
+    def idle_cutoff(self, now: datetime) -> datetime:
+        """Sessions last used at or before this have ended by idling (``Session.is_live``)."""
+        return now - self.refresh_idle_lifetime

@@ -78,7 +78,7 @@ class AccountService:
             await uow.users.save(current)
             now = self._clock.now()
             ended = await uow.sessions.revoke_all(
-                user.id, now, used_since=now - self._policy.refresh_idle_lifetime, keep=principal.session_id
+                user.id, now, used_since=self._policy.idle_cutoff(now), keep=principal.session_id
             )
             await self._audit.record(uow, AuditEventType.PASSWORD_CHANGED, client, user.id, detail=f"ended:{ended}")
             await uow.commit()

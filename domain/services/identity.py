@@ -46,7 +46,7 @@ class IdentityService:
         now = self._clock.now()
         async with self._uow() as uow:
             user = await uow.users.get_signed_in(
-                claims.user_id, claims.session_id, now, used_since=now - self._policy.refresh_idle_lifetime
+                claims.user_id, claims.session_id, now, used_since=self._policy.idle_cutoff(now)
             )
         if user is None:
             raise InvalidAccessToken

@@ -94,7 +94,5 @@ class LoginService:
             return signed_in
 
     async def _failed(self, client: Client, user_id: UUID | None, failures: int, reason: str) -> NoReturn:
-        await self._audit.record_alone(AuditEventType.LOGIN_FAILED, client, user_id, reason)
-        if self._throttle.locks_the_account(failures):
-            await self._audit.record_alone(AuditEventType.ACCOUNT_LOCKED, client, user_id)
+        await self._throttle.sign_in_failed(failures, AuditEventType.LOGIN_FAILED, client, user_id, reason)
         raise InvalidCredentials

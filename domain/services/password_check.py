@@ -11,7 +11,6 @@ if TYPE_CHECKING:
 
     from domain.entities import Client, User
     from domain.ports import PasswordHasher, UnitOfWork
-    from domain.services.audit import AuditTrail
     from domain.services.throttle import Throttle
 
 
@@ -23,13 +22,10 @@ class PasswordCheck:
     sign-in form allows.
     """
 
-    def __init__(
-        self, uow: Callable[[], UnitOfWork], passwords: PasswordHasher, throttle: Throttle, audit: AuditTrail
-    ) -> None:
+    def __init__(self, uow: Callable[[], UnitOfWork], passwords: PasswordHasher, throttle: Throttle) -> None:
         self._uow = uow
         self._passwords = passwords
         self._throttle = throttle
-        self._audit = audit
 
     async def confirm(self, user: User, password: str, client: Client) -> None:
         """Pass if ``password`` is ``user``'s; the right one ends the failure streak.
@@ -42,9 +38,7 @@ class PasswordCheck:
         password = normalise_password(password)
         acceptable = bool(password) and is_text(password) and len(password) <= PASSWORD_MAX_LENGTH
         if not (acceptable and await self._passwords.verify(password, user.password_hash)):
-            await self._audit.record_alone(AuditEventType.PASSWORD_CHECK_FAILED, client, user.id)
-            if self._throttle.locks_the_account(failures):
-                await self._audit.record_alone(AuditEventType.ACCOUNT_LOCKED, client, user.id)
+            await self._throttle.sign_in_failed(failures, AuditEventType.PASSWORD_CHECK_FAILED, client, user.id)
             raise InvalidCredentials
         async with self._uow() as uow:
             await self._throttle.sign_in_succeeded(uow, user.email_key)

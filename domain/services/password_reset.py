@@ -111,7 +111,7 @@ class PasswordResetService:
                 user.email_verified = True
                 await uow.users.save(user)
                 now = self._clock.now()
-                await uow.sessions.revoke_all(user.id, now, used_since=now - self._policy.refresh_idle_lifetime)
+                await uow.sessions.revoke_all(user.id, now, used_since=self._policy.idle_cutoff(now))
                 await self._throttle.sign_in_succeeded(uow, user.email_key)
                 signed_in = await self._sessions.start(uow, user, client)
                 await self._audit.record(uow, AuditEventType.PASSWORD_RESET, client, user.id)

@@ -29,9 +29,7 @@ class SessionService:
         """The account's live sessions, most recently used first."""
         now = self._clock.now()
         async with self._uow() as uow:
-            return await uow.sessions.list_live(
-                principal.user.id, now, used_since=now - self._policy.refresh_idle_lifetime
-            )
+            return await uow.sessions.list_live(principal.user.id, now, used_since=self._policy.idle_cutoff(now))
 
     async def logout(self, principal: Principal, client: Client = UNKNOWN_CLIENT) -> int:
         """End the caller's own session: its refresh token and access tokens stop working.
@@ -46,9 +44,7 @@ class SessionService:
         """End every session of the account, the caller's included; returns how many."""
         async with self._uow() as uow:
             now = self._clock.now()
-            ended = await uow.sessions.revoke_all(
-                principal.user.id, now, used_since=now - self._policy.refresh_idle_lifetime
-            )
+            ended = await uow.sessions.revoke_all(principal.user.id, now, used_since=self._policy.idle_cutoff(now))
             await self._audit.record(uow, AuditEventType.LOGGED_OUT, client, principal.user.id, detail=f"all:{ended}")
             await uow.commit()
         return ended

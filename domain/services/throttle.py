@@ -192,8 +192,22 @@ class Throttle:
             raise RateLimited(seconds_to_wait(attempt.wait), locked=attempt.locked)
         return attempt.failures
 
-    def locks_the_account(self, failures: int) -> bool:
-        return failures == self._limits.lockout.hard_limit
+    async def sign_in_failed(
+        self,
+        failures: int,
+        event: AuditEventType,
+        client: Client,
+        user_id: UUID | None,
+        detail: str | None = None,
+    ) -> None:
+        """Write the failed password check (``event``) to the audit log, and ``account_locked``
+        with it when this failure (counted by ``begin_sign_in``) is the one that locks the account.
+        """
+        async with self._uow() as uow:
+            await self._audit.record(uow, event, client, user_id, detail)
+            if failures == self._limits.lockout.hard_limit:
+                await self._audit.record(uow, AuditEventType.ACCOUNT_LOCKED, client, user_id)
+            await uow.commit()
 
     async def sign_in_succeeded(self, uow: UnitOfWork, account: str) -> None:
         """End the account's failure streak, in the unit of work of the sign-in."""
