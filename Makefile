@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint schema migrate makemigrations ci
+.PHONY: install run test lint schema migrate makemigrations graphiql-assets ci
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,5 +40,9 @@ migrate: $(STAMP)
 ## makemigrations: write a migration for model changes (against a scratch SQLite file)
 makemigrations: $(STAMP)
 	DATABASE_URL=sqlite://$(CURDIR)/data/makemigrations.sqlite3 $(BIN)/tortoise makemigrations
+
+## graphiql-assets: fetch the pinned GraphiQL packages (schema/graphiql/vendor/packages.toml) from npm; scripts/fetch_graphiql.py --check verifies them offline
+graphiql-assets:
+	$(PYTHON) scripts/fetch_graphiql.py
 
 ci: test lint

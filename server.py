@@ -21,11 +21,13 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, PlainValidator, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 from tortoise import Tortoise
 from tortoise.context import TortoiseContext
@@ -63,6 +65,7 @@ from schema.context import Services
 from schema.http import RequestGuard, SecurityHeaders, http_exception_handler
 from schema.limits import GraphQLLimits
 from schema.root import build_schema
+from schema.transport import CSRF_HEADER, RefreshTokenTransport
 from schema.view import GatewayGraphQL
 
 if TYPE_CHECKING:
@@ -73,6 +76,8 @@ if TYPE_CHECKING:
     from domain.ports import Clock, Mailer, PasswordHasher, UnitOfWork
 
 logger = logging.getLogger("gateway")
+
+GRAPHQL_PATH = "/graphql"
 
 Seconds = Annotated[int, Field(ge=1)]
 
@@ -122,6 +127,13 @@ class Settings(BaseSettings):
     smtp_tls: bool = False
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
 
+    # Browsers (README, "Using it from a SPA"): where the refresh token travels, and who may call
+    refresh_token_transport: Literal["body", "cookie", "both"] = "body"  # noqa: S105 - a mode, not a secret
+    refresh_cookie_secure: bool = True
+    refresh_cookie_samesite: Literal["strict", "lax", "none"] = "strict"
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cors_max_age_seconds: Annotated[int, Field(ge=0, le=86400)] = 600
+
     # GraphQL surface and HTTP hardening (schema/limits.py, schema/http.py). Production also
     # turns off GraphiQL, introspection, "Did you mean" hints and GET. The defaults pass every
     # real operation and GraphiQL's introspection query (15 fields deep, about 190 tokens);
@@ -151,9 +163,9 @@ class Settings(BaseSettings):
     # NIST SP 800-63B: no more than 100 consecutive failed attempts on one account.
     lockout_hard_limit: Annotated[int, Field(ge=1, le=100)] = _DEFAULT_LIMITS.lockout.hard_limit
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "cors_origins", mode="before")
     @classmethod
-    def _split_proxies(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
@@ -165,6 +177,23 @@ class Settings(BaseSettings):
             if item != "*":
                 ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        origins = []
+        for item in value:
+            if item == "*":
+                raise ValueError("'*' is not allowed: name each origin, e.g. https://app.example.com")
+            parts = urlsplit(item)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.hostname
+                or item.lower() != f"{parts.scheme}://{parts.netloc}".lower()
+            ):
+                raise ValueError(f"{item!r} is not an origin: scheme://host[:port], no path or trailing slash")
+            origins.append(item.lower())
+        return origins
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -178,7 +207,11 @@ class Settings(BaseSettings):
             raise ValueError("LOCKOUT_HARD_LIMIT must not be below LOCKOUT_FREE_FAILURES")
         if self.refresh_token_absolute_ttl_seconds < self.refresh_token_idle_ttl_seconds:
             raise ValueError("REFRESH_TOKEN_ABSOLUTE_TTL_SECONDS must not be shorter than the idle lifetime")
+        if self.refresh_cookie_samesite == "none" and not self.refresh_cookie_secure:
+            raise ValueError("REFRESH_COOKIE_SAMESITE=none needs REFRESH_COOKIE_SECURE=true (browsers insist)")
         if self.production:
+            if not self.refresh_cookie_secure:
+                raise ValueError("REFRESH_COOKIE_SECURE=false is for http://localhost development, not production")
             if self.jwt_secret is None:
                 raise ValueError("JWT_SECRET is required when APP_ENV=production")
             if self.email_backend != "smtp":
@@ -381,7 +414,13 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock
     )
     development = not settings.production
     schema = build_schema(limits, introspection=development, suggestions=development)
-    graphql = GatewayGraphQL(schema, services, graphiql=development)
+    transport = RefreshTokenTransport(
+        mode=settings.refresh_token_transport,
+        secure=settings.refresh_cookie_secure,
+        same_site=settings.refresh_cookie_samesite,
+        path=GRAPHQL_PATH,
+    )
+    graphql = GatewayGraphQL(schema, services, graphiql=development, transport=transport)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -397,12 +436,30 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock
             await Tortoise.close_connections()
 
     app = Starlette(
-        routes=[Route("/graphql", graphql, methods=["GET", "POST"] if development else ["POST"])],
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"] if development else ["POST"]),
+            *graphql.ide_routes,  # GraphiQL's scripts and styles, served only with the page (development)
+        ],
         lifespan=lifespan,
         exception_handlers={HTTPException: http_exception_handler},
     )
     app.state.services = services  # for operators' tooling and the tests, e.g. to drain the mail queue
-    app.add_middleware(RequestGuard, max_body_bytes=settings.max_request_body_bytes)
+    app.add_middleware(
+        RequestGuard,
+        max_body_bytes=settings.max_request_body_bytes,
+        csrf_header=CSRF_HEADER if transport.uses_cookie else None,
+    )
+    if settings.cors_origins:
+        # Outside the guard, so a preflight (OPTIONS, no body) is answered before the router's 405.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,  # the refresh cookie; Starlette echoes the one allowed origin, never *
+            allow_methods=["POST", "GET"] if development else ["POST"],
+            allow_headers=["Authorization", "Content-Type", CSRF_HEADER, "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
+            max_age=settings.cors_max_age_seconds,
+        )
     app.add_middleware(SecurityHeaders, hsts=settings.production)
     app.add_middleware(RequestIdMiddleware)
     if settings.trusted_proxies:

@@ -113,6 +113,7 @@ class SignedIn:
     expires_in: int
     user: User
     session_id: UUID
+    refresh_expires_in: int  # seconds until the refresh token ends if unused (idle or absolute limit)
 
 
 @dataclass(frozen=True)

@@ -34,4 +34,5 @@ async def delete_account(
         return RateLimited.from_domain(exc)
     except errors.InvalidAccessToken:
         raise unauthenticated() from None
+    info.context.forget_refresh_token()
     return AccountDeleted(id=strawberry.ID(str(deleted)))

@@ -47,4 +47,4 @@ async def login(
         return RateLimited.from_domain(exc)
     except errors.DeliveryFailed:
         return DeliveryFailed()
-    return AuthPayload.from_domain(signed_in)
+    return AuthPayload.from_domain(signed_in, info.context.deliver_refresh_token(signed_in))

@@ -10,4 +10,5 @@ async def logout(info: Info[Context, None]) -> SignedOut:
     """End this session: its refresh token and its access tokens stop working at once."""
     principal = await info.context.signed_in()
     ended = await info.context.services.sessions.logout(principal, client=info.context.client)
+    info.context.forget_refresh_token()
     return SignedOut(ended_sessions=ended)

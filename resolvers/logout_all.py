@@ -10,4 +10,5 @@ async def logout_all(info: Info[Context, None]) -> SignedOut:
     """End every session of the account, this one included."""
     principal = await info.context.signed_in()
     ended = await info.context.services.sessions.logout_everywhere(principal, client=info.context.client)
+    info.context.forget_refresh_token()
     return SignedOut(ended_sessions=ended)

@@ -12,20 +12,31 @@ from schema.types import AuthPayload, InvalidRefreshToken, RateLimited
 
 @strawberry.input
 class RefreshTokenInput:
-    refresh_token: str
+    refresh_token: str | None = strawberry.field(
+        default=None, description="Omit it to use the refresh cookie (REFRESH_TOKEN_TRANSPORT=cookie or both)."
+    )
 
 
 RefreshTokenResult = Annotated[AuthPayload | InvalidRefreshToken | RateLimited, strawberry.union("RefreshTokenResult")]
 
 
 async def refresh_token(
-    info: Info[Context, None], input_: Annotated[RefreshTokenInput, strawberry.argument(name="input")]
+    info: Info[Context, None],
+    input_: Annotated[RefreshTokenInput | None, strawberry.argument(name="input")] = None,
 ) -> RefreshTokenResult:
-    """Trade a refresh token for a new pair; the one presented stops working."""
+    """Trade a refresh token for a new pair; the one presented stops working.
+
+    The token comes from the input or, when the input omits it, from the refresh cookie.
+    """
+    context = info.context
+    given = input_.refresh_token if input_ is not None else None
+    token = given if given is not None else context.refresh_token_cookie()
     try:
-        signed_in = await info.context.services.refresh.refresh(input_.refresh_token, client=info.context.client)
+        signed_in = await context.services.refresh.refresh(token or "", client=context.client)
     except errors.InvalidRefreshToken:
+        if given is None:
+            context.forget_refresh_token()  # a dead cookie: the browser need not send it again
         return InvalidRefreshToken()
     except errors.RateLimited as exc:
         return RateLimited.from_domain(exc)
-    return AuthPayload.from_domain(signed_in)
+    return AuthPayload.from_domain(signed_in, context.deliver_refresh_token(signed_in))

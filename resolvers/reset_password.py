@@ -41,4 +41,4 @@ async def reset_password(
         return TooManyAttempts()
     except errors.RateLimited as exc:
         return RateLimited.from_domain(exc)
-    return AuthPayload.from_domain(signed_in)
+    return AuthPayload.from_domain(signed_in, info.context.deliver_refresh_token(signed_in))

@@ -40,4 +40,4 @@ async def verify_otp(
         return TooManyAttempts()
     except errors.RateLimited as exc:
         return RateLimited.from_domain(exc)
-    return AuthPayload.from_domain(signed_in)
+    return AuthPayload.from_domain(signed_in, info.context.deliver_refresh_token(signed_in))

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from domain.entities import AccessClaims, Principal, User
+    from domain.entities import AccessClaims, Principal, SignedIn, User
     from domain.services.account import AccountService
     from domain.services.email_change import EmailChangeService
     from domain.services.identity import IdentityService
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from domain.services.sessions import SessionService
     from domain.services.throttle import Throttle
     from domain.services.verification import VerificationService
+    from schema.transport import RefreshTokenTransport
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,19 @@ class Context:
     (``None``) and a bad one is an error.
     """
 
-    def __init__(self, request: Request, response: Response, services: Services, request_id: str) -> None:
+    def __init__(
+        self,
+        request: Request,
+        response: Response,
+        services: Services,
+        request_id: str,
+        transport: RefreshTokenTransport,
+    ) -> None:
         self.request = request
         self.response = response
         self.services = services
         self.request_id = request_id
+        self.transport = transport
         self._token_read = False
         self._claims: AccessClaims | None = None
         self._token_invalid = False
@@ -69,6 +78,18 @@ class Context:
         """The caller's address (the proxy's X-Forwarded-For only from TRUSTED_PROXIES) and user agent."""
         peer = self.request.client
         return Client(ip=peer.host if peer else None, user_agent=self.request.headers.get("user-agent"))
+
+    def deliver_refresh_token(self, signed_in: SignedIn) -> str | None:
+        """Hand the new refresh token over as configured: the cookie, and the body's value or ``None``."""
+        return self.transport.deliver(self.response, signed_in.refresh_token, signed_in.refresh_expires_in)
+
+    def refresh_token_cookie(self) -> str | None:
+        """The refresh token in the request's cookie (cookie transport only)."""
+        return self.transport.read(self.request)
+
+    def forget_refresh_token(self) -> None:
+        """Clear the refresh cookie in the browser (cookie transport only)."""
+        self.transport.clear(self.response)
 
     def access_claims(self) -> AccessClaims | None:
         """The verified claims of the bearer token, ``None`` without one.

@@ -6,11 +6,7 @@ headers of every response, the router's 404s and 405s included.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-from html.parser import HTMLParser
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
@@ -33,9 +29,11 @@ ERROR_CODES = {
 API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
 
 
-def error_response(status_code: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status_code: int, message: str, headers: Mapping[str, str] | None = None, *, code: str | None = None
+) -> JSONResponse:
     """A request refused before any GraphQL ran, shaped like a GraphQL response."""
-    code = ERROR_CODES.get(status_code, "BAD_REQUEST")
+    code = code or ERROR_CODES.get(status_code, "BAD_REQUEST")
     return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code, headers)
 
 
@@ -55,14 +53,18 @@ class RequestGuard:
     """Refuses what the GraphQL view should never read.
 
     A POST must be ``application/json``: HTML forms can only send form encodings and
-    ``text/plain``, so no other site can make a browser post to us (CSRF). A body over
-    ``max_body_bytes`` is refused with 413: at once when its Content-Length says so,
-    otherwise as soon as the bytes streamed in pass the cap.
+    ``text/plain``, so no other site can make a browser post to us (CSRF). When a
+    cookie carries credentials (``csrf_header`` is set), a POST must also carry that
+    header, which no form can send and no other origin's script can send without a
+    CORS preflight that only allowed origins pass. A body over ``max_body_bytes`` is
+    refused with 413: at once when its Content-Length says so, otherwise as soon as
+    the bytes streamed in pass the cap.
     """
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, csrf_header: str | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.csrf_header = csrf_header
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -100,6 +102,13 @@ class RequestGuard:
     def _refusal(self, scope: Scope) -> JSONResponse | None:
         headers = Headers(scope=scope)
         if scope["method"] == "POST":
+            if self.csrf_header and not headers.get(self.csrf_header, "").strip():
+                return error_response(
+                    403,
+                    f"Send the {self.csrf_header} header with every POST: "
+                    "the refresh cookie is only accepted from scripts of allowed origins.",
+                    code="CSRF_HEADER_MISSING",
+                )
             media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
             if media_type != "application/json":
                 return error_response(415, f"Send the request as application/json, not {media_type or 'nothing'}.")
@@ -119,7 +128,7 @@ class SecurityHeaders:
     """Adds the headers every response should carry, unless the response set its own.
 
     ``no-store`` because responses carry tokens; the strict Content-Security-Policy
-    suits JSON, and the GraphiQL page sends one of its own (``ide_content_security_policy``).
+    suits JSON, and the GraphiQL page sends one of its own (``IDE_CONTENT_SECURITY_POLICY``).
     """
 
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
@@ -149,68 +158,20 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class _PageAssets(HTMLParser):
-    """The origins a page loads scripts and styles from, and its inline scripts."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=False)
-        self.script_origins: set[str] = set()
-        self.style_origins: set[str] = set()
-        self.inline_scripts: list[str] = []
-        self._in_inline_script = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = dict(attrs)
-        if tag == "script":
-            source = attributes.get("src")
-            if source:
-                self.script_origins.add(_origin(source))
-            else:
-                self._in_inline_script = True
-                self.inline_scripts.append("")
-        elif tag == "link" and attributes.get("rel") == "stylesheet" and attributes.get("href"):
-            self.style_origins.add(_origin(attributes["href"] or ""))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "script":
-            self._in_inline_script = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_inline_script:
-            self.inline_scripts[-1] += data
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else "'self'"
-
-
-def ide_content_security_policy(html: str) -> str:
-    """A policy for the GraphiQL page that lets exactly that page work.
-
-    Scripts: the CDN origins the page names and the sha256 of each inline script,
-    computed from the HTML served, so no other inline script can run. Styles may be
-    inline: GraphiQL and CodeMirror style elements as they draw, and a stray style
-    cannot run code. Fonts and images come from the stylesheets' CDN or data: URIs
-    (the favicon is one); queries go to this origin only.
-    """
-    page = _PageAssets()
-    page.feed(html)
-    page.close()
-    hashes = [
-        "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
-        for script in page.inline_scripts
+# The GraphiQL page (schema/graphiql/) loads nothing from another host: its scripts and
+# stylesheets are files the gateway serves under /graphiql/ (no inline script, so no
+# hashes), the fonts and images of graphiql.min.css are data: URIs, and queries go to
+# this origin only.
+IDE_CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "font-src 'self' data:",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
     ]
-    styles = sorted(page.style_origins)
-    directives = {
-        "default-src": ["'none'"],
-        "script-src": [*sorted(page.script_origins), *hashes],
-        "style-src": [*styles, "'unsafe-inline'"],
-        "font-src": [*styles, "data:"],
-        "img-src": ["'self'", "data:"],
-        "connect-src": ["'self'"],
-        "base-uri": ["'none'"],
-        "form-action": ["'none'"],
-        "frame-ancestors": ["'none'"],
-    }
-    return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
+)

@@ -45,16 +45,22 @@ class User:
 @strawberry.type(description="A signed-in session: send `accessToken` as `Authorization: Bearer …`.")
 class AuthPayload:
     access_token: str
-    refresh_token: str
+    refresh_token: str | None = strawberry.field(
+        description=(
+            "The refresh token, for refreshToken. Null when the gateway keeps it in an HttpOnly cookie "
+            "instead (REFRESH_TOKEN_TRANSPORT=cookie)."
+        )
+    )
     token_type: str
     expires_in: int = strawberry.field(description="Seconds until the access token expires.")
     user: User
 
     @classmethod
-    def from_domain(cls, signed_in: entities.SignedIn) -> AuthPayload:
+    def from_domain(cls, signed_in: entities.SignedIn, refresh_token: str | None) -> AuthPayload:
+        """``refresh_token`` is what the body carries: the token, or ``None`` when a cookie does."""
         return cls(
             access_token=signed_in.access_token,
-            refresh_token=signed_in.refresh_token,
+            refresh_token=refresh_token,
             token_type="Bearer",  # noqa: S106 - the scheme name, not a secret
             expires_in=signed_in.expires_in,
             user=User.from_domain(signed_in.user),

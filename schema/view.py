@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cross_web import HTTPException
 from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
 from strawberry.asgi import GraphQL
 
 from schema.context import Context
-from schema.http import error_response, ide_content_security_policy
+from schema.http import IDE_CONTENT_SECURITY_POLICY, error_response
+from schema.transport import RefreshTokenTransport
 
 if TYPE_CHECKING:
     from starlette.responses import Response
@@ -25,7 +31,14 @@ if TYPE_CHECKING:
 class GatewayGraphQL(GraphQL[Context, None]):
     """One operation per POST; no batches, uploads or subscriptions; GraphiQL and GET queries if asked."""
 
-    def __init__(self, schema: GatewaySchema, services: Services, *, graphiql: bool) -> None:
+    def __init__(
+        self,
+        schema: GatewaySchema,
+        services: Services,
+        *,
+        graphiql: bool,
+        transport: RefreshTokenTransport | None = None,
+    ) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if graphiql else None,
@@ -34,7 +47,10 @@ class GatewayGraphQL(GraphQL[Context, None]):
             subscription_protocols=(),
         )
         self._services = services
-        self._ide_policy = ide_content_security_policy(self.graphql_ide_html) if graphiql else None
+        self._transport = transport or RefreshTokenTransport()
+        self._ide_page = (GRAPHIQL_DIRECTORY / "index.html").read_text(encoding="utf-8") if graphiql else ""
+        # The page's scripts and styles: mounted next to /graphql by the app, only with the page.
+        self.ide_routes: list[BaseRoute] = [Mount("/graphiql", app=GraphiQLAssets())] if graphiql else []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Strawberry answers a refused request in plain text; ours are GraphQL-shaped JSON.
@@ -56,12 +72,36 @@ class GatewayGraphQL(GraphQL[Context, None]):
             raise HTTPException(400, "Expected a JSON object")
         return decoded
 
+    @property
+    def graphql_ide_html(self) -> str:
+        return self._ide_page
+
     async def render_graphql_ide(self, request: Request) -> Response:
-        response = await super().render_graphql_ide(request)
-        if self._ide_policy:
-            response.headers["content-security-policy"] = self._ide_policy
-        return response
+        # Our page (schema/graphiql/index.html), not Strawberry's, which loads from a CDN.
+        return HTMLResponse(self._ide_page, headers={"content-security-policy": IDE_CONTENT_SECURITY_POLICY})
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
-        return Context(request, response, self._services, request_id)  # type: ignore[arg-type]  # websockets are off
+        return Context(request, response, self._services, request_id, self._transport)  # type: ignore[arg-type]  # websockets are off
+
+
+GRAPHIQL_DIRECTORY = Path(__file__).parent / "graphiql"
+# Vendored files sit under their package's version (vendor/graphiql@3.8.3/…): another
+# version is another URL, so a browser may keep each one for good.
+_VERSIONED = re.compile(r"vendor/(@[^/@]+/)?[^/@]+@[^/]+/")
+_VERSIONED_CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+
+class GraphiQLAssets(StaticFiles):
+    """The GraphiQL page's own script and styles and its vendored packages, served at /graphiql/."""
+
+    def __init__(self) -> None:
+        super().__init__(directory=GRAPHIQL_DIRECTORY)
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if path == "index.html":  # the page lives at /graphql, the endpoint its queries go to
+            return error_response(404, "Not Found")
+        response = await super().get_response(path, scope)
+        if _VERSIONED.match(Path(path).as_posix()) and response.status_code in (200, 304):
+            response.headers["cache-control"] = _VERSIONED_CACHE_CONTROL
+        return response

@@ -56,10 +56,12 @@ class SessionStarter:
         return self.signed_in(user, session, refresh_token, now)
 
     def signed_in(self, user: User, session: Session, refresh_token: str, now: datetime) -> SignedIn:
+        refresh_ends = min(session.last_used_at + self._policy.refresh_idle_lifetime, session.expires_at)
         return SignedIn(
             access_token=self._access_tokens.issue(user.id, session.id, now),
             refresh_token=refresh_token,
             expires_in=self._access_tokens.lifetime_seconds,
             user=user,
             session_id=session.id,
+            refresh_expires_in=max(0, int((refresh_ends - now).total_seconds())),
         )

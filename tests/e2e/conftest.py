@@ -59,6 +59,7 @@ class Gateway:
     http: httpx.AsyncClient
     mailbox: SmtpSink
     app: Any = None
+    last_response: httpx.Response | None = None  # of ``post``: its status, headers and Set-Cookie
 
     async def post(
         self,
@@ -73,6 +74,7 @@ class Gateway:
         response = await self.http.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
         )
+        self.last_response = response
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -169,6 +171,10 @@ class Gateway:
         variables = {"input": {"refreshToken": refresh_token}}
         return await self.mutate("refreshToken", REFRESH_TOKEN, variables, headers)
 
+    async def refresh_from_cookie(self, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        """``refreshToken`` without input: the token is the refresh cookie the request carries."""
+        return await self.mutate("refreshToken", REFRESH_FROM_COOKIE, {}, headers)
+
     async def me(self, token: str | None) -> Any:
         return await self.post(ME, token=token)
 
@@ -195,6 +201,8 @@ LOGIN = f"""mutation Login($input: LoginInput!) {{
     ... on InvalidInput {{ fields {{ field message }} }} }} }}"""
 REFRESH_TOKEN = f"""mutation Refresh($input: RefreshTokenInput!) {{
   refreshToken(input: $input) {{ __typename {ERROR_FIELDS} {AUTH_PAYLOAD} }} }}"""
+REFRESH_FROM_COOKIE = f"""mutation RefreshFromCookie {{
+  refreshToken {{ __typename {ERROR_FIELDS} {AUTH_PAYLOAD} }} }}"""
 ME = "query Me { me { id email firstName lastName emailVerified createdAt } }"
 ERROR = "... on Error { message code }"  # for results without RateLimited
 USER_FIELDS = "... on User { id email firstName lastName emailVerified }"
@@ -247,7 +255,7 @@ class AdjustableClock(SystemClock):
 async def gateway_factory(
     database_url: str, smtp_server: SmtpSink, tmp_path: Path
 ) -> AsyncIterator[Callable[..., Any]]:
-    """Starts a gateway; keyword arguments override settings.
+    """Starts a gateway; keyword arguments other than ``clock``, ``base_url`` and ``headers`` override settings.
 
     One gateway runs at a time (Tortoise serves one app per process): starting
     another stops the previous one.
@@ -260,13 +268,21 @@ async def gateway_factory(
             await client.aclose()
             await manager.__aexit__(None, None, None)
 
-    async def start(clock: Clock | None = None, **overrides: Any) -> Gateway:
+    async def start(
+        clock: Clock | None = None,
+        *,
+        base_url: str = "http://gateway.test",
+        headers: dict[str, str] | None = None,
+        **overrides: Any,
+    ) -> Gateway:
+        """``base_url`` https:// lets the client's cookie jar send Secure cookies back;
+        ``headers`` go with every request (e.g. the CSRF header of cookie transport)."""
         await stop()
         settings = make_settings(database_url, smtp_server.port, tmp_path / "data", **overrides)
         app = create_app(settings, clock=clock)
         manager = LifespanManager(app)
         await manager.__aenter__()
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://gateway.test")
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url=base_url, headers=headers)
         running.append((manager, client))
         return Gateway(client, smtp_server, app)
 

@@ -53,7 +53,10 @@ async def _until_ready(http: httpx.AsyncClient, process: asyncio.subprocess.Proc
             output = await process.stdout.read() if process.stdout else b""
             raise AssertionError(f"the gateway exited with {process.returncode}:\n{output.decode(errors='replace')}")
         try:
-            response = await http.post("/graphql", json={"query": "{ __typename }"})
+            # X-Requested-With: a gateway in refresh-cookie mode refuses POSTs without it
+            response = await http.post(
+                "/graphql", json={"query": "{ __typename }"}, headers={"X-Requested-With": "tests"}
+            )
             if response.status_code == 200:
                 return
         except httpx.TransportError:

@@ -1,0 +1,207 @@
+// An example single-page app for the Auth Gateway, in plain JavaScript (no build step).
+//
+// The gateway runs with REFRESH_TOKEN_TRANSPORT=cookie and this page's origin in CORS_ORIGINS:
+// - the refresh token lives in an HttpOnly cookie that this script can neither read nor leak;
+// - the access token lives in a variable, so it is gone when the tab closes, and a reload
+//   gets a new one with a silent refreshToken call (the browser sends the cookie);
+// - every request sends X-Requested-With, which the gateway requires while the cookie is in use
+//   (a cross-site form cannot send it, so no other site can use the cookie);
+// - credentials: "include" lets the browser send and store the cookie across origins.
+"use strict";
+
+const GATEWAY = new URLSearchParams(window.location.search).get("gateway") || "http://localhost:8000/graphql";
+
+const ERROR_FIELDS = "... on Error { message code } ... on RateLimited { retryAfterSeconds }";
+const SIGNED_IN_FIELDS = "... on AuthPayload { accessToken expiresIn }";
+
+const REGISTER = `mutation Register($input: RegisterInput!) {
+  register(input: $input) { __typename ${ERROR_FIELDS} ... on InvalidInput { fields { field message } } } }`;
+const VERIFY_OTP = `mutation VerifyOtp($input: VerifyOtpInput!) {
+  verifyOtp(input: $input) { __typename ${SIGNED_IN_FIELDS} ${ERROR_FIELDS} } }`;
+const LOGIN = `mutation Login($input: LoginInput!) {
+  login(input: $input) { __typename ${SIGNED_IN_FIELDS} ${ERROR_FIELDS} ... on EmailNotVerified { email } } }`;
+const REFRESH = `mutation Refresh { refreshToken { __typename ${SIGNED_IN_FIELDS} ${ERROR_FIELDS} } }`;
+const ME = "query Me { me { id email firstName lastName } }";
+const LOGOUT = "mutation Logout { logout { endedSessions } }";
+
+let accessToken = null; // in memory only: never localStorage, never a readable cookie
+let refreshTimer = null;
+let refreshCount = 0;
+let pendingEmail = null;
+
+const $ = (id) => document.getElementById(id);
+
+class GatewayError extends Error {
+  constructor(message, code) {
+    super(message);
+    this.code = code;
+  }
+}
+
+async function graphql(query, variables = {}) {
+  const headers = { "Content-Type": "application/json", "X-Requested-With": "fetch" };
+  if (accessToken) headers.Authorization = `Bearer ${accessToken}`;
+  const response = await fetch(GATEWAY, {
+    method: "POST",
+    credentials: "include",
+    headers,
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await response.json();
+  if (body.errors) {
+    const [first] = body.errors;
+    throw new GatewayError(first.message, first.extensions && first.extensions.code);
+  }
+  return body.data;
+}
+
+// Runs a signed-in operation; if the access token has expired meanwhile (a laptop that
+// slept through the scheduled refresh), refreshes once and tries again.
+async function signedIn(query, variables) {
+  try {
+    return await graphql(query, variables);
+  } catch (error) {
+    if (error.code !== "UNAUTHENTICATED" || !(await refresh())) throw error;
+    return graphql(query, variables);
+  }
+}
+
+function show(section) {
+  for (const id of ["signed-out", "code-step", "signed-in"]) $(id).hidden = id !== section;
+}
+
+function say(message) {
+  $("status").textContent = message || "";
+}
+
+function describe(result) {
+  if (result.__typename === "RateLimited") return `${result.message} (try again in ${result.retryAfterSeconds} s)`;
+  return result.message || result.__typename;
+}
+
+async function startSession(payload) {
+  accessToken = payload.accessToken;
+  scheduleRefresh(payload.expiresIn);
+  await loadMe();
+  show("signed-in");
+}
+
+// Refresh well before the access token expires: halfway through a short lifetime,
+// a minute before the end of a long one.
+function scheduleRefresh(expiresIn) {
+  clearTimeout(refreshTimer);
+  const seconds = Math.max(expiresIn / 2, expiresIn - 60);
+  refreshTimer = setTimeout(silentRefresh, seconds * 1000);
+}
+
+// Trades the cookie for a new access token (and a new cookie). True when it worked.
+async function refresh() {
+  const { refreshToken: result } = await graphql(REFRESH);
+  if (result.__typename !== "AuthPayload") {
+    if (result.__typename === "RateLimited") {
+      clearTimeout(refreshTimer);
+      refreshTimer = setTimeout(silentRefresh, result.retryAfterSeconds * 1000);
+    }
+    return false;
+  }
+  accessToken = result.accessToken;
+  scheduleRefresh(result.expiresIn);
+  return true;
+}
+
+async function silentRefresh() {
+  try {
+    if (await refresh()) {
+      refreshCount += 1;
+      $("refresh-count").textContent = String(refreshCount);
+    } else if (accessToken) {
+      signOutLocally("Your session has ended; please sign in again.");
+    }
+  } catch (error) {
+    say(`Could not refresh: ${error.message}`);
+  }
+}
+
+async function loadMe() {
+  const { me } = await signedIn(ME);
+  $("me-email").textContent = me.email;
+  $("me-id").textContent = me.id;
+}
+
+function signOutLocally(message) {
+  accessToken = null;
+  clearTimeout(refreshTimer);
+  show("signed-out");
+  say(message);
+}
+
+function fields(form) {
+  return Object.fromEntries(new FormData(form).entries());
+}
+
+function handle(formId, action) {
+  $(formId).addEventListener("submit", async (event) => {
+    event.preventDefault();
+    say("");
+    try {
+      await action(fields(event.target));
+    } catch (error) {
+      say(error.message);
+    }
+  });
+}
+
+function askForCode(email) {
+  pendingEmail = email;
+  $("code-email").textContent = email;
+  $("code-form").reset();
+  show("code-step");
+}
+
+handle("register-form", async ({ email, password }) => {
+  const { register: result } = await graphql(REGISTER, { input: { email, password } });
+  if (result.__typename === "OtpSent") askForCode(email);
+  else if (result.__typename === "InvalidInput") say(result.fields.map((f) => f.message).join(" "));
+  else say(describe(result));
+});
+
+handle("code-form", async ({ code }) => {
+  const { verifyOtp: result } = await graphql(VERIFY_OTP, { input: { email: pendingEmail, code } });
+  if (result.__typename === "AuthPayload") await startSession(result);
+  else say(describe(result));
+});
+
+handle("login-form", async ({ email, password }) => {
+  const { login: result } = await graphql(LOGIN, { input: { email, password } });
+  if (result.__typename === "AuthPayload") await startSession(result);
+  else if (result.__typename === "EmailNotVerified") {
+    askForCode(result.email);
+    say(result.message);
+  } else say(describe(result));
+});
+
+$("reload-me").addEventListener("click", () => loadMe().catch((error) => say(error.message)));
+
+$("logout").addEventListener("click", async () => {
+  try {
+    await signedIn(LOGOUT); // ends the session and clears the cookie
+    signOutLocally("Signed out.");
+  } catch (error) {
+    say(error.message);
+  }
+});
+
+// On load: a cookie from an earlier visit signs the person straight back in.
+(async () => {
+  $("gateway-url").textContent = GATEWAY;
+  try {
+    if (await refresh()) {
+      await loadMe();
+      show("signed-in");
+      return;
+    }
+  } catch (error) {
+    say(`The gateway is not answering: ${error.message}`);
+  }
+  show("signed-out");
+})();

@@ -1,0 +1,259 @@
+"""The example SPA (examples/spa) in Chromium, against a real gateway process in cookie mode.
+
+The SPA is served from one origin (http://localhost:A) and the gateway from another
+(http://localhost:B): same site, different origins, so CORS, the SameSite=Strict
+refresh cookie and the X-Requested-With rule are all exercised by a real browser.
+Codes are read from a real aiosmtpd server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.browser.conftest import gateway_env
+from tests.conftest import free_port
+from tests.e2e.conftest import PASSWORD
+from tests.e2e.processes import running_gateway
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+    from playwright.async_api import Browser, BrowserContext, Page
+
+    from tests.conftest import SmtpSink
+    from tests.e2e.conftest import Gateway
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+SPA_DIR = ROOT / "examples" / "spa"
+ACCESS_TOKEN_SECONDS = 4  # short, so the SPA refreshes silently within the test
+EMAIL = "ann@example.com"
+
+
+@contextmanager
+def static_server(directory: Path) -> Iterator[str]:
+    """``python -m http.server`` on a free port: the origin it serves ``directory`` from."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(directory)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"http://localhost:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def spa_origin() -> Iterator[str]:
+    with static_server(SPA_DIR) as origin:
+        yield origin
+
+
+@pytest.fixture
+async def cookie_gateway(spa_origin: str, smtp_server: SmtpSink, tmp_path: Path) -> AsyncIterator[tuple[Gateway, str]]:
+    """A gateway process in cookie mode that allows the SPA's origin; and its GraphQL URL."""
+    env = gateway_env(
+        smtp_server.port,
+        tmp_path,
+        REFRESH_TOKEN_TRANSPORT="cookie",
+        CORS_ORIGINS=spa_origin,
+        ACCESS_TOKEN_TTL_SECONDS=str(ACCESS_TOKEN_SECONDS),
+    )
+    async with running_gateway(env, smtp_server) as gateway:
+        yield gateway, f"http://localhost:{gateway.http.base_url.port}/graphql"
+
+
+@pytest.fixture
+async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
+    context = await browser.new_context()
+    yield context
+    await context.close()
+
+
+async def wait_for_code(mailbox: SmtpSink, email: str) -> str:
+    for _ in range(100):
+        if mailbox.bodies_to(email):
+            break
+        await asyncio.sleep(0.05)
+    match = re.search(r"\b(\d{6})\b", mailbox.bodies_to(email)[-1])
+    assert match, mailbox.bodies_to(email)[-1]
+    return match.group(1)
+
+
+async def refresh_cookie(context: BrowserContext) -> dict[str, Any] | None:
+    cookies = [dict(c) for c in await context.cookies() if c["name"] == "__Secure-refresh_token"]
+    return cookies[0] if cookies else None
+
+
+async def sign_up(page: Page, mailbox: SmtpSink) -> None:
+    await page.wait_for_selector("#signed-out", state="visible")
+    await page.fill("#register-form input[name=email]", EMAIL)
+    await page.fill("#register-form input[name=password]", PASSWORD)
+    await page.click("#register-form button")
+    await page.wait_for_selector("#code-step", state="visible")
+    await page.fill("#code-form input[name=code]", await wait_for_code(mailbox, EMAIL))
+    await page.click("#code-form button")
+    await page.wait_for_selector("#signed-in", state="visible")
+
+
+async def test_the_example_spa_signs_up_refreshes_silently_and_signs_out(
+    context: BrowserContext,
+    spa_origin: str,
+    cookie_gateway: tuple[Gateway, str],
+    artifacts_dir: Path,
+) -> None:
+    gateway, graphql_url = cookie_gateway
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(f"{spa_origin}/?gateway={graphql_url}")
+
+    # sign up, with the code from the mail server
+    await sign_up(page, gateway.mailbox)
+    assert await page.inner_text("#me-email") == EMAIL
+
+    # the refresh token is in an HttpOnly, Secure, Strict cookie scoped to /graphql, out of JavaScript's reach
+    cookie = await refresh_cookie(context)
+    assert cookie is not None
+    assert cookie["httpOnly"]
+    assert cookie["secure"]
+    assert cookie["sameSite"] == "Strict"
+    assert cookie["path"] == "/graphql"
+    assert await page.evaluate("document.cookie") == ""
+    stored = await page.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")
+    assert stored == "{}{}"  # nothing in localStorage or sessionStorage
+
+    # the SPA refreshes before each access token expires: well past the first token's
+    # lifetime, `me` still answers, and the cookie has rotated
+    await page.wait_for_function("Number(document.getElementById('refresh-count').textContent) >= 2", timeout=20_000)
+    await page.click("#reload-me")
+    await page.wait_for_timeout(300)
+    assert await page.inner_text("#me-email") == EMAIL
+    rotated = await refresh_cookie(context)
+    assert rotated is not None
+    assert rotated["value"] != cookie["value"]
+    assert await page.inner_text("#status") == ""
+
+    # a reload loses the access token (memory only); the cookie signs the person back in
+    await page.reload()
+    await page.wait_for_selector("#signed-in", state="visible")
+    assert await page.inner_text("#me-email") == EMAIL
+    await page.screenshot(path=str(artifacts_dir / "example-spa.png"))
+
+    # sign out: the session ends and the cookie is gone, so a reload stays signed out
+    await page.click("#logout")
+    await page.wait_for_selector("#signed-out", state="visible")
+    assert await page.inner_text("#status") == "Signed out."
+    assert await refresh_cookie(context) is None
+    await page.reload()
+    await page.wait_for_selector("#signed-out", state="visible")
+    assert errors == []
+
+
+async def test_the_example_spa_signs_in_with_a_password(
+    context: BrowserContext, spa_origin: str, cookie_gateway: tuple[Gateway, str]
+) -> None:
+    gateway, graphql_url = cookie_gateway
+    await gateway.register(EMAIL, headers={"X-Requested-With": "tests"})
+    await gateway.verify(EMAIL, gateway.last_code(EMAIL), headers={"X-Requested-With": "tests"})
+    page = await context.new_page()
+    await page.goto(f"{spa_origin}/?gateway={graphql_url}")
+    await page.wait_for_selector("#signed-out", state="visible")
+
+    await page.fill("#login-form input[name=email]", EMAIL)
+    await page.fill("#login-form input[name=password]", "not the password")
+    await page.click("#login-form button")
+    await page.wait_for_function("document.getElementById('status').textContent !== ''")
+    assert "password" in (await page.inner_text("#status")).lower()
+
+    await page.fill("#login-form input[name=password]", PASSWORD)
+    await page.click("#login-form button")
+    await page.wait_for_selector("#signed-in", state="visible")
+    assert await page.inner_text("#me-email") == EMAIL
+
+
+ATTACKER_PAGE = """<!doctype html>
+<html><body>
+<form id="form" method="POST" action="{graphql_url}" enctype="text/plain" target="sink">
+  <input name='{{"query":"mutation {{ refreshToken {{ __typename }} }}","x":"' value='"}}' />
+</form>
+<iframe name="sink"></iframe>
+<script>
+  window.results = {{}};
+  const body = JSON.stringify({{ query: "mutation {{ refreshToken {{ __typename }} }}" }});
+  // a script on another origin: with the header it needs a preflight, which the gateway refuses
+  window.withHeader = fetch("{graphql_url}", {{
+    method: "POST", credentials: "include",
+    headers: {{ "Content-Type": "application/json", "X-Requested-With": "x" }}, body,
+  }}).then(() => "answered", (e) => "blocked: " + e.message);
+  // without a preflight: the browser sends it, with the cookie, but the gateway refuses it
+  window.noCors = fetch("{graphql_url}", {{
+    method: "POST", mode: "no-cors", credentials: "include", headers: {{ "Content-Type": "text/plain" }}, body,
+  }}).then(() => "sent", (e) => "blocked: " + e.message);
+  document.getElementById("form").submit();
+</script>
+</body></html>
+"""
+
+
+async def test_another_origin_cannot_use_the_cookie(
+    context: BrowserContext,
+    spa_origin: str,
+    cookie_gateway: tuple[Gateway, str],
+    tmp_path: Path,
+) -> None:
+    """A page on the same site but another origin (not in CORS_ORIGINS) tries a form post and two fetches."""
+    gateway, graphql_url = cookie_gateway
+    page = await context.new_page()
+    await page.goto(f"{spa_origin}/?gateway={graphql_url}")
+    await sign_up(page, gateway.mailbox)
+    cookie = await refresh_cookie(context)
+    assert cookie is not None
+
+    attacker_dir = tmp_path / "attacker"
+    attacker_dir.mkdir()
+    (attacker_dir / "index.html").write_text(ATTACKER_PAGE.format(graphql_url=graphql_url))
+    statuses: list[tuple[str, int]] = []
+    with static_server(attacker_dir) as attacker_origin:
+        attacker = await context.new_page()
+        attacker.on(
+            "response",
+            lambda response: (
+                statuses.append((response.request.method, response.status))
+                if response.url.startswith(graphql_url)
+                else None
+            ),
+        )
+        await attacker.goto(f"{attacker_origin}/index.html")
+        assert (await attacker.evaluate("window.withHeader")).startswith("blocked")
+        assert await attacker.evaluate("window.noCors") == "sent"
+        await attacker.wait_for_timeout(500)  # the form's answer, in the iframe
+
+    # the fetch with the header never left the browser (its preflight was refused); the form
+    # post and the no-cors fetch reached the gateway, with the cookie (same site), and were
+    # refused for want of the header
+    assert statuses == [("POST", 403), ("POST", 403)]
+    # nothing happened: the cookie is the one the SPA had, and it still works
+    assert await refresh_cookie(context) == cookie
+    await page.reload()
+    await page.wait_for_selector("#signed-in", state="visible")
