@@ -62,6 +62,7 @@ from mail.smtp import SmtpConfig, SmtpMailer
 from persistence.config import tortoise_config
 from persistence.unit_of_work import TortoiseUnitOfWork
 from schema.context import Services
+from schema.forward_auth import forward_auth_route
 from schema.http import RequestGuard, SecurityHeaders, http_exception_handler
 from schema.limits import GraphQLLimits
 from schema.root import build_schema
@@ -437,7 +438,8 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"] if development else ["POST"]),
+            Route(GRAPHQL_PATH, graphql, methods=["GET", "POST"] if development else ["POST"]),
+            forward_auth_route(services.identity),  # for reverse proxies: nginx auth_request and the like
             *graphql.ide_routes,  # GraphiQL's scripts and styles, served only with the page (development)
         ],
         lifespan=lifespan,
@@ -448,6 +450,7 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock
         RequestGuard,
         max_body_bytes=settings.max_request_body_bytes,
         csrf_header=CSRF_HEADER if transport.uses_cookie else None,
+        graphql_path=GRAPHQL_PATH,
     )
     if settings.cors_origins:
         # Outside the guard, so a preflight (OPTIONS, no body) is answered before the router's 405.

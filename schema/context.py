@@ -141,11 +141,20 @@ class Context:
         return principal.user if principal else None
 
     def _read_bearer_token(self) -> AccessClaims | None:
-        header = self.request.headers.get("authorization")
-        if header is None:
-            return None
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise InvalidAccessToken
-        return self.services.identity.read_access_token(token)
+        token = bearer_token(self.request.headers.get("authorization"))
+        return None if token is None else self.services.identity.read_access_token(token)
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header; ``None`` without the header.
+
+    Raises:
+        InvalidAccessToken: another scheme, or no token after it.
+    """
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise InvalidAccessToken
+    return token

@@ -52,7 +52,7 @@ class _BodyTooLarge(Exception):
 class RequestGuard:
     """Refuses what the GraphQL view should never read.
 
-    A POST must be ``application/json``: HTML forms can only send form encodings and
+    A POST to the GraphQL endpoint must be ``application/json``: HTML forms can only send form encodings and
     ``text/plain``, so no other site can make a browser post to us (CSRF). When a
     cookie carries credentials (``csrf_header`` is set), a POST must also carry that
     header, which no form can send and no other origin's script can send without a
@@ -61,10 +61,13 @@ class RequestGuard:
     the bytes streamed in pass the cap.
     """
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, csrf_header: str | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, csrf_header: str | None = None, graphql_path: str = "/graphql"
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.csrf_header = csrf_header
+        self.graphql_path = graphql_path  # the POST rules are the GraphQL endpoint's; forward auth reads no body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -101,7 +104,7 @@ class RequestGuard:
 
     def _refusal(self, scope: Scope) -> JSONResponse | None:
         headers = Headers(scope=scope)
-        if scope["method"] == "POST":
+        if scope["method"] == "POST" and scope["path"] == self.graphql_path:
             if self.csrf_header and not headers.get(self.csrf_header, "").strip():
                 return error_response(
                     403,
