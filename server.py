@@ -3,18 +3,22 @@
 ``uvicorn server:app`` serves the gateway; ``python server.py`` does the same
 with the configured HOST and PORT; ``python server.py migrate`` applies pending
 database migrations and exits; ``python server.py check`` validates the settings;
-``python server.py unlock-account EMAIL`` ends an account's sign-in lockout.
+``python server.py unlock-account EMAIL`` ends an account's sign-in lockout;
+``python server.py generate-key [--alg EdDSA|ES256|RS256]`` makes an access-token signing key.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import functools
 import ipaddress
+import json
 import logging
 import os
 import re
 import secrets
+import signal
 import sys
 import uuid
 from contextlib import asynccontextmanager
@@ -55,26 +59,40 @@ from domain.services.session_starter import SessionStarter
 from domain.services.sessions import SessionService
 from domain.services.throttle import RateLimits, Throttle
 from domain.services.verification import VerificationService
+from domain.signing_keys import (
+    AccessTokenKey,
+    AccessTokenKeys,
+    generate_signing_key,
+    keys_by_kid,
+    load_keys,
+    load_signing_key,
+)
 from domain.throttling import LockoutPolicy, Rate
 from domain.tokens import AccessTokenCodec, RefreshTokenMinter
 from mail.console import ConsoleMailer
 from mail.smtp import SmtpConfig, SmtpMailer
 from persistence.config import tortoise_config
+from persistence.health import DatabaseProbe
 from persistence.unit_of_work import TortoiseUnitOfWork
 from schema.context import Services
 from schema.forward_auth import forward_auth_route
+from schema.health import Readiness, health_routes
 from schema.http import RequestGuard, SecurityHeaders, http_exception_handler
 from schema.limits import GraphQLLimits
+from schema.metrics import GatewayMetrics
+from schema.request_log import RequestLog, configure_logging
 from schema.root import build_schema
 from schema.transport import CSRF_HEADER, RefreshTokenTransport
 from schema.view import GatewayGraphQL
+from schema.wellknown import well_known_routes
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
+    from types import FrameType
 
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from domain.ports import Clock, Mailer, PasswordHasher, UnitOfWork
+    from domain.ports import AuditObserver, Clock, Mailer, PasswordHasher, UnitOfWork
 
 logger = logging.getLogger("gateway")
 
@@ -106,11 +124,21 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str = "sqlite://data/gateway.sqlite3"
     migrate_on_start: bool = True
+    # On SIGTERM the gateway stops accepting connections and gives the requests in flight this
+    # long to finish; then it sends queued mail and exits 0 (README, "Deployment").
+    shutdown_grace_seconds: Annotated[int, Field(ge=1, le=3600)] = 20
 
     product_name: str = "Auth Gateway"
     jwt_secret: SecretStr | None = None
     jwt_issuer: str = "auth-gateway"
     jwt_audience: str = "auth-gateway"
+    # Access-token signing (README, "Signing keys and JWKS"): each key is PEM or JWK (JSON) text
+    jwt_algorithm: Literal["EdDSA", "ES256", "RS256", "HS256"] = "EdDSA"
+    jwt_signing_key: SecretStr | None = None
+    jwt_signing_key_file: Path | None = None
+    jwt_verification_keys: SecretStr | None = None
+    jwt_verification_key_files: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    public_url: str | None = None  # the gateway's external base URL, for the discovery document
     access_token_ttl_seconds: Seconds = 15 * 60
     refresh_token_idle_ttl_seconds: Seconds = 14 * 24 * 3600
     refresh_token_absolute_ttl_seconds: Seconds = 30 * 24 * 3600
@@ -164,12 +192,30 @@ class Settings(BaseSettings):
     # NIST SP 800-63B: no more than 100 consecutive failed attempts on one account.
     lockout_hard_limit: Annotated[int, Field(ge=1, le=100)] = _DEFAULT_LIMITS.lockout.hard_limit
 
-    @field_validator("trusted_proxies", "cors_origins", mode="before")
+    # Operating it (README, "Operating it"): /readyz's time budget, /metrics, the log format.
+    # /metrics is on in development; in production only with METRICS_TOKEN (then behind it)
+    # or an explicit METRICS_ENABLED=true (for a port only Prometheus can reach).
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    metrics_enabled: bool | None = None
+    metrics_token: SecretStr | None = None
+    log_format: Literal["json", "text"] | None = None  # default: json in production, text in development
+
+    @field_validator("trusted_proxies", "cors_origins", "jwt_verification_key_files", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(f"{value!r} is not a base URL: scheme://host[:port][/path], no query")
+        return value.rstrip("/")
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -210,18 +256,41 @@ class Settings(BaseSettings):
             raise ValueError("REFRESH_TOKEN_ABSOLUTE_TTL_SECONDS must not be shorter than the idle lifetime")
         if self.refresh_cookie_samesite == "none" and not self.refresh_cookie_secure:
             raise ValueError("REFRESH_COOKIE_SAMESITE=none needs REFRESH_COOKIE_SECURE=true (browsers insist)")
+        if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 16:
+            raise ValueError("METRICS_TOKEN must be at least 16 characters long")
         if self.production:
             if not self.refresh_cookie_secure:
                 raise ValueError("REFRESH_COOKIE_SECURE=false is for http://localhost development, not production")
             if self.jwt_secret is None:
                 raise ValueError("JWT_SECRET is required when APP_ENV=production")
+            if self.jwt_algorithm != "HS256" and self.jwt_signing_key is None and self.jwt_signing_key_file is None:
+                raise ValueError(
+                    f"JWT_SIGNING_KEY or JWT_SIGNING_KEY_FILE is required when APP_ENV=production and "
+                    f"JWT_ALGORITHM={self.jwt_algorithm} (make one: python server.py generate-key --alg "
+                    f"{self.jwt_algorithm}), or set JWT_ALGORITHM=HS256 to sign with JWT_SECRET"
+                )
             if self.email_backend != "smtp":
                 raise ValueError("EMAIL_BACKEND must be smtp when APP_ENV=production (console prints codes)")
+        configured_signing_keys(self)  # unreadable, unfit or clashing keys stop start-up (and `check`)
         return self
 
     @property
     def production(self) -> bool:
         return self.app_env == "production"
+
+    @property
+    def serves_metrics(self) -> bool:
+        if self.metrics_enabled is not None:
+            return self.metrics_enabled
+        return not self.production or self.metrics_token is not None
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_format == "json" if self.log_format else self.production
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
 
 
 def load_settings() -> Settings:
@@ -242,13 +311,94 @@ def server_secret(settings: Settings) -> bytes:
     if settings.jwt_secret is not None:
         return settings.jwt_secret.get_secret_value().encode()
     path = settings.data_dir / "jwt_secret"
-    if not path.exists():
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
+    if _generated_once(path, lambda: secrets.token_urlsafe(48)):
         logger.warning("JWT_SECRET is not set: generated one in %s (development only)", path)
     return path.read_text().strip().encode()
+
+
+def _generated_once(path: Path, content: Callable[[], str]) -> bool:
+    """Write ``content()`` to ``path`` (0600) unless it exists; True if this call wrote it.
+
+    Written aside, then linked into place: a second process starting at the same
+    moment reads a whole file, whichever of the two won.
+    """
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(content())
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        return False
+    finally:
+        draft.unlink()
+    return True
+
+
+def configured_signing_keys(settings: Settings) -> tuple[AccessTokenKey | None, list[AccessTokenKey]]:
+    """The signing key and the verification keys the settings give, read and checked.
+
+    Raises:
+        ValueError: naming the variable, for a key that is unreadable, unfit for
+            JWT_ALGORITHM, public where it must sign, or sharing a kid with another.
+    """
+    algorithm = settings.jwt_algorithm
+    given = {
+        "JWT_SIGNING_KEY": settings.jwt_signing_key is not None,
+        "JWT_SIGNING_KEY_FILE": settings.jwt_signing_key_file is not None,
+        "JWT_VERIFICATION_KEYS": settings.jwt_verification_keys is not None,
+        "JWT_VERIFICATION_KEY_FILES": bool(settings.jwt_verification_key_files),
+    }
+    if algorithm == "HS256":
+        if any(given.values()):
+            names = ", ".join(name for name, is_set in given.items() if is_set)
+            raise ValueError(f"{names}: JWT_ALGORITHM=HS256 signs with a key derived from JWT_SECRET, not with keys")
+        return None, []
+    if settings.jwt_signing_key is not None and settings.jwt_signing_key_file is not None:
+        raise ValueError("set JWT_SIGNING_KEY or JWT_SIGNING_KEY_FILE, not both")
+    signer = None
+    if settings.jwt_signing_key is not None:
+        signer = load_signing_key(settings.jwt_signing_key.get_secret_value(), "JWT_SIGNING_KEY", algorithm)
+    elif settings.jwt_signing_key_file is not None:
+        source = f"JWT_SIGNING_KEY_FILE {settings.jwt_signing_key_file}"
+        signer = load_signing_key(_read_key_file(settings.jwt_signing_key_file, source), source, algorithm)
+    verification = []
+    if settings.jwt_verification_keys is not None:
+        text = settings.jwt_verification_keys.get_secret_value()
+        verification += load_keys(text, "JWT_VERIFICATION_KEYS", algorithm)
+    for path in settings.jwt_verification_key_files:
+        source = f"JWT_VERIFICATION_KEY_FILES {path}"
+        verification += load_keys(_read_key_file(path, source), source, algorithm)
+    keys_by_kid([signer, *verification] if signer else verification)  # one kid, one key
+    return signer, verification
+
+
+def _read_key_file(path: Path, source: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{source}: cannot read it ({exc})") from None
+
+
+def access_token_keys(settings: Settings, access_token_secret: bytes) -> AccessTokenKeys:
+    """The keys of JWT_ALGORITHM: HS256 signs with ``access_token_secret``; the others with
+    JWT_SIGNING_KEY(_FILE), or in development with one generated once under DATA_DIR."""
+    if settings.jwt_algorithm == "HS256":
+        return AccessTokenKeys.symmetric(access_token_secret, "the access-token key derived from JWT_SECRET")
+    signer, verification = configured_signing_keys(settings)
+    return AccessTokenKeys(signer or _development_signing_key(settings), verification)
+
+
+def _development_signing_key(settings: Settings) -> AccessTokenKey:
+    algorithm = settings.jwt_algorithm
+    assert algorithm != "HS256"
+    path = settings.data_dir / f"jwt_signing_key.{algorithm}.json"
+    if _generated_once(path, lambda: json.dumps(generate_signing_key(algorithm).private_jwk()) + "\n"):
+        logger.warning("JWT_SIGNING_KEY is not set: generated an %s key in %s (development only)", algorithm, path)
+    return load_signing_key(path.read_text(encoding="utf-8"), str(path), algorithm)
 
 
 def build_mailer(settings: Settings) -> Mailer:
@@ -268,7 +418,12 @@ def build_mailer(settings: Settings) -> Mailer:
     return ConsoleMailer(settings.email_from)
 
 
-def build_services(settings: Settings, mailer: Mailer | None = None, clock: Clock | None = None) -> Services:
+def build_services(
+    settings: Settings,
+    mailer: Mailer | None = None,
+    clock: Clock | None = None,
+    audit_observer: AuditObserver | None = None,
+) -> Services:
     """The composition root: every service with its real adapters, from the settings."""
     keys = KeyRing.from_secret(server_secret(settings))
     clock = clock or SystemClock()
@@ -280,7 +435,7 @@ def build_services(settings: Settings, mailer: Mailer | None = None, clock: Cloc
         refresh_reuse_grace=timedelta(seconds=settings.refresh_token_reuse_grace_seconds),
     )
     access_tokens = AccessTokenCodec(
-        keys.access_token,
+        access_token_keys(settings, keys.access_token),
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         lifetime_seconds=settings.access_token_ttl_seconds,
@@ -294,6 +449,7 @@ def build_services(settings: Settings, mailer: Mailer | None = None, clock: Cloc
         keys=keys,
         access_tokens=access_tokens,
         limits=rate_limits(settings),
+        audit_observer=audit_observer,
     )
 
 
@@ -327,13 +483,14 @@ def wire_services(
     keys: KeyRing,
     access_tokens: AccessTokenCodec,
     limits: RateLimits,
+    audit_observer: AuditObserver | None = None,
 ) -> Services:
     """Every service with the collaborators it is given; unit tests give it fakes."""
     refresh_tokens = RefreshTokenMinter(keys.refresh_token)
     codes = OtpCodes(keys.otp)
     checker = OtpChecker(codes, clock, policy)
     mail_queue = MailQueue(mailer)
-    audit = AuditTrail(uow, clock)
+    audit = AuditTrail(uow, clock, audit_observer)
     throttle = Throttle(uow, keys.throttle, limits, clock, audit)
     otp_sender = OtpSender(codes, mailer, clock, policy, audit)
     sessions = SessionStarter(access_tokens, refresh_tokens, clock, policy)
@@ -406,7 +563,9 @@ class RequestIdMiddleware:
 
 def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock | None = None) -> Starlette:
     """The ASGI app; tests may hand in their own mailer or clock, everything else is real."""
-    services = build_services(settings, mailer, clock)
+    database = DatabaseProbe(settings.database_url)
+    metrics = GatewayMetrics(database.pool_usage) if settings.serves_metrics else None
+    services = build_services(settings, mailer, clock, audit_observer=metrics)
     limits = GraphQLLimits(
         max_depth=settings.graphql_max_depth,
         max_aliases=settings.graphql_max_aliases,
@@ -440,11 +599,16 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock
         routes=[
             Route(GRAPHQL_PATH, graphql, methods=["GET", "POST"] if development else ["POST"]),
             forward_auth_route(services.identity),  # for reverse proxies: nginx auth_request and the like
+            *well_known_routes(services.identity.public_keys(), settings.jwt_issuer, settings.public_url),  # JWKS
             *graphql.ide_routes,  # GraphiQL's scripts and styles, served only with the page (development)
+            *health_routes(Readiness(database.problem, timeout_seconds=settings.readiness_timeout_seconds)),
+            *([metrics.route(token=_secret(settings.metrics_token))] if metrics else []),
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: http_exception_handler},
     )
+    if metrics:
+        metrics.know_paths([route.path for route in app.routes if isinstance(route, Route)])
     app.state.services = services  # for operators' tooling and the tests, e.g. to drain the mail queue
     app.add_middleware(
         RequestGuard,
@@ -464,6 +628,7 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock
             max_age=settings.cors_max_age_seconds,
         )
     app.add_middleware(SecurityHeaders, hsts=settings.production)
+    app.add_middleware(RequestLog, metrics=metrics)  # inside RequestIdMiddleware: it logs the request id
     app.add_middleware(RequestIdMiddleware)
     if settings.trusted_proxies:
         # X-Forwarded-For is believed only from these peers: anyone else could forge it.
@@ -485,9 +650,41 @@ def __getattr__(name: str) -> object:
     raise AttributeError(name)
 
 
+def generate_key_command(arguments: list[str]) -> None:
+    """``generate-key``: a new private key for JWT_SIGNING_KEY(_FILE), printed or written to a new file."""
+    parser = argparse.ArgumentParser(prog="python server.py generate-key", description=generate_key_command.__doc__)
+    parser.add_argument("--alg", choices=["EdDSA", "ES256", "RS256"], default="EdDSA", help="default: EdDSA")
+    parser.add_argument("--format", choices=["jwk", "pem"], default="jwk", help="a JWK with its kid, or PKCS#8 PEM")
+    parser.add_argument("--out", type=Path, help="write to this file (created with mode 0600) instead of printing")
+    options = parser.parse_args(arguments)
+    key = generate_signing_key(options.alg)
+    text = json.dumps(key.private_jwk()) + "\n" if options.format == "jwk" else key.private_pem()
+    if options.out is None:
+        sys.stdout.write(text)
+        return
+    try:
+        fd = os.open(options.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        sys.stderr.write(f"cannot create {options.out}: {exc.strerror} (an existing key is never overwritten)\n")
+        raise SystemExit(2) from None
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    print(f"wrote a private {options.alg} key, kid {key.kid}, to {options.out}")
+
+
+def _stopped(_signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM while uvicorn's own handler is not in place: before it serves, and after its
+    graceful shutdown, when it raises the signal again to die of it. A stop that was asked
+    for ends with status 0, as it does for PID 1 in a container (the kernel ignores it there)."""
+    raise SystemExit(0)
+
+
 def main(argv: list[str]) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if argv[1:2] == ["generate-key"]:  # before the settings: it makes a key they will name
+        generate_key_command(argv[2:])
+        return
     settings = load_settings()
+    configure_logging(json_lines=settings.json_logs)
     command = argv[1] if len(argv) > 1 else "serve"
     if command == "check":
         print(f"configuration OK ({settings.app_env}, {settings.database_url.split(':', 1)[0]})")
@@ -500,9 +697,21 @@ def main(argv: list[str]) -> None:
     elif command == "serve":
         import uvicorn
 
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, proxy_headers=False)
+        signal.signal(signal.SIGTERM, _stopped)
+        # Uvicorn's loggers go through ours (log_config=None), and RequestLog replaces its access log.
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            proxy_headers=False,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        )
     else:
-        sys.stderr.write(f"unknown command {command!r}; use 'serve', 'migrate', 'check' or 'unlock-account EMAIL'\n")
+        sys.stderr.write(
+            f"unknown command {command!r}; use 'serve', 'migrate', 'check', 'unlock-account EMAIL' or 'generate-key'\n"
+        )
         raise SystemExit(2)
 
 

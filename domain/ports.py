@@ -151,6 +151,16 @@ class AuditRepository(Protocol):
         ...
 
 
+class AuditObserver(Protocol):
+    def observe(self, event: AuditEvent) -> None:
+        """Hear of ``event`` as a service records it, before its transaction commits.
+
+        For counting (metrics), not for keeping: the audit log is the record.
+        Must not raise and must not block.
+        """
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: rolled back on leaving unless ``commit`` was called."""
 

@@ -11,13 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import OctKey
 
 from domain.entities import AccessClaims
 from domain.errors import InvalidAccessToken
+from domain.signing_keys import AccessTokenKeys, jws_registry
 
 if TYPE_CHECKING:
     from datetime import datetime
+
+    from joserfc.jwk import GuestProtocol, Key
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
 
@@ -25,24 +27,30 @@ ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
 class AccessTokenCodec:
     """Issues and checks access tokens (RFC 9068 ``at+jwt``).
 
-    Decoding accepts only the configured algorithm and checks the issuer, the
-    audience, the expiry and the ``typ`` header, so a refresh token, an ID token
-    from elsewhere or an ``alg: none`` forgery is refused.
+    Tokens are signed by the signing key of ``keys`` and carry its ``kid``; decoding
+    picks the verifying key by the token's ``kid`` (no kid: the signing key; an
+    unknown kid: refused), accepts only the configured algorithm and checks the
+    issuer, the audience, the expiry and the ``typ`` header, so a refresh token, an
+    ID token from elsewhere or an ``alg: none`` forgery is refused.
     """
 
     def __init__(
         self,
-        key: bytes,
+        keys: AccessTokenKeys | bytes,
         issuer: str,
         audience: str,
         lifetime_seconds: int,
-        algorithm: str = "HS256",
     ) -> None:
-        self._key = OctKey.import_key(key)
+        """``keys`` as bytes: an HS256 key, e.g. the one derived from the server secret."""
+        self.keys = keys if isinstance(keys, AccessTokenKeys) else AccessTokenKeys.symmetric(keys)
         self.issuer = issuer
         self.audience = audience
         self.lifetime_seconds = lifetime_seconds
-        self.algorithm = algorithm
+        self._registry = jws_registry(self.keys.algorithm)
+
+    @property
+    def algorithm(self) -> str:
+        return self.keys.algorithm
 
     def issue(self, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime) -> str:
         issued_at = int(now.timestamp())
@@ -55,12 +63,13 @@ class AccessTokenCodec:
             "exp": issued_at + self.lifetime_seconds,
             "jti": uuid.uuid4().hex,
         }
-        header = {"alg": self.algorithm, "typ": ACCESS_TOKEN_TYPE}
-        return jwt.encode(header, claims, self._key, algorithms=[self.algorithm])
+        signer = self.keys.signer
+        header = {"alg": signer.algorithm, "typ": ACCESS_TOKEN_TYPE, "kid": signer.kid}
+        return jwt.encode(header, claims, signer.key, registry=self._registry)
 
     def decode(self, token: str, now: datetime) -> AccessClaims:
         try:
-            decoded = jwt.decode(token, self._key, algorithms=[self.algorithm])
+            decoded = jwt.decode(token, self._verifying_key, registry=self._registry)
         except (JoseError, ValueError, TypeError) as exc:
             raise InvalidAccessToken from exc
         if decoded.header.get("typ") != ACCESS_TOKEN_TYPE:
@@ -85,6 +94,13 @@ class AccessTokenCodec:
             )
         except (JoseError, ValueError, TypeError) as exc:
             raise InvalidAccessToken from exc
+
+    def _verifying_key(self, token: GuestProtocol) -> Key:
+        # Called by joserfc once the header's alg is known to be the configured one.
+        key = self.keys.verifier(token.headers().get("kid"))
+        if key is None:
+            raise InvalidAccessToken  # a kid this gateway does not (or no longer) verify
+        return key
 
 
 def hash_refresh_token(token: str) -> str:

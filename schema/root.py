@@ -28,6 +28,7 @@ from resolvers.update_profile import update_profile
 from resolvers.verify_otp import verify_otp
 from schema.errors import GatewaySchema
 from schema.limits import NOT_SENSITIVE, SENSITIVE, undeclared_mutations
+from schema.operations import RecordOperations
 from schema.permissions import SIGNED_IN
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def build_schema(
     limits: GraphQLLimits | None = None, *, introspection: bool = True, suggestions: bool = True
 ) -> GatewaySchema:
     """The schema; ``limits`` bound every document, production turns introspection and suggestions off."""
-    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = []
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [RecordOperations]
     if limits is not None:
         extensions.extend(limits.extensions())
     if not introspection:

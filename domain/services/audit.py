@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from domain.entities import AuditEventType, Client
-    from domain.ports import Clock, UnitOfWork
+    from domain.ports import AuditObserver, Clock, UnitOfWork
 
 
 class AuditTrail:
@@ -17,12 +17,14 @@ class AuditTrail:
 
     An event that belongs to a change (a sign-in, a rotation) is written in that
     change's unit of work, so both are kept or neither; a failure, which changes
-    nothing else, is written on its own.
+    nothing else, is written on its own. An ``observer`` (the metrics) hears of
+    each event as it is recorded.
     """
 
-    def __init__(self, uow: Callable[[], UnitOfWork], clock: Clock) -> None:
+    def __init__(self, uow: Callable[[], UnitOfWork], clock: Clock, observer: AuditObserver | None = None) -> None:
         self._uow = uow
         self._clock = clock
+        self._observer = observer
 
     async def record(
         self,
@@ -32,16 +34,17 @@ class AuditTrail:
         user_id: UUID | None = None,
         detail: str | None = None,
     ) -> None:
-        await uow.audit.add(
-            AuditEvent(
-                type=event_type,
-                occurred_at=self._clock.now(),
-                user_id=user_id,
-                client_ip=client.ip,
-                user_agent=truncated_user_agent(client.user_agent),
-                detail=detail,
-            )
+        event = AuditEvent(
+            type=event_type,
+            occurred_at=self._clock.now(),
+            user_id=user_id,
+            client_ip=client.ip,
+            user_agent=truncated_user_agent(client.user_agent),
+            detail=detail,
         )
+        await uow.audit.add(event)
+        if self._observer is not None:
+            self._observer.observe(event)
 
     async def record_alone(
         self,

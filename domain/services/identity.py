@@ -33,6 +33,11 @@ class IdentityService:
         """
         return self._access_tokens.decode(token, self._clock.now())
 
+    def public_keys(self) -> dict[str, list[dict[str, str]]]:
+        """The JWK Set of the public keys that verify access tokens (empty for HS256), for services
+        that check tokens themselves."""
+        return self._access_tokens.keys.jwks()
+
     async def authenticate(self, claims: AccessClaims) -> Principal:
         """The account the token speaks for, if the session it was issued to is still live.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -15,10 +16,13 @@ from asgi_lifespan import LifespanManager
 
 from domain.clock import SystemClock
 from domain.ports import Clock
+from domain.signing_keys import generate_signing_key
 from server import Settings, create_app
 from tests.conftest import SmtpSink
 
 JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+# Signs every test gateway's access tokens (EdDSA, the default), production ones included.
+SIGNING_KEY = generate_signing_key("EdDSA")
 PASSWORD = "correct horse battery staple"
 RATE_LIMITS = (
     "login_per_ip",
@@ -37,6 +41,7 @@ def make_settings(database_url: str, mail_port: int, data_dir: Path, **overrides
         "database_url": database_url,
         "data_dir": data_dir,
         "jwt_secret": JWT_SECRET,
+        "jwt_signing_key": json.dumps(SIGNING_KEY.private_jwk()),
         "email_backend": "smtp",
         "smtp_host": "127.0.0.1",
         "smtp_port": mail_port,

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from domain.signing_keys import generate_signing_key
 
 ROOT = Path(__file__).resolve().parents[2]
+
+ED25519 = generate_signing_key("EdDSA")
+RSA_1024_PEM = (
+    rsa.generate_private_key(65537, 1024)  # noqa: S505 - the weak key under test
+    .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    .decode()
+)
+
+
+def _jwk_with_kid(kid: str) -> str:
+    return json.dumps(generate_signing_key("EdDSA").private_jwk() | {"kid": kid})
 
 
 def _start(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -39,6 +55,15 @@ def _start(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
         ({"TRUSTED_PROXIES": "10.0.0.1, proxy.internal"}, "TRUSTED_PROXIES"),
         ({"LOCKOUT_HARD_LIMIT": "500"}, "LOCKOUT_HARD_LIMIT"),
         ({"LOCKOUT_FIRST_DELAY_SECONDS": "600", "LOCKOUT_MAX_DELAY_SECONDS": "60"}, "LOCKOUT_MAX_DELAY_SECONDS"),
+        ({"JWT_ALGORITHM": "RS512"}, "JWT_ALGORITHM"),
+        ({"JWT_ALGORITHM": "ES256", "JWT_SIGNING_KEY": ED25519.private_pem()}, "JWT_SIGNING_KEY"),
+        ({"JWT_ALGORITHM": "RS256", "JWT_SIGNING_KEY": RSA_1024_PEM}, "JWT_SIGNING_KEY"),
+        ({"JWT_SIGNING_KEY": ED25519.public_pem()}, "JWT_SIGNING_KEY"),
+        ({"JWT_SIGNING_KEY_FILE": "/nonexistent/signing.pem"}, "JWT_SIGNING_KEY_FILE"),
+        ({"JWT_VERIFICATION_KEY_FILES": "/nonexistent/old.pem"}, "JWT_VERIFICATION_KEY_FILES"),
+        ({"JWT_SIGNING_KEY": _jwk_with_kid("k1"), "JWT_VERIFICATION_KEYS": _jwk_with_kid("k1")}, "kid 'k1'"),
+        ({"JWT_ALGORITHM": "HS256", "JWT_VERIFICATION_KEYS": ED25519.public_pem()}, "JWT_VERIFICATION_KEYS"),
+        ({"PUBLIC_URL": "auth.example.com"}, "PUBLIC_URL"),
     ],
 )
 def test_bad_value_stops_with_the_variable_named(tmp_path: Path, env: dict[str, str], named: str) -> None:

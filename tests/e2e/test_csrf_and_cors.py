@@ -401,6 +401,7 @@ class TestSettings:
                 _env_file=None,
                 app_env="production",
                 jwt_secret=JWT_SECRET,
+                jwt_algorithm="HS256",  # production's asymmetric default wants a key, beside the point here
                 email_backend="smtp",
                 refresh_token_transport="cookie",
                 refresh_cookie_samesite=same_site,

@@ -1,19 +1,20 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import time
 import uuid
 from typing import Any
 
 from joserfc import jwt
-from joserfc.jwk import OctKey
 
-from domain.secrets import KeyRing
+from domain.signing_keys import jws_registry
 from persistence.models import UserRow
-from tests.e2e.conftest import JWT_SECRET, AdjustableClock, Gateway, GatewayFactory
+from tests.e2e.conftest import SIGNING_KEY, AdjustableClock, Gateway, GatewayFactory
 
-ACCESS_KEY = OctKey.import_key(KeyRing.from_secret(JWT_SECRET.encode()).access_token)
+EDDSA = jws_registry("EdDSA")
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -23,7 +24,7 @@ def _b64(data: dict[str, Any]) -> str:
 def _claims(payload: dict[str, Any], **overrides: Any) -> dict[str, Any]:
     """Claims for the account and session of ``payload`` (an AuthPayload), as the gateway would sign them."""
     now = int(time.time())
-    issued = jwt.decode(payload["accessToken"], ACCESS_KEY, algorithms=["HS256"]).claims
+    issued = jwt.decode(payload["accessToken"], SIGNING_KEY.key, registry=EDDSA).claims
     claims = {
         "iss": "auth-gateway",
         "aud": "auth-gateway",
@@ -37,8 +38,17 @@ def _claims(payload: dict[str, Any], **overrides: Any) -> dict[str, Any]:
     return claims
 
 
-def _sign(claims: dict[str, Any], alg: str = "HS256", typ: str = "at+jwt") -> str:
-    return jwt.encode({"alg": alg, "typ": typ}, claims, ACCESS_KEY, algorithms=[alg])
+def _sign(claims: dict[str, Any], typ: str = "at+jwt") -> str:
+    header = {"alg": "EdDSA", "typ": typ, "kid": SIGNING_KEY.kid}
+    return jwt.encode(header, claims, SIGNING_KEY.key, registry=EDDSA)
+
+
+def _sign_hs256_with_the_public_key(claims: dict[str, Any]) -> str:
+    """The algorithm-confusion forgery: HMAC keyed with the published public key."""
+    signing_input = f"{_b64({'alg': 'HS256', 'typ': 'at+jwt', 'kid': SIGNING_KEY.kid})}.{_b64(claims)}"
+    public_pem = SIGNING_KEY.public_pem().encode()
+    signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
 
 
 def _assert_unauthenticated(body: Any) -> None:
@@ -58,8 +68,8 @@ class TestMe:
 
     async def test_token_issued_by_the_gateway_has_the_documented_shape(self, gateway: Gateway) -> None:
         payload = await gateway.signed_up("shape@example.com")
-        decoded = jwt.decode(payload["accessToken"], ACCESS_KEY, algorithms=["HS256"])
-        assert decoded.header == {"alg": "HS256", "typ": "at+jwt"}
+        decoded = jwt.decode(payload["accessToken"], SIGNING_KEY.key, registry=EDDSA)
+        assert decoded.header == {"alg": "EdDSA", "typ": "at+jwt", "kid": SIGNING_KEY.kid}
         assert set(decoded.claims) >= {"iss", "aud", "sub", "iat", "exp", "jti", "sid"}
         assert decoded.claims["exp"] - decoded.claims["iat"] == 900
         assert decoded.claims["sub"] == payload["user"]["id"]
@@ -78,7 +88,7 @@ class TestMe:
             "garbage": "not-a-jwt",
             "tampered": payload["accessToken"][:-3] + ("AAA" if not payload["accessToken"].endswith("AAA") else "BBB"),
             "alg none": unsigned,
-            "other algorithm": _sign(_claims(payload), alg="HS512"),
+            "HS256 keyed with the public key": _sign_hs256_with_the_public_key(_claims(payload)),
             "foreign issuer": _sign(_claims(payload, iss="someone-else")),
             "foreign audience": _sign(_claims(payload, aud="another-api")),
             "expired": _sign(_claims(payload, iat=now - 1000, exp=now - 10)),
@@ -109,9 +119,10 @@ class TestExpiredAccessToken:
         clock = AdjustableClock()
         gateway: Gateway = await gateway_factory(clock=clock)
         payload = await gateway.signed_up("short@example.com")
-        clock.advance(seconds=899)
+        # iat and exp are whole seconds (iat rounded down): keep a few seconds of slack each side
+        clock.advance(seconds=895)
         assert (await gateway.me(payload["accessToken"]))["data"]["me"] is not None
-        clock.advance(seconds=2)
+        clock.advance(seconds=10)
         _assert_unauthenticated(await gateway.me(payload["accessToken"]))
 
 

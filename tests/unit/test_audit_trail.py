@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from domain.entities import Client
+from domain.entities import AuditEvent, AuditEventType, Client
 from domain.errors import DeliveryFailed, InvalidCredentials, InvalidOtp, InvalidRefreshToken, RateLimited
+from domain.services.audit import AuditTrail
 from domain.services.throttle import RateLimits
 from domain.throttling import Rate
 from tests.unit.gateway import ALICE, ALICE_PASSWORD, build_gateway
@@ -72,6 +73,31 @@ class TestAuditTrail:
         with pytest.raises(InvalidRefreshToken):
             await gateway.refresh.refresh(first, PHONE)
         assert database.audit_events()[-2:] == ["token_refreshed", "refresh_token_reused"]
+
+
+class HeardEvents:
+    """An ``AuditObserver`` that keeps what it hears."""
+
+    def __init__(self) -> None:
+        self.events: list[AuditEvent] = []
+
+    def observe(self, event: AuditEvent) -> None:
+        self.events.append(event)
+
+
+class TestAuditObserver:
+    async def test_hears_each_event_as_it_is_recorded(self, database: FakeDatabase, clock: FixedClock) -> None:
+        heard = HeardEvents()
+        trail = AuditTrail(database.unit_of_work, clock, heard)
+        await trail.record_alone(AuditEventType.RATE_LIMITED, PHONE, detail="login:ip")
+        async with database.unit_of_work() as uow:
+            await trail.record(uow, AuditEventType.REFRESH_TOKEN_REUSED, PHONE)
+            await uow.commit()
+        assert [(event.type, event.detail) for event in heard.events] == [
+            (AuditEventType.RATE_LIMITED, "login:ip"),
+            (AuditEventType.REFRESH_TOKEN_REUSED, None),
+        ]
+        assert heard.events == database.state.audit_events
 
 
 class TestRateLimitsInServices:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import re
 import uuid
@@ -12,6 +14,13 @@ from joserfc import jwt
 from joserfc.jwk import OctKey
 
 from domain.errors import InvalidAccessToken
+from domain.signing_keys import (
+    AccessTokenKey,
+    AccessTokenKeys,
+    AsymmetricAlgorithm,
+    generate_signing_key,
+    jws_registry,
+)
 from domain.tokens import AccessTokenCodec, RefreshTokenMinter, hash_refresh_token
 
 KEY = b"an access-token key of 32 bytes!"
@@ -56,7 +65,7 @@ class TestIssue:
     def test_is_an_at_jwt_with_every_claim(self, codec: AccessTokenCodec) -> None:
         token = codec.issue(USER_ID, SESSION_ID, NOW)
         decoded = jwt.decode(token, OctKey.import_key(KEY), algorithms=["HS256"])
-        assert decoded.header == {"alg": "HS256", "typ": "at+jwt"}
+        assert decoded.header == {"alg": "HS256", "typ": "at+jwt", "kid": OctKey.import_key(KEY).thumbprint()}
         issued_at = int(NOW.timestamp())
         assert decoded.claims == {
             "iss": ISSUER,
@@ -146,6 +155,86 @@ class TestDecode:
         refresh_token = RefreshTokenMinter(KEY).token(b"seed" * 8, 0)
         with pytest.raises(InvalidAccessToken):
             codec.decode(refresh_token, NOW)
+
+
+ASYMMETRIC: list[AsymmetricAlgorithm] = ["EdDSA", "ES256", "RS256"]
+SIGNING_KEYS = {algorithm: generate_signing_key(algorithm) for algorithm in ASYMMETRIC}
+
+
+def asymmetric_codec(signer: AccessTokenKey, *verification: AccessTokenKey) -> AccessTokenCodec:
+    keys = AccessTokenKeys(signer, verification)
+    return AccessTokenCodec(keys, issuer=ISSUER, audience=AUDIENCE, lifetime_seconds=LIFETIME)
+
+
+def signed(key: AccessTokenKey, header: dict[str, Any] | None = None) -> str:
+    header = header if header is not None else {"alg": key.algorithm, "typ": "at+jwt", "kid": key.kid}
+    return jwt.encode(header, valid_claims(), key.key, registry=jws_registry(key.algorithm))
+
+
+class TestAsymmetricSigning:
+    @pytest.mark.parametrize("algorithm", ASYMMETRIC)
+    def test_the_header_names_the_algorithm_and_the_signing_key(self, algorithm: AsymmetricAlgorithm) -> None:
+        key = SIGNING_KEYS[algorithm]
+        token = asymmetric_codec(key).issue(USER_ID, SESSION_ID, NOW)
+        decoded = jwt.decode(token, key.public().key, registry=jws_registry(algorithm))
+        assert decoded.header == {"alg": algorithm, "typ": "at+jwt", "kid": key.kid}
+        assert decoded.claims["sub"] == str(USER_ID)
+
+    @pytest.mark.parametrize("algorithm", ASYMMETRIC)
+    def test_a_token_it_issued_decodes(self, algorithm: AsymmetricAlgorithm) -> None:
+        codec = asymmetric_codec(SIGNING_KEYS[algorithm])
+        assert codec.decode(codec.issue(USER_ID, SESSION_ID, NOW), NOW).session_id == SESSION_ID
+
+    def test_a_token_without_kid_is_checked_against_the_signing_key(self) -> None:
+        key, old = SIGNING_KEYS["EdDSA"], generate_signing_key("EdDSA")
+        codec = asymmetric_codec(key, old)
+        assert codec.decode(signed(key, {"alg": "EdDSA", "typ": "at+jwt"}), NOW).user_id == USER_ID
+        with pytest.raises(InvalidAccessToken):
+            codec.decode(signed(old, {"alg": "EdDSA", "typ": "at+jwt"}), NOW)
+
+    def test_refuses_a_kid_it_does_not_know_even_with_a_good_signature(self) -> None:
+        key = SIGNING_KEYS["EdDSA"]
+        with pytest.raises(InvalidAccessToken):
+            asymmetric_codec(key).decode(signed(key, {"alg": "EdDSA", "typ": "at+jwt", "kid": "other"}), NOW)
+
+    def test_refuses_a_signature_by_another_key_under_a_known_kid(self) -> None:
+        key, impostor = SIGNING_KEYS["EdDSA"], generate_signing_key("EdDSA")
+        with pytest.raises(InvalidAccessToken):
+            asymmetric_codec(key).decode(signed(impostor, {"alg": "EdDSA", "typ": "at+jwt", "kid": key.kid}), NOW)
+
+    def test_refuses_hs256_keyed_with_the_public_key(self) -> None:
+        # Algorithm confusion: the public key is public, so an HMAC keyed with it is anyone's.
+        key = SIGNING_KEYS["ES256"]
+        header = b64url({"alg": "HS256", "typ": "at+jwt", "kid": key.kid})
+        signing_input = f"{header}.{b64url(valid_claims())}"
+        mac = hmac.new(key.public_pem().encode(), signing_input.encode(), hashlib.sha256).digest()
+        forged = f"{signing_input}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+        with pytest.raises(InvalidAccessToken):
+            asymmetric_codec(key).decode(forged, NOW)
+
+    def test_refuses_another_asymmetric_algorithm(self) -> None:
+        with pytest.raises(InvalidAccessToken):
+            asymmetric_codec(SIGNING_KEYS["EdDSA"]).decode(signed(SIGNING_KEYS["ES256"]), NOW)
+
+    def test_refuses_alg_none(self) -> None:
+        key = SIGNING_KEYS["EdDSA"]
+        token = f"{b64url({'alg': 'none', 'typ': 'at+jwt', 'kid': key.kid})}.{b64url(valid_claims())}."
+        with pytest.raises(InvalidAccessToken):
+            asymmetric_codec(key).decode(token, NOW)
+
+
+class TestRotation:
+    @pytest.mark.parametrize("algorithm", ASYMMETRIC)
+    def test_a_token_of_the_old_key_lives_while_the_old_key_verifies(self, algorithm: AsymmetricAlgorithm) -> None:
+        old, new = SIGNING_KEYS[algorithm], generate_signing_key(algorithm)
+        token = asymmetric_codec(old).issue(USER_ID, SESSION_ID, NOW)
+
+        rotated = asymmetric_codec(new, old.public())
+        assert rotated.decode(token, NOW).user_id == USER_ID
+        assert jwt.decode(rotated.issue(USER_ID, SESSION_ID, NOW), new.public().key, registry=jws_registry(algorithm))
+
+        with pytest.raises(InvalidAccessToken):
+            asymmetric_codec(new).decode(token, NOW)
 
 
 class TestRefreshTokenMinter:
