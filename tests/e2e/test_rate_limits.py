@@ -6,17 +6,12 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from persistence.models import AuditEventRow, ThrottleRow
-from tests.conftest import emptied
 from tests.e2e.conftest import JWT_SECRET, PASSWORD, AdjustableClock, Gateway, GatewayFactory
-from tests.e2e.processes import running_gateway
-
-if TYPE_CHECKING:
-    from tests.conftest import SmtpSink
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -301,31 +296,3 @@ class TestAuditLog:
         keys = await ThrottleRow.all().values_list("key", flat=True)
         assert keys
         assert all(len(key) == 64 and "private" not in key and "127.0.0.1" not in key for key in keys)
-
-
-class TestAcrossProcesses:
-    @pytest.mark.postgres
-    async def test_two_gateways_on_one_database_share_the_limit(
-        self, postgres_database_url: str, smtp_server: SmtpSink, tmp_path: Path
-    ) -> None:
-        """PostgreSQL only: it is the database several gateway processes share."""
-        database_url = await emptied(postgres_database_url)
-
-        env = {
-            "DATABASE_URL": database_url,
-            "JWT_SECRET": JWT_SECRET,
-            "DATA_DIR": str(tmp_path),
-            "MIGRATE_ON_START": "false",
-            "BCRYPT_COST": "4",
-            "EMAIL_BACKEND": "smtp",
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(smtp_server.port),
-            "RATE_LIMIT_LOGIN_PER_IP": "6/10m",
-        }
-        async with running_gateway(env, smtp_server) as first, running_gateway(env, smtp_server) as second:
-            answers = []
-            for n in range(10):
-                http = first if n % 2 == 0 else second
-                answers.append(await http.login(f"sprayed{n}@example.com", "Summer2026!"))
-        kinds = [a["__typename"] for a in answers]
-        assert kinds == ["InvalidCredentials"] * 6 + ["RateLimited"] * 4
