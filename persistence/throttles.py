@@ -30,8 +30,11 @@ class TortoiseThrottleRepository:
     async def update(self, key: str, change: Callable[[ThrottleState], tuple[ThrottleState, T]]) -> T:
         # INSERT … ON CONFLICT DO NOTHING, then lock the row: concurrent first hits on
         # a new key cannot both insert, and every hit then waits for the one before.
-        await ThrottleRow.bulk_create([ThrottleRow(key=key)], ignore_conflicts=True, using_db=self._db)
-        row = await ThrottleRow.filter(key=key).select_for_update().using_db(self._db).get()
+        # Between the two, another transaction may purge or clear the row: insert again.
+        row = None
+        while row is None:
+            await ThrottleRow.bulk_create([ThrottleRow(key=key)], ignore_conflicts=True, using_db=self._db)
+            row = await ThrottleRow.filter(key=key).select_for_update().using_db(self._db).first()
         before = ThrottleState(row.count, row.marked_at, row.expires_at)
         after, outcome = change(before)
         if after != before:

@@ -5,7 +5,6 @@ import hmac
 import ipaddress
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import partial
 from typing import TYPE_CHECKING
 
 from domain.entities import AuditEventType, email_key
@@ -20,6 +19,7 @@ if TYPE_CHECKING:
     from domain.entities import Client
     from domain.ports import Clock, UnitOfWork
     from domain.services.audit import AuditTrail
+    from domain.throttling import SignInAttempt
 
 
 @dataclass(frozen=True)
@@ -153,9 +153,14 @@ class Throttle:
         self._checks += 1
         if self._checks % PURGE_EVERY == 0:
             await uow.throttles.purge_expired(now)
-        return await uow.throttles.update(
-            self._counter_key(limit, subject), partial(hit, rate=self._rates[limit], now=now)
-        )
+        rate = self._rates[limit]
+
+        def count(state: ThrottleState) -> tuple[ThrottleState, timedelta | None]:
+            # "now" is read under the row lock: a request that waited for the lock must
+            # not judge the counter by a time earlier than the change it waited for.
+            return hit(state, rate=rate, now=self._clock.now())
+
+        return await uow.throttles.update(self._counter_key(limit, subject), count)
 
     async def start_cooldown(self, uow: UnitOfWork, limit: str, subject: str) -> None:
         """Spend ``limit``'s whole budget for ``subject`` now, refused or not: the next
@@ -182,7 +187,10 @@ class Throttle:
         Raises:
             RateLimited: the account must wait, or (``locked``) is locked.
         """
-        change = partial(self._limits.lockout.begin_attempt, now=self._clock.now())
+
+        def change(state: ThrottleState) -> tuple[ThrottleState, SignInAttempt]:
+            return self._limits.lockout.begin_attempt(state, now=self._clock.now())  # under the row lock
+
         async with self._uow() as uow:
             attempt = await uow.throttles.update(self._counter_key(LOGIN_PER_ACCOUNT, account), change)
             if attempt.wait is not None:

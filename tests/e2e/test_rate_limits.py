@@ -296,3 +296,12 @@ class TestAuditLog:
         keys = await ThrottleRow.all().values_list("key", flat=True)
         assert keys
         assert all(len(key) == 64 and "private" not in key and "127.0.0.1" not in key for key in keys)
+
+
+class TestConcurrentSignIns:
+    async def test_simultaneous_logins_to_one_account_are_not_told_to_wait(self, gateway: Gateway) -> None:
+        """Each waits for the lockout row in turn; none may judge it by a time read before its turn."""
+        await gateway.signed_up("busy@example.com")
+        for _ in range(3):
+            answers = await asyncio.gather(*(gateway.login("busy@example.com") for _ in range(8)))
+            assert [a["__typename"] for a in answers] == ["AuthPayload"] * 8, answers

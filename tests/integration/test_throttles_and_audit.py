@@ -45,6 +45,29 @@ class TestThrottleRepository:
         waits = await asyncio.gather(*(hit_once(rate) for _ in range(20)))
         assert sum(wait is None for wait in waits) == 5
 
+    async def test_a_row_deleted_between_insert_and_lock_is_made_again(self, database_url: str) -> None:
+        """A purge or an unlock may delete the row a hit has just found and is about to lock."""
+        if not database_url.startswith("postgres"):
+            pytest.skip("SQLite runs one transaction at a time: nothing can come in between")
+        rate = Rate(5, timedelta(hours=1))
+        await hit_once(rate)
+        go = asyncio.Event()
+
+        async def hit_when_told() -> timedelta | None:
+            await go.wait()
+            return await hit_once(rate)
+
+        waiting = asyncio.create_task(hit_when_told())  # made outside the holder's transaction
+        async with TortoiseUnitOfWork() as holder:
+            # A share lock: the hit's INSERT … ON CONFLICT DO NOTHING passes it, its FOR UPDATE waits.
+            await holder._db.execute_query("SELECT key FROM throttles WHERE key = $1 FOR SHARE", [KEY])
+            go.set()
+            await asyncio.sleep(0.3)
+            await holder.throttles.clear(KEY)
+            await holder.commit()
+        assert await waiting is None
+        assert [row.key for row in await ThrottleRow.all()] == [KEY]  # counted on a new row
+
     async def test_an_update_not_committed_is_forgotten(self) -> None:
         rate = Rate(1, timedelta(hours=1))
         async with TortoiseUnitOfWork() as uow:
