@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint schema migrate makemigrations graphiql-assets ci
+.PHONY: install run test lint schema migrate makemigrations graphiql-assets ci bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,5 +44,9 @@ makemigrations: $(STAMP)
 ## graphiql-assets: fetch the pinned GraphiQL packages (schema/graphiql/vendor/packages.toml) from npm; scripts/fetch_graphiql.py --check verifies them offline
 graphiql-assets:
 	$(PYTHON) scripts/fetch_graphiql.py
+
+## bench: measure the gateway with wrk against bounds taken in the same run (PostgreSQL at BENCH_POSTGRES_URL, about 4 min); writes bench/RESULTS.md
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
 
 ci: test lint

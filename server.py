@@ -73,7 +73,7 @@ from mail.console import ConsoleMailer
 from mail.smtp import SmtpConfig, SmtpMailer
 from persistence.config import tortoise_config
 from persistence.health import DatabaseProbe
-from persistence.unit_of_work import TortoiseUnitOfWork
+from persistence.unit_of_work import TortoiseReadOnlyUnitOfWork, TortoiseUnitOfWork
 from schema.context import Services
 from schema.forward_auth import forward_auth_route
 from schema.health import Readiness, health_routes
@@ -442,6 +442,7 @@ def build_services(
     )
     return wire_services(
         uow=TortoiseUnitOfWork,
+        reads=TortoiseReadOnlyUnitOfWork,
         passwords=BcryptPasswordHasher(settings.bcrypt_cost),
         mailer=mailer or build_mailer(settings),
         clock=clock,
@@ -476,6 +477,7 @@ def rate_limits(settings: Settings) -> RateLimits:
 def wire_services(
     *,
     uow: Callable[[], UnitOfWork],
+    reads: Callable[[], UnitOfWork] | None = None,
     passwords: PasswordHasher,
     mailer: Mailer,
     clock: Clock,
@@ -485,7 +487,11 @@ def wire_services(
     limits: RateLimits,
     audit_observer: AuditObserver | None = None,
 ) -> Services:
-    """Every service with the collaborators it is given; unit tests give it fakes."""
+    """Every service with the collaborators it is given; unit tests give it fakes.
+
+    ``reads`` serves what needs no transaction: the one query that checks the session of
+    every signed-in request (``uow`` when not given).
+    """
     refresh_tokens = RefreshTokenMinter(keys.refresh_token)
     codes = OtpCodes(keys.otp)
     checker = OtpChecker(codes, clock, policy)
@@ -502,7 +508,7 @@ def wire_services(
         verification=VerificationService(uow, checker, sessions, throttle, audit),
         login=LoginService(uow, passwords, otp_sender, sessions, throttle, audit),
         refresh=RefreshService(uow, refresh_tokens, sessions, clock, policy, throttle, audit),
-        identity=IdentityService(uow, access_tokens, clock, policy),
+        identity=IdentityService(reads or uow, access_tokens, clock, policy),
         sessions=SessionService(uow, clock, policy, audit),
         password_reset=PasswordResetService(
             uow, passwords, otp_sender, checker, sessions, mail_queue, clock, policy, throttle, audit

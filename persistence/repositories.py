@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise.exceptions import IntegrityError
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from tortoise.backends.base.client import BaseDBAsyncClient
+    from tortoise.models import Model
 
 
 def _user(row: UserRow) -> User:
@@ -27,6 +28,22 @@ def _user(row: UserRow) -> User:
         email_verified=row.email_verified,
         created_at=row.created_at,
     )
+
+
+_SIGNED_IN_SQL = (
+    'SELECT "users".* FROM "users" JOIN "sessions" ON "sessions"."user_id" = "users"."id" '
+    'WHERE "users"."id" = {0} AND "sessions"."id" = {1} AND "sessions"."revoked_at" IS NULL '
+    'AND "sessions"."expires_at" > {2} AND "sessions"."last_used_at" > {3} LIMIT 1'
+)
+_SIGNED_IN = {
+    "postgres": _SIGNED_IN_SQL.format("$1", "$2", "$3", "$4"),
+    "sqlite": _SIGNED_IN_SQL.format("?", "?", "?", "?"),
+}
+
+
+def _db_value(model: type[Model], field: str, value: object) -> Any:
+    """``value`` as Tortoise writes it to ``model.field`` on this engine (UUIDs as text, datetimes in UTC)."""
+    return model._meta.fields_map[field].to_db_value(value, model)
 
 
 class TortoiseUserRepository:
@@ -62,18 +79,17 @@ class TortoiseUserRepository:
         return _user(row) if row else None
 
     async def get_signed_in(self, user_id: UUID, session_id: UUID, now: datetime, used_since: datetime) -> User | None:
-        row = (
-            await UserRow.filter(
-                id=user_id,
-                sessions__id=session_id,
-                sessions__revoked_at__isnull=True,
-                sessions__expires_at__gt=now,
-                sessions__last_used_at__gt=used_since,
-            )
-            .using_db(self._db)
-            .first()
-        )
-        return _user(row) if row else None
+        # Every signed-in request runs this: written out once, as building it with the
+        # query builder took longer than the database took to answer it.
+        sql = _SIGNED_IN[self._db.capabilities.dialect]
+        values = [
+            _db_value(UserRow, "id", user_id),
+            _db_value(SessionRow, "id", session_id),
+            _db_value(SessionRow, "expires_at", now),
+            _db_value(SessionRow, "last_used_at", used_since),
+        ]
+        _, rows = await self._db.execute_query(sql, values)
+        return _user(UserRow._init_from_db(**dict(rows[0]))) if rows else None
 
     async def save(self, user: User) -> None:
         try:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Self
 
+from tortoise.connection import get_connections
 from tortoise.transactions import in_transaction
 
 from persistence.repositories import (
@@ -14,7 +15,7 @@ from persistence.throttles import TortoiseAuditRepository, TortoiseThrottleRepos
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from tortoise.backends.base.client import TransactionContext
+    from tortoise.backends.base.client import BaseDBAsyncClient, TransactionContext
 
 
 class _NotCommitted(Exception):
@@ -36,14 +37,16 @@ class TortoiseUnitOfWork:
 
     async def __aenter__(self) -> Self:
         self._transaction = in_transaction()
-        db = await self._transaction.__aenter__()
-        self._db = db
+        self._db = await self._transaction.__aenter__()
+        self._repositories_on(self._db)
+        return self
+
+    def _repositories_on(self, db: BaseDBAsyncClient) -> None:
         self.users = TortoiseUserRepository(db)
         self.otps = TortoiseOtpRepository(db)
         self.sessions = TortoiseSessionRepository(db)
         self.throttles = TortoiseThrottleRepository(db)
         self.audit = TortoiseAuditRepository(db)
-        return self
 
     async def commit(self) -> None:
         await self._db.commit()
@@ -61,3 +64,28 @@ class TortoiseUnitOfWork:
             await self._transaction.__aexit__(None, None, None)
         else:
             await self._transaction.__aexit__(exc_type or _NotCommitted, exc, tb)
+
+
+class TortoiseReadOnlyUnitOfWork(TortoiseUnitOfWork):
+    """Reads on the pool, outside a transaction; it cannot commit.
+
+    For a single query (the session check of every signed-in request) a transaction
+    only adds BEGIN and ROLLBACK: two more round trips to the database that change nothing.
+    """
+
+    async def __aenter__(self) -> Self:
+        handler = get_connections()
+        (name,) = handler.db_config  # the gateway configures one database
+        self._repositories_on(handler.get(name))
+        return self
+
+    async def commit(self) -> None:
+        raise TypeError("a read-only unit of work cannot commit")
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import strawberry
-from strawberry.extensions import DisableIntrospection
+from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from resolvers.change_password import change_password
@@ -39,6 +40,14 @@ if TYPE_CHECKING:
     from schema.limits import GraphQLLimits
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
+
+# Distinct documents whose parse and validation are kept, per process. Clients send the
+# same few documents again and again; the caches are bounded (LRU), so a stream of new
+# ones only evicts old entries. Validation is a pure function of the document, the schema
+# and the rules (ours included: schema.limits, added by AddValidationRules before the
+# cache is asked), so each distinct document is still checked against every rule once,
+# and a refused document is refused again each time it comes.
+DOCUMENT_CACHE_SIZE = 256
 
 
 @strawberry.type
@@ -77,7 +86,11 @@ def build_schema(
     limits: GraphQLLimits | None = None, *, introspection: bool = True, suggestions: bool = True
 ) -> GatewaySchema:
     """The schema; ``limits`` bound every document, production turns introspection and suggestions off."""
-    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [RecordOperations]
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        RecordOperations,
+        functools.partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
+        functools.partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
+    ]
     if limits is not None:
         extensions.extend(limits.extensions())
     if not introspection:

@@ -84,3 +84,26 @@ class TestCost:
         # deliberately generous: the walk visits each fragment once; walking every spread would take 2**300 steps
         assert time.perf_counter() - started < 5
         assert f"The document uses {2**links} aliases; at most 2 are allowed." in messages
+
+
+class TestCachedValidation:
+    """The schema caches each document's validation; the limits must still hold for every request."""
+
+    async def test_a_refused_document_is_refused_again_when_sent_again(self) -> None:
+        cached = build_schema(LIMITS)
+        query = "{ a: __typename b: __typename c: __typename }"
+        for _ in range(3):
+            result = await cached.execute(query)
+            assert result.data is None
+            assert [error.message for error in result.errors or []] == [
+                "The document uses 3 aliases; at most 2 are allowed."
+            ]
+
+    async def test_each_distinct_document_is_checked_by_the_limits(self) -> None:
+        cached = build_schema(LIMITS)
+        assert (await cached.execute("{ a: __typename b: __typename }")).errors is None
+        # one alias more: another document, so the rule runs again and refuses it
+        result = await cached.execute("{ a: __typename b: __typename c: __typename }")
+        assert [error.message for error in result.errors or []] == [
+            "The document uses 3 aliases; at most 2 are allowed."
+        ]

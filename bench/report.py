@@ -1,0 +1,122 @@
+"""The bench's results: targets with pass/fail, the JSON document, and the tables people read."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+# (measure, key in the results, comparison, target)
+TARGETS: list[tuple[str, str, str, float]] = [
+    ("me ÷ baseline", "me_ratio_to_baseline", ">=", 0.30),
+    ("login ÷ bcrypt bound", "login_ratio_to_bcrypt_bound", ">=", 0.85),
+    ("me p99 during login storm ÷ alone", "me_p99_storm_ratio", "<=", 4.0),
+    ("refreshToken ÷ me", "refresh_ratio_to_me", ">=", 0.25),
+    ("RSS after 100k requests (MiB)", "rss_mb_after_100k", "<=", 150.0),
+    ("RSS growth 20k → 100k requests (MiB)", "rss_growth_mb_20k_to_100k", "<=", 5.0),
+    ("2 workers ÷ 1 worker (me)", "workers_2_to_1", ">=", 1.4),
+]
+
+
+def assemble(
+    values: dict[str, Any],
+    *,
+    machine: str,
+    date: datetime,
+    runs: dict[str, list[dict[str, Any]]],
+    warnings: list[str],
+) -> dict[str, Any]:
+    targets = []
+    for name, key, comparison, target in TARGETS:
+        value = float(values[key])
+        passed = value >= target if comparison == ">=" else value <= target
+        targets.append(
+            {"measure": name, "key": key, "value": value, "target": f"{comparison} {target:g}", "pass": passed}
+        )
+    return {
+        "date": date.isoformat(timespec="seconds"),
+        "machine": machine,
+        **values,
+        "targets": targets,
+        "all_pass": all(row["pass"] for row in targets),
+        "warnings": warnings,
+        "runs": runs,
+    }
+
+
+def table(results: dict[str, Any]) -> str:
+    """The targets as a Markdown table (also what the bench prints at the end)."""
+    v = results
+    measured = {
+        "me_ratio_to_baseline": f"{v['me_rps']:.0f} req/s ÷ {v['baseline_rps']:.0f} req/s",
+        "login_ratio_to_bcrypt_bound": f"{v['login_per_s']:.2f} logins/s ÷ {v['bcrypt_bound_per_s']:.2f}/s",
+        "me_p99_storm_ratio": f"p99 {v['me_p99_storm_ms']:.1f} ms ÷ {v['me_p99_ms']:.1f} ms",
+        "refresh_ratio_to_me": f"{v['refresh_per_s']:.0f} rotations/s ÷ {v['me_rps']:.0f} req/s",
+        "rss_mb_after_100k": f"warm {v['rss_mb_warm']:.1f} MiB",
+        "rss_growth_mb_20k_to_100k": f"{v['rss_mb_after_20k']:.1f} → {v['rss_mb_after_100k']:.1f} MiB",
+        "workers_2_to_1": f"{v['me_rps_2_workers']:.0f} req/s ÷ {v['me_rps']:.0f} req/s",
+    }
+    lines = ["| measure | measured | value | target | |", "|---|---|---:|---|---|"]
+    for row in results["targets"]:
+        verdict = "pass" if row["pass"] else "**FAIL**"
+        lines.append(f"| {row['measure']} | {measured[row['key']]} | {row['value']:g} | {row['target']} | {verdict} |")
+    return "\n".join(lines)
+
+
+def markdown(results: dict[str, Any]) -> str:
+    v = results
+    lines = [
+        "# Benchmark results",
+        "",
+        'Written by `make bench` (bench/run.py); README, section "Performance", says what each line measures.',
+        "",
+        f"- date: {v['date']}",
+        f"- machine: {v['machine']}",
+        f"- run took {v['total_seconds']:.0f} s; each wrk run {v['settings']['seconds_per_run']:g} s, "
+        f"medians of {v['settings']['rounds']} alternating rounds for me, baseline, 2 workers and refreshToken",
+        "",
+        table(results),
+        "",
+        "## Figures",
+        "",
+        "| figure | value |",
+        "|---|---:|",
+    ]
+    for key in (
+        "me_rps",
+        "me_p50_ms",
+        "me_p99_ms",
+        "baseline_rps",
+        "baseline_p99_ms",
+        "login_per_s",
+        "login_p50_ms",
+        "login_p99_ms",
+        "bcrypt_cost",
+        "bcrypt_check_ms",
+        "bcrypt_bound_per_s",
+        "me_rps_storm",
+        "me_p99_storm_ms",
+        "refresh_per_s",
+        "rss_mb_warm",
+        "rss_mb_after_20k",
+        "rss_mb_after_100k",
+        "me_rps_2_workers",
+    ):
+        lines.append(f"| `{key}` | {v[key]:g} |")
+    lines += [
+        "",
+        "## Every wrk run",
+        "",
+        "| run | ok/s | p50 ms | p90 ms | p99 ms | ok | requests | bad | socket errors |",
+    ]
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, runs in v["runs"].items():
+        for run in runs:
+            lines.append(
+                f"| {name} | {run['ok_per_s']:g} | {run['p50_ms']:g} | {run['p90_ms']:g} | {run['p99_ms']:g} "
+                f"| {run['ok']} | {run['requests']} | {run['bad']} | {run['socket_errors']} |"
+            )
+    if v["warnings"]:
+        lines += ["", "## Warnings", ""] + [f"- {warning}" for warning in v["warnings"]]
+    return "\n".join(lines) + "\n"

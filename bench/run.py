@@ -1,0 +1,403 @@
+"""``make bench``: the gateway's throughput, latency and memory, as ratios to bounds measured in the same run.
+
+Starts the gateway as in production (``python server.py``, APP_ENV=production, SMTP to a
+sink in this process, a fresh PostgreSQL database) and the baseline (bench/baseline.py),
+drives them with wrk (bench/lua), and writes bench/results/latest.json and bench/RESULTS.md.
+README text: the "Performance" section.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from bench import processes, report
+from bench import wrk as wrk_runner
+from domain.passwords import BcryptPasswordHasher
+from domain.signing_keys import load_signing_key
+
+if TYPE_CHECKING:
+    from bench.processes import Server
+    from bench.wrk import WrkResult
+
+ROOT = processes.ROOT
+RESULTS = ROOT / "bench" / "results"
+ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+BCRYPT_COST = int(os.environ.get("BCRYPT_COST", "12"))  # the gateway's default, unless overridden
+
+ROUNDS = 3  # gateway and baseline alternate, so drift of the machine hits both; medians are reported
+SECONDS = 5.0  # each measured wrk run
+WARMUP_SECONDS = 2.0
+ME_CONNECTIONS = 16
+LOGIN_CONNECTIONS = 4  # enough bcrypt checks in flight to keep every core busy
+REFRESH_CHAINS = 8  # one wrk thread and connection per rotation chain
+MEMORY_WARMUP, MEMORY_MIDDLE, MEMORY_TOTAL = 2_000, 20_000, 100_000
+
+EMAIL = "bench@example.com"
+PASSWORD = "correct horse battery staple, measured"  # noqa: S105 - the bench user's, in a throwaway database
+ISSUER = AUDIENCE = "auth-gateway"
+ME_QUERY = "{ me { id email firstName lastName emailVerified createdAt } }"
+ERRORS = "... on Error { code message } ... on InvalidInput { fields { field message } }"
+REGISTER = f"mutation($i: RegisterInput!) {{ register(input: $i) {{ __typename {ERRORS} }} }}"
+SIGNED_IN = f"__typename ... on AuthPayload {{ accessToken refreshToken }} {ERRORS}"
+VERIFY = f"mutation($i: VerifyOtpInput!) {{ verifyOtp(input: $i) {{ {SIGNED_IN} }} }}"
+LOGIN = f"mutation($i: LoginInput!) {{ login(input: $i) {{ {SIGNED_IN} }} }}"
+RATE_LIMITS = [
+    "LOGIN_PER_IP",
+    "VERIFY_PER_IP",
+    "VERIFY_PER_ACCOUNT",
+    "REGISTER_PER_IP",
+    "CODES_PER_ACCOUNT",
+    "REFRESH_PER_IP",
+    "REFRESH_PER_ACCOUNT",
+    "CODE_REQUESTS_PER_IP",
+]
+
+
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def machine() -> str:
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}, {platform.system()}"
+
+
+def bcrypt_check_seconds(cost: int, samples: int = 5) -> float:
+    """The median time of one bcrypt check at ``cost``, the way the gateway runs it (worker thread)."""
+    hasher = BcryptPasswordHasher(cost)
+
+    async def measure() -> list[float]:
+        password_hash = await hasher.hash(PASSWORD)
+        times = []
+        for _ in range(samples):
+            started = time.perf_counter()
+            assert await hasher.verify(PASSWORD, password_hash)
+            times.append(time.perf_counter() - started)
+        return times
+
+    return statistics.median(asyncio.run(measure()))
+
+
+def gateway_env(database_url: str, smtp_port: int, signing_key: str) -> dict[str, str]:
+    env = {
+        "APP_ENV": "production",
+        "DATABASE_URL": database_url,
+        "JWT_SECRET": secrets.token_urlsafe(48),
+        "JWT_SIGNING_KEY": signing_key,
+        "JWT_ISSUER": ISSUER,
+        "JWT_AUDIENCE": AUDIENCE,
+        "EMAIL_BACKEND": "smtp",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_port),
+        "SMTP_STARTTLS": "false",
+        "BCRYPT_COST": str(BCRYPT_COST),
+        "MIGRATE_ON_START": "true",
+        "LOG_FORMAT": "json",
+        # wrk comes from one address, as hundreds of users behind one NAT would: lift the limits
+        "LOCKOUT_FREE_FAILURES": "100",
+        "LOCKOUT_HARD_LIMIT": "100",
+        "OTP_RESEND_COOLDOWN_SECONDS": "0",
+    }
+    env.update({f"RATE_LIMIT_{name}": "1000000/1m" for name in RATE_LIMITS})
+    return env
+
+
+def graphql(url: str, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+    response.raise_for_status()
+    return response
+
+
+def sign_up(gateway: Server, mailbox: processes.SmtpSink, email: str = EMAIL) -> tuple[str, str]:
+    """Register and verify a user through the API; its access token and the exact body of its ``me``."""
+    names = {"email": email, "password": PASSWORD, "firstName": "Bench", "lastName": "User"}
+    answer = graphql(gateway.url, REGISTER, {"i": names}).json()
+    if answer.get("data", {}).get("register", {}).get("__typename") != "OtpSent":
+        sys.exit(f"bench: register failed: {answer}")
+    code = mailbox.code_to(email)
+    answer = graphql(gateway.url, VERIFY, {"i": {"email": email, "code": code}}).json()
+    payload = answer.get("data", {}).get("verifyOtp", {})
+    if payload.get("__typename") != "AuthPayload":
+        sys.exit(f"bench: verifyOtp failed: {answer}")
+    token: str = payload["accessToken"]
+    body = graphql(gateway.url, ME_QUERY, token=token).text
+    if f'"email":"{email}"' not in body:
+        sys.exit(f"bench: me answered {body}")
+    return token, body
+
+
+def chain_users(gateway: Server, mailbox: processes.SmtpSink) -> list[str]:
+    """One user per refresh chain: many people refreshing, not one person's rotations
+    queueing on their own account's rate-limit row."""
+    emails = [f"chain-{number}@example.com" for number in range(1, REFRESH_CHAINS + 1)]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        list(pool.map(lambda email: sign_up(gateway, mailbox, email), emails))
+    return emails
+
+
+def mint_refresh_tokens(gateway: Server, emails: list[str]) -> list[str]:
+    """A fresh session for each of ``emails``, by logging in (bcrypt at the configured cost), one per core."""
+
+    def login(email: str) -> str:
+        answer = graphql(gateway.url, LOGIN, {"i": {"email": email, "password": PASSWORD}}).json()
+        payload = answer["data"]["login"]
+        if payload["__typename"] != "AuthPayload":
+            raise RuntimeError(f"login failed: {answer}")
+        token: str = payload["refreshToken"]
+        return token
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return list(pool.map(login, emails))
+
+
+def median_of(results: list[WrkResult], attribute: str) -> float:
+    return float(statistics.median(getattr(result, attribute) for result in results))
+
+
+class Bench:
+    def __init__(self, wrk: str, logs: Path) -> None:
+        self.wrk = wrk
+        self.logs = logs
+        self.runs: dict[str, list[dict[str, Any]]] = {}
+        self.warnings: list[str] = []
+
+    def record(self, name: str, result: WrkResult) -> WrkResult:
+        self.runs.setdefault(name, []).append(result.as_dict())
+        if not result.clean:
+            self.warnings.append(
+                f"{name}: {result.bad} unexpected answers and {result.socket_errors} socket errors "
+                f"out of {result.requests} requests; e.g. {' | '.join(result.bad_samples) or '-'}"
+            )
+        say(
+            f"  {name:<22} {result.ok_per_s:9.1f} ok/s  p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms"
+            f"  ({result.ok}/{result.requests} ok)"
+        )
+        return result
+
+    def me(self, server: Server, env: dict[str, str], name: str, seconds: float = SECONDS) -> WrkResult:
+        result = wrk_runner.run(self.wrk, server.url, "me.lua", seconds=seconds, connections=ME_CONNECTIONS, env=env)
+        return self.record(name, result)
+
+
+def main() -> None:
+    started = time.monotonic()
+    wrk = wrk_runner.ensure_wrk()
+    # The servers' logs of the last run (gitignored): where a warning's request id leads.
+    logs = RESULTS / "logs"
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir(parents=True)
+    cores = os.cpu_count() or 1
+    say(f"machine: {machine()}")
+
+    say(f"bcrypt: timing one check at cost {BCRYPT_COST} in this Python")
+    bcrypt_seconds = bcrypt_check_seconds(BCRYPT_COST)
+    bcrypt_bound = cores / bcrypt_seconds
+    say(f"  one check {bcrypt_seconds * 1000:.1f} ms: bound {bcrypt_bound:.1f} logins/s on {cores} cores")
+
+    signing_key = subprocess.run(
+        [sys.executable, "server.py", "generate-key"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    public_keys = json.dumps(load_signing_key(signing_key, "generated", "EdDSA").public().public_jwk())
+
+    values: dict[str, Any] = {}
+    with (
+        processes.throwaway_database(ADMIN_URL) as database_url,
+        processes.smtp_sink() as mailbox,
+    ):
+        bench = Bench(wrk, logs)
+        env = gateway_env(database_url, mailbox.port, signing_key)
+        gateway_command = [sys.executable, "server.py"]
+        say("starting the gateway (python server.py, 1 process) on a fresh PostgreSQL database")
+        with processes.serving("gateway", gateway_command, env, logs, "/readyz") as gateway:
+            access_token, me_body = sign_up(gateway, mailbox)
+            say(f"  signed up {EMAIL}; me answers {len(me_body)} bytes")
+            chain_emails = chain_users(gateway, mailbox)
+            say(f"  signed up {len(chain_emails)} more users for the refreshToken chains")
+            me_env = {
+                "BENCH_ACCESS_TOKEN": access_token,
+                "BENCH_ME_BODY": me_body,
+                "BENCH_ME_REQUEST": json.dumps({"query": ME_QUERY}),
+            }
+            baseline_env = {
+                "BENCH_PUBLIC_KEYS": public_keys,
+                "BENCH_ALGORITHM": "EdDSA",
+                "BENCH_ISSUER": ISSUER,
+                "BENCH_AUDIENCE": AUDIENCE,
+                "BENCH_ME_BODY": me_body,
+            }
+            workers_env = {**env, "MIGRATE_ON_START": "false"}  # migrated by the first gateway
+            workers_command = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "server:app",
+                "--workers=2",
+                "--host=127.0.0.1",
+                "--port={port}",
+                "--no-proxy-headers",
+                "--no-access-log",
+                "--log-config=bench/uvicorn-logging.json",  # the JSON lines server.py logs
+            ]
+            baseline_command = [sys.executable, "-m", "bench.baseline"]
+            say("starting the baseline (bench/baseline.py) and the gateway with 2 uvicorn workers")
+            with (
+                processes.serving("baseline", baseline_command, baseline_env, logs, "/healthz") as baseline,
+                processes.serving("gateway-2-workers", workers_command, workers_env, logs, "/readyz") as two,
+            ):
+                check = httpx.post(
+                    f"{baseline.url}/graphql",
+                    json={"query": ME_QUERY},
+                    headers={"Authorization": f"Bearer {access_token}"},
+                )
+                if check.text != me_body:
+                    sys.exit(f"bench: the baseline answers {check.text!r}, the gateway {me_body!r}")
+                processes.wait_for_workers(two, 2)
+                say("warm-up")
+                for server in (gateway, baseline, two):
+                    wrk_runner.run(
+                        wrk, server.url, "me.lua", seconds=WARMUP_SECONDS, connections=ME_CONNECTIONS, env=me_env
+                    )
+                me_runs, baseline_runs, two_runs = [], [], []
+                for round_number in range(1, ROUNDS + 1):
+                    say(f"me, round {round_number}/{ROUNDS}: gateway, baseline, gateway with 2 workers")
+                    me_runs.append(bench.me(gateway, me_env, "me"))
+                    baseline_runs.append(bench.me(baseline, me_env, "baseline"))
+                    two_runs.append(bench.me(two, me_env, "me (2 workers)"))
+
+            say(f"login: {LOGIN_CONNECTIONS} connections for {SECONDS * 2:.0f} s")
+            login_env = {
+                "BENCH_LOGIN_REQUEST": json.dumps(
+                    {"query": LOGIN, "variables": {"i": {"email": EMAIL, "password": PASSWORD}}}
+                )
+            }
+            login = bench.record(
+                "login",
+                wrk_runner.run(
+                    wrk, gateway.url, "login.lua", seconds=SECONDS * 2, connections=LOGIN_CONNECTIONS, env=login_env
+                ),
+            )
+
+            say("me during a login storm: both wrk at once")
+            storm = wrk_runner.start(
+                wrk, gateway.url, "login.lua", seconds=SECONDS + 2, connections=LOGIN_CONNECTIONS, env=login_env
+            )
+            time.sleep(1)  # let the storm reach every core first
+            me_storm = bench.me(gateway, me_env, "me during login storm")
+            bench.record("login (storm)", wrk_runner.finish(storm))
+
+            refresh_runs = []
+            for round_number in range(1, ROUNDS + 1):
+                say(f"refreshToken, round {round_number}/{ROUNDS}: minting {REFRESH_CHAINS} sessions, then rotating")
+                tokens_file = logs / f"refresh-tokens-{round_number}.txt"
+                tokens_file.write_text("\n".join(mint_refresh_tokens(gateway, chain_emails)) + "\n")
+                refresh_runs.append(
+                    bench.record(
+                        "refreshToken",
+                        wrk_runner.run(
+                            wrk,
+                            gateway.url,
+                            "refresh.lua",
+                            seconds=SECONDS,
+                            connections=REFRESH_CHAINS,
+                            threads=REFRESH_CHAINS,
+                            env={"BENCH_REFRESH_TOKENS": str(tokens_file)},
+                        ),
+                    )
+                )
+
+        say("memory: a fresh gateway process, RSS after warm-up, 20 000 and 100 000 me requests")
+        with processes.serving("gateway-memory", gateway_command, env, logs, "/readyz") as fresh:
+            rss: dict[int, float] = {}
+            served = 0
+            for target in (MEMORY_WARMUP, MEMORY_MIDDLE, MEMORY_TOTAL):
+                result = wrk_runner.run(
+                    wrk,
+                    fresh.url,
+                    "me.lua",
+                    seconds=600,  # ended by the script after BENCH_STOP_AFTER answers
+                    connections=ME_CONNECTIONS,
+                    env={**me_env, "BENCH_STOP_AFTER": str(target - served)},
+                )
+                served += result.requests
+                bench.record(f"me (memory, to {target})", result)
+                rss[target] = fresh.rss_mb()
+                say(f"  RSS after {served} requests: {rss[target]:.1f} MiB")
+
+    me_rps = median_of(me_runs, "ok_per_s")
+    baseline_rps = median_of(baseline_runs, "ok_per_s")
+    me_p99 = median_of(me_runs, "p99_ms")
+    refresh_rps = median_of(refresh_runs, "ok_per_s")
+    values.update(
+        {
+            "me_rps": round(me_rps, 1),
+            "me_p50_ms": median_of(me_runs, "p50_ms"),
+            "me_p99_ms": me_p99,
+            "baseline_rps": round(baseline_rps, 1),
+            "baseline_p99_ms": median_of(baseline_runs, "p99_ms"),
+            "me_ratio_to_baseline": round(me_rps / baseline_rps, 3),
+            "login_per_s": round(login.ok_per_s, 2),
+            "login_p50_ms": login.p50_ms,
+            "login_p99_ms": login.p99_ms,
+            "bcrypt_check_ms": round(bcrypt_seconds * 1000, 1),
+            "bcrypt_cost": BCRYPT_COST,
+            "bcrypt_bound_per_s": round(bcrypt_bound, 2),
+            "login_ratio_to_bcrypt_bound": round(login.ok_per_s / bcrypt_bound, 3),
+            "me_rps_storm": round(me_storm.ok_per_s, 1),
+            "me_p99_storm_ms": me_storm.p99_ms,
+            "me_p99_storm_ratio": round(me_storm.p99_ms / me_p99, 2),
+            "refresh_per_s": round(refresh_rps, 1),
+            "refresh_ratio_to_me": round(refresh_rps / me_rps, 3),
+            "rss_mb_warm": round(rss[MEMORY_WARMUP], 1),
+            "rss_mb_after_20k": round(rss[MEMORY_MIDDLE], 1),
+            "rss_mb_after_100k": round(rss[MEMORY_TOTAL], 1),
+            "rss_growth_mb_20k_to_100k": round(rss[MEMORY_TOTAL] - rss[MEMORY_MIDDLE], 1),
+            "me_rps_2_workers": round(median_of(two_runs, "ok_per_s"), 1),
+            "workers_2_to_1": round(median_of(two_runs, "ok_per_s") / me_rps, 3),
+        }
+    )
+    results = report.assemble(
+        values, machine=machine(), date=datetime.now(UTC), runs=bench.runs, warnings=bench.warnings
+    )
+    results["total_seconds"] = round(time.monotonic() - started, 1)
+    results["settings"] = {
+        "rounds": ROUNDS,
+        "seconds_per_run": SECONDS,
+        "me_connections": ME_CONNECTIONS,
+        "login_connections": LOGIN_CONNECTIONS,
+        "refresh_chains": REFRESH_CHAINS,
+        "uvicorn_workers": 1,
+        "database": "PostgreSQL (fresh database per run)",
+    }
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    (ROOT / "bench" / "RESULTS.md").write_text(report.markdown(results))
+    print()
+    print(report.table(results))
+    for warning in bench.warnings:
+        print(f"WARNING: {warning}")
+    say(f"done in {results['total_seconds']:.0f} s: bench/results/latest.json, bench/RESULTS.md; logs in {logs}")
+
+
+if __name__ == "__main__":
+    main()
