@@ -28,13 +28,13 @@ class TortoiseThrottleRepository:
         self._db = db
 
     async def update(self, key: str, change: Callable[[ThrottleState], tuple[ThrottleState, T]]) -> T:
-        # INSERT … ON CONFLICT DO NOTHING, then lock the row: concurrent first hits on
-        # a new key cannot both insert, and every hit then waits for the one before.
-        # Between the two, another transaction may purge or clear the row: insert again.
-        row = None
-        while row is None:
+        # Lock the row; when there is none yet, INSERT … ON CONFLICT DO NOTHING and lock
+        # again: concurrent first hits on a new key cannot both insert, and every hit
+        # then waits for the one before. A purge or an unlock may delete the row in
+        # between: the loop makes it again. The usual case, an existing row, costs one query.
+        locked = ThrottleRow.filter(key=key).select_for_update().using_db(self._db)
+        while (row := await locked.first()) is None:
             await ThrottleRow.bulk_create([ThrottleRow(key=key)], ignore_conflicts=True, using_db=self._db)
-            row = await ThrottleRow.filter(key=key).select_for_update().using_db(self._db).first()
         before = ThrottleState(row.count, row.marked_at, row.expires_at)
         after, outcome = change(before)
         if after != before:
