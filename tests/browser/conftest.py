@@ -17,8 +17,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import JWT_SECRET
-
 if TYPE_CHECKING:
     from playwright.async_api import Browser, ConsoleMessage, Page, Request, Route
 
@@ -76,21 +74,6 @@ def artifacts_dir() -> Path:
     directory = ROOT / "test-artifacts"
     directory.mkdir(exist_ok=True)
     return directory
-
-
-def gateway_env(smtp_port: int, directory: Path, **overrides: str) -> dict[str, str]:
-    """Settings for ``tests.e2e.processes.running_gateway``: development, SQLite under ``directory``, mail to SMTP."""
-    return {
-        "APP_ENV": "development",
-        "DATABASE_URL": f"sqlite://{directory / 'gateway.sqlite3'}",
-        "DATA_DIR": str(directory / "data"),
-        "JWT_SECRET": JWT_SECRET,
-        "BCRYPT_COST": "4",
-        "EMAIL_BACKEND": "smtp",
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp_port),
-        **overrides,
-    }
 
 
 @dataclass

@@ -20,10 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.browser.conftest import gateway_env
 from tests.conftest import free_port
 from tests.e2e.conftest import PASSWORD
-from tests.e2e.processes import running_gateway
+from tests.e2e.processes import gateway_env, running_gateway
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.conftest import gateway_env, watch
-from tests.e2e.processes import running_gateway
+from tests.browser.conftest import watch
+from tests.e2e.processes import gateway_env, running_gateway
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from tests.conftest import free_port
-from tests.e2e.conftest import Gateway
+from tests.e2e.conftest import JWT_SECRET, Gateway
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -20,6 +20,21 @@ if TYPE_CHECKING:
     from tests.conftest import SmtpSink
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def gateway_env(smtp_port: int, directory: Path, **overrides: str) -> dict[str, str]:
+    """Settings for ``running_gateway``: development, SQLite under ``directory``, mail to SMTP; ``overrides`` win."""
+    return {
+        "APP_ENV": "development",
+        "DATABASE_URL": f"sqlite://{directory / 'gateway.sqlite3'}",
+        "DATA_DIR": str(directory / "data"),
+        "JWT_SECRET": JWT_SECRET,
+        "BCRYPT_COST": "4",
+        "EMAIL_BACKEND": "smtp",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_port),
+        **overrides,
+    }
 
 
 @asynccontextmanager

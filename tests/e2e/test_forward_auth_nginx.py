@@ -21,8 +21,8 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
-from tests.e2e.conftest import JWT_SECRET, Gateway
-from tests.e2e.processes import running_gateway
+from tests.e2e.conftest import Gateway
+from tests.e2e.processes import gateway_env, running_gateway
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -134,16 +134,7 @@ def upstream(tmp_path: Path) -> Iterator[tuple[int, Path]]:
 async def stack(smtp_server: SmtpSink, tmp_path: Path, upstream: tuple[int, Path]) -> AsyncIterator[Stack]:
     nginx = nginx_binary()
     app_port, upstream_log = upstream
-    env = {
-        "DATABASE_URL": f"sqlite://{tmp_path / 'gateway.sqlite3'}",
-        "DATA_DIR": str(tmp_path / "data"),
-        "JWT_SECRET": JWT_SECRET,
-        "BCRYPT_COST": "4",
-        "EMAIL_BACKEND": "smtp",
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp_server.port),
-        "TRUSTED_PROXIES": "127.0.0.1",
-    }
+    env = gateway_env(smtp_server.port, tmp_path, TRUSTED_PROXIES="127.0.0.1")
     async with running_gateway(env, smtp_server) as direct:
         gateway_port = direct.http.base_url.port
         assert gateway_port is not None

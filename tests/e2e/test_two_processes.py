@@ -17,8 +17,8 @@ import asyncpg
 import pytest
 
 from tests.conftest import emptied
-from tests.e2e.conftest import JWT_SECRET, SIGNING_KEY
-from tests.e2e.processes import running_gateway
+from tests.e2e.conftest import SIGNING_KEY
+from tests.e2e.processes import gateway_env, running_gateway
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -37,20 +37,16 @@ async def two_gateways(
 ) -> AsyncIterator[tuple[Gateway, Gateway, str]]:
     """Two `python server.py` processes on one emptied PostgreSQL database, configured alike."""
     database_url = await emptied(postgres_database_url)
-    env = {
-        "DATABASE_URL": database_url,
-        "JWT_SECRET": JWT_SECRET,
-        "JWT_SIGNING_KEY": json.dumps(SIGNING_KEY.private_jwk()),
-        "DATA_DIR": str(tmp_path),
-        "MIGRATE_ON_START": "false",
-        "BCRYPT_COST": "4",
-        "EMAIL_BACKEND": "smtp",
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp_server.port),
-        "RATE_LIMIT_LOGIN_PER_IP": "6/10m",
-        "RATE_LIMIT_REFRESH_PER_IP": "100000/1m",
-        "RATE_LIMIT_REFRESH_PER_ACCOUNT": "100000/1m",
-    }
+    env = gateway_env(
+        smtp_server.port,
+        tmp_path,
+        DATABASE_URL=database_url,
+        JWT_SIGNING_KEY=json.dumps(SIGNING_KEY.private_jwk()),
+        MIGRATE_ON_START="false",
+        RATE_LIMIT_LOGIN_PER_IP="6/10m",
+        RATE_LIMIT_REFRESH_PER_IP="100000/1m",
+        RATE_LIMIT_REFRESH_PER_ACCOUNT="100000/1m",
+    )
     async with running_gateway(env, smtp_server) as first, running_gateway(env, smtp_server) as second:
         yield first, second, database_url
 
