@@ -45,6 +45,7 @@ from domain.policy import AuthPolicy
 from domain.secrets import KeyRing
 from domain.services.account import AccountService
 from domain.services.audit import AuditTrail
+from domain.services.code_tries import CodeTries
 from domain.services.email_change import EmailChangeService
 from domain.services.identity import IdentityService
 from domain.services.login import LoginService
@@ -144,6 +145,8 @@ class Settings(BaseSettings):
     refresh_token_absolute_ttl_seconds: Seconds = 30 * 24 * 3600
     refresh_token_reuse_grace_seconds: Annotated[int, Field(ge=0, le=300)] = 10
     otp_ttl_seconds: Annotated[int, Field(ge=60, le=24 * 3600)] = 10 * 60
+    # a sign-up whose code never came back is forgotten after this long (README, "Security")
+    unverified_account_ttl_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
     bcrypt_cost: Annotated[int, Field(ge=4, le=31)] = 12
 
     email_backend: Literal["console", "smtp"] = "console"
@@ -180,6 +183,9 @@ class Settings(BaseSettings):
     rate_limit_verify_per_account: RateSetting = _DEFAULT_LIMITS.verify_per_account
     rate_limit_register_per_ip: RateSetting = _DEFAULT_LIMITS.register_per_ip
     rate_limit_codes_per_account: RateSetting = _DEFAULT_LIMITS.codes_per_account
+    rate_limit_codes_per_address: RateSetting = _DEFAULT_LIMITS.codes_per_address
+    rate_limit_password_checks_per_account: RateSetting = _DEFAULT_LIMITS.password_checks_per_account
+    rate_limit_password_checks_per_ip: RateSetting = _DEFAULT_LIMITS.password_checks_per_ip
     rate_limit_refresh_per_ip: RateSetting = _DEFAULT_LIMITS.refresh_per_ip
     rate_limit_refresh_per_account: RateSetting = _DEFAULT_LIMITS.refresh_per_account
     rate_limit_code_requests_per_ip: RateSetting = _DEFAULT_LIMITS.code_requests_per_ip
@@ -430,6 +436,7 @@ def build_services(
     policy = AuthPolicy(
         product_name=settings.product_name,
         otp_lifetime=timedelta(seconds=settings.otp_ttl_seconds),
+        unverified_account_lifetime=timedelta(seconds=settings.unverified_account_ttl_seconds),
         refresh_idle_lifetime=timedelta(seconds=settings.refresh_token_idle_ttl_seconds),
         refresh_absolute_lifetime=timedelta(seconds=settings.refresh_token_absolute_ttl_seconds),
         refresh_reuse_grace=timedelta(seconds=settings.refresh_token_reuse_grace_seconds),
@@ -461,6 +468,9 @@ def rate_limits(settings: Settings) -> RateLimits:
         verify_per_account=settings.rate_limit_verify_per_account,
         register_per_ip=settings.rate_limit_register_per_ip,
         codes_per_account=settings.rate_limit_codes_per_account,
+        codes_per_address=settings.rate_limit_codes_per_address,
+        password_checks_per_account=settings.rate_limit_password_checks_per_account,
+        password_checks_per_ip=settings.rate_limit_password_checks_per_ip,
         refresh_per_ip=settings.rate_limit_refresh_per_ip,
         refresh_per_account=settings.rate_limit_refresh_per_account,
         code_requests_per_ip=settings.rate_limit_code_requests_per_ip,
@@ -494,19 +504,20 @@ def wire_services(
     """
     refresh_tokens = RefreshTokenMinter(keys.refresh_token)
     codes = OtpCodes(keys.otp)
-    checker = OtpChecker(codes, clock, policy)
     mail_queue = MailQueue(mailer)
     audit = AuditTrail(uow, clock, audit_observer)
     throttle = Throttle(uow, keys.throttle, limits, clock, audit)
-    otp_sender = OtpSender(codes, mailer, clock, policy, audit)
+    tries = CodeTries(throttle, clock, policy)
+    checker = OtpChecker(codes, clock, tries)
+    otp_sender = OtpSender(codes, tries, mailer, clock, policy, audit)
     sessions = SessionStarter(access_tokens, refresh_tokens, clock, policy)
     password_check = PasswordCheck(uow, passwords, throttle)
     return Services(
         registration=RegistrationService(
             uow, passwords, otp_sender, mailer, mail_queue, clock, policy, throttle, audit
         ),
-        verification=VerificationService(uow, checker, sessions, throttle, audit),
-        login=LoginService(uow, passwords, otp_sender, sessions, throttle, audit),
+        verification=VerificationService(uow, passwords, checker, sessions, clock, policy, throttle, audit),
+        login=LoginService(uow, passwords, otp_sender, sessions, clock, policy, throttle, audit),
         refresh=RefreshService(uow, refresh_tokens, sessions, clock, policy, throttle, audit),
         identity=IdentityService(reads or uow, access_tokens, clock, policy),
         sessions=SessionService(uow, clock, policy, audit),

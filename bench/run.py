@@ -137,7 +137,7 @@ def sign_up(gateway: Server, mailbox: processes.SmtpSink, email: str = EMAIL) ->
     if answer.get("data", {}).get("register", {}).get("__typename") != "OtpSent":
         sys.exit(f"bench: register failed: {answer}")
     code = mailbox.code_to(email)
-    answer = graphql(gateway.url, VERIFY, {"i": {"email": email, "code": code}}).json()
+    answer = graphql(gateway.url, VERIFY, {"i": {"email": email, "code": code, "password": PASSWORD}}).json()
     payload = answer.get("data", {}).get("verifyOtp", {})
     if payload.get("__typename") != "AuthPayload":
         sys.exit(f"bench: verifyOtp failed: {answer}")

@@ -23,9 +23,20 @@ class User:
         return email_key(self.email)
 
 
+# ASCII letters only: see ``email_key``.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
 def email_key(email: str) -> str:
-    """The case-insensitive identity of an address: one account per key."""
-    return email.casefold()
+    """The identity of a mailbox: one account per key.
+
+    Two spellings share a key only when they reach the same mailbox: they differ
+    in the case of ASCII letters only (mail servers ignore it; the domain arrives
+    lower-cased from ``normalise_email``). Full Unicode case folding would merge
+    different mailboxes (``straße`` and ``strasse``, ``ﬁ`` and ``fi``), letting
+    whoever registers one spelling first receive the other's codes.
+    """
+    return email.translate(_ASCII_LOWER)
 
 
 @dataclass(frozen=True)
@@ -54,14 +65,17 @@ class OtpPurpose(enum.StrEnum):
 
 @dataclass
 class OtpChallenge:
-    """A one-time code waiting to be entered; only its HMAC is kept."""
+    """A one-time code waiting to be entered; only its HMAC is kept.
+
+    Wrong tries are counted per address, not here (``CodeTries``): an address
+    without a code must answer them the same way.
+    """
 
     id: UUID
     user_id: UUID
     purpose: OtpPurpose
     code_hmac: str
     expires_at: datetime
-    attempts: int
     created_at: datetime
     # CHANGE_EMAIL: the address the code was sent to, which the account moves to
     new_email: str | None = None

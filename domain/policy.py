@@ -2,6 +2,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from domain.entities import User
 
 
 @dataclass(frozen=True)
@@ -10,7 +14,10 @@ class AuthPolicy:
 
     product_name: str = "Auth Gateway"
     otp_lifetime: timedelta = timedelta(minutes=10)
-    otp_max_attempts: int = 5
+    otp_max_attempts: int = 5  # wrong codes per code and requesting network
+    otp_max_attempts_all_networks: int = 10  # wrong codes per code from every network together
+    # a sign-up nobody confirms is forgotten after this long (counted from its last register)
+    unverified_account_lifetime: timedelta = timedelta(days=7)
     refresh_idle_lifetime: timedelta = timedelta(days=14)
     refresh_absolute_lifetime: timedelta = timedelta(days=30)
     refresh_reuse_grace: timedelta = timedelta(seconds=10)
@@ -18,3 +25,9 @@ class AuthPolicy:
     def idle_cutoff(self, now: datetime) -> datetime:
         """Sessions last used at or before this have ended by idling (``Session.is_live``)."""
         return now - self.refresh_idle_lifetime
+
+    def account(self, user: User | None, now: datetime) -> User | None:
+        """``user`` as the rules see it: a sign-up left unconfirmed too long is no account at all."""
+        if user is None or user.email_verified or now < user.created_at + self.unverified_account_lifetime:
+            return user
+        return None

@@ -87,14 +87,13 @@ class UserRepository(Protocol):
 
 class OtpRepository(Protocol):
     async def replace(self, challenge: OtpChallenge) -> None:
-        """Store ``challenge``, voiding any earlier code of the same user and purpose."""
+        """Store ``challenge``, voiding any earlier code of the same user and purpose, atomically:
+        concurrent replacements leave exactly one code and never fail."""
         ...
 
     async def get_for_update(self, user_id: UUID, purpose: OtpPurpose) -> OtpChallenge | None:
         """The pending code, locked until the transaction ends."""
         ...
-
-    async def save(self, challenge: OtpChallenge) -> None: ...
 
     async def delete(self, challenge: OtpChallenge) -> None: ...
 

@@ -10,7 +10,7 @@ from tortoise.models import Model
 class UserRow(Model):
     id = fields.UUIDField(primary_key=True)
     email = fields.CharField(max_length=254)
-    # casefolded address: one account per address, whatever its case
+    # the mailbox's identity (domain.entities.email_key): one account per mailbox
     email_key = fields.CharField(max_length=254, unique=True)
     password_hash = fields.CharField(max_length=128)
     first_name = fields.CharField(max_length=128, null=True)
@@ -30,7 +30,6 @@ class OtpChallengeRow(Model):
     purpose = fields.CharField(max_length=32)
     code_hmac = fields.CharField(max_length=64)
     expires_at = fields.DatetimeField()
-    attempts = fields.IntField(default=0)
     created_at = fields.DatetimeField()
     # change_email: the address the code went to, which the account moves to
     new_email = fields.CharField(max_length=254, null=True)

@@ -103,6 +103,7 @@ class TortoiseUserRepository:
                     first_name=user.first_name,
                     last_name=user.last_name,
                     email_verified=user.email_verified,
+                    created_at=user.created_at,
                 )
             )
         except IntegrityError as exc:
@@ -126,7 +127,6 @@ def _challenge(row: OtpChallengeRow) -> OtpChallenge:
         purpose=OtpPurpose(row.purpose),
         code_hmac=row.code_hmac,
         expires_at=row.expires_at,
-        attempts=row.attempts,
         created_at=row.created_at,
         new_email=row.new_email,
     )
@@ -137,21 +137,22 @@ class TortoiseOtpRepository:
         self._db = db
 
     async def replace(self, challenge: OtpChallenge) -> None:
-        await (
-            OtpChallengeRow.filter(user_id=challenge.user_id, purpose=challenge.purpose.value)
-            .using_db(self._db)
-            .delete()
-        )
-        await OtpChallengeRow.create(
-            using_db=self._db,
+        # One statement (INSERT … ON CONFLICT DO UPDATE on both engines): two requests
+        # replacing the same code at once cannot both insert, and neither sees a gap.
+        row = OtpChallengeRow(
             id=challenge.id,
             user_id=challenge.user_id,
             purpose=challenge.purpose.value,
             code_hmac=challenge.code_hmac,
             expires_at=challenge.expires_at,
-            attempts=challenge.attempts,
             created_at=challenge.created_at,
             new_email=challenge.new_email,
+        )
+        await OtpChallengeRow.bulk_create(
+            [row],
+            on_conflict=["user_id", "purpose"],
+            update_fields=["id", "code_hmac", "expires_at", "created_at", "new_email"],
+            using_db=self._db,
         )
 
     async def get_for_update(self, user_id: UUID, purpose: OtpPurpose) -> OtpChallenge | None:
@@ -162,9 +163,6 @@ class TortoiseOtpRepository:
             .first()
         )
         return _challenge(row) if row else None
-
-    async def save(self, challenge: OtpChallenge) -> None:
-        await OtpChallengeRow.filter(id=challenge.id).using_db(self._db).update(attempts=challenge.attempts)
 
     async def delete(self, challenge: OtpChallenge) -> None:
         await OtpChallengeRow.filter(id=challenge.id).using_db(self._db).delete()

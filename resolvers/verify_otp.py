@@ -14,6 +14,10 @@ from schema.types import AuthPayload, InvalidInput, InvalidOtp, OtpExpired, Rate
 class VerifyOtpInput:
     email: str
     code: str
+    password: str = strawberry.field(
+        description="The password the account gets: the one chosen at sign-up, typed or kept by the client "
+        "since. Only a password shown with the code opens the account."
+    )
 
 
 VerifyOtpResult = Annotated[
@@ -25,10 +29,10 @@ VerifyOtpResult = Annotated[
 async def verify_otp(
     info: Info[Context, None], input_: Annotated[VerifyOtpInput, strawberry.argument(name="input")]
 ) -> VerifyOtpResult:
-    """Confirm the e-mail address with the mailed code; signs the person in."""
+    """Confirm the e-mail address with the mailed code and set the password; signs the person in."""
     try:
         signed_in = await info.context.services.verification.verify(
-            email=input_.email, code=input_.code, client=info.context.client
+            email=input_.email, code=input_.code, password=input_.password, client=info.context.client
         )
     except errors.InvalidInput as exc:
         return InvalidInput.from_domain(exc)

@@ -12,7 +12,8 @@ from domain.errors import (
     OtpExpired,
     TooManyAttempts,
 )
-from domain.services.throttle import CODES_PER_ACCOUNT, VERIFY_PER_ACCOUNT, VERIFY_PER_IP
+from domain.services.code_tries import code_subject
+from domain.services.throttle import VERIFY_PER_ACCOUNT, VERIFY_PER_IP
 from domain.validation import InputCollector, normalise_email
 
 if TYPE_CHECKING:
@@ -80,16 +81,17 @@ class EmailChangeService:
             errors.add("password", "Enter your password.")
         errors.raise_if_any()
         await self._password_check.confirm(user, password, client)
-        await self._throttle.check(CODES_PER_ACCOUNT, email_key(new_email), client)
+        await self._throttle.check_code_request(email_key(new_email), client)
 
         async with self._uow() as uow:
             owner = await uow.users.get_by_email(new_email)
             if owner is not None and owner.email_verified:
                 await self._mailer.send(messages.address_in_use(owner.email, self._policy.product_name))
                 await self._audit.record(uow, AuditEventType.EMAIL_CHANGE_REQUESTED, client, user.id, "address_taken")
+                sent = await self._otp_sender.no_code(uow, new_email, OtpPurpose.CHANGE_EMAIL, user.id)
                 await uow.commit()
-                return OtpSent(email=new_email, expires_at=self._otp_sender.expiry_from_now())
-            sent = await self._otp_sender.send(uow, user, client, OtpPurpose.CHANGE_EMAIL, new_email=new_email)
+                return sent
+            sent = await self._otp_sender.send(uow, user, client, OtpPurpose.CHANGE_EMAIL, to=new_email)
             await self._audit.record(uow, AuditEventType.EMAIL_CHANGE_REQUESTED, client, user.id)
             await uow.commit()
             return sent
@@ -118,7 +120,8 @@ class EmailChangeService:
                 user = await uow.users.get_for_update(account)
                 if user is None:
                     raise InvalidAccessToken
-                challenge = await self._checker.consume(uow, user.id, OtpPurpose.CHANGE_EMAIL, code)
+                subject = code_subject(OtpPurpose.CHANGE_EMAIL, user.email, user.id)
+                challenge = await self._checker.consume(uow, OtpPurpose.CHANGE_EMAIL, subject, user.id, code, client)
                 if challenge.new_email is None:
                     raise InvalidOtp
                 owner = await uow.users.get_by_email(challenge.new_email)

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from domain.entities import UNKNOWN_CLIENT, AuditEventType, email_key
 from domain.errors import EmailNotVerified, InvalidCredentials
-from domain.services.throttle import CODES_PER_ACCOUNT, LOGIN_PER_IP, RESEND_COOLDOWN
+from domain.services.throttle import CODES_PER_ACCOUNT, CODES_PER_ADDRESS, LOGIN_PER_IP, RESEND_COOLDOWN, requester
 from domain.validation import PASSWORD_MAX_LENGTH, InputCollector, is_text, normalise_email, normalise_password
 
 if TYPE_CHECKING:
@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from domain.entities import Client, SignedIn
-    from domain.ports import PasswordHasher, UnitOfWork
+    from domain.policy import AuthPolicy
+    from domain.ports import Clock, PasswordHasher, UnitOfWork
     from domain.services.audit import AuditTrail
     from domain.services.otp_sender import OtpSender
     from domain.services.session_starter import SessionStarter
@@ -26,9 +27,13 @@ class LoginService:
         passwords: PasswordHasher,
         otp_sender: OtpSender,
         sessions: SessionStarter,
+        clock: Clock,
+        policy: AuthPolicy,
         throttle: Throttle,
         audit: AuditTrail,
     ) -> None:
+        self._clock = clock
+        self._policy = policy
         self._throttle = throttle
         self._audit = audit
         self._uow = uow
@@ -64,7 +69,7 @@ class LoginService:
         failures = await self._throttle.begin_sign_in(account, client)
 
         async with self._uow() as uow:
-            user = await uow.users.get_by_email(email)
+            user = self._policy.account(await uow.users.get_by_email(email), self._clock.now())
         # bcrypt runs outside any transaction: it is slow by design and must not hold a lock.
         if user is None:
             await self._passwords.verify_dummy(password)
@@ -80,9 +85,10 @@ class LoginService:
             # The right password ends the failure streak, verified address or not.
             await self._throttle.sign_in_succeeded(uow, account)
             if not current.email_verified:
-                await self._throttle.check_in(uow, CODES_PER_ACCOUNT, account, client, current.id)
+                await self._throttle.check_in(uow, CODES_PER_ACCOUNT, requester(account, client), client, current.id)
+                await self._throttle.check_in(uow, CODES_PER_ADDRESS, account, client, current.id)
                 await self._throttle.start_cooldown(uow, RESEND_COOLDOWN, account)
-                await self._otp_sender.send(uow, current, client)
+                await self._otp_sender.send(uow, current, client, to=email)
                 await uow.commit()
                 raise EmailNotVerified(current.email)
             if new_hash is not None and current.password_hash == user.password_hash:

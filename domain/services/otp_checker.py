@@ -8,20 +8,20 @@ from domain.otp import CODE_DIGITS
 if TYPE_CHECKING:
     from uuid import UUID
 
-    from domain.entities import OtpChallenge, OtpPurpose
+    from domain.entities import Client, OtpChallenge, OtpPurpose
     from domain.otp import OtpCodes
-    from domain.policy import AuthPolicy
     from domain.ports import Clock, UnitOfWork
+    from domain.services.code_tries import CodeTries
     from domain.validation import InputCollector
 
 
 class OtpChecker:
     """The rules every mailed code obeys: right digits, in time, single use, a few tries."""
 
-    def __init__(self, codes: OtpCodes, clock: Clock, policy: AuthPolicy) -> None:
+    def __init__(self, codes: OtpCodes, clock: Clock, tries: CodeTries) -> None:
         self._codes = codes
         self._clock = clock
-        self._policy = policy
+        self._tries = tries
 
     @staticmethod
     def normalise(code: str, errors: InputCollector, field: str = "code") -> str:
@@ -31,29 +31,34 @@ class OtpChecker:
             errors.add(field, f"Enter the {CODE_DIGITS}-digit code from the e-mail.")
         return code
 
-    async def consume(self, uow: UnitOfWork, user_id: UUID, purpose: OtpPurpose, code: str) -> OtpChallenge:
-        """Spend the user's pending code of ``purpose`` if ``code`` is it; the caller commits.
+    async def consume(
+        self,
+        uow: UnitOfWork,
+        purpose: OtpPurpose,
+        subject: str,
+        user_id: UUID | None,
+        code: str,
+        client: Client,
+    ) -> OtpChallenge:
+        """Spend ``user_id``'s pending code of ``purpose`` if ``code`` is it; the caller commits.
 
-        A wrong code counts one try and commits the unit of work at once (the try
-        must count whatever the caller does next), then raises.
+        ``user_id`` is ``None`` when no account may take a code here (unknown
+        address, already verified): the try is counted all the same, against
+        ``subject`` (``code_subject``), so the answers never tell the two apart.
+        A wrong code commits the unit of work at once (the try must count whatever
+        the caller does next), then raises.
 
         Raises:
             InvalidOtp: no pending code, or a wrong one.
             TooManyAttempts: the code has had its allowed wrong tries.
             OtpExpired: the right code, too late.
         """
-        challenge = await uow.otps.get_for_update(user_id, purpose)
-        if challenge is None:
-            raise InvalidOtp
-        if challenge.attempts >= self._policy.otp_max_attempts:
-            raise TooManyAttempts
-        if not self._codes.matches(user_id, purpose, code, challenge.code_hmac):
-            challenge.attempts += 1
-            await uow.otps.save(challenge)
+        counters = await self._tries.admit(uow, purpose, subject, client)
+        challenge = None if user_id is None else await uow.otps.get_for_update(user_id, purpose)
+        if challenge is None or not self._codes.matches(challenge.user_id, purpose, code, challenge.code_hmac):
+            exhausted = await self._tries.failed(uow, counters)
             await uow.commit()
-            if challenge.attempts >= self._policy.otp_max_attempts:
-                raise TooManyAttempts
-            raise InvalidOtp
+            raise TooManyAttempts if exhausted else InvalidOtp
         if self._clock.now() >= challenge.expires_at:
             raise OtpExpired
         await uow.otps.delete(challenge)

@@ -6,15 +6,18 @@ from typing import TYPE_CHECKING
 
 from domain import messages
 from domain.entities import AuditEventType, MailKind, OtpChallenge, OtpPurpose, OtpSent
+from domain.services.code_tries import code_subject
 
 if TYPE_CHECKING:
     from datetime import datetime
+    from uuid import UUID
 
     from domain.entities import Client, OutgoingMail, User
     from domain.otp import OtpCodes
     from domain.policy import AuthPolicy
     from domain.ports import Clock, Mailer, UnitOfWork
     from domain.services.audit import AuditTrail
+    from domain.services.code_tries import CodeTries
 
 _MAIL_KINDS = {
     OtpPurpose.VERIFY_EMAIL: MailKind.VERIFY_EMAIL,
@@ -39,8 +42,11 @@ class OtpSender:
     stays valid; ``issue`` leaves the mail to the caller, to send after commit.
     """
 
-    def __init__(self, codes: OtpCodes, mailer: Mailer, clock: Clock, policy: AuthPolicy, audit: AuditTrail) -> None:
+    def __init__(
+        self, codes: OtpCodes, tries: CodeTries, mailer: Mailer, clock: Clock, policy: AuthPolicy, audit: AuditTrail
+    ) -> None:
         self._audit = audit
+        self._tries = tries
         self._codes = codes
         self._mailer = mailer
         self._clock = clock
@@ -50,20 +56,38 @@ class OtpSender:
         """When a code sent now would expire; also what a no-code answer must show."""
         return self._clock.now() + self._policy.otp_lifetime
 
+    async def no_code(
+        self,
+        uow: UnitOfWork,
+        address: str,
+        purpose: OtpPurpose = OtpPurpose.VERIFY_EMAIL,
+        user_id: UUID | None = None,
+    ) -> OtpSent:
+        """The answer ``send`` would give, for an address that gets no code; the caller commits.
+
+        Everything a code changes that a stranger could notice changes here too:
+        the tries at the address's codes start again, and (for an e-mail change,
+        whose codes are ``user_id``'s) the code mailed before is void.
+        """
+        if user_id is not None and (earlier := await uow.otps.get_for_update(user_id, purpose)) is not None:
+            await uow.otps.delete(earlier)
+        await self._tries.restart(uow, purpose, code_subject(purpose, address, user_id))
+        return OtpSent(email=address, expires_at=self.expiry_from_now())
+
     async def send(
         self,
         uow: UnitOfWork,
         user: User,
         client: Client,
         purpose: OtpPurpose = OtpPurpose.VERIFY_EMAIL,
-        new_email: str | None = None,
+        to: str | None = None,
     ) -> OtpSent:
         """``issue``, then mail the code before returning.
 
         Raises:
             DeliveryFailed: the mail server refused; roll back.
         """
-        issued = await self.issue(uow, user, client, purpose, new_email)
+        issued = await self.issue(uow, user, client, purpose, to)
         await self._mailer.send(issued.mail)
         return issued.sent
 
@@ -73,9 +97,14 @@ class OtpSender:
         user: User,
         client: Client,
         purpose: OtpPurpose = OtpPurpose.VERIFY_EMAIL,
-        new_email: str | None = None,
+        to: str | None = None,
     ) -> IssuedCode:
-        """Store a new code of ``purpose`` for ``user``, addressed to ``new_email`` for CHANGE_EMAIL."""
+        """Store a new code of ``purpose`` for ``user`` and address it to ``to``.
+
+        ``to`` is the address as the requester typed it (``user.email`` when not
+        given): a code never goes to a spelling nobody asked for. For CHANGE_EMAIL
+        it is the new address, which the account moves to.
+        """
         now = self._clock.now()
         code = self._codes.generate()
         challenge = OtpChallenge(
@@ -84,13 +113,13 @@ class OtpSender:
             purpose=purpose,
             code_hmac=self._codes.digest(user.id, purpose, code),
             expires_at=now + self._policy.otp_lifetime,
-            attempts=0,
             created_at=now,
-            new_email=new_email,
+            new_email=to if purpose is OtpPurpose.CHANGE_EMAIL else None,
         )
+        to = to or user.email
         await uow.otps.replace(challenge)
+        await self._tries.restart(uow, purpose, code_subject(purpose, to, user.id))
         await self._audit.record(uow, AuditEventType.CODE_SENT, client, user.id, detail=purpose.value)
-        to = new_email or user.email
         lifetime_seconds = int(self._policy.otp_lifetime.total_seconds())
         mail = messages.code(to, _MAIL_KINDS[purpose], self._policy.product_name, code, lifetime_seconds)
         return IssuedCode(sent=OtpSent(email=to, expires_at=challenge.expires_at), mail=mail)

@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 
 from domain.entities import AuditEventType
 from domain.errors import InvalidCredentials
+from domain.services.throttle import PASSWORD_CHECKS_PER_ACCOUNT, PASSWORD_CHECKS_PER_IP
 from domain.validation import PASSWORD_MAX_LENGTH, is_text, normalise_password
 
 if TYPE_CHECKING:
@@ -19,7 +20,9 @@ class PasswordCheck:
 
     Each check counts against the same failure streak as signing in, so a stolen
     access token cannot be used to guess the password any faster than the
-    sign-in form allows.
+    sign-in form allows. Every check, right or wrong, also spends the account's
+    and the client's budget of checks before bcrypt runs: a signed-in caller
+    cannot make the gateway hash without end.
     """
 
     def __init__(self, uow: Callable[[], UnitOfWork], passwords: PasswordHasher, throttle: Throttle) -> None:
@@ -32,8 +35,11 @@ class PasswordCheck:
 
         Raises:
             InvalidCredentials: wrong password (counted).
-            RateLimited: too many failures in a row for this account; nothing was checked.
+            RateLimited: too many checks, or failures in a row, for this account or
+                client; nothing was checked.
         """
+        await self._throttle.check_client(PASSWORD_CHECKS_PER_IP, client)
+        await self._throttle.check(PASSWORD_CHECKS_PER_ACCOUNT, str(user.id), client)
         failures = await self._throttle.begin_sign_in(user.email_key, client)
         password = normalise_password(password)
         acceptable = bool(password) and is_text(password) and len(password) <= PASSWORD_MAX_LENGTH

@@ -5,7 +5,8 @@ from typing import TYPE_CHECKING
 from domain import messages
 from domain.entities import UNKNOWN_CLIENT, AuditEventType, OtpPurpose, OtpSent, email_key
 from domain.errors import AuthError, InvalidOtp
-from domain.services.throttle import CODE_REQUESTS_PER_IP, CODES_PER_ACCOUNT, VERIFY_PER_ACCOUNT, VERIFY_PER_IP
+from domain.services.code_tries import code_subject
+from domain.services.throttle import CODE_REQUESTS_PER_IP, VERIFY_PER_ACCOUNT, VERIFY_PER_IP, requester
 from domain.validation import InputCollector, check_new_password, normalise_email
 
 if TYPE_CHECKING:
@@ -65,12 +66,14 @@ class PasswordResetService:
         errors = InputCollector()
         email = normalise_email(email, errors)
         errors.raise_if_any()
-        await self._throttle.check(CODES_PER_ACCOUNT, email_key(email), client)
+        await self._throttle.check_code_request(email_key(email), client)
         async with self._uow() as uow:
-            user = await uow.users.get_by_email(email)
+            user = self._policy.account(await uow.users.get_by_email(email), self._clock.now())
             if user is None:
-                return OtpSent(email=email, expires_at=self._otp_sender.expiry_from_now())
-            issued = await self._otp_sender.issue(uow, user, client, OtpPurpose.RESET_PASSWORD)
+                sent = await self._otp_sender.no_code(uow, email, OtpPurpose.RESET_PASSWORD)
+                await uow.commit()
+                return sent
+            issued = await self._otp_sender.issue(uow, user, client, OtpPurpose.RESET_PASSWORD, to=email)
             await self._audit.record(uow, AuditEventType.PASSWORD_RESET_REQUESTED, client, user.id)
             await uow.commit()
         self._mail_queue.post(issued.mail)
@@ -95,18 +98,19 @@ class PasswordResetService:
         code = self._checker.normalise(code, errors)
         new_password = check_new_password(new_password, errors, email, "new_password")
         errors.raise_if_any()
-        await self._throttle.check(VERIFY_PER_ACCOUNT, email_key(email), client)
+        await self._throttle.check(VERIFY_PER_ACCOUNT, requester(email_key(email), client), client)
         # Hashed before looking the address up: unknown addresses take as long.
         new_hash = await self._passwords.hash(new_password)
 
         user_id: UUID | None = None
         try:
             async with self._uow() as uow:
-                user = await uow.users.get_by_email(email)
-                if user is None:
+                user = self._policy.account(await uow.users.get_by_email(email), self._clock.now())
+                user_id = user.id if user else None
+                subject = code_subject(OtpPurpose.RESET_PASSWORD, email)
+                await self._checker.consume(uow, OtpPurpose.RESET_PASSWORD, subject, user_id, code, client)
+                if user is None:  # pragma: no cover - consume found no code to match
                     raise InvalidOtp
-                user_id = user.id
-                await self._checker.consume(uow, user.id, OtpPurpose.RESET_PASSWORD, code)
                 user.password_hash = new_hash
                 user.email_verified = True
                 await uow.users.save(user)

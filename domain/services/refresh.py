@@ -7,6 +7,7 @@ from domain.entities import UNKNOWN_CLIENT, AuditEventType, RefreshTokenRecord, 
 from domain.errors import InvalidRefreshToken
 from domain.services.throttle import REFRESH_PER_ACCOUNT, REFRESH_PER_IP
 from domain.tokens import hash_refresh_token
+from domain.validation import is_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -59,7 +60,7 @@ class RefreshService:
             RateLimited: too many refreshes from this client or for this account.
         """
         await self._throttle.check_client(REFRESH_PER_IP, client)
-        if not refresh_token or len(refresh_token) > _MAX_TOKEN_LENGTH:
+        if not refresh_token or len(refresh_token) > _MAX_TOKEN_LENGTH or not is_text(refresh_token):
             raise InvalidRefreshToken
         token_hash = hash_refresh_token(refresh_token)
         async with self._uow() as uow:
@@ -87,6 +88,7 @@ class RefreshService:
                 return self._sessions.signed_in(user, session, successor, now)
 
             if self._is_grace_repeat(session, record, now):
+                await uow.commit()  # the repeat counts against the account's limit like any refresh
                 current = self._minter.token(session.family_seed, session.generation)
                 return self._sessions.signed_in(user, session, current, now)
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from domain import messages
 from domain.entities import UNKNOWN_CLIENT, AuditEventType, OtpSent, User, email_key
 from domain.errors import EmailAlreadyTaken
-from domain.services.throttle import CODE_REQUESTS_PER_IP, CODES_PER_ACCOUNT, REGISTER_PER_IP, RESEND_COOLDOWN
+from domain.services.throttle import CODE_REQUESTS_PER_IP, REGISTER_PER_IP, RESEND_COOLDOWN
 from domain.validation import InputCollector, check_name, check_new_password, normalise_email
 
 if TYPE_CHECKING:
@@ -57,7 +57,13 @@ class RegistrationService:
         """Create the account, or refresh a pending one, and mail a code.
 
         An address that already has a verified account gets the same answer and a
-        notice in its mailbox instead of a code.
+        notice in its mailbox instead of a code. Within the resend cooldown of the
+        last mail to the address nothing is sent again (that code is still good):
+        a second click costs no budget.
+
+        The password is the account's only once the code comes back with it
+        (``VerificationService.verify``): whoever proves the address chooses the
+        password, so nobody can plant one in an address that is not theirs.
 
         Raises:
             InvalidInput: naming each bad field.
@@ -71,9 +77,12 @@ class RegistrationService:
         first_name = check_name(first_name, errors, "first_name")
         last_name = check_name(last_name, errors, "last_name")
         errors.raise_if_any()
+        account = email_key(email)
+        if await self._throttle.cooling_down(RESEND_COOLDOWN, account):
+            return OtpSent(email=email, expires_at=self._otp_sender.expiry_from_now())
         # Each sign-up mails the address (a code or a notice): this bounds the mail
         # anyone can make a mailbox receive.
-        await self._throttle.check(CODES_PER_ACCOUNT, email_key(email), client)
+        await self._throttle.check_code_request(account, client)
 
         # Hashing first, outside the transaction, keeps every branch equally slow
         # and keeps the database lock short.
@@ -104,12 +113,14 @@ class RegistrationService:
         errors.raise_if_any()
         account = email_key(email)
         await self._throttle.check(RESEND_COOLDOWN, account, client)
-        await self._throttle.check(CODES_PER_ACCOUNT, account, client)
+        await self._throttle.check_code_request(account, client)
         async with self._uow() as uow:
-            user = await uow.users.get_by_email(email)
+            user = self._policy.account(await uow.users.get_by_email(email), self._clock.now())
             if user is None or user.email_verified:
-                return OtpSent(email=email, expires_at=self._otp_sender.expiry_from_now())
-            issued = await self._otp_sender.issue(uow, user, client)
+                sent = await self._otp_sender.no_code(uow, email)
+                await uow.commit()
+                return sent
+            issued = await self._otp_sender.issue(uow, user, client, to=email)
             await uow.commit()
         self._mail_queue.post(issued.mail)
         return OtpSent(email=email, expires_at=issued.sent.expires_at)
@@ -119,12 +130,19 @@ class RegistrationService:
     ) -> OtpSent:
         async with self._uow() as uow:
             await self._throttle.start_cooldown(uow, RESEND_COOLDOWN, email_key(email))
-            user = await uow.users.get_by_email(email)
+            found = await uow.users.get_by_email(email)
+            now = self._clock.now()
+            user = self._policy.account(found, now)
             if user is not None and user.email_verified:
                 await self._mailer.send(messages.already_registered(user.email, self._policy.product_name))
                 await self._audit.record(uow, AuditEventType.REGISTERED_AGAIN, client, user.id)
+                sent = await self._otp_sender.no_code(uow, email)
                 await uow.commit()
-                return OtpSent(email=email, expires_at=self._otp_sender.expiry_from_now())
+                return sent
+            if found is not None and user is None:
+                # a sign-up nobody confirmed in time: it starts over, from nothing
+                await uow.audit.forget_account(found.id)
+                await uow.users.delete(found.id)
             if user is None:
                 user = User(
                     id=uuid.uuid4(),
@@ -133,17 +151,19 @@ class RegistrationService:
                     first_name=first_name,
                     last_name=last_name,
                     email_verified=False,
-                    created_at=self._clock.now(),
+                    created_at=now,
                 )
                 await uow.users.add(user)
             else:
-                # Still unverified: whoever proves the address next owns it, with
-                # the password they chose last.
+                # Still unverified: the sign-up starts again, as typed this time. Its
+                # password opens the account only if the code comes back with it.
+                user.email = email
                 user.password_hash = password_hash
                 user.first_name = first_name
                 user.last_name = last_name
+                user.created_at = now
                 await uow.users.save(user)
             await self._audit.record(uow, AuditEventType.REGISTERED, client, user.id)
-            sent = await self._otp_sender.send(uow, user, client)
+            sent = await self._otp_sender.send(uow, user, client, to=email)
             await uow.commit()
             return OtpSent(email=email, expires_at=sent.expires_at)

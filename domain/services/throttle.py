@@ -31,13 +31,21 @@ class RateLimits:
 
     login_per_ip: Rate = Rate(30, timedelta(minutes=10))
     verify_per_ip: Rate = Rate(30, timedelta(minutes=10))
+    # per address and requesting network: a stranger's tries never spend the owner's
     verify_per_account: Rate = Rate(10, timedelta(minutes=10))
     register_per_ip: Rate = Rate(20, timedelta(hours=1))
+    # mails with a code or notice per address and requesting network …
     codes_per_account: Rate = Rate(5, timedelta(hours=1))
+    # … and per address from every network together: what a mailbox can be made to receive
+    codes_per_address: Rate = Rate(10, timedelta(hours=1))
     code_requests_per_ip: Rate = Rate(20, timedelta(hours=1))
     resend_cooldown: timedelta = timedelta(seconds=60)
     refresh_per_ip: Rate = Rate(120, timedelta(minutes=1))
     refresh_per_account: Rate = Rate(30, timedelta(minutes=1))
+    # a signed-in person's password asked again (e-mail change, password change, deletion),
+    # right or wrong: each costs a bcrypt check
+    password_checks_per_account: Rate = Rate(10, timedelta(minutes=10))
+    password_checks_per_ip: Rate = Rate(30, timedelta(minutes=10))
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
 
 
@@ -48,13 +56,16 @@ PURGE_EVERY = 1000
 LOGIN_PER_IP = "login:ip"
 LOGIN_PER_ACCOUNT = "login:account"
 VERIFY_PER_IP = "verify:ip"
-VERIFY_PER_ACCOUNT = "verify:account"
+VERIFY_PER_ACCOUNT = "verify:account"  # subject: ``requester`` (address and network)
 REGISTER_PER_IP = "register:ip"
-CODES_PER_ACCOUNT = "codes:account"
+CODES_PER_ACCOUNT = "codes:account"  # subject: ``requester`` (address and network)
+CODES_PER_ADDRESS = "codes:address"
 CODE_REQUESTS_PER_IP = "codes:ip"  # resendOtp and requestPasswordReset
 RESEND_COOLDOWN = "resend:account"  # one verification code per address per cooldown
 REFRESH_PER_IP = "refresh:ip"
 REFRESH_PER_ACCOUNT = "refresh:account"
+PASSWORD_CHECKS_PER_ACCOUNT = "password:account"  # noqa: S105 - a limit name, not a secret
+PASSWORD_CHECKS_PER_IP = "password:ip"  # noqa: S105 - the same
 
 
 def client_network(ip: str | None) -> str | None:
@@ -70,6 +81,15 @@ def client_network(ip: str | None) -> str | None:
             return str(address.ipv4_mapped)
         return str(ipaddress.IPv6Network((address, 64), strict=False))
     return str(address)
+
+
+def requester(subject: str, client: Client) -> str:
+    """``subject`` (an address's key) as asked about from the client's network.
+
+    Budgets an owner needs (codes to her address, tries at them) are counted per
+    requester, so a stranger spends his own and never hers.
+    """
+    return f"{subject}\x00{client_network(client.ip) or ''}"
 
 
 class Throttle:
@@ -99,14 +119,41 @@ class Throttle:
             VERIFY_PER_ACCOUNT: limits.verify_per_account,
             REGISTER_PER_IP: limits.register_per_ip,
             CODES_PER_ACCOUNT: limits.codes_per_account,
+            CODES_PER_ADDRESS: limits.codes_per_address,
+            PASSWORD_CHECKS_PER_ACCOUNT: limits.password_checks_per_account,
+            PASSWORD_CHECKS_PER_IP: limits.password_checks_per_ip,
             CODE_REQUESTS_PER_IP: limits.code_requests_per_ip,
             RESEND_COOLDOWN: Rate(1, limits.resend_cooldown),
             REFRESH_PER_IP: limits.refresh_per_ip,
             REFRESH_PER_ACCOUNT: limits.refresh_per_account,
         }
 
-    def _counter_key(self, limit: str, subject: str) -> str:
+    def counter_key(self, limit: str, subject: str) -> str:
+        """The key of ``limit``'s counter for ``subject``: an HMAC, so no address is stored."""
         return hmac.new(self._key, f"{limit}\x00{subject}".encode(), hashlib.sha256).hexdigest()
+
+    async def check_code_request(self, address: str, client: Client) -> None:
+        """Count one mail to ``address`` (an e-mail key): the requester's budget, then the address's.
+
+        Raises:
+            RateLimited: this requester, or every requester together, has asked for enough.
+        """
+        await self.check(CODES_PER_ACCOUNT, requester(address, client), client)
+        await self.check(CODES_PER_ADDRESS, address, client)
+
+    async def cooling_down(self, limit: str, subject: str) -> bool:
+        """Whether ``limit`` (a cooldown started by ``start_cooldown``) is still running for ``subject``."""
+        async with self._uow() as uow:
+            now = self._clock.now()
+
+            def peek(state: ThrottleState) -> tuple[ThrottleState, bool]:
+                # a row made just to be read may be purged at once
+                kept = state if state.expires_at is not None else ThrottleState(expires_at=now)
+                return kept, state.marked_at is not None and state.marked_at > now
+
+            cooling = await uow.throttles.update(self.counter_key(limit, subject), peek)
+            await uow.commit()
+        return cooling
 
     async def check_client(self, limit: str, client: Client) -> None:
         """``check`` with the client's address as the subject (its /64 network, for IPv6).
@@ -160,7 +207,7 @@ class Throttle:
             # not judge the counter by a time earlier than the change it waited for.
             return hit(state, rate=rate, now=self._clock.now())
 
-        return await uow.throttles.update(self._counter_key(limit, subject), count)
+        return await uow.throttles.update(self.counter_key(limit, subject), count)
 
     async def start_cooldown(self, uow: UnitOfWork, limit: str, subject: str) -> None:
         """Spend ``limit``'s whole budget for ``subject`` now, refused or not: the next
@@ -173,7 +220,7 @@ class Throttle:
         def restart(_: ThrottleState) -> tuple[ThrottleState, None]:
             return ThrottleState(marked_at=until, expires_at=until), None
 
-        await uow.throttles.update(self._counter_key(limit, subject), restart)
+        await uow.throttles.update(self.counter_key(limit, subject), restart)
 
     async def begin_sign_in(self, account: str, client: Client) -> int:
         """Admit one password check for ``account`` (an e-mail key), counted as failed until it succeeds.
@@ -192,7 +239,7 @@ class Throttle:
             return self._limits.lockout.begin_attempt(state, now=self._clock.now())  # under the row lock
 
         async with self._uow() as uow:
-            attempt = await uow.throttles.update(self._counter_key(LOGIN_PER_ACCOUNT, account), change)
+            attempt = await uow.throttles.update(self.counter_key(LOGIN_PER_ACCOUNT, account), change)
             if attempt.wait is not None:
                 await self._audit.record(uow, AuditEventType.RATE_LIMITED, client, detail=LOGIN_PER_ACCOUNT)
             await uow.commit()
@@ -219,7 +266,7 @@ class Throttle:
 
     async def sign_in_succeeded(self, uow: UnitOfWork, account: str) -> None:
         """End the account's failure streak, in the unit of work of the sign-in."""
-        await uow.throttles.clear(self._counter_key(LOGIN_PER_ACCOUNT, account))
+        await uow.throttles.clear(self.counter_key(LOGIN_PER_ACCOUNT, account))
 
     async def unlock(self, email: str) -> None:
         """Forget the failure streak of ``email``'s account: the operator's "unlock".
@@ -231,5 +278,5 @@ class Throttle:
         email = normalise_email(email, errors)
         errors.raise_if_any()
         async with self._uow() as uow:
-            await uow.throttles.clear(self._counter_key(LOGIN_PER_ACCOUNT, email_key(email)))
+            await uow.throttles.clear(self.counter_key(LOGIN_PER_ACCOUNT, email_key(email)))
             await uow.commit()

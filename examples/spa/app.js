@@ -28,6 +28,9 @@ let accessToken = null; // in memory only: never localStorage, never a readable 
 let refreshTimer = null;
 let refreshCount = 0;
 let pendingEmail = null;
+// The password typed on the sign-up or sign-in form, kept in memory until the code comes
+// back with it: the gateway gives the account the password sent with the code.
+let pendingPassword = null;
 
 const $ = (id) => document.getElementById(id);
 
@@ -151,8 +154,9 @@ function handle(formId, action) {
   });
 }
 
-function askForCode(email) {
+function askForCode(email, password) {
   pendingEmail = email;
+  pendingPassword = password;
   $("code-email").textContent = email;
   $("code-form").reset();
   show("code-step");
@@ -160,14 +164,18 @@ function askForCode(email) {
 
 handle("register-form", async ({ email, password }) => {
   const { register: result } = await graphql(REGISTER, { input: { email, password } });
-  if (result.__typename === "OtpSent") askForCode(email);
+  if (result.__typename === "OtpSent") askForCode(email, password);
   else if (result.__typename === "InvalidInput") say(result.fields.map((f) => f.message).join(" "));
   else say(describe(result));
 });
 
 handle("code-form", async ({ code }) => {
-  const { verifyOtp: result } = await graphql(VERIFY_OTP, { input: { email: pendingEmail, code } });
-  if (result.__typename === "AuthPayload") await startSession(result);
+  const input = { email: pendingEmail, code, password: pendingPassword };
+  const { verifyOtp: result } = await graphql(VERIFY_OTP, { input });
+  if (result.__typename === "AuthPayload") {
+    pendingPassword = null;
+    await startSession(result);
+  }
   else say(describe(result));
 });
 
@@ -175,7 +183,7 @@ handle("login-form", async ({ email, password }) => {
   const { login: result } = await graphql(LOGIN, { input: { email, password } });
   if (result.__typename === "AuthPayload") await startSession(result);
   else if (result.__typename === "EmailNotVerified") {
-    askForCode(result.email);
+    askForCode(result.email, password);
     say(result.message);
   } else say(describe(result));
 });

@@ -164,8 +164,11 @@ class Gateway:
         variables = {"input": {"email": email, "password": password, **names}}
         return await self.mutate("register", REGISTER, variables, headers)
 
-    async def verify(self, email: str, code: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
-        return await self.mutate("verifyOtp", VERIFY_OTP, {"input": {"email": email, "code": code}}, headers)
+    async def verify(
+        self, email: str, code: str, headers: dict[str, str] | None = None, *, password: str = PASSWORD
+    ) -> dict[str, Any]:
+        variables = {"input": {"email": email, "code": code, "password": password}}
+        return await self.mutate("verifyOtp", VERIFY_OTP, variables, headers)
 
     async def login(
         self, email: str, password: str = PASSWORD, headers: dict[str, str] | None = None

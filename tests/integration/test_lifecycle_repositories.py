@@ -78,7 +78,6 @@ def a_challenge(user: User, purpose: OtpPurpose, new_email: str | None = None) -
         purpose=purpose,
         code_hmac="a" * 64,
         expires_at=NOW + timedelta(minutes=10),
-        attempts=0,
         created_at=NOW,
         new_email=new_email,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +11,7 @@ from tortoise.context import TortoiseContext
 
 from domain.entities import OtpChallenge, OtpPurpose, RefreshTokenRecord, Session, User
 from domain.errors import EmailAlreadyTaken
+from persistence.models import OtpChallengeRow
 from persistence.unit_of_work import TortoiseUnitOfWork
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -98,7 +100,6 @@ def a_challenge(user: User, code_hmac: str = "a" * 64) -> OtpChallenge:
         purpose=OtpPurpose.VERIFY_EMAIL,
         code_hmac=code_hmac,
         expires_at=NOW + timedelta(minutes=10),
-        attempts=0,
         created_at=NOW,
     )
 
@@ -116,18 +117,31 @@ class TestOtpRepository:
         assert current is not None
         assert current.code_hmac == "b" * 64
 
-    async def test_attempts_are_saved_and_delete_removes(self) -> None:
+    async def test_replacing_at_once_leaves_one_code_and_never_fails(self) -> None:
+        # DELETE then INSERT let two requests both insert; the unique key on (user, purpose)
+        # then refused one, which answered INTERNAL_SERVER_ERROR.
         user = await stored_user()
-        challenge = a_challenge(user)
+        hmacs = [f"{n:x}" * 64 for n in range(8)]
+
+        async def replace(code_hmac: str) -> None:
+            async with TortoiseUnitOfWork() as uow:
+                await uow.otps.replace(a_challenge(user, code_hmac[:64]))
+                await uow.commit()
+
+        await asyncio.gather(*(replace(code_hmac) for code_hmac in hmacs))
+
+        rows = await OtpChallengeRow.filter(user_id=user.id)
+        assert len(rows) == 1
+        assert rows[0].code_hmac in {code_hmac[:64] for code_hmac in hmacs}
+
+    async def test_delete_removes(self) -> None:
+        user = await stored_user()
         async with TortoiseUnitOfWork() as uow:
-            await uow.otps.replace(challenge)
-            challenge.attempts = 3
-            await uow.otps.save(challenge)
+            await uow.otps.replace(a_challenge(user))
             await uow.commit()
         async with TortoiseUnitOfWork() as uow:
             found = await uow.otps.get_for_update(user.id, OtpPurpose.VERIFY_EMAIL)
             assert found is not None
-            assert found.attempts == 3
             await uow.otps.delete(found)
             await uow.commit()
         async with TortoiseUnitOfWork() as uow:

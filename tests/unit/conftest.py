@@ -75,7 +75,7 @@ async def pending_user(gateway: Gateway, mailer: FakeMailer) -> PendingUser:
 @pytest.fixture
 async def verified_user(gateway: Gateway, pending_user: PendingUser, mailer: FakeMailer) -> VerifiedUser:
     """Alice, confirmed and signed in; her mailbox is emptied so tests see only what follows."""
-    signed_in = await gateway.verification.verify(pending_user.email, pending_user.code)
+    signed_in = await gateway.verification.verify(pending_user.email, pending_user.code, pending_user.password)
     mailer.sent.clear()
     return VerifiedUser(email=pending_user.email, password=pending_user.password, signed_in=signed_in)
 

@@ -157,10 +157,6 @@ class FakeOtpRepository:
     async def get_for_update(self, user_id: UUID, purpose: OtpPurpose) -> OtpChallenge | None:
         return copy.deepcopy(self._pending(user_id, purpose))
 
-    async def save(self, challenge: OtpChallenge) -> None:
-        if challenge.id in self._state.challenges:
-            self._state.challenges[challenge.id] = copy.deepcopy(challenge)
-
     async def delete(self, challenge: OtpChallenge) -> None:
         self._state.challenges.pop(challenge.id, None)
 

@@ -123,7 +123,7 @@ class VerifiedUser:
 async def sign_up(gateway: Gateway, mailer: FakeMailer, email: str, password: str) -> SignedIn:
     """Register ``email`` and confirm it with the mailed code: a verified account, signed in."""
     await gateway.registration.register(email, password)
-    return await gateway.verification.verify(email, mailer.last_code_sent_to(email))
+    return await gateway.verification.verify(email, mailer.last_code_sent_to(email), password)
 
 
 async def principal_of(gateway: Gateway, signed_in: SignedIn) -> Principal:

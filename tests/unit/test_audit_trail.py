@@ -28,9 +28,9 @@ class TestAuditTrail:
         await gateway.registration.register(ALICE, ALICE_PASSWORD, client=PHONE)
         with pytest.raises(InvalidOtp):
             await gateway.verification.verify(
-                ALICE, "000000" if mailer.last_code_sent_to(ALICE) != "000000" else "1" * 6, PHONE
+                ALICE, "000000" if mailer.last_code_sent_to(ALICE) != "000000" else "1" * 6, ALICE_PASSWORD, PHONE
             )
-        await gateway.verification.verify(ALICE, mailer.last_code_sent_to(ALICE), PHONE)
+        await gateway.verification.verify(ALICE, mailer.last_code_sent_to(ALICE), ALICE_PASSWORD, PHONE)
 
         assert database.audit_events() == ["registered", "code_sent", "verify_failed", "verify_succeeded"]
         user = database.user_by_email(ALICE)

@@ -46,7 +46,9 @@ class TestLogin:
 
     async def test_the_password_is_compared_after_nfkc(self, gateway: Gateway, mailer: FakeMailer) -> None:
         await gateway.registration.register("zoe@example.com", "ﬁnal café password")  # ligature, é composed
-        await gateway.verification.verify("zoe@example.com", mailer.last_code_sent_to("zoe@example.com"))
+        await gateway.verification.verify(
+            "zoe@example.com", mailer.last_code_sent_to("zoe@example.com"), "ﬁnal café password"
+        )
 
         await gateway.login.login("zoe@example.com", "final cafe\u0301 password")  # letters, é decomposed
 
@@ -78,7 +80,7 @@ class TestLogin:
         assert raised.value.email == pending_user.email
         codes = mailer.codes_sent_to(pending_user.email)
         assert len(codes) == 2
-        await gateway.verification.verify(pending_user.email, codes[-1])
+        await gateway.verification.verify(pending_user.email, codes[-1], pending_user.password)
 
     async def test_wrong_password_on_an_unverified_account_mails_nothing(
         self, gateway: Gateway, pending_user: PendingUser, mailer: FakeMailer
@@ -95,7 +97,7 @@ class TestLogin:
             await gateway.login.login(pending_user.email, pending_user.password)
         mailer.failing = False
 
-        await gateway.verification.verify(pending_user.email, pending_user.code)
+        await gateway.verification.verify(pending_user.email, pending_user.code, pending_user.password)
 
     async def test_a_hash_of_lower_cost_is_upgraded_on_success(
         self,

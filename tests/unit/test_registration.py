@@ -8,13 +8,15 @@ import pytest
 
 from domain.entities import MailKind, OtpPurpose, OtpSent
 from domain.errors import DeliveryFailed, InvalidCredentials, InvalidInput, InvalidOtp
+from domain.services.throttle import RateLimits
 from tests.unit.gateway import ALICE, ALICE_PASSWORD, START
 
 if TYPE_CHECKING:
-    from tests.unit.fakes import CountingPasswordHasher, FakeDatabase, FakeMailer
+    from tests.unit.fakes import CountingPasswordHasher, FakeDatabase, FakeMailer, FixedClock
     from tests.unit.gateway import Gateway, PendingUser, VerifiedUser
 
 NEW_PASSWORD = "a brand new passphrase"
+COOLDOWN = RateLimits().resend_cooldown  # within it, signing up again mails nothing
 
 
 def stored_strings(database: FakeDatabase) -> list[str]:
@@ -115,11 +117,12 @@ class TestRegister:
         assert mailer.sent == []
 
     async def test_a_verified_address_gets_the_same_answer_and_a_notice_without_code(
-        self, gateway: Gateway, verified_user: VerifiedUser, mailer: FakeMailer
+        self, gateway: Gateway, verified_user: VerifiedUser, mailer: FakeMailer, clock: FixedClock
     ) -> None:
+        clock.advance(COOLDOWN)
         sent = await gateway.registration.register(verified_user.email, NEW_PASSWORD)
 
-        assert sent == OtpSent(email=verified_user.email, expires_at=START + timedelta(minutes=10))
+        assert sent == OtpSent(email=verified_user.email, expires_at=clock.now() + timedelta(minutes=10))
         (notice,) = mailer.sent
         assert notice.to == verified_user.email
         assert notice.kind == MailKind.ALREADY_REGISTERED
@@ -138,21 +141,36 @@ class TestRegister:
         assert user is not None
         assert (user.first_name, user.last_name) == ("Alice", "Liddell")
 
-    async def test_registering_a_pending_address_again_replaces_password_and_code(
-        self, gateway: Gateway, pending_user: PendingUser, database: FakeDatabase, mailer: FakeMailer
+    async def test_registering_a_pending_address_again_replaces_the_code_and_the_password_comes_with_it(
+        self,
+        gateway: Gateway,
+        pending_user: PendingUser,
+        database: FakeDatabase,
+        mailer: FakeMailer,
+        clock: FixedClock,
     ) -> None:
+        clock.advance(COOLDOWN)
         await gateway.registration.register(pending_user.email, NEW_PASSWORD, "Alice", None)
 
         assert len(database.state.users) == 1
         new_code = mailer.last_code_sent_to(pending_user.email)
         if new_code != pending_user.code:  # one chance in a million that both draws agree
             with pytest.raises(InvalidOtp):
-                await gateway.verification.verify(pending_user.email, pending_user.code)
-        signed_in = await gateway.verification.verify(pending_user.email, new_code)
+                await gateway.verification.verify(pending_user.email, pending_user.code, NEW_PASSWORD)
+        signed_in = await gateway.verification.verify(pending_user.email, new_code, NEW_PASSWORD)
         assert (signed_in.user.first_name, signed_in.user.last_name) == ("Alice", None)
         await gateway.login.login(pending_user.email, NEW_PASSWORD)
         with pytest.raises(InvalidCredentials):
             await gateway.login.login(pending_user.email, pending_user.password)
+
+    async def test_a_second_click_within_the_cooldown_mails_nothing_and_spends_no_budget(
+        self, gateway: Gateway, pending_user: PendingUser, mailer: FakeMailer
+    ) -> None:
+        for _ in range(10):  # more than the address's budget of mails
+            await gateway.registration.register(pending_user.email, pending_user.password)
+
+        assert mailer.codes_sent_to(pending_user.email) == [pending_user.code]
+        await gateway.verification.verify(pending_user.email, pending_user.code, pending_user.password)
 
     async def test_mail_refused_leaves_nothing_written(
         self, gateway: Gateway, database: FakeDatabase, mailer: FakeMailer
@@ -166,27 +184,39 @@ class TestRegister:
         assert database.state.challenges == {}
 
     async def test_mail_refused_keeps_a_pending_accounts_password_and_code(
-        self, gateway: Gateway, pending_user: PendingUser, mailer: FakeMailer
+        self, gateway: Gateway, pending_user: PendingUser, mailer: FakeMailer, clock: FixedClock
     ) -> None:
+        clock.advance(COOLDOWN)
         mailer.failing = True
         with pytest.raises(DeliveryFailed):
             await gateway.registration.register(pending_user.email, NEW_PASSWORD)
         mailer.failing = False
 
-        await gateway.verification.verify(pending_user.email, pending_user.code)
+        await gateway.verification.verify(pending_user.email, pending_user.code, pending_user.password)
         await gateway.login.login(pending_user.email, pending_user.password)
 
     async def test_hashes_the_password_even_for_a_verified_address(
-        self, gateway: Gateway, verified_user: VerifiedUser, password_hasher: CountingPasswordHasher
+        self,
+        gateway: Gateway,
+        verified_user: VerifiedUser,
+        password_hasher: CountingPasswordHasher,
+        clock: FixedClock,
     ) -> None:
         # Every branch costs one bcrypt run, so timing does not tell who has an account.
+        clock.advance(COOLDOWN)
         hashes_before = password_hasher.hashes
         await gateway.registration.register(verified_user.email, NEW_PASSWORD)
         assert password_hasher.hashes == hashes_before + 1
 
     async def test_losing_a_race_for_the_address_refreshes_the_account_the_winner_created(
-        self, gateway: Gateway, pending_user: PendingUser, database: FakeDatabase, mailer: FakeMailer
+        self,
+        gateway: Gateway,
+        pending_user: PendingUser,
+        database: FakeDatabase,
+        mailer: FakeMailer,
+        clock: FixedClock,
     ) -> None:
+        clock.advance(COOLDOWN)
         # Our lookup misses the account a concurrent request has just committed, so our
         # insert is refused; the service must then treat the address as taken, not fail.
         database.stale_email_lookups = 1
@@ -197,7 +227,9 @@ class TestRegister:
         assert sent.email == pending_user.email
         assert len(database.state.users) == 1
         assert len(mailer.sent) == mails_before + 1
-        await gateway.verification.verify(pending_user.email, mailer.last_code_sent_to(pending_user.email))
+        await gateway.verification.verify(
+            pending_user.email, mailer.last_code_sent_to(pending_user.email), NEW_PASSWORD
+        )
         await gateway.login.login(pending_user.email, NEW_PASSWORD)
 
     async def test_a_password_with_a_lone_surrogate_is_bad_input(self, gateway: Gateway) -> None:

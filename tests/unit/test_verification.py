@@ -22,7 +22,7 @@ class TestVerify:
     async def test_the_right_code_confirms_the_address_and_signs_in(
         self, gateway: Gateway, pending_user: PendingUser, database: FakeDatabase
     ) -> None:
-        signed_in = await gateway.verification.verify(pending_user.email, pending_user.code)
+        signed_in = await gateway.verification.verify(pending_user.email, pending_user.code, pending_user.password)
 
         assert signed_in.user.email == pending_user.email
         assert signed_in.user.email_verified
@@ -35,30 +35,32 @@ class TestVerify:
         assert refreshed.session_id == signed_in.session_id
 
     async def test_the_address_is_matched_whatever_its_case(self, gateway: Gateway, pending_user: PendingUser) -> None:
-        signed_in = await gateway.verification.verify(f"  {pending_user.email.upper()} ", pending_user.code)
+        signed_in = await gateway.verification.verify(
+            f"  {pending_user.email.upper()} ", pending_user.code, pending_user.password
+        )
         assert signed_in.user.email == pending_user.email
 
     async def test_surrounding_space_around_the_code_is_ignored(
         self, gateway: Gateway, pending_user: PendingUser
     ) -> None:
-        await gateway.verification.verify(pending_user.email, f" {pending_user.code}\n")
+        await gateway.verification.verify(pending_user.email, f" {pending_user.code}\n", pending_user.password)
 
     async def test_a_code_works_once(self, gateway: Gateway, pending_user: PendingUser, database: FakeDatabase) -> None:
-        await gateway.verification.verify(pending_user.email, pending_user.code)
+        await gateway.verification.verify(pending_user.email, pending_user.code, pending_user.password)
 
         assert database.state.challenges == {}
         with pytest.raises(InvalidOtp):
-            await gateway.verification.verify(pending_user.email, pending_user.code)
+            await gateway.verification.verify(pending_user.email, pending_user.code, pending_user.password)
 
     async def test_unknown_address(self, gateway: Gateway, pending_user: PendingUser) -> None:
         with pytest.raises(InvalidOtp):
-            await gateway.verification.verify("bob@example.com", pending_user.code)
+            await gateway.verification.verify("bob@example.com", pending_user.code, pending_user.password)
 
     async def test_wrong_code(
         self, gateway: Gateway, pending_user: PendingUser, wrong_code: str, database: FakeDatabase
     ) -> None:
         with pytest.raises(InvalidOtp):
-            await gateway.verification.verify(pending_user.email, wrong_code)
+            await gateway.verification.verify(pending_user.email, wrong_code, pending_user.password)
 
         stored = database.user_by_email(pending_user.email)
         assert stored is not None
@@ -66,47 +68,50 @@ class TestVerify:
 
     async def test_an_address_already_verified(self, gateway: Gateway, verified_user: VerifiedUser) -> None:
         with pytest.raises(InvalidOtp):
-            await gateway.verification.verify(verified_user.email, "123456")
+            await gateway.verification.verify(verified_user.email, "123456", verified_user.password)
 
     async def test_an_expired_code(self, gateway: Gateway, pending_user: PendingUser, clock: FixedClock) -> None:
         clock.advance(timedelta(minutes=10))
         with pytest.raises(OtpExpired):
-            await gateway.verification.verify(pending_user.email, pending_user.code)
+            await gateway.verification.verify(pending_user.email, pending_user.code, pending_user.password)
 
     async def test_a_code_still_works_just_before_it_expires(
         self, gateway: Gateway, pending_user: PendingUser, clock: FixedClock
     ) -> None:
         clock.advance(timedelta(minutes=10) - timedelta(seconds=1))
-        await gateway.verification.verify(pending_user.email, pending_user.code)
+        await gateway.verification.verify(pending_user.email, pending_user.code, pending_user.password)
 
     async def test_four_wrong_tries_leave_the_code_usable(
         self, gateway: Gateway, pending_user: PendingUser, wrong_code: str
     ) -> None:
         for _ in range(4):
             with pytest.raises(InvalidOtp):
-                await gateway.verification.verify(pending_user.email, wrong_code)
-        await gateway.verification.verify(pending_user.email, pending_user.code)
+                await gateway.verification.verify(pending_user.email, wrong_code, pending_user.password)
+        await gateway.verification.verify(pending_user.email, pending_user.code, pending_user.password)
 
     async def test_the_fifth_wrong_try_locks_the_code(
         self, gateway: Gateway, pending_user: PendingUser, wrong_code: str
     ) -> None:
         for _ in range(4):
             with pytest.raises(InvalidOtp):
-                await gateway.verification.verify(pending_user.email, wrong_code)
+                await gateway.verification.verify(pending_user.email, wrong_code, pending_user.password)
         with pytest.raises(TooManyAttempts):
-            await gateway.verification.verify(pending_user.email, wrong_code)
+            await gateway.verification.verify(pending_user.email, wrong_code, pending_user.password)
         with pytest.raises(TooManyAttempts):
-            await gateway.verification.verify(pending_user.email, pending_user.code)
+            await gateway.verification.verify(pending_user.email, pending_user.code, pending_user.password)
 
     async def test_a_new_code_after_a_lockout_works(
-        self, gateway: Gateway, pending_user: PendingUser, wrong_code: str, mailer: FakeMailer
+        self, gateway: Gateway, pending_user: PendingUser, wrong_code: str, mailer: FakeMailer, clock: FixedClock
     ) -> None:
         for _ in range(5):
             with pytest.raises((InvalidOtp, TooManyAttempts)):
-                await gateway.verification.verify(pending_user.email, wrong_code)
+                await gateway.verification.verify(pending_user.email, wrong_code, pending_user.password)
 
+        clock.advance(timedelta(minutes=1))  # the cooldown of the first code
         await gateway.registration.register(pending_user.email, pending_user.password)
-        await gateway.verification.verify(pending_user.email, mailer.last_code_sent_to(pending_user.email))
+        await gateway.verification.verify(
+            pending_user.email, mailer.last_code_sent_to(pending_user.email), pending_user.password
+        )
 
     async def test_a_new_code_voids_the_previous_one(
         self, gateway: Gateway, pending_user: PendingUser, mailer: FakeMailer
@@ -117,8 +122,8 @@ class TestVerify:
             pytest.skip("the new code happens to equal the old one")
 
         with pytest.raises(InvalidOtp):
-            await gateway.verification.verify(pending_user.email, pending_user.code)
-        await gateway.verification.verify(pending_user.email, new_code)
+            await gateway.verification.verify(pending_user.email, pending_user.code, pending_user.password)
+        await gateway.verification.verify(pending_user.email, new_code, pending_user.password)
 
     @pytest.mark.parametrize("code", ["abcdef", "12345", "1234567", "12 345", "١٢٣٤٥٦", ""])
     async def test_a_malformed_code_is_bad_input_and_costs_no_try(
@@ -126,11 +131,11 @@ class TestVerify:
     ) -> None:
         for _ in range(5):
             with pytest.raises(InvalidInput) as raised:
-                await gateway.verification.verify(pending_user.email, code)
+                await gateway.verification.verify(pending_user.email, code, pending_user.password)
             assert [error.field for error in raised.value.errors] == ["code"]
-        await gateway.verification.verify(pending_user.email, pending_user.code)
+        await gateway.verification.verify(pending_user.email, pending_user.code, pending_user.password)
 
     async def test_a_malformed_address_is_bad_input(self, gateway: Gateway, pending_user: PendingUser) -> None:
         with pytest.raises(InvalidInput) as raised:
-            await gateway.verification.verify("alice", "12345")
-        assert [error.field for error in raised.value.errors] == ["email", "code"]
+            await gateway.verification.verify("alice", "12345", "short")
+        assert [error.field for error in raised.value.errors] == ["email", "code", "password"]
