@@ -145,7 +145,8 @@ def free_port() -> int:
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpSink]:
     sink = SmtpSink(port=free_port())
-    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    # SMTPUTF8, as most mail servers offer: internationalised addresses (straße@…) travel as typed
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port, enable_SMTPUTF8=True)
     controller.start()
     try:
         yield sink

@@ -189,7 +189,7 @@ class Gateway:
     async def signed_up(self, email: str, password: str = PASSWORD) -> dict[str, Any]:
         """Register and verify: the AuthPayload of a new, verified account."""
         await self.register(email, password)
-        payload = await self.verify(email, self.last_code(email))
+        payload = await self.verify(email, self.last_code(email), password=password)
         assert payload["__typename"] == "AuthPayload", payload
         return payload
 

@@ -60,3 +60,59 @@ class TestEnumeration:
             lambda n: gateway.login("member@example.com", "not the password"),
             lambda n: gateway.login(f"stranger-{n}@example.com", "not the password"),
         )
+
+
+WRONG_CODE_TRIES = 7  # past the five a code allows
+NEW_PASSWORD = "a new long passphrase"
+
+
+def wrong_code(gateway: Gateway, address: str) -> str:
+    """A code that is not the last one mailed to ``address`` (if any was)."""
+    mailed = gateway.last_code(address) if gateway.mailbox.bodies_to(address) else None
+    return "111111" if mailed == "000000" else "000000"
+
+
+class TestTryCounters:
+    """Wrong codes are counted alike for every address: a stranger learns nothing from when
+    ``TooManyAttempts`` comes (it used to come only for addresses with an account)."""
+
+    async def test_reset_codes_an_account_and_a_stranger_are_refused_alike_try_for_try(self, gateway: Gateway) -> None:
+        await gateway.signed_up("member@example.com")
+        answers: dict[str, list[str]] = {}
+        for address in ("member@example.com", "stranger@example.com"):
+            await gateway.request_password_reset(address)
+            await gateway.mail_settled()
+            wrong = wrong_code(gateway, address)
+            answers[address] = [
+                (await gateway.reset_password(address, wrong, NEW_PASSWORD))["__typename"]
+                for _ in range(WRONG_CODE_TRIES)
+            ]
+
+        assert answers["member@example.com"] == answers["stranger@example.com"]
+        assert answers["stranger@example.com"] == ["InvalidOtp"] * 4 + ["TooManyAttempts"] * 3
+
+    async def test_sign_up_codes_a_pending_a_verified_and_an_unknown_address_are_refused_alike(
+        self, gateway: Gateway
+    ) -> None:
+        await gateway.register("pending@example.com")
+        await gateway.signed_up("verified@example.com")
+        answers: dict[str, list[str]] = {}
+        for address in ("pending@example.com", "verified@example.com", "unknown@example.com"):
+            wrong = wrong_code(gateway, address)
+            answers[address] = [(await gateway.verify(address, wrong))["__typename"] for _ in range(WRONG_CODE_TRIES)]
+
+        assert answers["pending@example.com"] == answers["verified@example.com"] == answers["unknown@example.com"]
+        assert answers["unknown@example.com"] == ["InvalidOtp"] * 4 + ["TooManyAttempts"] * 3
+
+    async def test_asking_for_a_new_code_gives_the_tries_back_for_every_address(self, gateway: Gateway) -> None:
+        await gateway.signed_up("member@example.com")
+        for address in ("member@example.com", "stranger@example.com"):
+            for _ in range(5):
+                await gateway.reset_password(address, wrong_code(gateway, address), NEW_PASSWORD)
+            refused = await gateway.reset_password(address, wrong_code(gateway, address), NEW_PASSWORD)
+            assert refused["__typename"] == "TooManyAttempts", address
+
+            await gateway.request_password_reset(address)
+            await gateway.mail_settled()
+            again = await gateway.reset_password(address, wrong_code(gateway, address), NEW_PASSWORD)
+            assert again["__typename"] == "InvalidOtp", address
