@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from persistence.models import RefreshTokenRow, SessionRow
-from tests.e2e.conftest import AdjustableClock, Gateway, GatewayFactory
+from tests.e2e.conftest import REFRESH_TOKEN, AdjustableClock, Gateway, GatewayFactory
 
 
 class TestRefreshToken:
@@ -61,6 +62,13 @@ class TestRefreshToken:
     async def test_unknown_token(self, gateway: Gateway) -> None:
         assert (await gateway.refresh("x" * 43))["__typename"] == "InvalidRefreshToken"
         assert (await gateway.refresh(""))["__typename"] == "InvalidRefreshToken"
+
+    async def test_a_token_that_is_not_text_is_just_invalid(self, gateway: Gateway) -> None:
+        # JSON may carry a lone surrogate ("\ud800"), which no hash function can encode:
+        # it used to answer INTERNAL_SERVER_ERROR.
+        body = json.dumps({"query": REFRESH_TOKEN, "variables": {"input": {"refreshToken": "abc\ud800def"}}})
+        response = await gateway.http.post("/graphql", content=body, headers={"Content-Type": "application/json"})
+        assert response.json()["data"]["refreshToken"]["__typename"] == "InvalidRefreshToken", response.text
 
     async def test_only_hashes_are_stored(self, gateway: Gateway) -> None:
         payload = await gateway.signed_up("hashes@example.com")
