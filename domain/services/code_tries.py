@@ -31,7 +31,7 @@ def code_subject(purpose: OtpPurpose, address: str, user_id: UUID | None = None)
 
 
 @dataclass(frozen=True)
-class _Counters:
+class CodeTryCounters:
     everyone: str  # every requester's wrong codes since the last code was mailed
     this_requester: str  # the caller's network's wrong codes since then
 
@@ -56,9 +56,9 @@ class CodeTries:
         self._clock = clock
         self._policy = policy
 
-    def _counters(self, purpose: OtpPurpose, subject: str, client: Client) -> _Counters:
+    def _counters(self, purpose: OtpPurpose, subject: str, client: Client) -> CodeTryCounters:
         limit = f"code-tries:{purpose.value}"
-        return _Counters(
+        return CodeTryCounters(
             everyone=self._throttle.counter_key(limit, subject),
             this_requester=self._throttle.counter_key(limit, requester(subject, client)),
         )
@@ -73,7 +73,7 @@ class CodeTries:
 
         await uow.throttles.update(key, restarted)
 
-    async def admit(self, uow: UnitOfWork, purpose: OtpPurpose, subject: str, client: Client) -> _Counters:
+    async def admit(self, uow: UnitOfWork, purpose: OtpPurpose, subject: str, client: Client) -> CodeTryCounters:
         """Lock the counters of ``subject`` for one try; the caller reports a wrong code with ``failed``.
 
         Raises:
@@ -100,7 +100,7 @@ class CodeTries:
             raise TooManyAttempts
         return counters
 
-    async def failed(self, uow: UnitOfWork, counters: _Counters) -> bool:
+    async def failed(self, uow: UnitOfWork, counters: CodeTryCounters) -> bool:
         """Count one wrong code; ``True`` if that was the last try this requester (or everyone) had."""
         expires_at = self._clock.now() + self._policy.otp_lifetime + _MEMORY
 
