@@ -39,6 +39,7 @@ from tortoise.migrations.api import migrate as tortoise_migrate
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from domain.clock import SystemClock
+from domain.errors import InvalidInput
 from domain.otp import OtpCodes
 from domain.passwords import BcryptPasswordHasher
 from domain.policy import AuthPolicy
@@ -70,6 +71,7 @@ from domain.signing_keys import (
 )
 from domain.throttling import LockoutPolicy, Rate
 from domain.tokens import AccessTokenCodec, RefreshTokenMinter
+from domain.validation import InputCollector, normalise_email
 from mail.console import ConsoleMailer
 from mail.smtp import SmtpConfig, SmtpMailer
 from persistence.config import tortoise_config
@@ -78,12 +80,13 @@ from persistence.unit_of_work import TortoiseReadOnlyUnitOfWork, TortoiseUnitOfW
 from schema.context import Services
 from schema.forward_auth import forward_auth_route
 from schema.health import Readiness, health_routes
-from schema.http import RequestGuard, SecurityHeaders, http_exception_handler
+from schema.http import RequestGuard, SecurityHeaders, http_exception_handler, server_error_handler
 from schema.limits import GraphQLLimits
 from schema.metrics import GatewayMetrics
 from schema.request_log import RequestLog, configure_logging
 from schema.root import build_schema
 from schema.transport import CSRF_HEADER, RefreshTokenTransport
+from schema.uvicorn_protocol import gateway_http_protocol
 from schema.view import GatewayGraphQL
 from schema.wellknown import well_known_routes
 
@@ -227,8 +230,14 @@ class Settings(BaseSettings):
     @classmethod
     def _check_proxies(cls, value: list[str]) -> list[str]:
         for item in value:
-            if item != "*":
-                ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
+            # "*" (which uvicorn's ProxyHeadersMiddleware understands) or a /0 network would let
+            # every client choose its own address in X-Forwarded-For, and with it a fresh budget
+            # of every per-address limit.
+            if item == "*" or ipaddress.ip_network(item, strict=False).prefixlen == 0:  # ValueError names a bad entry
+                raise ValueError(
+                    f"{item!r} would let every client say which address it has: list the addresses of your "
+                    "reverse proxies (or their networks), e.g. TRUSTED_PROXIES=10.0.0.5,10.0.1.0/24"
+                )
         return value
 
     @field_validator("cors_origins")
@@ -539,12 +548,24 @@ def _ensure_sqlite_directory(database_url: str) -> None:
         Path(database_url[len(prefix) :].split("?", 1)[0]).parent.mkdir(parents=True, exist_ok=True)
 
 
-async def unlock_account(settings: Settings, email: str) -> None:
-    """End the failed-sign-in streak of ``email``'s account (known or not)."""
+async def unlock_account(settings: Settings, email: str) -> str | None:
+    """End the failed-sign-in streak of ``email``'s account; its address, or ``None`` when no account has it.
+
+    Raises:
+        InvalidInput: ``email`` is not an e-mail address.
+    """
+    errors = InputCollector()
+    address = normalise_email(email, errors)
+    errors.raise_if_any()
     throttle = build_services(settings).throttle
     async with TortoiseContext() as context:
         await context.init(config=tortoise_config(settings.database_url))
+        async with TortoiseReadOnlyUnitOfWork() as uow:
+            user = await uow.users.get_by_email(address)
+        if user is None:
+            return None
         await throttle.unlock(email)
+        return user.email
 
 
 async def apply_migrations(database_url: str) -> None:
@@ -650,6 +671,12 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock
     if settings.trusted_proxies:
         # X-Forwarded-For is believed only from these peers: anyone else could forge it.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    # What no layer handled: Starlette answers it outside every middleware, so the answer
+    # brings the security headers itself.
+    app.add_exception_handler(Exception, server_error_handler(hsts=settings.production))
+    # No trailing-slash redirects: without PUBLIC_URL their Location would name whatever
+    # Host the request carried. /graphql/ is simply not found.
+    app.router.redirect_slashes = False
     return app
 
 
@@ -689,6 +716,29 @@ def generate_key_command(arguments: list[str]) -> None:
     print(f"wrote a private {options.alg} key, kid {key.kid}, to {options.out}")
 
 
+def unlock_account_command(settings: Settings, arguments: list[str]) -> None:
+    """``unlock-account EMAIL``: end the sign-in lockout of the account with this address.
+
+    Exits 2 for bad usage or an address that is not one, 1 when no account has the address.
+    (An operator's command: telling whether an account exists is its job.)
+    """
+    parser = argparse.ArgumentParser(
+        prog="python server.py unlock-account", description="End the sign-in lockout of the account with this address."
+    )
+    parser.add_argument("email", help="the account's e-mail address (any case)")
+    email = parser.parse_args(arguments).email
+    try:
+        unlocked = asyncio.run(unlock_account(settings, email))
+    except InvalidInput as exc:
+        reasons = "; ".join(error.message for error in exc.errors)
+        sys.stderr.write(f"{email!r} is not an e-mail address: {reasons}\n")
+        raise SystemExit(2) from None
+    if unlocked is None:
+        sys.stderr.write(f"no account has the address {email.strip()}: nothing was unlocked\n")
+        raise SystemExit(1)
+    print(f"sign-in lockout cleared for {unlocked}")
+
+
 def _stopped(_signum: int, _frame: FrameType | None) -> None:
     """SIGTERM while uvicorn's own handler is not in place: before it serves, and after its
     graceful shutdown, when it raises the signal again to die of it. A stop that was asked
@@ -708,9 +758,8 @@ def main(argv: list[str]) -> None:
     elif command == "migrate":
         asyncio.run(apply_migrations(settings.database_url))
         print("migrations applied")
-    elif command == "unlock-account" and len(argv) == 3:
-        asyncio.run(unlock_account(settings, argv[2]))
-        print(f"sign-in lockout cleared for {argv[2]}")
+    elif command == "unlock-account":
+        unlock_account_command(settings, argv[2:])
     elif command == "serve":
         import uvicorn
 
@@ -724,6 +773,7 @@ def main(argv: list[str]) -> None:
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+            http=gateway_http_protocol(hsts=settings.production),  # its own 400s carry our headers too
         )
     else:
         sys.stderr.write(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from domain.entities import Client
 from domain.errors import InvalidAccessToken
+from schema.client_address import client_ip
 from schema.errors import unauthenticated
 
 if TYPE_CHECKING:
@@ -51,7 +53,10 @@ class Context:
     The bearer token is read at most once, and only when a resolver asks: a
     request that does not need the caller's identity pays nothing for it. Like
     Starlette's authentication backends, a missing credential is "anonymous"
-    (``None``) and a bad one is an error.
+    (``None``) and a bad one is an error. graphql-core resolves a document's
+    fields concurrently, so the session check is one task that every field of the
+    request awaits: ``{ me { id } sessions { id } }`` checks it once, and both
+    fields get its outcome.
     """
 
     def __init__(
@@ -70,14 +75,16 @@ class Context:
         self._token_read = False
         self._claims: AccessClaims | None = None
         self._token_invalid = False
-        self._principal_read = False
-        self._principal: Principal | None = None
+        self._session_check: asyncio.Future[Principal] | None = None
 
     @property
     def client(self) -> Client:
-        """The caller's address (the proxy's X-Forwarded-For only from TRUSTED_PROXIES) and user agent."""
+        """The caller's address (the proxy's X-Forwarded-For only from TRUSTED_PROXIES) and user agent.
+
+        An address that is not an IP address is unknown (``None``): see ``schema.client_address``.
+        """
         peer = self.request.client
-        return Client(ip=peer.host if peer else None, user_agent=self.request.headers.get("user-agent"))
+        return Client(ip=client_ip(peer.host if peer else None), user_agent=self.request.headers.get("user-agent"))
 
     def deliver_refresh_token(self, signed_in: SignedIn) -> str | None:
         """Hand the new refresh token over as configured: the cookie, and the body's value or ``None``."""
@@ -113,17 +120,17 @@ class Context:
         Raises:
             GraphQLError: UNAUTHENTICATED, for a bad token or a session that has ended.
         """
-        if not self._principal_read:
+        if self._session_check is None:
             claims = self.access_claims()
-            self._principal_read = True
-            if claims is not None:
-                try:
-                    self._principal = await self.services.identity.authenticate(claims)
-                except InvalidAccessToken:
-                    self._token_invalid = True
-        if self._token_invalid:
-            raise unauthenticated()
-        return self._principal
+            if claims is None:
+                return None
+            self._session_check = asyncio.ensure_future(self.services.identity.authenticate(claims))
+        try:
+            # Shielded: a field cancelled while it waits (a sibling's error ended the
+            # request) must not cancel the check that the other fields are waiting for.
+            return await asyncio.shield(self._session_check)
+        except InvalidAccessToken:
+            raise unauthenticated() from None
 
     async def signed_in(self) -> Principal:
         """The caller, for operations that need one (``IsAuthenticated`` has checked there is).

@@ -6,16 +6,19 @@ headers of every response, the router's 404s and 405s included.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Awaitable, Callable, Mapping
 
     from starlette.requests import Request
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger("gateway.http")
 
 ERROR_CODES = {
     400: "BAD_REQUEST",
@@ -127,24 +130,63 @@ class RequestGuard:
         return error_response(413, f"The request body is larger than {self.max_body_bytes} bytes.")
 
 
-class SecurityHeaders:
-    """Adds the headers every response should carry, unless the response set its own.
+def security_headers(*, hsts: bool) -> dict[str, str]:
+    """The headers of every answer: ``no-store`` because answers carry tokens, a
+    Content-Security-Policy for JSON, and with ``hsts`` (production) Strict-Transport-Security."""
+    headers = {
+        "cache-control": "no-store",
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "no-referrer",
+        "x-frame-options": "DENY",
+        "content-security-policy": API_CONTENT_SECURITY_POLICY,
+    }
+    if hsts:
+        headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
+    return headers
 
-    ``no-store`` because responses carry tokens; the strict Content-Security-Policy
-    suits JSON, and the GraphiQL page sends one of its own (``IDE_CONTENT_SECURITY_POLICY``).
+
+def server_error_handler(*, hsts: bool) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    """Starlette's last resort (``exception_handlers={Exception: …}``), for what no layer handled.
+
+    Starlette answers it from ``ServerErrorMiddleware``, outside every middleware of
+    the app, so this answer brings the security headers and the request id along
+    itself. Like a GraphQL error, it is masked; Starlette then re-raises the
+    exception, and uvicorn logs its traceback.
+    """
+    headers = security_headers(hsts=hsts)
+
+    async def server_error(request: Request, exc: Exception) -> JSONResponse:
+        request_id: str | None = getattr(request.state, "request_id", None)
+        logger.error(
+            "unexpected %s in %s %s (request id %s)",
+            type(exc).__name__,
+            request.method,
+            request.url.path[:200],
+            request_id,
+        )
+        extensions = {"code": "INTERNAL_SERVER_ERROR"}
+        response_headers = dict(headers)
+        if request_id:
+            extensions["requestId"] = request_id
+            response_headers["x-request-id"] = request_id
+        message = f"Unexpected error (request id {request_id})" if request_id else "Unexpected error"
+        return JSONResponse({"errors": [{"message": message, "extensions": extensions}]}, 500, response_headers)
+
+    return server_error
+
+
+class SecurityHeaders:
+    """Adds ``security_headers`` to every response, unless the response set its own.
+
+    The GraphiQL page sends a Content-Security-Policy of its own (``IDE_CONTENT_SECURITY_POLICY``).
+    Answers written outside the app carry them too: Starlette's last-resort 500
+    (``server_error_handler``) and uvicorn's 400 for a request it cannot parse
+    (``schema.uvicorn_protocol``).
     """
 
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
-        self.defaults = {
-            "cache-control": "no-store",
-            "x-content-type-options": "nosniff",
-            "referrer-policy": "no-referrer",
-            "x-frame-options": "DENY",
-            "content-security-policy": API_CONTENT_SECURITY_POLICY,
-        }
-        if hsts:
-            self.defaults["strict-transport-security"] = "max-age=31536000; includeSubDomains"
+        self.defaults = security_headers(hsts=hsts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -26,7 +26,7 @@ from graphql import (
     ValidationRule,
     get_named_type,
 )
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter
+from strawberry.extensions import MaxTokensLimiter
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 if TYPE_CHECKING:
@@ -59,10 +59,11 @@ class GraphQLLimits:
     max_directives: int
 
     def extensions(self) -> list[Callable[[], SchemaExtension]]:
-        return [
-            functools.partial(MaxTokensLimiter, max_token_count=self.max_tokens),
-            functools.partial(AddValidationRules, [document_limits_rule(self)]),
-        ]
+        """The token limit, which stops the parser; the rest is ``rule``'s, run by ``schema.validation``."""
+        return [functools.partial(MaxTokensLimiter, max_token_count=self.max_tokens)]
+
+    def rule(self) -> type[ValidationRule]:
+        return document_limits_rule(self)
 
 
 def sensitive_fields(schema: GraphQLSchema) -> list[str]:
@@ -180,7 +181,7 @@ class _Walker:
 
 
 def document_limits_rule(limits: GraphQLLimits) -> type[ValidationRule]:
-    """A validation rule that refuses documents over ``limits`` or with two sensitive fields."""
+    """A validation rule that refuses documents over ``limits`` or with two sensitive fields, with one error."""
 
     class DocumentLimitsRule(ValidationRule):
         def enter_document(self, node: DocumentNode, *_args: object) -> VisitorAction:
@@ -200,20 +201,20 @@ def document_limits_rule(limits: GraphQLLimits) -> type[ValidationRule]:
             return SKIP
 
         def _check(self, tally: _Tally, sensitive: list[str]) -> None:
+            reasons = []
             if tally.depth > limits.max_depth:
-                self._refuse(f"The query is {tally.depth} fields deep; at most {limits.max_depth} are allowed.")
+                reasons.append(f"The query is {tally.depth} fields deep; at most {limits.max_depth} are allowed.")
             if tally.aliases > limits.max_aliases:
-                self._refuse(f"The document uses {tally.aliases} aliases; at most {limits.max_aliases} are allowed.")
+                reasons.append(f"The document uses {tally.aliases} aliases; at most {limits.max_aliases} are allowed.")
             if tally.directives > limits.max_directives:
-                self._refuse(
+                reasons.append(
                     f"The document uses {tally.directives} directives; at most {limits.max_directives} are allowed."
                 )
             if tally.sensitive > 1:
-                self._refuse(
+                reasons.append(
                     f"Only one of {', '.join(sensitive)} may be sent per request; this document has {tally.sensitive}."
                 )
-
-        def _refuse(self, message: str) -> None:
-            self.report_error(GraphQLError(message))
+            if reasons:  # one error for the document, however many limits it passes
+                self.report_error(GraphQLError(" ".join(reasons)))
 
     return DocumentLimitsRule

@@ -15,6 +15,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from schema.client_address import client_ip
 from schema.operations import start_record
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ class RequestLog:
             "path": scope["path"][:MAX_PATH],
             "status": status,
             "duration_ms": round(seconds * 1000, 1),
-            "client_ip": client[0] if client else None,
+            "client_ip": client_ip(client[0] if client else None),
             "operation_name": record.operation_name,
             "operation": record.operation,
             "outcome": record.outcome,

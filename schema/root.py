@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import strawberry
-from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
+from strawberry.extensions import DisableIntrospection, ParserCache
 from strawberry.schema.config import StrawberryConfig
 
 from resolvers.change_password import change_password
@@ -31,6 +31,7 @@ from schema.errors import GatewaySchema
 from schema.limits import NOT_SENSITIVE, SENSITIVE, undeclared_mutations
 from schema.operations import RecordOperations
 from schema.permissions import SIGNED_IN
+from schema.validation import DocumentValidator, ValidatedDocuments
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,9 +45,9 @@ SDL_PATH = Path(__file__).with_name("schema.graphql")
 # Distinct documents whose parse and validation are kept, per process. Clients send the
 # same few documents again and again; the caches are bounded (LRU), so a stream of new
 # ones only evicts old entries. Validation is a pure function of the document, the schema
-# and the rules (ours included: schema.limits, added by AddValidationRules before the
-# cache is asked), so each distinct document is still checked against every rule once,
-# and a refused document is refused again each time it comes.
+# and the rules (ours included: schema.limits, which schema.validation checks first), so
+# each distinct document is still checked against every rule once, and a refused
+# document is refused again each time it comes.
 DOCUMENT_CACHE_SIZE = 256
 
 
@@ -86,10 +87,11 @@ def build_schema(
     limits: GraphQLLimits | None = None, *, introspection: bool = True, suggestions: bool = True
 ) -> GatewaySchema:
     """The schema; ``limits`` bound every document, production turns introspection and suggestions off."""
+    validator = DocumentValidator(limits.rule() if limits else None, maxsize=DOCUMENT_CACHE_SIZE)
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         RecordOperations,
         functools.partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
-        functools.partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
+        functools.partial(ValidatedDocuments, validator),
     ]
     if limits is not None:
         extensions.extend(limits.extensions())

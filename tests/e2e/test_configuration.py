@@ -53,6 +53,8 @@ def _start(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
         ({"RATE_LIMIT_LOGIN_PER_IP": "30 per minute"}, "RATE_LIMIT_LOGIN_PER_IP"),
         ({"RATE_LIMIT_CODES_PER_ACCOUNT": "0/1h"}, "RATE_LIMIT_CODES_PER_ACCOUNT"),
         ({"TRUSTED_PROXIES": "10.0.0.1, proxy.internal"}, "TRUSTED_PROXIES"),
+        ({"TRUSTED_PROXIES": "*"}, "TRUSTED_PROXIES"),
+        ({"TRUSTED_PROXIES": "10.0.0.5, *"}, "TRUSTED_PROXIES"),
         ({"LOCKOUT_HARD_LIMIT": "500"}, "LOCKOUT_HARD_LIMIT"),
         ({"LOCKOUT_FIRST_DELAY_SECONDS": "600", "LOCKOUT_MAX_DELAY_SECONDS": "60"}, "LOCKOUT_MAX_DELAY_SECONDS"),
         ({"JWT_ALGORITHM": "RS512"}, "JWT_ALGORITHM"),
@@ -77,3 +79,20 @@ def test_good_settings_pass_the_check(tmp_path: Path) -> None:
     result = _start(tmp_path)
     assert result.returncode == 0, result.stderr
     assert "configuration OK" in result.stdout
+
+
+@pytest.mark.parametrize("proxies", ["*", "10.0.0.5,*", "0.0.0.0/0", "::/0"])
+def test_trusting_every_address_is_refused_with_what_to_do_instead(tmp_path: Path, proxies: str) -> None:
+    # Every client could then choose its own address in X-Forwarded-For, and with it a fresh
+    # budget of every per-address limit.
+    result = _start(tmp_path, TRUSTED_PROXIES=proxies)
+    assert result.returncode == 2
+    assert "TRUSTED_PROXIES" in result.stderr
+    assert "would let every client say which address it has" in result.stderr
+    assert "list the addresses of your reverse proxies" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_trusted_proxies_may_be_addresses_and_networks(tmp_path: Path) -> None:
+    result = _start(tmp_path, TRUSTED_PROXIES="10.0.0.5, 10.1.0.0/16, fd00::/8, 127.0.0.1")
+    assert result.returncode == 0, result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
@@ -15,7 +16,9 @@ from starlette.types import Message
 
 from persistence.models import UserRow
 from server import create_app
+from tests.conftest import SmtpSink
 from tests.e2e.conftest import PASSWORD, Gateway, GatewayFactory, make_settings
+from tests.e2e.served import production_env, served
 
 # Refusals at the HTTP layer touch no database: SQLite is enough.
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -237,6 +240,118 @@ class TestSecurityHeaders:
         response = await gateway.http.put("/graphql")
         assert http_error(response, 405, "METHOD_NOT_ALLOWED") == "Method Not Allowed"
         assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
+
+
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+@sqlite_only
+class TestAnswersFromOutsideTheApp:
+    """Answers that Starlette's outermost layer or uvicorn itself write carry the headers too."""
+
+    @pytest.mark.parametrize("app_env", ["development", "production"])
+    async def test_a_crash_outside_graphql_is_a_masked_json_500(
+        self, gateway_factory: GatewayFactory, monkeypatch: pytest.MonkeyPatch, app_env: str
+    ) -> None:
+        gateway: Gateway = await gateway_factory(app_env=app_env)
+
+        async def outage(*_args: object) -> None:
+            raise ConnectionError("could not connect to db.internal:5432 as gateway_rw")
+
+        # forward auth has no handler of its own for an outage: Starlette's last-resort 500 answers
+        monkeypatch.setattr(gateway.app.state.services.identity, "authenticate", outage)
+        payload = await gateway.signed_up("ann@example.com")
+        transport = httpx.ASGITransport(app=gateway.app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+            response = await http.get(
+                "/auth/forward",
+                headers={"Authorization": f"Bearer {payload['accessToken']}", "X-Request-ID": "outage-1"},
+            )
+        assert response.status_code == 500
+        assert {name: response.headers.get(name) for name in API_HEADERS} == API_HEADERS
+        assert response.headers.get("strict-transport-security") == (HSTS if app_env == "production" else None)
+        assert response.headers["x-request-id"] == "outage-1"
+        assert response.headers["content-type"] == "application/json"
+        assert response.json() == {
+            "errors": [
+                {
+                    "message": "Unexpected error (request id outage-1)",
+                    "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": "outage-1"},
+                }
+            ]
+        }
+
+
+@sqlite_only
+class TestNoRedirects:
+    """Starlette's trailing-slash redirects would name whatever Host the request carried."""
+
+    @pytest.mark.parametrize("app_env", ["development", "production"])
+    @pytest.mark.parametrize(
+        ("method", "path"),
+        [
+            ("GET", "/graphql/"),
+            ("POST", "/graphql/"),
+            ("GET", "/healthz/"),
+            ("GET", "/.well-known/jwks.json/"),
+            ("GET", "/auth/forward/"),
+            ("GET", "/graphiql"),
+        ],
+    )
+    async def test_a_path_with_a_slash_too_many_or_too_few_is_not_found(
+        self, gateway_factory: GatewayFactory, app_env: str, method: str, path: str
+    ) -> None:
+        gateway: Gateway = await gateway_factory(app_env=app_env)  # no PUBLIC_URL
+        response = await gateway.http.request(method, path, headers={"Host": "evil.example"}, json={})
+        assert "evil.example" not in response.headers.get("location", "")
+        assert http_error(response, 404, "NOT_FOUND") == "Not Found"
+
+
+async def raw_exchange(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send ``request`` as bytes on a new connection; the status, headers and body of the answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), timeout=10)  # uvicorn closes the connection after a 400
+    finally:
+        writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        assert name.lower() not in headers, f"{name} twice in {head!r}"
+        headers[name.lower()] = value.strip()
+    return int(status_line.split(" ")[1]), headers, body
+
+
+class TestMalformedHttp:
+    """Requests uvicorn refuses before the app sees them, in a real server process."""
+
+    @pytest.mark.parametrize(
+        "request_bytes",
+        [
+            b"GET /graphql HTTP/1.1\r\nHost: gateway\r\nthis is not a header\r\n\r\n",
+            b"NOT AN HTTP REQUEST LINE\r\n\r\n",
+            b"GET /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Length: twelve\r\n\r\n",
+        ],
+    )
+    async def test_get_a_400_with_the_headers(
+        self, smtp_server: SmtpSink, tmp_path: Path, request_bytes: bytes
+    ) -> None:
+        env = production_env(f"sqlite://{tmp_path / 'gateway.sqlite3'}", smtp_server, tmp_path / "data")
+        async with served(env) as gateway:
+            port = gateway.http.base_url.port
+            assert port is not None
+            status, headers, body = await raw_exchange(port, request_bytes)
+        assert status == 400
+        assert {name: headers.get(name) for name in API_HEADERS} == API_HEADERS
+        assert headers["strict-transport-security"] == HSTS
+        assert headers["content-type"] == "application/json"
+        assert json.loads(body) == {
+            "errors": [{"message": "Invalid HTTP request received.", "extensions": {"code": "BAD_REQUEST"}}]
+        }
 
 
 class _Page(HTMLParser):

@@ -8,6 +8,7 @@ import time
 import uuid
 from typing import Any
 
+import pytest
 from joserfc import jwt
 
 from domain.signing_keys import jws_registry
@@ -134,3 +135,47 @@ class TestTokenIsReadOnlyWhenNeeded:
             token="expired-or-garbage",
         )
         assert body == {"data": {"login": {"__typename": "InvalidCredentials"}}}
+
+
+class TestSeveralSignedInFieldsInOneDocument:
+    """Graphql-core resolves a document's fields concurrently: each must see the same caller."""
+
+    async def test_me_beside_sessions(self, gateway: Gateway) -> None:
+        payload = await gateway.signed_up("both@example.com")
+        body = await gateway.post("{ me { id } sessions { id current } }", token=payload["accessToken"])
+        assert "errors" not in body, body
+        assert body["data"]["me"]["id"] == payload["user"]["id"]
+        assert [session["current"] for session in body["data"]["sessions"]] == [True]
+
+    async def test_two_aliases_of_me(self, gateway: Gateway) -> None:
+        payload = await gateway.signed_up("twice@example.com")
+        body = await gateway.post("{ a: me { id } b: me { id } }", token=payload["accessToken"])
+        assert body == {"data": {"a": {"id": payload["user"]["id"]}, "b": {"id": payload["user"]["id"]}}}
+
+    async def test_an_ended_session_is_unauthenticated_for_every_field(self, gateway: Gateway) -> None:
+        payload = await gateway.signed_up("ended@example.com")
+        await gateway.logout(payload["accessToken"])
+        body = await gateway.post("{ a: me { id } b: me { id } sessions { id } }", token=payload["accessToken"])
+        assert body["data"] is None, body  # sessions is non-null: its error nulls the whole answer
+        assert sorted((error["path"], error["extensions"]["code"]) for error in body["errors"]) == [
+            (["a"], "UNAUTHENTICATED"),
+            (["b"], "UNAUTHENTICATED"),
+            (["sessions"], "UNAUTHENTICATED"),
+        ]
+
+    async def test_the_session_is_checked_once_per_request(
+        self, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        payload = await gateway.signed_up("once@example.com")
+        identity = gateway.app.state.services.identity
+        checked: list[str] = []
+        authenticate = identity.authenticate
+
+        async def counted(claims: Any) -> Any:
+            checked.append(str(claims.session_id))
+            return await authenticate(claims)
+
+        monkeypatch.setattr(identity, "authenticate", counted)
+        body = await gateway.post("{ a: me { id } b: me { id } sessions { id } }", token=payload["accessToken"])
+        assert "errors" not in body, body
+        assert len(checked) == 1
