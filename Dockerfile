@@ -14,6 +14,7 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=igno
 WORKDIR /src
 COPY pyproject.toml README.md server.py ./
 COPY domain/ domain/
+COPY security/ security/
 COPY persistence/ persistence/
 COPY schema/ schema/
 COPY resolvers/ resolvers/

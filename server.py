@@ -41,8 +41,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from domain.clock import SystemClock
 from domain.errors import InvalidInput
 from domain.otp import OtpCodes
-from domain.passwords import BcryptPasswordHasher
 from domain.policy import AuthPolicy
+from domain.refresh_tokens import RefreshTokenMinter
 from domain.secrets import KeyRing
 from domain.services.account import AccountService
 from domain.services.audit import AuditTrail
@@ -61,16 +61,7 @@ from domain.services.session_starter import SessionStarter
 from domain.services.sessions import SessionService
 from domain.services.throttle import RateLimits, Throttle
 from domain.services.verification import VerificationService
-from domain.signing_keys import (
-    AccessTokenKey,
-    AccessTokenKeys,
-    generate_signing_key,
-    keys_by_kid,
-    load_keys,
-    load_signing_key,
-)
 from domain.throttling import LockoutPolicy, Rate
-from domain.tokens import AccessTokenCodec, RefreshTokenMinter
 from domain.validation import InputCollector, normalise_email
 from mail.console import ConsoleMailer
 from mail.smtp import SmtpConfig, SmtpMailer
@@ -89,6 +80,16 @@ from schema.transport import CSRF_HEADER, RefreshTokenTransport
 from schema.uvicorn_protocol import gateway_http_protocol
 from schema.view import GatewayGraphQL
 from schema.wellknown import well_known_routes
+from security.access_tokens import AccessTokenCodec
+from security.passwords import BcryptPasswordHasher
+from security.signing_keys import (
+    AccessTokenKey,
+    AccessTokenKeys,
+    generate_signing_key,
+    keys_by_kid,
+    load_keys,
+    load_signing_key,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable

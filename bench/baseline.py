@@ -26,7 +26,7 @@ from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Route
 
-from domain.signing_keys import AsymmetricAlgorithm, jws_registry, keys_by_kid, load_keys
+from security.signing_keys import AsymmetricAlgorithm, jws_registry, keys_by_kid, load_keys
 
 if TYPE_CHECKING:
     from joserfc.jwk import GuestProtocol, Key

@@ -27,8 +27,8 @@ import httpx
 
 from bench import processes, report
 from bench import wrk as wrk_runner
-from domain.passwords import BcryptPasswordHasher
-from domain.signing_keys import load_signing_key
+from security.passwords import BcryptPasswordHasher
+from security.signing_keys import load_signing_key
 
 if TYPE_CHECKING:
     from bench.processes import Server

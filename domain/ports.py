@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from domain.entities import (
+        AccessClaims,
         AuditEvent,
         OtpChallenge,
         OtpPurpose,
@@ -45,6 +46,23 @@ class PasswordHasher(Protocol):
         ...
 
     def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+class AccessTokenCodec(Protocol):
+    """Issues and checks access tokens (``security.access_tokens`` signs them as JWTs)."""
+
+    @property
+    def lifetime_seconds(self) -> int: ...
+
+    def issue(self, user_id: UUID, session_id: UUID, now: datetime) -> str: ...
+
+    def decode(self, token: str, now: datetime) -> AccessClaims:
+        """The verified claims; raise ``InvalidAccessToken`` for a malformed, forged or expired token."""
+        ...
+
+    def public_jwks(self) -> dict[str, list[dict[str, str]]]:
+        """The JWK Set of the public keys that verify access tokens (empty for a shared secret)."""
+        ...
 
 
 class Mailer(Protocol):

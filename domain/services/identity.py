@@ -10,8 +10,7 @@ if TYPE_CHECKING:
 
     from domain.entities import AccessClaims
     from domain.policy import AuthPolicy
-    from domain.ports import Clock, UnitOfWork
-    from domain.tokens import AccessTokenCodec
+    from domain.ports import AccessTokenCodec, Clock, UnitOfWork
 
 
 class IdentityService:
@@ -36,7 +35,7 @@ class IdentityService:
     def public_keys(self) -> dict[str, list[dict[str, str]]]:
         """The JWK Set of the public keys that verify access tokens (empty for HS256), for services
         that check tokens themselves."""
-        return self._access_tokens.keys.jwks()
+        return self._access_tokens.public_jwks()
 
     async def authenticate(self, claims: AccessClaims) -> Principal:
         """The account the token speaks for, if the session it was issued to is still live.

@@ -5,8 +5,8 @@ from typing import TYPE_CHECKING
 
 from domain.entities import UNKNOWN_CLIENT, AuditEventType, RefreshTokenRecord, truncated_user_agent
 from domain.errors import InvalidRefreshToken
+from domain.refresh_tokens import hash_refresh_token
 from domain.services.throttle import REFRESH_PER_ACCOUNT, REFRESH_PER_IP
-from domain.tokens import hash_refresh_token
 from domain.validation import is_text
 
 if TYPE_CHECKING:
@@ -16,10 +16,10 @@ if TYPE_CHECKING:
     from domain.entities import Client, Session, SignedIn
     from domain.policy import AuthPolicy
     from domain.ports import Clock, UnitOfWork
+    from domain.refresh_tokens import RefreshTokenMinter
     from domain.services.audit import AuditTrail
     from domain.services.session_starter import SessionStarter
     from domain.services.throttle import Throttle
-    from domain.tokens import RefreshTokenMinter
 
 logger = logging.getLogger(__name__)
 

@@ -4,15 +4,15 @@ import uuid
 from typing import TYPE_CHECKING
 
 from domain.entities import RefreshTokenRecord, Session, SignedIn, truncated_user_agent
-from domain.tokens import hash_refresh_token
+from domain.refresh_tokens import hash_refresh_token
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from domain.entities import Client, User
     from domain.policy import AuthPolicy
-    from domain.ports import Clock, UnitOfWork
-    from domain.tokens import AccessTokenCodec, RefreshTokenMinter
+    from domain.ports import AccessTokenCodec, Clock, UnitOfWork
+    from domain.refresh_tokens import RefreshTokenMinter
 
 
 class SessionStarter:

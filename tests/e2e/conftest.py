@@ -16,7 +16,7 @@ from asgi_lifespan import LifespanManager
 
 from domain.clock import SystemClock
 from domain.ports import Clock
-from domain.signing_keys import generate_signing_key
+from security.signing_keys import generate_signing_key
 from server import Settings, create_app
 from tests.conftest import SmtpSink
 

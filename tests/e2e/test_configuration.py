@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from domain.signing_keys import generate_signing_key
+from security.signing_keys import generate_signing_key
 
 ROOT = Path(__file__).resolve().parents[2]
 

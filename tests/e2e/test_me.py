@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from joserfc import jwt
 
-from domain.signing_keys import jws_registry
 from persistence.models import UserRow
+from security.signing_keys import jws_registry
 from tests.e2e.conftest import SIGNING_KEY, AdjustableClock, Gateway, GatewayFactory
 
 EDDSA = jws_registry("EdDSA")

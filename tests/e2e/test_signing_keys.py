@@ -14,7 +14,7 @@ from typing import Any
 import jwt
 import pytest
 
-from domain.signing_keys import AccessTokenKey, AsymmetricAlgorithm, generate_signing_key, load_signing_key
+from security.signing_keys import AccessTokenKey, AsymmetricAlgorithm, generate_signing_key, load_signing_key
 from tests.e2e.conftest import JWT_SECRET, PASSWORD, SIGNING_KEY, Gateway, GatewayFactory
 
 ROOT = Path(__file__).resolve().parents[2]

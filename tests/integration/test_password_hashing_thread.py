@@ -7,7 +7,7 @@ import threading
 import bcrypt
 import pytest
 
-from domain.passwords import BcryptPasswordHasher
+from security.passwords import BcryptPasswordHasher
 
 
 async def test_hashing_and_checking_run_in_worker_threads(monkeypatch: pytest.MonkeyPatch) -> None:

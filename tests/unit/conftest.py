@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from domain.passwords import BcryptPasswordHasher
 from domain.policy import AuthPolicy
+from security.passwords import BcryptPasswordHasher
 from tests.unit.fakes import CountingPasswordHasher, FakeDatabase, FakeMailer, FixedClock
 from tests.unit.gateway import (
     ALICE,

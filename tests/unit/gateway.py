@@ -22,7 +22,7 @@ from domain.services.registration import RegistrationService
 from domain.services.sessions import SessionService
 from domain.services.throttle import RateLimits, Throttle
 from domain.services.verification import VerificationService
-from domain.tokens import AccessTokenCodec
+from security.access_tokens import AccessTokenCodec
 from server import wire_services
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from domain.errors import InvalidAccessToken, InvalidRefreshToken
-from domain.tokens import AccessTokenCodec
+from security.access_tokens import AccessTokenCodec
 from tests.unit.gateway import ALICE, AUDIENCE, ISSUER, KEYS
 
 if TYPE_CHECKING:

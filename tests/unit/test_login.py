@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from domain.errors import DeliveryFailed, EmailNotVerified, InvalidCredentials, InvalidInput
-from domain.passwords import BcryptPasswordHasher
+from security.passwords import BcryptPasswordHasher
 from tests.unit.fakes import CountingPasswordHasher
 from tests.unit.gateway import build_gateway
 

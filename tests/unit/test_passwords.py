@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.passwords import BcryptPasswordHasher
+from security.passwords import BcryptPasswordHasher
 
 PASSWORD = "correct horse battery staple"
 

@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, rsa, x25519
 
-from domain.signing_keys import (
+from security.signing_keys import (
     AccessTokenKey,
     AccessTokenKeys,
     AsymmetricAlgorithm,

@@ -14,14 +14,15 @@ from joserfc import jwt
 from joserfc.jwk import OctKey
 
 from domain.errors import InvalidAccessToken
-from domain.signing_keys import (
+from domain.refresh_tokens import RefreshTokenMinter, hash_refresh_token
+from security.access_tokens import AccessTokenCodec
+from security.signing_keys import (
     AccessTokenKey,
     AccessTokenKeys,
     AsymmetricAlgorithm,
     generate_signing_key,
     jws_registry,
 )
-from domain.tokens import AccessTokenCodec, RefreshTokenMinter, hash_refresh_token
 
 KEY = b"an access-token key of 32 bytes!"
 ISSUER = "https://auth.example.com"

@@ -1,11 +1,7 @@
-"""Access tokens (signed JWTs) and refresh tokens (opaque, derived, hashed at rest)."""
+"""Access tokens: signed JWTs (RFC 9068 ``at+jwt``), issued and checked with joserfc."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import secrets
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +10,7 @@ from joserfc.errors import JoseError
 
 from domain.entities import AccessClaims
 from domain.errors import InvalidAccessToken
-from domain.signing_keys import AccessTokenKeys, jws_registry
+from security.signing_keys import AccessTokenKeys, jws_registry
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -51,6 +47,10 @@ class AccessTokenCodec:
     @property
     def algorithm(self) -> str:
         return self.keys.algorithm
+
+    def public_jwks(self) -> dict[str, list[dict[str, str]]]:
+        """The JWK Set of the public keys that verify (empty for HS256)."""
+        return self.keys.jwks()
 
     def issue(self, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime) -> str:
         issued_at = int(now.timestamp())
@@ -101,30 +101,3 @@ class AccessTokenCodec:
         if key is None:
             raise InvalidAccessToken  # a kid this gateway does not (or no longer) verify
         return key
-
-
-def hash_refresh_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-class RefreshTokenMinter:
-    """Derives the refresh tokens of a session from its seed and a counter.
-
-    token(g) = HMAC(HMAC(server key, seed), g), 256 bits. The database keeps the
-    seed and the SHA-256 of each token; without the server key neither yields a
-    token, yet the server can recompute the family's current token, which is what
-    lets a repeat inside the grace window get the same successor instead of a
-    second live branch.
-    """
-
-    def __init__(self, key: bytes) -> None:
-        self._key = key
-
-    @staticmethod
-    def new_family_seed() -> bytes:
-        return secrets.token_bytes(32)
-
-    def token(self, family_seed: bytes, generation: int) -> str:
-        family_key = hmac.new(self._key, b"family:" + family_seed, hashlib.sha256).digest()
-        raw = hmac.new(family_key, generation.to_bytes(8, "big"), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
