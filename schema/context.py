@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from domain.entities import Client
@@ -16,35 +15,8 @@ if TYPE_CHECKING:
     from starlette.responses import Response
 
     from domain.entities import AccessClaims, Principal, SignedIn, User
-    from domain.services.account import AccountService
-    from domain.services.email_change import EmailChangeService
-    from domain.services.identity import IdentityService
-    from domain.services.login import LoginService
-    from domain.services.mail_queue import MailQueue
-    from domain.services.password_reset import PasswordResetService
-    from domain.services.refresh import RefreshService
-    from domain.services.registration import RegistrationService
-    from domain.services.sessions import SessionService
-    from domain.services.throttle import Throttle
-    from domain.services.verification import VerificationService
+    from domain.services import Services
     from schema.transport import RefreshTokenTransport
-
-
-@dataclass(frozen=True)
-class Services:
-    """Built once by ``server.py`` with real adapters; tests may build it with fakes."""
-
-    registration: RegistrationService
-    verification: VerificationService
-    login: LoginService
-    refresh: RefreshService
-    identity: IdentityService
-    sessions: SessionService
-    password_reset: PasswordResetService
-    account: AccountService
-    email_change: EmailChangeService
-    throttle: Throttle
-    mail_queue: MailQueue
 
 
 class Context:

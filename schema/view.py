@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
     from starlette.websockets import WebSocket
 
-    from schema.context import Services
+    from domain.services import Services
     from schema.errors import GatewaySchema
 
 

@@ -19,8 +19,8 @@ import asyncpg
 import pytest
 from aiosmtpd.controller import Controller
 
+from persistence.migrate import apply_migrations
 from persistence.models import AuditEventRow, ThrottleRow, UserRow
-from server import apply_migrations
 
 DEFAULT_TEST_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 

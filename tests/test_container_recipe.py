@@ -33,7 +33,7 @@ import httpx
 import pytest
 import yaml
 
-from server import Settings
+from settings import Settings
 from tests.conftest import (
     DEFAULT_TEST_POSTGRES_URL,
     SmtpSink,

@@ -1,1 +1,36 @@
 """Stateless services: each receives its collaborators and owns one use case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from domain.services.account import AccountService
+    from domain.services.email_change import EmailChangeService
+    from domain.services.identity import IdentityService
+    from domain.services.login import LoginService
+    from domain.services.mail_queue import MailQueue
+    from domain.services.password_reset import PasswordResetService
+    from domain.services.refresh import RefreshService
+    from domain.services.registration import RegistrationService
+    from domain.services.sessions import SessionService
+    from domain.services.throttle import Throttle
+    from domain.services.verification import VerificationService
+
+
+@dataclass(frozen=True)
+class Services:
+    """The use cases the API offers, built once by ``wiring`` with real adapters (tests: with fakes)."""
+
+    registration: RegistrationService
+    verification: VerificationService
+    login: LoginService
+    refresh: RefreshService
+    identity: IdentityService
+    sessions: SessionService
+    password_reset: PasswordResetService
+    account: AccountService
+    email_change: EmailChangeService
+    throttle: Throttle
+    mail_queue: MailQueue

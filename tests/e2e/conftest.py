@@ -17,7 +17,8 @@ from asgi_lifespan import LifespanManager
 from domain.clock import SystemClock
 from domain.ports import Clock
 from security.signing_keys import generate_signing_key
-from server import Settings, create_app
+from server import create_app
+from settings import Settings
 from tests.conftest import SmtpSink
 
 JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"

@@ -16,7 +16,7 @@ import pytest
 from pydantic import ValidationError
 
 from persistence.models import SessionRow, UserRow
-from server import Settings, load_settings
+from settings import Settings, load_settings
 from tests.e2e.conftest import JWT_SECRET, LOGIN, PASSWORD, REFRESH_FROM_COOKIE, Gateway, GatewayFactory
 
 SPA = "https://app.example.com"

@@ -11,7 +11,7 @@ import pytest
 from graphql import get_introspection_query
 
 from persistence.models import UserRow
-from server import Settings
+from settings import Settings
 from tests.e2e.conftest import (
     JWT_SECRET,
     LOGIN,

@@ -15,8 +15,9 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
+from persistence.migrate import apply_migrations
 from schema.health import Readiness
-from server import apply_migrations, create_app
+from server import create_app
 from tests.conftest import SmtpSink
 from tests.e2e.conftest import Gateway, GatewayFactory, make_settings
 from tests.e2e.private_postgres import PrivateCluster, private_cluster

@@ -14,9 +14,9 @@ from tortoise.migrations.api import migrate as tortoise_migrate
 
 from domain.entities import OtpPurpose
 from persistence.config import tortoise_config
+from persistence.migrate import apply_migrations
 from persistence.models import OtpChallengeRow, UserRow
 from persistence.unit_of_work import TortoiseUnitOfWork
-from server import apply_migrations
 from tests.conftest import DEFAULT_TEST_POSTGRES_URL, _with_database
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

@@ -23,7 +23,7 @@ from domain.services.sessions import SessionService
 from domain.services.throttle import RateLimits, Throttle
 from domain.services.verification import VerificationService
 from security.access_tokens import AccessTokenCodec
-from server import wire_services
+from wiring import wire_services
 
 if TYPE_CHECKING:
     from domain.entities import Principal, SignedIn

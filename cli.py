@@ -1,0 +1,152 @@
+"""The commands of ``python server.py``: serve, check, migrate, unlock-account, generate-key.
+
+Each has ``--help``; wrong or extra arguments answer a usage line and exit 2. An
+expected failure (bad settings, an address that is not one, an unknown account, a
+database that does not answer) is one line on stderr and a non-zero exit, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+from tortoise.context import TortoiseContext
+from tortoise.exceptions import BaseORMException
+
+from domain.errors import InvalidInput
+from domain.validation import InputCollector, normalise_email
+from key_files import configured_signing_keys
+from persistence.config import tortoise_config
+from persistence.migrate import apply_migrations
+from persistence.unit_of_work import TortoiseReadOnlyUnitOfWork
+from security.signing_keys import generate_signing_key
+from settings import load_settings
+from wiring import build_services
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
+    from typing import Any
+
+    from security.signing_keys import AsymmetricAlgorithm
+    from settings import Settings
+
+PROGRAM = "python server.py"
+
+
+def configuration() -> Settings:
+    """The settings, with the keys they name read and checked; or stop with the reason (exit 2)."""
+    settings = load_settings()
+    try:
+        configured_signing_keys(settings)
+    except ValueError as exc:
+        sys.stderr.write(f"Invalid configuration:\n  {exc}\n")
+        raise SystemExit(2) from None
+    return settings
+
+
+def parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The program's parser and each command's."""
+    top = argparse.ArgumentParser(
+        prog=PROGRAM,
+        description="The authentication gateway. Settings come from the environment and .env (README, Configuration).",
+    )
+    commands = top.add_subparsers(dest="command", metavar="COMMAND")
+    serve = commands.add_parser("serve", help="serve the gateway on HOST:PORT (the default command)")
+    check = commands.add_parser("check", help="check the settings and the keys they name, then exit")
+    migrate = commands.add_parser("migrate", help="apply pending database migrations to DATABASE_URL, then exit")
+    unlock = commands.add_parser("unlock-account", help="end the sign-in lockout of the account with this address")
+    unlock.add_argument("email", help="the account's e-mail address (any case)")
+    key = commands.add_parser("generate-key", help="make a private key for JWT_SIGNING_KEY(_FILE)")
+    key.add_argument("--alg", choices=["EdDSA", "ES256", "RS256"], default="EdDSA", help="default: EdDSA")
+    key.add_argument("--format", choices=["jwk", "pem"], default="jwk", help="a JWK with its kid, or PKCS#8 PEM")
+    key.add_argument("--out", type=Path, help="write to this file (created with mode 0600) instead of printing")
+    by_name = {"serve": serve, "check": check, "migrate": migrate, "unlock-account": unlock, "generate-key": key}
+    return top, by_name
+
+
+def main(argv: list[str], serve: Callable[[Settings], None]) -> None:
+    """Run the command ``argv`` names (``argv[0]`` is the program); ``serve`` serves the app."""
+    top, commands = parser()
+    options, extra = top.parse_known_args(argv[1:])
+    command = options.command or "serve"
+    if extra:  # argparse would blame the program; the usage that helps is the command's
+        commands[command].error(f"unrecognized arguments: {' '.join(extra)}")
+    if command == "generate-key":  # before the settings: it makes a key they will name
+        generate_key(options.alg, options.format, options.out)
+        return
+    settings = configuration()
+    if command == "check":
+        print(f"configuration OK ({settings.app_env}, {settings.database_url.split(':', 1)[0]})")
+    elif command == "migrate":
+        _with_database(settings, apply_migrations(settings.database_url))
+        print("migrations applied")
+    elif command == "unlock-account":
+        unlock_account(settings, options.email)
+    else:
+        serve(settings)
+
+
+def _with_database(settings: Settings, work: Coroutine[Any, Any, Any]) -> Any:
+    """Run ``work``; a database that cannot be reached is one line and exit 1."""
+    try:
+        return asyncio.run(work)
+    except (OSError, BaseORMException) as exc:
+        scheme = settings.database_url.split(":", 1)[0]
+        sys.stderr.write(f"cannot use the {scheme} database of DATABASE_URL: {exc}\n")
+        raise SystemExit(1) from None
+
+
+def unlock_account(settings: Settings, email: str) -> None:
+    """End the failed-sign-in streak of the account with ``email``.
+
+    Exits 2 for an address that is not one, 1 when no account has it. (An operator's
+    command: telling whether an account exists is its job.)
+    """
+    errors = InputCollector()
+    address = normalise_email(email, errors)
+    try:
+        errors.raise_if_any()
+    except InvalidInput as exc:
+        reasons = "; ".join(error.message for error in exc.errors)
+        sys.stderr.write(f"{email!r} is not an e-mail address: {reasons}\n")
+        raise SystemExit(2) from None
+
+    async def unlock() -> str | None:
+        throttle = build_services(settings).throttle
+        async with TortoiseContext() as context:
+            await context.init(config=tortoise_config(settings.database_url))
+            async with TortoiseReadOnlyUnitOfWork() as uow:
+                user = await uow.users.get_by_email(address)
+            if user is None:
+                return None
+            await throttle.unlock(address)
+            return user.email
+
+    unlocked = _with_database(settings, unlock())
+    if unlocked is None:
+        sys.stderr.write(f"no account has the address {address}: nothing was unlocked\n")
+        raise SystemExit(1)
+    print(f"sign-in lockout cleared for {unlocked}")
+
+
+def generate_key(algorithm: str, key_format: str, out: Path | None) -> None:
+    """A new private key for JWT_SIGNING_KEY(_FILE), printed or written to a new file (never over one)."""
+    key = generate_signing_key(cast("AsymmetricAlgorithm", algorithm))  # argparse offered only these
+    text = json.dumps(key.private_jwk()) + "\n" if key_format == "jwk" else key.private_pem()
+    if out is None:
+        sys.stdout.write(text)
+        return
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        sys.stderr.write(f"cannot create {out}: {exc.strerror} (an existing key is never overwritten)\n")
+        raise SystemExit(2) from None
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    print(f"wrote a private {algorithm} key, kid {key.kid}, to {out}")

@@ -1,0 +1,233 @@
+"""The settings class: every setting of the gateway, read from the environment and an optional ``.env``.
+
+Nothing else reads the environment. Values are checked as they are read; the key
+files some settings name are read (and checked) by ``key_files``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, PlainValidator, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from domain.services.throttle import RateLimits
+from domain.throttling import Rate
+
+Seconds = Annotated[int, Field(ge=1)]
+
+
+def _rate(value: object) -> Rate:
+    if isinstance(value, Rate):
+        return value
+    if isinstance(value, str):
+        return Rate.parse(value)
+    raise ValueError("expected a rate like 30/10m")
+
+
+RateSetting = Annotated[Rate, PlainValidator(_rate), NoDecode]
+_DEFAULT_LIMITS = RateLimits()  # the defaults live with the rules, in the domain
+
+
+class Settings(BaseSettings):
+    """Every setting of the gateway, read from the environment and an optional ``.env``."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    app_env: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    data_dir: Path = Path("data")
+    database_url: str = "sqlite://data/gateway.sqlite3"
+    migrate_on_start: bool = True
+    # On SIGTERM the gateway stops accepting connections and gives the requests in flight this
+    # long to finish; then it sends queued mail and exits 0 (README, "Deployment").
+    shutdown_grace_seconds: Annotated[int, Field(ge=1, le=3600)] = 20
+
+    product_name: str = "Auth Gateway"
+    jwt_secret: SecretStr | None = None
+    jwt_issuer: str = "auth-gateway"
+    jwt_audience: str = "auth-gateway"
+    # Access-token signing (README, "Signing keys and JWKS"): each key is PEM or JWK (JSON) text
+    jwt_algorithm: Literal["EdDSA", "ES256", "RS256", "HS256"] = "EdDSA"
+    jwt_signing_key: SecretStr | None = None
+    jwt_signing_key_file: Path | None = None
+    jwt_verification_keys: SecretStr | None = None
+    jwt_verification_key_files: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    public_url: str | None = None  # the gateway's external base URL, for the discovery document
+    access_token_ttl_seconds: Seconds = 15 * 60
+    refresh_token_idle_ttl_seconds: Seconds = 14 * 24 * 3600
+    refresh_token_absolute_ttl_seconds: Seconds = 30 * 24 * 3600
+    refresh_token_reuse_grace_seconds: Annotated[int, Field(ge=0, le=300)] = 10
+    otp_ttl_seconds: Annotated[int, Field(ge=60, le=24 * 3600)] = 10 * 60
+    # a sign-up whose code never came back is forgotten after this long (README, "Security")
+    unverified_account_ttl_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
+    bcrypt_cost: Annotated[int, Field(ge=4, le=31)] = 12
+
+    email_backend: Literal["console", "smtp"] = "console"
+    email_from: str = "Auth Gateway <no-reply@localhost>"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool | None = None
+    smtp_tls: bool = False
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # Browsers (README, "Using it from a SPA"): where the refresh token travels, and who may call
+    refresh_token_transport: Literal["body", "cookie", "both"] = "body"  # noqa: S105 - a mode, not a secret
+    refresh_cookie_secure: bool = True
+    refresh_cookie_samesite: Literal["strict", "lax", "none"] = "strict"
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cors_max_age_seconds: Annotated[int, Field(ge=0, le=86400)] = 600
+
+    # GraphQL surface and HTTP hardening (schema/limits.py, schema/http.py). Production also
+    # turns off GraphiQL, introspection, "Did you mean" hints and GET. The defaults pass every
+    # real operation and GraphiQL's introspection query (15 fields deep, about 190 tokens);
+    # graphql-core's validation grows faster than the document, so tokens are kept tight.
+    graphql_max_depth: Annotated[int, Field(ge=1)] = 20
+    graphql_max_aliases: Annotated[int, Field(ge=0)] = 15
+    graphql_max_tokens: Annotated[int, Field(ge=1)] = 500
+    graphql_max_directives: Annotated[int, Field(ge=0)] = 20
+    max_request_body_bytes: Annotated[int, Field(ge=1)] = 64 * 1024
+
+    # Rate limits and lockout (README, "Security"): rates are "attempts/window", e.g. 30/10m
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    rate_limit_login_per_ip: RateSetting = _DEFAULT_LIMITS.login_per_ip
+    rate_limit_verify_per_ip: RateSetting = _DEFAULT_LIMITS.verify_per_ip
+    rate_limit_verify_per_account: RateSetting = _DEFAULT_LIMITS.verify_per_account
+    rate_limit_register_per_ip: RateSetting = _DEFAULT_LIMITS.register_per_ip
+    rate_limit_codes_per_account: RateSetting = _DEFAULT_LIMITS.codes_per_account
+    rate_limit_codes_per_address: RateSetting = _DEFAULT_LIMITS.codes_per_address
+    rate_limit_password_checks_per_account: RateSetting = _DEFAULT_LIMITS.password_checks_per_account
+    rate_limit_password_checks_per_ip: RateSetting = _DEFAULT_LIMITS.password_checks_per_ip
+    rate_limit_refresh_per_ip: RateSetting = _DEFAULT_LIMITS.refresh_per_ip
+    rate_limit_refresh_per_account: RateSetting = _DEFAULT_LIMITS.refresh_per_account
+    rate_limit_code_requests_per_ip: RateSetting = _DEFAULT_LIMITS.code_requests_per_ip
+    otp_resend_cooldown_seconds: Annotated[int, Field(ge=0, le=3600)] = int(
+        _DEFAULT_LIMITS.resend_cooldown.total_seconds()
+    )
+    lockout_free_failures: Annotated[int, Field(ge=1, le=100)] = _DEFAULT_LIMITS.lockout.free_failures
+    lockout_first_delay_seconds: Seconds = int(_DEFAULT_LIMITS.lockout.first_delay.total_seconds())
+    lockout_max_delay_seconds: Seconds = int(_DEFAULT_LIMITS.lockout.max_delay.total_seconds())
+    # NIST SP 800-63B: no more than 100 consecutive failed attempts on one account.
+    lockout_hard_limit: Annotated[int, Field(ge=1, le=100)] = _DEFAULT_LIMITS.lockout.hard_limit
+
+    # Operating it (README, "Operating it"): /readyz's time budget, /metrics, the log format.
+    # /metrics is on in development; in production only with METRICS_TOKEN (then behind it)
+    # or an explicit METRICS_ENABLED=true (for a port only Prometheus can reach).
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    metrics_enabled: bool | None = None
+    metrics_token: SecretStr | None = None
+    log_format: Literal["json", "text"] | None = None  # default: json in production, text in development
+
+    @field_validator("trusted_proxies", "cors_origins", "jwt_verification_key_files", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(f"{value!r} is not a base URL: scheme://host[:port][/path], no query")
+        return value.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for item in value:
+            # "*" (which uvicorn's ProxyHeadersMiddleware understands) or a /0 network would let
+            # every client choose its own address in X-Forwarded-For, and with it a fresh budget
+            # of every per-address limit.
+            if item == "*" or ipaddress.ip_network(item, strict=False).prefixlen == 0:  # ValueError names a bad entry
+                raise ValueError(
+                    f"{item!r} would let every client say which address it has: list the addresses of your "
+                    "reverse proxies (or their networks), e.g. TRUSTED_PROXIES=10.0.0.5,10.0.1.0/24"
+                )
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        origins = []
+        for item in value:
+            if item == "*":
+                raise ValueError("'*' is not allowed: name each origin, e.g. https://app.example.com")
+            parts = urlsplit(item)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.hostname
+                or item.lower() != f"{parts.scheme}://{parts.netloc}".lower()
+            ):
+                raise ValueError(f"{item!r} is not an origin: scheme://host[:port], no path or trailing slash")
+            origins.append(item.lower())
+        return origins
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if not re.match(r"^(sqlite|postgres|postgresql|asyncpg)://", self.database_url):
+            raise ValueError("DATABASE_URL must start with sqlite:// or postgres://")
+        if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
+            raise ValueError("JWT_SECRET must be at least 32 characters long")
+        if self.lockout_max_delay_seconds < self.lockout_first_delay_seconds:
+            raise ValueError("LOCKOUT_MAX_DELAY_SECONDS must not be shorter than LOCKOUT_FIRST_DELAY_SECONDS")
+        if self.lockout_hard_limit < self.lockout_free_failures:
+            raise ValueError("LOCKOUT_HARD_LIMIT must not be below LOCKOUT_FREE_FAILURES")
+        if self.refresh_token_absolute_ttl_seconds < self.refresh_token_idle_ttl_seconds:
+            raise ValueError("REFRESH_TOKEN_ABSOLUTE_TTL_SECONDS must not be shorter than the idle lifetime")
+        if self.refresh_cookie_samesite == "none" and not self.refresh_cookie_secure:
+            raise ValueError("REFRESH_COOKIE_SAMESITE=none needs REFRESH_COOKIE_SECURE=true (browsers insist)")
+        if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 16:
+            raise ValueError("METRICS_TOKEN must be at least 16 characters long")
+        if self.production:
+            if not self.refresh_cookie_secure:
+                raise ValueError("REFRESH_COOKIE_SECURE=false is for http://localhost development, not production")
+            if self.jwt_secret is None:
+                raise ValueError("JWT_SECRET is required when APP_ENV=production")
+            if self.jwt_algorithm != "HS256" and self.jwt_signing_key is None and self.jwt_signing_key_file is None:
+                raise ValueError(
+                    f"JWT_SIGNING_KEY or JWT_SIGNING_KEY_FILE is required when APP_ENV=production and "
+                    f"JWT_ALGORITHM={self.jwt_algorithm} (make one: python server.py generate-key --alg "
+                    f"{self.jwt_algorithm}), or set JWT_ALGORITHM=HS256 to sign with JWT_SECRET"
+                )
+            if self.email_backend != "smtp":
+                raise ValueError("EMAIL_BACKEND must be smtp when APP_ENV=production (console prints codes)")
+        return self
+
+    @property
+    def production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def serves_metrics(self) -> bool:
+        if self.metrics_enabled is not None:
+            return self.metrics_enabled
+        return not self.production or self.metrics_token is not None
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_format == "json" if self.log_format else self.production
+
+
+def load_settings() -> Settings:
+    """Read the settings, or stop with a message that names the bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            variable = "_".join(str(part) for part in error["loc"]).upper() or "configuration"
+            lines.append(f"  {variable}: {error['msg']}")
+        sys.stderr.write("Invalid configuration:\n" + "\n".join(lines) + "\n")
+        raise SystemExit(2) from None
