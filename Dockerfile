@@ -12,7 +12,7 @@
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 WORKDIR /src
-COPY pyproject.toml README.md server.py settings.py key_files.py wiring.py cli.py ./
+COPY pyproject.toml README.md LICENSE server.py settings.py key_files.py wiring.py cli.py ./
 COPY domain/ domain/
 COPY security/ security/
 COPY persistence/ persistence/

@@ -177,7 +177,7 @@ class TestDockerfile:
             for source in sources
         }
         setuptools = PYPROJECT["tool"]["setuptools"]
-        wanted = {"pyproject.toml", PYPROJECT["project"]["readme"]}
+        wanted = {"pyproject.toml", PYPROJECT["project"]["readme"], *PYPROJECT["project"].get("license-files", [])}
         wanted |= {f"{module}.py" for module in setuptools["py-modules"]}
         wanted |= {
             path.name
