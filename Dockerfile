@@ -19,6 +19,7 @@ COPY persistence/ persistence/
 COPY schema/ schema/
 COPY resolvers/ resolvers/
 COPY mail/ mail/
+COPY web/ web/
 # `.`, not `.[dev]`: no test or lint tool goes into the image.
 RUN python -m venv /opt/gateway && /opt/gateway/bin/python -m pip install .
 

@@ -41,7 +41,7 @@ migrate: $(STAMP)
 makemigrations: $(STAMP)
 	DATABASE_URL=sqlite://$(CURDIR)/data/makemigrations.sqlite3 $(BIN)/tortoise makemigrations
 
-## graphiql-assets: fetch the pinned GraphiQL packages (schema/graphiql/vendor/packages.toml) from npm; scripts/fetch_graphiql.py --check verifies them offline
+## graphiql-assets: fetch the pinned GraphiQL packages (web/graphiql/vendor/packages.toml) from npm; scripts/fetch_graphiql.py --check verifies them offline
 graphiql-assets:
 	$(PYTHON) scripts/fetch_graphiql.py
 

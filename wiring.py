@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from tortoise import Tortoise
+
 from domain.clock import SystemClock
 from domain.otp import OtpCodes
 from domain.policy import AuthPolicy
@@ -37,6 +39,9 @@ from domain.throttling import LockoutPolicy
 from key_files import access_token_keys, server_secret
 from mail.console import ConsoleMailer
 from mail.smtp import SmtpConfig, SmtpMailer
+from persistence.config import tortoise_config
+from persistence.health import DatabaseProbe
+from persistence.migrate import apply_migrations, ensure_sqlite_directory
 from persistence.unit_of_work import TortoiseReadOnlyUnitOfWork, TortoiseUnitOfWork
 from security.access_tokens import AccessTokenCodec
 from security.passwords import BcryptPasswordHasher
@@ -172,3 +177,23 @@ def wire_services(
         throttle=throttle,
         mail_queue=mail_queue,
     )
+
+
+class Database:
+    """The gateway's database: migrated (``migrate_on_start``) and opened when the app starts,
+    closed when it stops, and probed for readiness and the connection pool's use."""
+
+    def __init__(self, database_url: str, *, migrate_on_start: bool) -> None:
+        self._url = database_url
+        self._migrate_on_start = migrate_on_start
+        self.probe = DatabaseProbe(database_url)
+
+    async def open(self) -> None:
+        if self._migrate_on_start:
+            await apply_migrations(self._url)
+        ensure_sqlite_directory(self._url)
+        # Requests run in other tasks than the lifespan: let them find this context.
+        await Tortoise.init(config=tortoise_config(self._url), _enable_global_fallback=True)
+
+    async def close(self) -> None:
+        await Tortoise.close_connections()

@@ -6,9 +6,9 @@ import strawberry
 from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
 
 from domain import errors
-from schema.context import Context  # noqa: TC001
-from schema.errors import unauthenticated
-from schema.types import InvalidInput, PasswordChanged, RateLimited, WrongPassword
+from resolvers.context import Context  # noqa: TC001
+from resolvers.types import InvalidInput, PasswordChanged, RateLimited, WrongPassword
+from resolvers.unauthenticated import unauthenticated
 
 
 @strawberry.input

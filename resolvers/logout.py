@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
 
-from schema.context import Context  # noqa: TC001
-from schema.types import SignedOut
+from resolvers.context import Context  # noqa: TC001
+from resolvers.types import SignedOut
 
 
 async def logout(info: Info[Context, None]) -> SignedOut:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
 
-from schema.context import Context  # noqa: TC001
-from schema.types import User
+from resolvers.context import Context  # noqa: TC001
+from resolvers.types import User
 
 
 async def me(info: Info[Context, None]) -> User | None:

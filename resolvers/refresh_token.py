@@ -6,8 +6,8 @@ import strawberry
 from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
 
 from domain import errors
-from schema.context import Context  # noqa: TC001
-from schema.types import AuthPayload, InvalidRefreshToken, RateLimited
+from resolvers.context import Context  # noqa: TC001
+from resolvers.types import AuthPayload, InvalidRefreshToken, RateLimited
 
 
 @strawberry.input

@@ -6,8 +6,8 @@ import strawberry
 from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
 
 from domain import errors
-from schema.context import Context  # noqa: TC001
-from schema.types import InvalidInput, OtpSent, RateLimited
+from resolvers.context import Context  # noqa: TC001
+from resolvers.types import InvalidInput, OtpSent, RateLimited
 
 
 @strawberry.input

@@ -7,9 +7,9 @@ from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations 
 
 from domain import errors
 from domain.services.account import UNCHANGED
-from schema.context import Context  # noqa: TC001
-from schema.errors import unauthenticated
-from schema.types import InvalidInput, User
+from resolvers.context import Context  # noqa: TC001
+from resolvers.types import InvalidInput, User
+from resolvers.unauthenticated import unauthenticated
 
 
 @strawberry.input(description="Leave a field out to keep it; set it to null to clear it.")

@@ -1,6 +1,6 @@
 """What a GraphQL request did, for its log line and the metrics: which root fields ran and what each answered.
 
-The request log (``schema.request_log``) puts an empty ``OperationRecord`` in the
+The request log (``web.request_log``) puts an empty ``OperationRecord`` in the
 request's ASGI scope; ``RecordOperations``, a schema extension, fills it in.
 Everything recorded is named by the schema (field and type names) or is the
 operation's name as parsed from the document: never a variable, so never a
@@ -17,7 +17,7 @@ from graphql import GraphQLError, get_operation_ast
 from strawberry.extensions import SchemaExtension
 from strawberry.types.base import get_object_definition
 
-from schema.errors import UNAUTHENTICATED
+from resolvers.unauthenticated import UNAUTHENTICATED
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator, MutableMapping

@@ -17,6 +17,7 @@ from resolvers.login import login
 from resolvers.logout import logout
 from resolvers.logout_all import logout_all
 from resolvers.me import me
+from resolvers.permissions import SIGNED_IN
 from resolvers.refresh_token import refresh_token
 from resolvers.register import register
 from resolvers.request_email_change import request_email_change
@@ -27,10 +28,9 @@ from resolvers.revoke_session import revoke_session
 from resolvers.sessions import sessions
 from resolvers.update_profile import update_profile
 from resolvers.verify_otp import verify_otp
-from schema.errors import GatewaySchema
 from schema.limits import NOT_SENSITIVE, SENSITIVE, undeclared_mutations
+from schema.masking import GatewaySchema
 from schema.operations import RecordOperations
-from schema.permissions import SIGNED_IN
 from schema.validation import DocumentValidator, ValidatedDocuments
 
 if TYPE_CHECKING:

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Vendor the npm packages the GraphiQL page loads, or check the vendored copy.
 
-``fetch_graphiql.py`` reads the pins in ``schema/graphiql/vendor/packages.toml``,
+``fetch_graphiql.py`` reads the pins in ``web/graphiql/vendor/packages.toml``,
 downloads each package's tarball from the npm registry, refuses any tarball whose
 sha512 is not the pinned ``integrity``, copies the listed files (the package's
-licence among them) into ``schema/graphiql/vendor/<name>@<version>/`` and records
-their sha256 in ``schema/graphiql/vendor/manifest.json``. It replaces everything
+licence among them) into ``web/graphiql/vendor/<name>@<version>/`` and records
+their sha256 in ``web/graphiql/vendor/manifest.json``. It replaces everything
 else in that directory, so a rerun gives the same bytes and a dropped package goes.
 
 ``fetch_graphiql.py --check`` touches no network: it fails, naming the file, when
@@ -30,7 +30,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-VENDOR = Path(__file__).resolve().parents[1] / "schema" / "graphiql" / "vendor"
+VENDOR = Path(__file__).resolve().parents[1] / "web" / "graphiql" / "vendor"
 LOCK = "packages.toml"
 MANIFEST = "manifest.json"
 DEFAULT_REGISTRY = "https://registry.npmjs.org/"

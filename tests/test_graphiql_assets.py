@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "fetch_graphiql.py"
-VENDOR = ROOT / "schema" / "graphiql" / "vendor"
+VENDOR = ROOT / "web" / "graphiql" / "vendor"
 
 
 def check(vendor: Path) -> subprocess.CompletedProcess[str]:

@@ -17,9 +17,9 @@ from asgi_lifespan import LifespanManager
 from domain.clock import SystemClock
 from domain.ports import Clock
 from security.signing_keys import generate_signing_key
-from server import create_app
 from settings import Settings
 from tests.conftest import SmtpSink
+from web.app import create_app
 
 JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 # Signs every test gateway's access tokens (EdDSA, the default), production ones included.

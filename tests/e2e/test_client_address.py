@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from persistence.models import AuditEventRow
-from schema.request_log import JsonFormatter
 from tests.e2e.conftest import PASSWORD, Gateway, GatewayFactory
+from web.request_log import JsonFormatter
 
 NOT_ADDRESSES = [
     "a" * 46,

@@ -13,7 +13,7 @@ import pytest
 
 from tests.e2e.conftest import Gateway, GatewayFactory
 
-GRAPHIQL = Path(__file__).resolve().parents[2] / "schema" / "graphiql"
+GRAPHIQL = Path(__file__).resolve().parents[2] / "web" / "graphiql"
 VENDOR = GRAPHIQL / "vendor"
 PAGE = {"Accept": "text/html"}
 CONTENT_TYPES = {"script": "javascript", "stylesheet": "text/css", "icon": "image/svg+xml"}

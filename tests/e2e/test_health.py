@@ -16,13 +16,13 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from persistence.migrate import apply_migrations
-from schema.health import Readiness
-from server import create_app
 from tests.conftest import SmtpSink
 from tests.e2e.conftest import Gateway, GatewayFactory, make_settings
 from tests.e2e.private_postgres import PrivateCluster, private_cluster
 from tests.e2e.processes import ROOT
 from tests.e2e.served import production_env, served
+from web.app import create_app
+from web.health import Readiness
 
 LAST_MIGRATION = sorted(path.stem for path in (ROOT / "persistence" / "migrations").glob("0*.py"))[-1]
 PROBES_WHILE_DOWN = 10

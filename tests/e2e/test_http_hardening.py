@@ -15,10 +15,10 @@ import pytest
 from starlette.types import Message
 
 from persistence.models import UserRow
-from server import create_app
 from tests.conftest import SmtpSink
 from tests.e2e.conftest import PASSWORD, Gateway, GatewayFactory, make_settings
 from tests.e2e.served import production_env, served
+from web.app import create_app
 
 # Refusals at the HTTP layer touch no database: SQLite is enough.
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

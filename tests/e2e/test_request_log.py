@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from schema.request_log import JsonFormatter
 from tests.conftest import SmtpSink
 from tests.e2e.conftest import LOGIN, PASSWORD, Gateway, GatewayFactory
 from tests.e2e.served import production_env, served
+from web.request_log import JsonFormatter
 
 REQUEST_ID = "trace-4b1d.7:e2e"
 

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 from strawberry.permission import BasePermission
 
-from schema.errors import UNAUTHENTICATED
+from resolvers.unauthenticated import UNAUTHENTICATED
 
 if TYPE_CHECKING:
     from strawberry.types import Info
 
-    from schema.context import Context
+    from resolvers.context import Context
 
 
 class IsAuthenticated(BasePermission):

@@ -21,8 +21,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from domain.entities import AuditEventType
-from schema.http import error_response
 from schema.operations import INVALID
+from web.http import error_response
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterator

@@ -17,7 +17,7 @@ import json
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from schema.http import security_headers
+from web.http import security_headers
 
 
 def gateway_http_protocol(*, hsts: bool) -> type[HttpToolsProtocol]:

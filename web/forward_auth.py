@@ -21,8 +21,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from domain.errors import InvalidAccessToken
-from schema.context import bearer_token
-from schema.http import error_response
+from resolvers.context import bearer_token
+from web.http import error_response
 
 if TYPE_CHECKING:
     from starlette.requests import Request

@@ -15,9 +15,11 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from strawberry.asgi import GraphQL
 
-from schema.context import Context
-from schema.http import IDE_CONTENT_SECURITY_POLICY, error_response
-from schema.transport import RefreshTokenTransport
+from domain.entities import Client
+from resolvers.context import Context
+from web.client_address import client_ip
+from web.http import IDE_CONTENT_SECURITY_POLICY, error_response
+from web.transport import RefreshTokenTransport
 
 if TYPE_CHECKING:
     from starlette.responses import Response
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     from starlette.websockets import WebSocket
 
     from domain.services import Services
-    from schema.errors import GatewaySchema
+    from schema.masking import GatewaySchema
 
 
 class GatewayGraphQL(GraphQL[Context, None]):
@@ -77,12 +79,14 @@ class GatewayGraphQL(GraphQL[Context, None]):
         return self._ide_page
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        # Our page (schema/graphiql/index.html), not Strawberry's, which loads from a CDN.
+        # Our page (web/graphiql/index.html), not Strawberry's, which loads from a CDN.
         return HTMLResponse(self._ide_page, headers={"content-security-policy": IDE_CONTENT_SECURITY_POLICY})
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
-        return Context(request, response, self._services, request_id, self._transport)  # type: ignore[arg-type]  # websockets are off
+        peer = request.client
+        client = Client(ip=client_ip(peer.host if peer else None), user_agent=request.headers.get("user-agent"))
+        return Context(request, response, self._services, request_id, self._transport, client)  # type: ignore[arg-type]  # websockets are off
 
 
 GRAPHIQL_DIRECTORY = Path(__file__).parent / "graphiql"

@@ -1,4 +1,4 @@
-"""Top-level GraphQL errors: "not signed in", masking of everything unexpected, no hints in production."""
+"""Masking: everything unexpected reaches the client as its request id only, and no hints in production."""
 
 from __future__ import annotations
 
@@ -17,16 +17,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("gateway.graphql")
 
-UNAUTHENTICATED = "UNAUTHENTICATED"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
-
-
-def unauthenticated() -> GraphQLError:
-    """The one failure that travels as a top-level error: SPAs refresh on its code."""
-    return GraphQLError(
-        "Your access token is not valid; refresh it or sign in again.",
-        extensions={"code": UNAUTHENTICATED},
-    )
 
 
 def is_unexpected(error: GraphQLError) -> bool:

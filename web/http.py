@@ -181,7 +181,7 @@ class SecurityHeaders:
     The GraphiQL page sends a Content-Security-Policy of its own (``IDE_CONTENT_SECURITY_POLICY``).
     Answers written outside the app carry them too: Starlette's last-resort 500
     (``server_error_handler``) and uvicorn's 400 for a request it cannot parse
-    (``schema.uvicorn_protocol``).
+    (``web.uvicorn_protocol``).
     """
 
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
@@ -203,7 +203,7 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-# The GraphiQL page (schema/graphiql/) loads nothing from another host: its scripts and
+# The GraphiQL page (web/graphiql/) loads nothing from another host: its scripts and
 # stylesheets are files the gateway serves under /graphiql/ (no inline script, so no
 # hashes), the fonts and images of graphiql.min.css are data: URIs, and queries go to
 # this origin only.

@@ -15,14 +15,14 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from schema.client_address import client_ip
 from schema.operations import start_record
+from web.client_address import client_ip
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from schema.metrics import GatewayMetrics
     from schema.operations import OperationRecord
+    from web.metrics import GatewayMetrics
 
 logger = logging.getLogger("gateway.request")
 

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from domain.entities import Client
 from domain.errors import InvalidAccessToken
-from schema.client_address import client_ip
-from schema.errors import unauthenticated
+from resolvers.unauthenticated import unauthenticated
 
 if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from domain.entities import AccessClaims, Principal, SignedIn, User
+    from domain.entities import AccessClaims, Client, Principal, SignedIn, User
     from domain.services import Services
-    from schema.transport import RefreshTokenTransport
+
+
+class RefreshTokenCarrier(Protocol):
+    """How refresh tokens travel between the gateway and the browser (``web.transport``)."""
+
+    def deliver(self, response: Response, refresh_token: str, lifetime_seconds: int) -> str | None:
+        """Set the cookie if configured; return what the body's ``refreshToken`` field carries."""
+        ...
+
+    def read(self, request: Request) -> str | None: ...
+
+    def clear(self, response: Response) -> None: ...
 
 
 class Context:
@@ -37,8 +46,12 @@ class Context:
         response: Response,
         services: Services,
         request_id: str,
-        transport: RefreshTokenTransport,
+        transport: RefreshTokenCarrier,
+        client: Client,
     ) -> None:
+        # ``client``: the caller's address (X-Forwarded-For only from TRUSTED_PROXIES; an address
+        # that is not an IP address is unknown) and user agent, for limits and the audit log
+        self.client = client
         self.request = request
         self.response = response
         self.services = services
@@ -48,15 +61,6 @@ class Context:
         self._claims: AccessClaims | None = None
         self._token_invalid = False
         self._session_check: asyncio.Future[Principal] | None = None
-
-    @property
-    def client(self) -> Client:
-        """The caller's address (the proxy's X-Forwarded-For only from TRUSTED_PROXIES) and user agent.
-
-        An address that is not an IP address is unknown (``None``): see ``schema.client_address``.
-        """
-        peer = self.request.client
-        return Client(ip=client_ip(peer.host if peer else None), user_agent=self.request.headers.get("user-agent"))
 
     def deliver_refresh_token(self, signed_in: SignedIn) -> str | None:
         """Hand the new refresh token over as configured: the cookie, and the body's value or ``None``."""
