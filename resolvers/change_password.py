@@ -7,8 +7,10 @@ from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations 
 
 from domain import errors
 from resolvers.context import Context  # noqa: TC001
+from resolvers.error_results import error_result
+from resolvers.permissions import SIGNED_IN
+from resolvers.sensitivity import SENSITIVE
 from resolvers.types import InvalidInput, PasswordChanged, RateLimited, WrongPassword
-from resolvers.unauthenticated import unauthenticated
 
 
 @strawberry.input
@@ -31,12 +33,9 @@ async def change_password(
         ended = await info.context.services.account.change_password(
             principal, input_.current_password, input_.new_password, client=info.context.client
         )
-    except errors.InvalidInput as exc:
-        return InvalidInput.from_domain(exc)
-    except errors.InvalidCredentials:
-        return WrongPassword()
-    except errors.RateLimited as exc:
-        return RateLimited.from_domain(exc)
-    except errors.InvalidAccessToken:
-        raise unauthenticated() from None
+    except errors.AuthError as failure:
+        return error_result(failure, ChangePasswordResult)
     return PasswordChanged(ended_other_sessions=ended)
+
+
+field = strawberry.mutation(resolver=change_password, permission_classes=SIGNED_IN, metadata=SENSITIVE)

@@ -7,8 +7,10 @@ from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations 
 
 from domain import errors
 from resolvers.context import Context  # noqa: TC001
+from resolvers.error_results import error_result
+from resolvers.permissions import SIGNED_IN
+from resolvers.sensitivity import SENSITIVE
 from resolvers.types import InvalidInput, InvalidOtp, OtpExpired, RateLimited, TooManyAttempts, User
-from resolvers.unauthenticated import unauthenticated
 
 
 @strawberry.input
@@ -29,16 +31,9 @@ async def confirm_email_change(
     principal = await info.context.signed_in()
     try:
         user = await info.context.services.email_change.confirm(principal, input_.code, client=info.context.client)
-    except errors.InvalidInput as exc:
-        return InvalidInput.from_domain(exc)
-    except errors.InvalidOtp:
-        return InvalidOtp()
-    except errors.OtpExpired:
-        return OtpExpired()
-    except errors.TooManyAttempts:
-        return TooManyAttempts()
-    except errors.RateLimited as exc:
-        return RateLimited.from_domain(exc)
-    except errors.InvalidAccessToken:
-        raise unauthenticated() from None
+    except errors.AuthError as failure:
+        return error_result(failure, ConfirmEmailChangeResult)
     return User.from_domain(user)
+
+
+field = strawberry.mutation(resolver=confirm_email_change, permission_classes=SIGNED_IN, metadata=SENSITIVE)

@@ -7,8 +7,10 @@ from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations 
 
 from domain import errors
 from resolvers.context import Context  # noqa: TC001
+from resolvers.error_results import error_result
+from resolvers.permissions import SIGNED_IN
+from resolvers.sensitivity import SENSITIVE
 from resolvers.types import AccountDeleted, RateLimited, WrongPassword
-from resolvers.unauthenticated import unauthenticated
 
 
 @strawberry.input
@@ -28,11 +30,10 @@ async def delete_account(
         deleted = await info.context.services.account.delete_account(
             principal, input_.password, client=info.context.client
         )
-    except errors.InvalidCredentials:
-        return WrongPassword()
-    except errors.RateLimited as exc:
-        return RateLimited.from_domain(exc)
-    except errors.InvalidAccessToken:
-        raise unauthenticated() from None
+    except errors.AuthError as failure:
+        return error_result(failure, DeleteAccountResult)
     info.context.forget_refresh_token()
     return AccountDeleted(id=strawberry.ID(str(deleted)))
+
+
+field = strawberry.mutation(resolver=delete_account, permission_classes=SIGNED_IN, metadata=SENSITIVE)

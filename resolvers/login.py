@@ -7,6 +7,8 @@ from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations 
 
 from domain import errors
 from resolvers.context import Context  # noqa: TC001
+from resolvers.error_results import error_result
+from resolvers.sensitivity import SENSITIVE
 from resolvers.types import (
     AuthPayload,
     DeliveryFailed,
@@ -37,14 +39,9 @@ async def login(
         signed_in = await info.context.services.login.login(
             email=input_.email, password=input_.password, client=info.context.client
         )
-    except errors.InvalidInput as exc:
-        return InvalidInput.from_domain(exc)
-    except errors.InvalidCredentials:
-        return InvalidCredentials()
-    except errors.EmailNotVerified as exc:
-        return EmailNotVerified(email=exc.email)
-    except errors.RateLimited as exc:
-        return RateLimited.from_domain(exc)
-    except errors.DeliveryFailed:
-        return DeliveryFailed()
+    except errors.AuthError as failure:
+        return error_result(failure, LoginResult)
     return AuthPayload.from_domain(signed_in, info.context.deliver_refresh_token(signed_in))
+
+
+field = strawberry.mutation(resolver=login, metadata=SENSITIVE)

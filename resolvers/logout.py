@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import strawberry
 from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
 
 from resolvers.context import Context  # noqa: TC001
+from resolvers.permissions import SIGNED_IN
+from resolvers.sensitivity import NOT_SENSITIVE
 from resolvers.types import SignedOut
 
 
@@ -12,3 +15,6 @@ async def logout(info: Info[Context, None]) -> SignedOut:
     ended = await info.context.services.sessions.logout(principal, client=info.context.client)
     info.context.forget_refresh_token()
     return SignedOut(ended_sessions=ended)
+
+
+field = strawberry.mutation(resolver=logout, permission_classes=SIGNED_IN, metadata=NOT_SENSITIVE)

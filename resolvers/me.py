@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import strawberry
 from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
 
 from resolvers.context import Context  # noqa: TC001
@@ -10,3 +11,6 @@ async def me(info: Info[Context, None]) -> User | None:
     """The signed-in account; null without an access token."""
     user = await info.context.current_user()
     return User.from_domain(user) if user else None
+
+
+field = strawberry.field(resolver=me)

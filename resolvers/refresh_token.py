@@ -7,6 +7,8 @@ from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations 
 
 from domain import errors
 from resolvers.context import Context  # noqa: TC001
+from resolvers.error_results import error_result
+from resolvers.sensitivity import SENSITIVE
 from resolvers.types import AuthPayload, InvalidRefreshToken, RateLimited
 
 
@@ -33,10 +35,9 @@ async def refresh_token(
     token = given if given is not None else context.refresh_token_cookie()
     try:
         signed_in = await context.services.refresh.refresh(token or "", client=context.client)
-    except errors.InvalidRefreshToken:
-        if given is None:
-            context.forget_refresh_token()  # a dead cookie: the browser need not send it again
-        return InvalidRefreshToken()
-    except errors.RateLimited as exc:
-        return RateLimited.from_domain(exc)
+    except errors.AuthError as failure:
+        return error_result(failure, RefreshTokenResult)
     return AuthPayload.from_domain(signed_in, context.deliver_refresh_token(signed_in))
+
+
+field = strawberry.mutation(resolver=refresh_token, metadata=SENSITIVE)

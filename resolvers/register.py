@@ -7,6 +7,8 @@ from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations 
 
 from domain import errors
 from resolvers.context import Context  # noqa: TC001
+from resolvers.error_results import error_result
+from resolvers.sensitivity import SENSITIVE
 from resolvers.types import DeliveryFailed, InvalidInput, OtpSent, RateLimited
 
 
@@ -33,10 +35,9 @@ async def register(
             last_name=input_.last_name,
             client=info.context.client,
         )
-    except errors.InvalidInput as exc:
-        return InvalidInput.from_domain(exc)
-    except errors.RateLimited as exc:
-        return RateLimited.from_domain(exc)
-    except errors.DeliveryFailed:
-        return DeliveryFailed()
+    except errors.AuthError as failure:
+        return error_result(failure, RegisterResult)
     return OtpSent(email=sent.email, expires_at=sent.expires_at)
+
+
+field = strawberry.mutation(resolver=register, metadata=SENSITIVE)

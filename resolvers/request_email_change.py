@@ -7,6 +7,9 @@ from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations 
 
 from domain import errors
 from resolvers.context import Context  # noqa: TC001
+from resolvers.error_results import error_result
+from resolvers.permissions import SIGNED_IN
+from resolvers.sensitivity import SENSITIVE
 from resolvers.types import DeliveryFailed, InvalidInput, OtpSent, RateLimited, WrongPassword
 
 
@@ -31,12 +34,9 @@ async def request_email_change(
         sent = await info.context.services.email_change.request(
             principal, input_.new_email, input_.password, client=info.context.client
         )
-    except errors.InvalidInput as exc:
-        return InvalidInput.from_domain(exc)
-    except errors.InvalidCredentials:
-        return WrongPassword()
-    except errors.RateLimited as exc:
-        return RateLimited.from_domain(exc)
-    except errors.DeliveryFailed:
-        return DeliveryFailed()
+    except errors.AuthError as failure:
+        return error_result(failure, RequestEmailChangeResult)
     return OtpSent(email=sent.email, expires_at=sent.expires_at)
+
+
+field = strawberry.mutation(resolver=request_email_change, permission_classes=SIGNED_IN, metadata=SENSITIVE)

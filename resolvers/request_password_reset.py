@@ -7,6 +7,8 @@ from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations 
 
 from domain import errors
 from resolvers.context import Context  # noqa: TC001
+from resolvers.error_results import error_result
+from resolvers.sensitivity import SENSITIVE
 from resolvers.types import InvalidInput, OtpSent, RateLimited
 
 
@@ -26,8 +28,9 @@ async def request_password_reset(
     """Mail a code to set a new password. The same answer whether or not the address has an account."""
     try:
         sent = await info.context.services.password_reset.request(input_.email, client=info.context.client)
-    except errors.InvalidInput as exc:
-        return InvalidInput.from_domain(exc)
-    except errors.RateLimited as exc:
-        return RateLimited.from_domain(exc)
+    except errors.AuthError as failure:
+        return error_result(failure, RequestPasswordResetResult)
     return OtpSent(email=sent.email, expires_at=sent.expires_at)
+
+
+field = strawberry.mutation(resolver=request_password_reset, metadata=SENSITIVE)

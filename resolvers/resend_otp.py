@@ -7,6 +7,8 @@ from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations 
 
 from domain import errors
 from resolvers.context import Context  # noqa: TC001
+from resolvers.error_results import error_result
+from resolvers.sensitivity import SENSITIVE
 from resolvers.types import InvalidInput, OtpSent, RateLimited
 
 
@@ -24,8 +26,9 @@ async def resend_otp(
     """Mail a new sign-up code. The same answer for any address; only pending accounts get a code."""
     try:
         sent = await info.context.services.registration.resend_code(input_.email, client=info.context.client)
-    except errors.InvalidInput as exc:
-        return InvalidInput.from_domain(exc)
-    except errors.RateLimited as exc:
-        return RateLimited.from_domain(exc)
+    except errors.AuthError as failure:
+        return error_result(failure, ResendOtpResult)
     return OtpSent(email=sent.email, expires_at=sent.expires_at)
+
+
+field = strawberry.mutation(resolver=resend_otp, metadata=SENSITIVE)

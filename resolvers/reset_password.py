@@ -7,6 +7,8 @@ from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations 
 
 from domain import errors
 from resolvers.context import Context  # noqa: TC001
+from resolvers.error_results import error_result
+from resolvers.sensitivity import SENSITIVE
 from resolvers.types import AuthPayload, InvalidInput, InvalidOtp, OtpExpired, RateLimited, TooManyAttempts
 
 
@@ -31,14 +33,9 @@ async def reset_password(
         signed_in = await info.context.services.password_reset.reset(
             input_.email, input_.code, input_.new_password, client=info.context.client
         )
-    except errors.InvalidInput as exc:
-        return InvalidInput.from_domain(exc)
-    except errors.InvalidOtp:
-        return InvalidOtp()
-    except errors.OtpExpired:
-        return OtpExpired()
-    except errors.TooManyAttempts:
-        return TooManyAttempts()
-    except errors.RateLimited as exc:
-        return RateLimited.from_domain(exc)
+    except errors.AuthError as failure:
+        return error_result(failure, ResetPasswordResult)
     return AuthPayload.from_domain(signed_in, info.context.deliver_refresh_token(signed_in))
+
+
+field = strawberry.mutation(resolver=reset_password, metadata=SENSITIVE)

@@ -7,6 +7,9 @@ from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations 
 
 from domain import errors
 from resolvers.context import Context  # noqa: TC001
+from resolvers.error_results import error_result
+from resolvers.permissions import SIGNED_IN
+from resolvers.sensitivity import NOT_SENSITIVE
 from resolvers.types import SessionNotFound, SessionRevoked
 
 RevokeSessionResult = Annotated[SessionRevoked | SessionNotFound, strawberry.union("RevokeSessionResult")]
@@ -17,6 +20,9 @@ async def revoke_session(info: Info[Context, None], id: strawberry.ID) -> Revoke
     principal = await info.context.signed_in()
     try:
         ended = await info.context.services.sessions.revoke(principal, str(id), client=info.context.client)
-    except errors.SessionNotFound:
-        return SessionNotFound()
+    except errors.AuthError as failure:
+        return error_result(failure, RevokeSessionResult)
     return SessionRevoked(id=strawberry.ID(str(ended)))
+
+
+field = strawberry.mutation(resolver=revoke_session, permission_classes=SIGNED_IN, metadata=NOT_SENSITIVE)

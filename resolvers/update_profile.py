@@ -8,8 +8,10 @@ from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations 
 from domain import errors
 from domain.services.account import UNCHANGED
 from resolvers.context import Context  # noqa: TC001
+from resolvers.error_results import error_result
+from resolvers.permissions import SIGNED_IN
+from resolvers.sensitivity import NOT_SENSITIVE
 from resolvers.types import InvalidInput, User
-from resolvers.unauthenticated import unauthenticated
 
 
 @strawberry.input(description="Leave a field out to keep it; set it to null to clear it.")
@@ -33,8 +35,9 @@ async def update_profile(
             last_name=UNCHANGED if input_.last_name is strawberry.UNSET else input_.last_name,
             client=info.context.client,
         )
-    except errors.InvalidInput as exc:
-        return InvalidInput.from_domain(exc)
-    except errors.InvalidAccessToken:
-        raise unauthenticated() from None
+    except errors.AuthError as failure:
+        return error_result(failure, UpdateProfileResult)
     return User.from_domain(user)
+
+
+field = strawberry.mutation(resolver=update_profile, permission_classes=SIGNED_IN, metadata=NOT_SENSITIVE)

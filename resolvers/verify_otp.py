@@ -7,6 +7,8 @@ from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations 
 
 from domain import errors
 from resolvers.context import Context  # noqa: TC001
+from resolvers.error_results import error_result
+from resolvers.sensitivity import SENSITIVE
 from resolvers.types import AuthPayload, InvalidInput, InvalidOtp, OtpExpired, RateLimited, TooManyAttempts
 
 
@@ -34,14 +36,9 @@ async def verify_otp(
         signed_in = await info.context.services.verification.verify(
             email=input_.email, code=input_.code, password=input_.password, client=info.context.client
         )
-    except errors.InvalidInput as exc:
-        return InvalidInput.from_domain(exc)
-    except errors.InvalidOtp:
-        return InvalidOtp()
-    except errors.OtpExpired:
-        return OtpExpired()
-    except errors.TooManyAttempts:
-        return TooManyAttempts()
-    except errors.RateLimited as exc:
-        return RateLimited.from_domain(exc)
+    except errors.AuthError as failure:
+        return error_result(failure, VerifyOtpResult)
     return AuthPayload.from_domain(signed_in, info.context.deliver_refresh_token(signed_in))
+
+
+field = strawberry.mutation(resolver=verify_otp, metadata=SENSITIVE)

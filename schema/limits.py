@@ -29,6 +29,8 @@ from graphql import (
 from strawberry.extensions import MaxTokensLimiter
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
+from resolvers.sensitivity import SENSITIVITY
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -41,12 +43,6 @@ if TYPE_CHECKING:
         VisitorAction,
     )
     from strawberry.extensions import SchemaExtension
-
-_SENSITIVE = "sensitive"
-SENSITIVE: dict[str, bool] = {_SENSITIVE: True}
-"""Field metadata of a credential mutation: at most one of them per request, so one request is one guess."""
-NOT_SENSITIVE: dict[str, bool] = {_SENSITIVE: False}
-"""Field metadata of a mutation that may be sent any number of times per request."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +80,7 @@ def _sensitivity(schema: GraphQLSchema) -> dict[str, bool | None]:
     for name, field in mutation.fields.items():
         definition: Any = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
         metadata = getattr(definition, "metadata", None) or {}
-        marks[name] = metadata.get(_SENSITIVE)
+        marks[name] = metadata.get(SENSITIVITY)
     return marks
 
 

@@ -10,25 +10,26 @@ import strawberry
 from strawberry.extensions import DisableIntrospection, ParserCache
 from strawberry.schema.config import StrawberryConfig
 
-from resolvers.change_password import change_password
-from resolvers.confirm_email_change import confirm_email_change
-from resolvers.delete_account import delete_account
-from resolvers.login import login
-from resolvers.logout import logout
-from resolvers.logout_all import logout_all
-from resolvers.me import me
-from resolvers.permissions import SIGNED_IN
-from resolvers.refresh_token import refresh_token
-from resolvers.register import register
-from resolvers.request_email_change import request_email_change
-from resolvers.request_password_reset import request_password_reset
-from resolvers.resend_otp import resend_otp
-from resolvers.reset_password import reset_password
-from resolvers.revoke_session import revoke_session
-from resolvers.sessions import sessions
-from resolvers.update_profile import update_profile
-from resolvers.verify_otp import verify_otp
-from schema.limits import NOT_SENSITIVE, SENSITIVE, undeclared_mutations
+from resolvers import (
+    change_password,
+    confirm_email_change,
+    delete_account,
+    login,
+    logout,
+    logout_all,
+    me,
+    refresh_token,
+    register,
+    request_email_change,
+    request_password_reset,
+    resend_otp,
+    reset_password,
+    revoke_session,
+    sessions,
+    update_profile,
+    verify_otp,
+)
+from schema.limits import undeclared_mutations
 from schema.masking import GatewaySchema
 from schema.operations import RecordOperations
 from schema.validation import DocumentValidator, ValidatedDocuments
@@ -51,36 +52,31 @@ SDL_PATH = Path(__file__).with_name("schema.graphql")
 DOCUMENT_CACHE_SIZE = 256
 
 
+# Each field is declared in its resolver's module: its input, result union, permission
+# and sensitivity (resolvers.sensitivity: build_schema refuses a mutation that says neither).
 @strawberry.type
 class Query:
-    me = strawberry.field(resolver=me)
-    sessions = strawberry.field(resolver=sessions, permission_classes=SIGNED_IN)
+    me = me.field
+    sessions = sessions.field
 
 
-# Every mutation says whether it is SENSITIVE (it takes or mints a credential, so a
-# request may carry only one of them: one request is one guess) or NOT_SENSITIVE
-# (schema.limits); build_schema refuses a mutation that says neither.
 @strawberry.type
 class Mutation:
-    register = strawberry.mutation(resolver=register, metadata=SENSITIVE)
-    verify_otp = strawberry.mutation(resolver=verify_otp, metadata=SENSITIVE)
-    login = strawberry.mutation(resolver=login, metadata=SENSITIVE)
-    refresh_token = strawberry.mutation(resolver=refresh_token, metadata=SENSITIVE)
-    resend_otp = strawberry.mutation(resolver=resend_otp, metadata=SENSITIVE)
-    logout = strawberry.mutation(resolver=logout, permission_classes=SIGNED_IN, metadata=NOT_SENSITIVE)
-    logout_all = strawberry.mutation(resolver=logout_all, permission_classes=SIGNED_IN, metadata=NOT_SENSITIVE)
-    revoke_session = strawberry.mutation(resolver=revoke_session, permission_classes=SIGNED_IN, metadata=NOT_SENSITIVE)
-    request_password_reset = strawberry.mutation(resolver=request_password_reset, metadata=SENSITIVE)
-    reset_password = strawberry.mutation(resolver=reset_password, metadata=SENSITIVE)
-    change_password = strawberry.mutation(resolver=change_password, permission_classes=SIGNED_IN, metadata=SENSITIVE)
-    update_profile = strawberry.mutation(resolver=update_profile, permission_classes=SIGNED_IN, metadata=NOT_SENSITIVE)
-    request_email_change = strawberry.mutation(
-        resolver=request_email_change, permission_classes=SIGNED_IN, metadata=SENSITIVE
-    )
-    confirm_email_change = strawberry.mutation(
-        resolver=confirm_email_change, permission_classes=SIGNED_IN, metadata=SENSITIVE
-    )
-    delete_account = strawberry.mutation(resolver=delete_account, permission_classes=SIGNED_IN, metadata=SENSITIVE)
+    register = register.field
+    verify_otp = verify_otp.field
+    login = login.field
+    refresh_token = refresh_token.field
+    resend_otp = resend_otp.field
+    logout = logout.field
+    logout_all = logout_all.field
+    revoke_session = revoke_session.field
+    request_password_reset = request_password_reset.field
+    reset_password = reset_password.field
+    change_password = change_password.field
+    update_profile = update_profile.field
+    request_email_change = request_email_change.field
+    confirm_email_change = confirm_email_change.field
+    delete_account = delete_account.field
 
 
 def build_schema(

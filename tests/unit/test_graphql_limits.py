@@ -8,7 +8,8 @@ import pytest
 import strawberry
 from graphql import GraphQLSchema, parse, validate
 
-from schema.limits import NOT_SENSITIVE, SENSITIVE, GraphQLLimits, document_limits_rule, undeclared_mutations
+from resolvers.sensitivity import NOT_SENSITIVE, SENSITIVE
+from schema.limits import GraphQLLimits, document_limits_rule, undeclared_mutations
 from schema.root import build_schema
 
 LIMITS = GraphQLLimits(max_depth=3, max_aliases=2, max_tokens=1000, max_directives=2)
@@ -25,7 +26,7 @@ def refusals(schema: GraphQLSchema, query: str, limits: GraphQLLimits = LIMITS) 
 
 class TestSensitivity:
     def test_every_mutation_says_whether_it_is_sensitive(self, schema: GraphQLSchema) -> None:
-        # A new mutation must be declared metadata=SENSITIVE or NOT_SENSITIVE in schema/root.py.
+        # A new mutation must be declared metadata=SENSITIVE or NOT_SENSITIVE in its resolver module.
         assert undeclared_mutations(schema) == []
 
     def test_a_mutation_that_says_neither_is_found(self) -> None:
