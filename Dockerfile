@@ -12,7 +12,7 @@
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 WORKDIR /src
-COPY pyproject.toml README.md LICENSE server.py settings.py key_files.py wiring.py cli.py ./
+COPY pyproject.toml requirements.lock README.md LICENSE server.py settings.py key_files.py wiring.py cli.py ./
 COPY domain/ domain/
 COPY security/ security/
 COPY persistence/ persistence/
@@ -20,8 +20,11 @@ COPY schema/ schema/
 COPY resolvers/ resolvers/
 COPY mail/ mail/
 COPY web/ web/
-# `.`, not `.[dev]`: no test or lint tool goes into the image.
-RUN python -m venv /opt/gateway && /opt/gateway/bin/python -m pip install .
+# The locked runtime tree (hashes checked), then the gateway without dependencies: no test
+# or lint tool goes into the image.
+RUN python -m venv /opt/gateway \
+    && /opt/gateway/bin/python -m pip install --require-hashes -r requirements.lock \
+    && /opt/gateway/bin/python -m pip install --no-deps .
 
 # ---- runtime: that virtualenv and a user to run it; no pip install, no source tree -----
 FROM python:3.11-slim-bookworm

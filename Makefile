@@ -4,12 +4,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint schema migrate makemigrations graphiql-assets ci bench
+.PHONY: install run test lint schema migrate makemigrations graphiql-assets ci bench lock
 
-$(STAMP): pyproject.toml
+# The whole dependency tree comes from requirements-dev.lock (hashes checked), then the
+# gateway itself without dependencies: make run, CI and the image install the same versions.
+$(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -44,6 +47,13 @@ makemigrations: $(STAMP)
 ## graphiql-assets: fetch the pinned GraphiQL packages (web/graphiql/vendor/packages.toml) from npm; scripts/fetch_graphiql.py --check verifies them offline
 graphiql-assets:
 	$(PYTHON) scripts/fetch_graphiql.py
+
+## lock: resolve pyproject.toml's pins again into requirements.lock (the image) and requirements-dev.lock (make, CI), with hashes
+lock:
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet pip-tools==7.6.2
+	.lock-venv/bin/pip-compile --quiet --strip-extras --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+	.lock-venv/bin/pip-compile --quiet --strip-extras --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links --extra dev -o requirements-dev.lock pyproject.toml
 
 ## bench: measure the gateway with wrk against bounds taken in the same run (PostgreSQL at BENCH_POSTGRES_URL, about 4 min); writes bench/RESULTS.md
 bench: $(STAMP)

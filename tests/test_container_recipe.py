@@ -177,7 +177,12 @@ class TestDockerfile:
             for source in sources
         }
         setuptools = PYPROJECT["tool"]["setuptools"]
-        wanted = {"pyproject.toml", PYPROJECT["project"]["readme"], *PYPROJECT["project"].get("license-files", [])}
+        wanted = {
+            "pyproject.toml",
+            "requirements.lock",
+            PYPROJECT["project"]["readme"],
+            *PYPROJECT["project"].get("license-files", []),
+        }
         wanted |= {f"{module}.py" for module in setuptools["py-modules"]}
         wanted |= {
             path.name
@@ -504,3 +509,43 @@ class TestTheImageRecipeRuns:
                 assert await server.exited() == 0
         assert "Traceback" not in server.output, server.output
         assert (await run(healthcheck, env, image.workdir))[0] != 0  # nothing answers any more
+
+
+class TestTheLockFiles:
+    """requirements.lock (the image) and requirements-dev.lock (make, CI) pin every package
+    of the tree, each with hashes, and agree with pyproject.toml's own pins (make lock)."""
+
+    @staticmethod
+    def pins(lock: str) -> dict[str, str]:
+        text = (ROOT / lock).read_text(encoding="utf-8")
+        return {
+            requirement_name(match[1]): match[2]
+            for match in re.finditer(r"^([A-Za-z0-9_.\-\[\]]+)==([^\s;\\]+)", text, re.MULTILINE)
+        }
+
+    @pytest.mark.parametrize(
+        ("lock", "groups"), [("requirements.lock", ["runtime"]), ("requirements-dev.lock", ["runtime", "dev"])]
+    )
+    def test_every_direct_pin_is_locked_as_pyproject_says(self, lock: str, groups: list[str]) -> None:
+        locked = self.pins(lock)
+        direct = list(PYPROJECT["project"]["dependencies"])
+        if "dev" in groups:
+            direct += PYPROJECT["project"]["optional-dependencies"]["dev"]
+        for requirement in direct:
+            pin = requirement.split(";", 1)[0].split("#", 1)[0]
+            assert locked.get(requirement_name(requirement)) == pin.split("==")[1].strip(), (lock, requirement)
+
+    def test_the_image_lock_holds_no_dev_tool(self) -> None:
+        dev_only = {requirement_name(r) for r in PYPROJECT["project"]["optional-dependencies"]["dev"]}
+        assert not dev_only & set(self.pins("requirements.lock"))
+
+    @pytest.mark.parametrize("lock", ["requirements.lock", "requirements-dev.lock"])
+    def test_every_locked_package_has_hashes_and_no_machine_paths(self, lock: str) -> None:
+        text = (ROOT / lock).read_text(encoding="utf-8")
+        assert "file:" not in text
+        assert "--index-url" not in text
+        assert "--find-links" not in text
+        entries = re.split(r"\n(?=[A-Za-z0-9])", text.split("\n\n", 1)[1])
+        for entry in entries:
+            if "==" in entry:
+                assert "--hash=sha256:" in entry, entry.splitlines()[0]
