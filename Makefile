@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint schema migrate makemigrations graphiql-assets ci bench lock
+.PHONY: install run test lint docs schema migrate makemigrations graphiql-assets ci bench lock
 
 # The whole dependency tree comes from requirements-dev.lock (hashes checked), then the
 # gateway itself without dependencies: make run, CI and the image install the same versions.
@@ -25,12 +25,17 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## lint: ruff, mypy (strict) and the import-linter layer contracts
+## lint: ruff, mypy (strict), the import-linter layer contracts, and the documentation site built --strict
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/lint-imports
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+## docs: build the documentation site (docs/, mkdocs.yml) into site/
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 ## schema: rewrite schema/schema.graphql from the code
 schema: $(STAMP)

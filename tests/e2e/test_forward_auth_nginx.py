@@ -1,7 +1,7 @@
-"""Forward auth through a real nginx (Debian's package), with the README's configuration.
+"""Forward auth through a real nginx (Debian's package), with the configuration docs/forward-auth.md shows.
 
 nginx listens in front of a tiny upstream app and the gateway, configured with
-examples/nginx/forward-auth.conf (the file the README shows), addresses swapped for
+examples/nginx/forward-auth.conf (the file docs/forward-auth.md shows), addresses swapped for
 local ports. The upstream writes down every request it gets, with the identity
 headers nginx handed it.
 """
@@ -66,7 +66,7 @@ def nginx_binary() -> str:
 
 
 def nginx_config(directory: Path, listen: int, gateway_port: int, app_port: int) -> str:
-    """The README's snippet, on local ports, inside the http block nginx needs to run unprivileged paths."""
+    """The documented snippet, on local ports, inside the http block nginx needs to run unprivileged paths."""
     server = (
         NGINX_SNIPPET.read_text()
         .replace("listen 8080;", f"listen 127.0.0.1:{listen};")
@@ -205,6 +205,6 @@ async def test_identity_headers_sent_by_a_client_never_reach_the_app(stack: Stac
     assert seen["email"] == ["ann@example.com"]
 
 
-def test_the_readme_shows_the_configuration_the_test_runs() -> None:
-    readme = (ROOT / "README.md").read_text()
-    assert NGINX_SNIPPET.read_text().strip() in readme
+def test_the_documentation_shows_the_configuration_the_test_runs() -> None:
+    page = (ROOT / "docs" / "forward-auth.md").read_text()
+    assert NGINX_SNIPPET.read_text().strip() in page

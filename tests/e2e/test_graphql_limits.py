@@ -24,7 +24,8 @@ from tests.e2e.conftest import (
     GatewayFactory,
 )
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SENSITIVE_MUTATIONS = (
     "register, verifyOtp, login, refreshToken, resendOtp, requestPasswordReset, resetPassword, "
     "changePassword, requestEmailChange, confirmEmailChange, deleteAccount"
@@ -234,9 +235,10 @@ class TestSettings:
 
 
 def readme_operations() -> list[tuple[str, bool]]:
-    """The query of every ``gql … -d '{"query": …}'`` line of the README, shell splices
-    filled in, and whether the line sends an access token."""
-    lines = re.findall(r"^gql (.*)-d '(\{\"query\".*\})'", README.read_text(encoding="utf-8"), re.MULTILINE)
+    """The query of every ``gql … -d '{"query": …}'`` line of the README and the docs, shell
+    splices filled in, and whether the line sends an access token."""
+    text = "\n".join(document.read_text(encoding="utf-8") for document in DOCUMENTS)
+    lines = re.findall(r"^gql (.*)-d '(\{\"query\".*\})'", text, re.MULTILINE)
     return [
         (json.loads(re.sub(r"'\$\w+'", "0", body))["query"], "Authorization: Bearer" in options)
         for options, body in lines
