@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# The gateway's production image (README, "Deployment"): `docker build -t auth-gateway .`
+# The gateway's production image (docs/operations.md, "Deployment"): `docker build -t auth-gateway .`
 #
 # No Docker engine runs on the development machines, so this file is never built there.
 # tests/test_container_recipe.py keeps it honest instead: it copies what the build stage

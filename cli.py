@@ -54,7 +54,7 @@ def parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     """The program's parser and each command's."""
     top = argparse.ArgumentParser(
         prog=PROGRAM,
-        description="The authentication gateway. Settings come from the environment and .env (README, Configuration).",
+        description="The authentication gateway. Settings come from the environment and .env (docs/configuration.md).",
     )
     commands = top.add_subparsers(dest="command", metavar="COMMAND")
     serve = commands.add_parser("serve", help="serve the gateway on HOST:PORT (the default command)")

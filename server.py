@@ -50,7 +50,7 @@ def _stopped(_signum: int, _frame: FrameType | None) -> None:
 
 
 def serve(settings: Settings) -> None:
-    """Serve the gateway on HOST:PORT until SIGTERM or SIGINT (a graceful stop: README, Deployment)."""
+    """Serve the gateway on HOST:PORT until SIGTERM or SIGINT (a graceful stop: docs/operations.md, "Stopping it")."""
     import uvicorn
 
     configure_logging(json_lines=settings.json_logs)

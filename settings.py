@@ -46,14 +46,14 @@ class Settings(BaseSettings):
     database_url: str = "sqlite://data/gateway.sqlite3"
     migrate_on_start: bool = True
     # On SIGTERM the gateway stops accepting connections and gives the requests in flight this
-    # long to finish; then it sends queued mail and exits 0 (README, "Deployment").
+    # long to finish; then it sends queued mail and exits 0 (docs/operations.md, "Deployment").
     shutdown_grace_seconds: Annotated[int, Field(ge=1, le=3600)] = 20
 
     product_name: str = "Auth Gateway"
     jwt_secret: SecretStr | None = None
     jwt_issuer: str = "auth-gateway"
     jwt_audience: str = "auth-gateway"
-    # Access-token signing (README, "Signing keys and JWKS"): each key is PEM or JWK (JSON) text
+    # Access-token signing (docs/signing-keys.md): each key is PEM or JWK (JSON) text
     jwt_algorithm: Literal["EdDSA", "ES256", "RS256", "HS256"] = "EdDSA"
     jwt_signing_key: SecretStr | None = None
     jwt_signing_key_file: Path | None = None
@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     refresh_token_absolute_ttl_seconds: Seconds = 30 * 24 * 3600
     refresh_token_reuse_grace_seconds: Annotated[int, Field(ge=0, le=300)] = 10
     otp_ttl_seconds: Annotated[int, Field(ge=60, le=24 * 3600)] = 10 * 60
-    # a sign-up whose code never came back is forgotten after this long (README, "Security")
+    # a sign-up whose code never came back is forgotten after this long (docs/security.md)
     unverified_account_ttl_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
     bcrypt_cost: Annotated[int, Field(ge=4, le=31)] = 12
 
@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     smtp_tls: bool = False
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
 
-    # Browsers (README, "Using it from a SPA"): where the refresh token travels, and who may call
+    # Browsers (docs/spa.md): where the refresh token travels, and who may call
     refresh_token_transport: Literal["body", "cookie", "both"] = "body"  # noqa: S105 - a mode, not a secret
     refresh_cookie_secure: bool = True
     refresh_cookie_samesite: Literal["strict", "lax", "none"] = "strict"
@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     graphql_max_directives: Annotated[int, Field(ge=0)] = 20
     max_request_body_bytes: Annotated[int, Field(ge=1)] = 64 * 1024
 
-    # Rate limits and lockout (README, "Security"): rates are "attempts/window", e.g. 30/10m
+    # Rate limits and lockout (docs/security.md): rates are "attempts/window", e.g. 30/10m
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     rate_limit_login_per_ip: RateSetting = _DEFAULT_LIMITS.login_per_ip
     rate_limit_verify_per_ip: RateSetting = _DEFAULT_LIMITS.verify_per_ip
@@ -118,7 +118,7 @@ class Settings(BaseSettings):
     # NIST SP 800-63B: no more than 100 consecutive failed attempts on one account.
     lockout_hard_limit: Annotated[int, Field(ge=1, le=100)] = _DEFAULT_LIMITS.lockout.hard_limit
 
-    # Operating it (README, "Operating it"): /readyz's time budget, /metrics, the log format.
+    # Operating it (docs/operations.md): /readyz's time budget, /metrics, the log format.
     # /metrics is on in development; in production only with METRICS_TOKEN (then behind it)
     # or an explicit METRICS_ENABLED=true (for a port only Prometheus can reach).
     readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=60)

@@ -1,1 +1,1 @@
-"""``make bench``: measured performance of the gateway; see bench/run.py and the README's "Performance"."""
+"""``make bench``: measured performance of the gateway; see bench/run.py and docs/performance.md."""

@@ -3,7 +3,7 @@
 Starts the gateway as in production (``python server.py``, APP_ENV=production, SMTP to a
 sink in this process, a fresh PostgreSQL database) and the baseline (bench/baseline.py),
 drives them with wrk (bench/lua), and writes bench/results/latest.json and bench/RESULTS.md.
-README text: the "Performance" section.
+What each line measures is explained in docs/performance.md.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 JWKS_PATH = "/.well-known/jwks.json"
 OPENID_CONFIGURATION_PATH = "/.well-known/openid-configuration"
 # How long verifiers may cache the documents: a new key is published at least this long
-# before it signs (README, "Signing keys and JWKS"), so no verifier meets an unknown kid.
+# before it signs (docs/signing-keys.md), so no verifier meets an unknown kid.
 CACHE_SECONDS = 300
 
 

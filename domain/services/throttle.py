@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 class RateLimits:
     """Every limit of the gateway; ``server.py`` fills it from the settings.
 
-    The README's "Security" section explains each default.
+    docs/security.md explains each default.
     """
 
     login_per_ip: Rate = Rate(30, timedelta(minutes=10))
