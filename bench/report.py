@@ -69,7 +69,7 @@ def markdown(results: dict[str, Any]) -> str:
     lines = [
         "# Benchmark results",
         "",
-        'Written by `make bench` (bench/run.py); docs/performance.md says what each line measures.',
+        "Written by `make bench` (bench/run.py); docs/performance.md says what each line measures.",
         "",
         f"- date: {v['date']}",
         f"- machine: {v['machine']}",
