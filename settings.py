@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, PlainValidator, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from domain.rate_limiting import Rate
 from domain.services.throttle import RateLimits
-from domain.throttling import Rate
 
 Seconds = Annotated[int, Field(ge=1)]
 

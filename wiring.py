@@ -15,6 +15,7 @@ from tortoise import Tortoise
 from domain.clock import SystemClock
 from domain.otp import OtpCodes
 from domain.policy import AuthPolicy
+from domain.rate_limiting import LockoutPolicy
 from domain.refresh_tokens import RefreshTokenMinter
 from domain.secrets import KeyRing
 from domain.services import Services
@@ -35,13 +36,12 @@ from domain.services.session_starter import SessionStarter
 from domain.services.sessions import SessionService
 from domain.services.throttle import RateLimits, Throttle
 from domain.services.verification import VerificationService
-from domain.throttling import LockoutPolicy
 from key_files import access_token_keys, server_secret
 from mail.console import ConsoleMailer
 from mail.smtp import SmtpConfig, SmtpMailer
 from persistence.config import tortoise_config
-from persistence.health import DatabaseProbe
 from persistence.migrate import apply_migrations, ensure_sqlite_directory
+from persistence.probe import DatabaseProbe
 from persistence.unit_of_work import TortoiseReadOnlyUnitOfWork, TortoiseUnitOfWork
 from security.access_tokens import AccessTokenCodec
 from security.passwords import BcryptPasswordHasher

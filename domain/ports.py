@@ -25,7 +25,7 @@ if TYPE_CHECKING:
         Session,
         User,
     )
-    from domain.throttling import ThrottleState
+    from domain.rate_limiting import ThrottleState
 
 T = TypeVar("T")
 

@@ -5,12 +5,13 @@ from typing import TYPE_CHECKING, Self
 from tortoise.connection import get_connections
 from tortoise.transactions import in_transaction
 
+from persistence.audit_log import TortoiseAuditRepository
+from persistence.rate_counters import TortoiseThrottleRepository
 from persistence.repositories import (
     TortoiseOtpRepository,
     TortoiseSessionRepository,
     TortoiseUserRepository,
 )
-from persistence.throttles import TortoiseAuditRepository, TortoiseThrottleRepository
 
 if TYPE_CHECKING:
     from types import TracebackType

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from domain.entities import OtpPurpose, email_key
 from domain.errors import TooManyAttempts
+from domain.rate_limiting import ThrottleState
 from domain.services.throttle import requester
-from domain.throttling import ThrottleState
 
 if TYPE_CHECKING:
     from uuid import UUID

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from domain.entities import AuditEventType, email_key
 from domain.errors import RateLimited
-from domain.throttling import LockoutPolicy, Rate, ThrottleState, hit, seconds_to_wait
+from domain.rate_limiting import LockoutPolicy, Rate, ThrottleState, hit, seconds_to_wait
 from domain.validation import InputCollector, normalise_email
 
 if TYPE_CHECKING:
@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
     from domain.entities import Client
     from domain.ports import Clock, UnitOfWork
+    from domain.rate_limiting import SignInAttempt
     from domain.services.audit import AuditTrail
-    from domain.throttling import SignInAttempt
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from functools import partial
 import pytest
 
 from domain.entities import AuditEvent, AuditEventType
-from domain.throttling import Rate, ThrottleState, hit
+from domain.rate_limiting import Rate, ThrottleState, hit
 from persistence.models import AuditEventRow, ThrottleRow
 from persistence.unit_of_work import TortoiseUnitOfWork
 

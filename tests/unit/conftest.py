@@ -13,9 +13,9 @@ from tests.unit.gateway import (
     ALICE,
     ALICE_PASSWORD,
     START,
-    Gateway,
     PendingUser,
     VerifiedUser,
+    WiredServices,
     build_gateway,
     principal_of,
 )
@@ -62,18 +62,18 @@ def gateway(
     clock: FixedClock,
     password_hasher: CountingPasswordHasher,
     policy: AuthPolicy,
-) -> Gateway:
+) -> WiredServices:
     return build_gateway(database, mailer, clock, password_hasher, policy)
 
 
 @pytest.fixture
-async def pending_user(gateway: Gateway, mailer: FakeMailer) -> PendingUser:
+async def pending_user(gateway: WiredServices, mailer: FakeMailer) -> PendingUser:
     await gateway.registration.register(ALICE, ALICE_PASSWORD, "Alice", "Liddell")
     return PendingUser(email=ALICE, password=ALICE_PASSWORD, code=mailer.last_code_sent_to(ALICE))
 
 
 @pytest.fixture
-async def verified_user(gateway: Gateway, pending_user: PendingUser, mailer: FakeMailer) -> VerifiedUser:
+async def verified_user(gateway: WiredServices, pending_user: PendingUser, mailer: FakeMailer) -> VerifiedUser:
     """Alice, confirmed and signed in; her mailbox is emptied so tests see only what follows."""
     signed_in = await gateway.verification.verify(pending_user.email, pending_user.code, pending_user.password)
     mailer.sent.clear()
@@ -87,6 +87,6 @@ def signed_in(verified_user: VerifiedUser) -> SignedIn:
 
 
 @pytest.fixture
-async def principal(gateway: Gateway, signed_in: SignedIn) -> Principal:
+async def principal(gateway: WiredServices, signed_in: SignedIn) -> Principal:
     """Alice as the requests of her first session (``signed_in``) speak for her."""
     return await principal_of(gateway, signed_in)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Self, TypeVar
 
 from domain.entities import MailKind, email_key
 from domain.errors import DeliveryFailed, EmailAlreadyTaken
-from domain.throttling import ThrottleState
+from domain.rate_limiting import ThrottleState
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -182,9 +182,10 @@ class FakeSessionRepository:
 
     async def revoke_all(self, user_id: UUID, now: datetime, used_since: datetime, keep: UUID | None = None) -> int:
         ended = 0
-        for session in self._state.sessions.values():
+        for session in list(self._state.sessions.values()):
             if session.user_id == user_id and _live(session, now, used_since) and session.id != keep:
-                session.revoked_at = now
+                # replaced, never changed in place: units of work share the stored entities
+                self._state.sessions[session.id] = dataclasses.replace(session, revoked_at=now)
                 ended += 1
         return ended
 
@@ -261,6 +262,20 @@ class FakeDatabase:
         del self.state.users[user_id]
 
 
+def _snapshot(state: FakeState) -> FakeState:
+    """Copies of the collections, sharing the entities: repositories copy an entity on every
+    read and write and never change a stored one in place, so sharing them is safe, and far
+    cheaper than copying the whole database for every unit of work."""
+    return FakeState(
+        users=dict(state.users),
+        challenges=dict(state.challenges),
+        sessions=dict(state.sessions),
+        refresh_tokens=dict(state.refresh_tokens),
+        throttles=dict(state.throttles),
+        audit_events=list(state.audit_events),
+    )
+
+
 class FakeUnitOfWork:
     users: UserRepository
     otps: OtpRepository
@@ -273,7 +288,7 @@ class FakeUnitOfWork:
         self._working: FakeState | None = None
 
     async def __aenter__(self) -> Self:
-        self._working = copy.deepcopy(self._database.state)
+        self._working = _snapshot(self._database.state)
         self.users = FakeUserRepository(self._working, self._database)
         self.otps = FakeOtpRepository(self._working)
         self.sessions = FakeSessionRepository(self._working)
@@ -283,7 +298,7 @@ class FakeUnitOfWork:
 
     async def commit(self) -> None:
         assert self._working is not None, "commit() outside `async with`"
-        self._database.state = copy.deepcopy(self._working)
+        self._database.state = _snapshot(self._working)
 
     async def __aexit__(
         self,

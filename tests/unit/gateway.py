@@ -45,7 +45,7 @@ BOB_PASSWORD = "a different long passphrase"
 
 
 @dataclass(frozen=True)
-class Gateway:
+class WiredServices:
     registration: RegistrationService
     verification: VerificationService
     login: LoginService
@@ -68,7 +68,7 @@ def build_gateway(
     passwords: PasswordHasher,
     policy: AuthPolicy,
     limits: RateLimits | None = None,
-) -> Gateway:
+) -> WiredServices:
     access_tokens = AccessTokenCodec(
         KEYS.access_token,
         issuer=ISSUER,
@@ -85,7 +85,7 @@ def build_gateway(
         access_tokens=access_tokens,
         limits=limits or RateLimits(),
     )
-    return Gateway(
+    return WiredServices(
         registration=services.registration,
         verification=services.verification,
         login=services.login,
@@ -120,24 +120,24 @@ class VerifiedUser:
     signed_in: SignedIn
 
 
-async def sign_up(gateway: Gateway, mailer: FakeMailer, email: str, password: str) -> SignedIn:
+async def sign_up(gateway: WiredServices, mailer: FakeMailer, email: str, password: str) -> SignedIn:
     """Register ``email`` and confirm it with the mailed code: a verified account, signed in."""
     await gateway.registration.register(email, password)
     return await gateway.verification.verify(email, mailer.last_code_sent_to(email), password)
 
 
-async def principal_of(gateway: Gateway, signed_in: SignedIn) -> Principal:
+async def principal_of(gateway: WiredServices, signed_in: SignedIn) -> Principal:
     """Who a request bearing ``signed_in``'s access token speaks for, as the GraphQL context finds it."""
     return await gateway.identity.authenticate(gateway.identity.read_access_token(signed_in.access_token))
 
 
-async def assert_still_signed_in(gateway: Gateway, signed_in: SignedIn) -> None:
+async def assert_still_signed_in(gateway: WiredServices, signed_in: SignedIn) -> None:
     """Its access token is accepted and its refresh token rotates (which spends it)."""
     await principal_of(gateway, signed_in)
     await gateway.refresh.refresh(signed_in.refresh_token)
 
 
-async def assert_signed_out(gateway: Gateway, signed_in: SignedIn) -> None:
+async def assert_signed_out(gateway: WiredServices, signed_in: SignedIn) -> None:
     """Neither its access token (still unexpired) nor its refresh token is accepted any more."""
     claims = gateway.identity.read_access_token(signed_in.access_token)
     with pytest.raises(InvalidAccessToken):

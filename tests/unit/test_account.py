@@ -20,27 +20,27 @@ from tests.unit.gateway import (
 if TYPE_CHECKING:
     from domain.entities import Principal, SignedIn
     from tests.unit.fakes import CountingPasswordHasher, FakeDatabase, FakeMailer, FixedClock
-    from tests.unit.gateway import Gateway, VerifiedUser
+    from tests.unit.gateway import VerifiedUser, WiredServices
 
 NEW_PASSWORD = "a freshly chosen passphrase"
 ALICES_PHONE = Client(ip="198.51.100.23", user_agent="AlicePhone/2.1")
 
 
 @pytest.fixture
-async def laptop(gateway: Gateway, verified_user: VerifiedUser) -> SignedIn:
+async def laptop(gateway: WiredServices, verified_user: VerifiedUser) -> SignedIn:
     """Alice signed in on a second device."""
     return await gateway.login.login(verified_user.email, verified_user.password)
 
 
 @pytest.fixture
-async def bob(gateway: Gateway, mailer: FakeMailer) -> SignedIn:
+async def bob(gateway: WiredServices, mailer: FakeMailer) -> SignedIn:
     """Another person's verified account, signed in."""
     return await sign_up(gateway, mailer, BOB, BOB_PASSWORD)
 
 
 class TestChangePassword:
     async def test_the_new_password_signs_in_and_the_old_one_no_longer(
-        self, gateway: Gateway, verified_user: VerifiedUser, principal: Principal
+        self, gateway: WiredServices, verified_user: VerifiedUser, principal: Principal
     ) -> None:
         await gateway.account.change_password(principal, verified_user.password, NEW_PASSWORD)
 
@@ -50,7 +50,7 @@ class TestChangePassword:
 
     async def test_keeps_the_current_session_and_ends_the_others(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         signed_in: SignedIn,
         laptop: SignedIn,
@@ -68,7 +68,7 @@ class TestChangePassword:
         await assert_still_signed_in(gateway, bob)
 
     async def test_counts_only_other_sessions_that_were_still_live(
-        self, gateway: Gateway, verified_user: VerifiedUser, signed_in: SignedIn, clock: FixedClock
+        self, gateway: WiredServices, verified_user: VerifiedUser, signed_in: SignedIn, clock: FixedClock
     ) -> None:
         clock.advance(timedelta(days=15))  # the first session has been idle too long: it ended by itself
         later = await gateway.login.login(verified_user.email, verified_user.password)
@@ -80,7 +80,7 @@ class TestChangePassword:
         assert ended == 0
 
     async def test_mails_a_notice_of_the_change(
-        self, gateway: Gateway, verified_user: VerifiedUser, principal: Principal, mailer: FakeMailer
+        self, gateway: WiredServices, verified_user: VerifiedUser, principal: Principal, mailer: FakeMailer
     ) -> None:
         await gateway.account.change_password(principal, verified_user.password, NEW_PASSWORD)
         await gateway.mail_queue.drain()
@@ -89,7 +89,7 @@ class TestChangePassword:
 
     async def test_is_audited_with_the_sessions_ended(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         laptop: SignedIn,
         principal: Principal,
@@ -102,7 +102,7 @@ class TestChangePassword:
 
     async def test_a_wrong_current_password(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         laptop: SignedIn,
         principal: Principal,
@@ -119,7 +119,7 @@ class TestChangePassword:
         await gateway.login.login(verified_user.email, verified_user.password)
 
     async def test_wrong_current_passwords_count_towards_the_sign_in_lockout(
-        self, gateway: Gateway, verified_user: VerifiedUser, principal: Principal
+        self, gateway: WiredServices, verified_user: VerifiedUser, principal: Principal
     ) -> None:
         for _ in range(5):  # LockoutPolicy.free_failures
             with pytest.raises(InvalidCredentials):
@@ -132,7 +132,7 @@ class TestChangePassword:
             await gateway.login.login(verified_user.email, verified_user.password)
 
     async def test_the_right_current_password_ends_the_failure_streak(
-        self, gateway: Gateway, verified_user: VerifiedUser, principal: Principal, clock: FixedClock
+        self, gateway: WiredServices, verified_user: VerifiedUser, principal: Principal, clock: FixedClock
     ) -> None:
         for _ in range(5):
             with pytest.raises(InvalidCredentials):
@@ -151,7 +151,7 @@ class TestChangePassword:
     )
     async def test_a_new_password_breaking_the_rules_costs_no_password_check(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         principal: Principal,
         password_hasher: CountingPasswordHasher,
@@ -166,7 +166,7 @@ class TestChangePassword:
         await gateway.login.login(verified_user.email, verified_user.password)
 
     async def test_an_empty_current_password_is_bad_input(
-        self, gateway: Gateway, principal: Principal, password_hasher: CountingPasswordHasher
+        self, gateway: WiredServices, principal: Principal, password_hasher: CountingPasswordHasher
     ) -> None:
         checks = password_hasher.verifications
         with pytest.raises(InvalidInput) as raised:
@@ -178,7 +178,7 @@ class TestChangePassword:
 
 class TestUpdateProfile:
     async def test_sets_both_names(
-        self, gateway: Gateway, signed_in: SignedIn, principal: Principal, database: FakeDatabase
+        self, gateway: WiredServices, signed_in: SignedIn, principal: Principal, database: FakeDatabase
     ) -> None:
         user = await gateway.account.update_profile(principal, "Alicia", "Hargreaves")
 
@@ -188,20 +188,22 @@ class TestUpdateProfile:
         assert (await principal_of(gateway, signed_in)).user.first_name == "Alicia"
 
     async def test_surrounding_space_is_trimmed(
-        self, gateway: Gateway, principal: Principal, database: FakeDatabase
+        self, gateway: WiredServices, principal: Principal, database: FakeDatabase
     ) -> None:
         await gateway.account.update_profile(principal, "  Alicia ", UNCHANGED)
 
         assert database.state.users[principal.user.id].first_name == "Alicia"
 
-    async def test_none_clears_a_name(self, gateway: Gateway, principal: Principal, database: FakeDatabase) -> None:
+    async def test_none_clears_a_name(
+        self, gateway: WiredServices, principal: Principal, database: FakeDatabase
+    ) -> None:
         await gateway.account.update_profile(principal, first_name=None)
 
         stored = database.state.users[principal.user.id]
         assert (stored.first_name, stored.last_name) == (None, "Liddell")
 
     async def test_a_name_left_out_keeps_its_value(
-        self, gateway: Gateway, principal: Principal, database: FakeDatabase
+        self, gateway: WiredServices, principal: Principal, database: FakeDatabase
     ) -> None:
         await gateway.account.update_profile(principal, last_name="Hargreaves")
         await gateway.account.update_profile(principal, first_name=UNCHANGED, last_name=UNCHANGED)
@@ -215,7 +217,7 @@ class TestUpdateProfile:
         ids=["empty", "only spaces", "NUL", "escape sequence", "too long", "lone surrogate"],
     )
     async def test_a_bad_name_is_bad_input_and_nothing_changes(
-        self, gateway: Gateway, principal: Principal, database: FakeDatabase, bad_name: str
+        self, gateway: WiredServices, principal: Principal, database: FakeDatabase, bad_name: str
     ) -> None:
         with pytest.raises(InvalidInput) as raised:
             await gateway.account.update_profile(principal, "Alicia", bad_name)
@@ -224,12 +226,12 @@ class TestUpdateProfile:
         stored = database.state.users[principal.user.id]
         assert (stored.first_name, stored.last_name) == ("Alice", "Liddell")
 
-    async def test_both_bad_names_are_named(self, gateway: Gateway, principal: Principal) -> None:
+    async def test_both_bad_names_are_named(self, gateway: WiredServices, principal: Principal) -> None:
         with pytest.raises(InvalidInput) as raised:
             await gateway.account.update_profile(principal, "", "x" * 129)
         assert [error.field for error in raised.value.errors] == ["first_name", "last_name"]
 
-    async def test_is_audited(self, gateway: Gateway, principal: Principal, database: FakeDatabase) -> None:
+    async def test_is_audited(self, gateway: WiredServices, principal: Principal, database: FakeDatabase) -> None:
         await gateway.account.update_profile(principal, "Alicia")
 
         last = database.state.audit_events[-1]
@@ -238,7 +240,7 @@ class TestUpdateProfile:
 
 class TestDeleteAccount:
     async def test_a_wrong_password_deletes_nothing(
-        self, gateway: Gateway, signed_in: SignedIn, principal: Principal, database: FakeDatabase
+        self, gateway: WiredServices, signed_in: SignedIn, principal: Principal, database: FakeDatabase
     ) -> None:
         with pytest.raises(InvalidCredentials):
             await gateway.account.delete_account(principal, "not my password")
@@ -248,7 +250,7 @@ class TestDeleteAccount:
         await assert_still_signed_in(gateway, signed_in)
 
     async def test_wrong_passwords_count_towards_the_sign_in_lockout(
-        self, gateway: Gateway, verified_user: VerifiedUser, principal: Principal, database: FakeDatabase
+        self, gateway: WiredServices, verified_user: VerifiedUser, principal: Principal, database: FakeDatabase
     ) -> None:
         for _ in range(5):
             with pytest.raises(InvalidCredentials):
@@ -260,7 +262,7 @@ class TestDeleteAccount:
 
     async def test_removes_the_account_with_its_sessions_tokens_and_codes(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         laptop: SignedIn,
         principal: Principal,
@@ -280,7 +282,7 @@ class TestDeleteAccount:
 
     async def test_leaves_other_accounts_alone(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         principal: Principal,
         bob: SignedIn,
@@ -293,7 +295,7 @@ class TestDeleteAccount:
         await gateway.login.login(BOB, BOB_PASSWORD)
 
     async def test_the_audit_log_keeps_nothing_that_identifies_the_owner(
-        self, gateway: Gateway, verified_user: VerifiedUser, bob: SignedIn, database: FakeDatabase
+        self, gateway: WiredServices, verified_user: VerifiedUser, bob: SignedIn, database: FakeDatabase
     ) -> None:
         on_phone = await gateway.login.login(verified_user.email, verified_user.password, ALICES_PHONE)
         principal = await principal_of(gateway, on_phone)
@@ -311,7 +313,7 @@ class TestDeleteAccount:
         assert any(event.user_id == bob.user.id for event in events)  # others' events keep theirs
 
     async def test_an_account_deleted_event_names_no_one(
-        self, gateway: Gateway, verified_user: VerifiedUser, database: FakeDatabase
+        self, gateway: WiredServices, verified_user: VerifiedUser, database: FakeDatabase
     ) -> None:
         on_phone = await gateway.login.login(verified_user.email, verified_user.password, ALICES_PHONE)
 
@@ -323,7 +325,7 @@ class TestDeleteAccount:
 
     async def test_afterwards_neither_tokens_nor_the_password_work(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         signed_in: SignedIn,
         laptop: SignedIn,
@@ -341,7 +343,7 @@ class TestDeleteAccount:
 
     async def test_the_address_can_sign_up_again(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         principal: Principal,
         mailer: FakeMailer,

@@ -8,22 +8,22 @@ import pytest
 
 from domain.entities import AuditEvent, AuditEventType, Client
 from domain.errors import DeliveryFailed, InvalidCredentials, InvalidOtp, InvalidRefreshToken, RateLimited
+from domain.rate_limiting import Rate
 from domain.services.audit import AuditTrail
 from domain.services.throttle import RateLimits
-from domain.throttling import Rate
 from tests.unit.gateway import ALICE, ALICE_PASSWORD, build_gateway
 
 if TYPE_CHECKING:
     from domain.policy import AuthPolicy
     from tests.unit.fakes import CountingPasswordHasher, FakeDatabase, FakeMailer, FixedClock
-    from tests.unit.gateway import Gateway, PendingUser, VerifiedUser
+    from tests.unit.gateway import PendingUser, VerifiedUser, WiredServices
 
 PHONE = Client(ip="203.0.113.5", user_agent="Phone/1.0")
 
 
 class TestAuditTrail:
     async def test_sign_up_writes_registered_code_sent_and_verify_succeeded(
-        self, gateway: Gateway, database: FakeDatabase, mailer: FakeMailer
+        self, gateway: WiredServices, database: FakeDatabase, mailer: FakeMailer
     ) -> None:
         await gateway.registration.register(ALICE, ALICE_PASSWORD, client=PHONE)
         with pytest.raises(InvalidOtp):
@@ -41,7 +41,7 @@ class TestAuditTrail:
         }
 
     async def test_a_refused_mail_leaves_no_registered_event(
-        self, gateway: Gateway, database: FakeDatabase, mailer: FakeMailer
+        self, gateway: WiredServices, database: FakeDatabase, mailer: FakeMailer
     ) -> None:
         mailer.failing = True
         with pytest.raises(DeliveryFailed):
@@ -49,7 +49,7 @@ class TestAuditTrail:
         assert database.audit_events() == []
 
     async def test_login_failures_name_their_reason_but_not_the_address(
-        self, gateway: Gateway, database: FakeDatabase, verified_user: VerifiedUser
+        self, gateway: WiredServices, database: FakeDatabase, verified_user: VerifiedUser
     ) -> None:
         for email in (verified_user.email, "nobody@example.com"):
             with pytest.raises(InvalidCredentials):
@@ -63,7 +63,7 @@ class TestAuditTrail:
         assert all("nobody" not in str(vars(e)) for e in database.state.audit_events)
 
     async def test_reuse_of_a_refresh_token_is_recorded_with_the_revocation(
-        self, gateway: Gateway, database: FakeDatabase, verified_user: VerifiedUser, clock: FixedClock
+        self, gateway: WiredServices, database: FakeDatabase, verified_user: VerifiedUser, clock: FixedClock
     ) -> None:
         from datetime import timedelta
 
@@ -109,7 +109,7 @@ class TestRateLimitsInServices:
         clock: FixedClock,
         password_hasher: CountingPasswordHasher,
         policy: AuthPolicy,
-    ) -> Gateway:
+    ) -> WiredServices:
         one = Rate.parse("1/1h")
         limits = RateLimits(
             login_per_ip=one,
@@ -120,7 +120,7 @@ class TestRateLimitsInServices:
         return build_gateway(database, mailer, clock, password_hasher, policy, limits)
 
     async def test_a_refused_login_spends_no_bcrypt_and_is_audited(
-        self, strict: Gateway, database: FakeDatabase, password_hasher: CountingPasswordHasher
+        self, strict: WiredServices, database: FakeDatabase, password_hasher: CountingPasswordHasher
     ) -> None:
         with pytest.raises(InvalidCredentials):
             await strict.login.login("someone@example.com", "wrong password", PHONE)
@@ -131,13 +131,13 @@ class TestRateLimitsInServices:
         assert password_hasher.verifications + password_hasher.dummy_verifications == checks
         assert database.state.audit_events[-1].detail == "login:ip"
 
-    async def test_a_client_without_a_known_address_is_not_limited_per_address(self, strict: Gateway) -> None:
+    async def test_a_client_without_a_known_address_is_not_limited_per_address(self, strict: WiredServices) -> None:
         for _ in range(3):
             with pytest.raises(InvalidCredentials):
                 await strict.login.login("someone@example.com", "wrong password", Client())
 
     async def test_a_refused_sign_up_writes_and_mails_nothing(
-        self, strict: Gateway, database: FakeDatabase, mailer: FakeMailer, pending_user: PendingUser
+        self, strict: WiredServices, database: FakeDatabase, mailer: FakeMailer, pending_user: PendingUser
     ) -> None:
         await strict.registration.register("bob@example.com", "a long enough passphrase", client=PHONE)
         sent = len(mailer.sent)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from domain.entities import Principal, SignedIn
     from domain.policy import AuthPolicy
     from tests.unit.fakes import CountingPasswordHasher, FakeDatabase, FakeMailer, FixedClock
-    from tests.unit.gateway import Gateway, VerifiedUser
+    from tests.unit.gateway import VerifiedUser, WiredServices
 
 NEW_EMAIL = "alice.liddell@wonderland.example"
 CAROL = "carol@example.com"
@@ -29,7 +29,9 @@ CAROL_PASSWORD = "her own long passphrase"
 
 
 @pytest.fixture
-async def change_code(gateway: Gateway, verified_user: VerifiedUser, principal: Principal, mailer: FakeMailer) -> str:
+async def change_code(
+    gateway: WiredServices, verified_user: VerifiedUser, principal: Principal, mailer: FakeMailer
+) -> str:
     """The code a request to move Alice's account to ``NEW_EMAIL`` mailed there."""
     await gateway.email_change.request(principal, NEW_EMAIL, verified_user.password)
     return mailer.last_code_sent_to(NEW_EMAIL, MailKind.CHANGE_EMAIL)
@@ -42,7 +44,7 @@ def wrong_change_code(change_code: str) -> str:
 
 
 @pytest.fixture
-async def bob(gateway: Gateway, mailer: FakeMailer) -> SignedIn:
+async def bob(gateway: WiredServices, mailer: FakeMailer) -> SignedIn:
     """Another person's verified account, signed in."""
     return await sign_up(gateway, mailer, BOB, BOB_PASSWORD)
 
@@ -54,7 +56,7 @@ def fields(raised: pytest.ExceptionInfo[InvalidInput]) -> list[str]:
 class TestRequest:
     async def test_mails_a_code_to_the_new_address_at_once(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         principal: Principal,
         mailer: FakeMailer,
@@ -69,7 +71,7 @@ class TestRequest:
 
     async def test_the_account_keeps_its_address_until_the_code_comes_back(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         change_code: str,
         database: FakeDatabase,
@@ -80,7 +82,7 @@ class TestRequest:
             await gateway.login.login(NEW_EMAIL, verified_user.password)
 
     async def test_stores_the_new_address_with_the_code(
-        self, gateway: Gateway, change_code: str, principal: Principal, database: FakeDatabase
+        self, gateway: WiredServices, change_code: str, principal: Principal, database: FakeDatabase
     ) -> None:
         (challenge,) = database.state.challenges.values()
         assert (challenge.user_id, challenge.purpose, challenge.new_email) == (
@@ -91,7 +93,7 @@ class TestRequest:
 
     async def test_a_second_request_voids_the_first_code(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         principal: Principal,
         change_code: str,
@@ -105,7 +107,7 @@ class TestRequest:
         assert moved.email == CAROL
 
     async def test_a_wrong_password(
-        self, gateway: Gateway, principal: Principal, mailer: FakeMailer, database: FakeDatabase
+        self, gateway: WiredServices, principal: Principal, mailer: FakeMailer, database: FakeDatabase
     ) -> None:
         with pytest.raises(InvalidCredentials):
             await gateway.email_change.request(principal, NEW_EMAIL, "not my password")
@@ -115,7 +117,7 @@ class TestRequest:
         assert database.audit_events()[-1] == "password_check_failed"
 
     async def test_wrong_passwords_count_towards_the_sign_in_lockout(
-        self, gateway: Gateway, verified_user: VerifiedUser, principal: Principal, mailer: FakeMailer
+        self, gateway: WiredServices, verified_user: VerifiedUser, principal: Principal, mailer: FakeMailer
     ) -> None:
         for _ in range(5):  # LockoutPolicy.free_failures
             with pytest.raises(InvalidCredentials):
@@ -130,7 +132,7 @@ class TestRequest:
     @pytest.mark.parametrize("own_address", ["alice@example.com", "ALICE@EXAMPLE.COM", " Alice@Example.com "])
     async def test_the_accounts_own_address_whatever_its_case(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         principal: Principal,
         password_hasher: CountingPasswordHasher,
@@ -145,20 +147,20 @@ class TestRequest:
 
     @pytest.mark.parametrize("new_email", ["", "alice", "alice@", "@example.com", "a b@example.com"])
     async def test_a_malformed_address(
-        self, gateway: Gateway, verified_user: VerifiedUser, principal: Principal, new_email: str
+        self, gateway: WiredServices, verified_user: VerifiedUser, principal: Principal, new_email: str
     ) -> None:
         with pytest.raises(InvalidInput) as raised:
             await gateway.email_change.request(principal, new_email, verified_user.password)
         assert fields(raised) == ["new_email"]
 
-    async def test_an_empty_password_is_bad_input(self, gateway: Gateway, principal: Principal) -> None:
+    async def test_an_empty_password_is_bad_input(self, gateway: WiredServices, principal: Principal) -> None:
         with pytest.raises(InvalidInput) as raised:
             await gateway.email_change.request(principal, NEW_EMAIL, "")
         assert fields(raised) == ["password"]
 
     async def test_a_failing_mailer_stores_nothing(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         principal: Principal,
         mailer: FakeMailer,
@@ -173,7 +175,7 @@ class TestRequest:
 
     async def test_a_failing_mailer_leaves_the_previous_code_valid(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         principal: Principal,
         change_code: str,
@@ -188,7 +190,7 @@ class TestRequest:
 
     async def test_another_verified_accounts_address_gets_a_notice_and_the_caller_the_same_answer(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         principal: Principal,
         bob: SignedIn,
@@ -207,7 +209,7 @@ class TestRequest:
         assert database.state.audit_events[-1].detail == "address_taken"
 
     async def test_is_audited(
-        self, gateway: Gateway, change_code: str, principal: Principal, database: FakeDatabase
+        self, gateway: WiredServices, change_code: str, principal: Principal, database: FakeDatabase
     ) -> None:
         assert database.audit_events()[-2:] == ["code_sent", "email_change_requested"]
         assert database.state.audit_events[-1].user_id == principal.user.id
@@ -217,7 +219,7 @@ class TestRequest:
 class TestConfirm:
     async def test_moves_the_account_to_the_new_address(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         principal: Principal,
         change_code: str,
@@ -233,7 +235,7 @@ class TestConfirm:
             await gateway.login.login(verified_user.email, verified_user.password)
 
     async def test_keeps_the_sessions(
-        self, gateway: Gateway, signed_in: SignedIn, principal: Principal, change_code: str
+        self, gateway: WiredServices, signed_in: SignedIn, principal: Principal, change_code: str
     ) -> None:
         await gateway.email_change.confirm(principal, change_code)
 
@@ -242,7 +244,7 @@ class TestConfirm:
 
     async def test_the_old_address_gets_a_notice_naming_the_new_one(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         principal: Principal,
         change_code: str,
@@ -257,7 +259,7 @@ class TestConfirm:
 
     async def test_a_reset_code_mailed_to_the_old_address_stops_working(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         principal: Principal,
         change_code: str,
@@ -274,7 +276,7 @@ class TestConfirm:
             await gateway.password_reset.reset(NEW_EMAIL, reset_code, "a takeover passphrase")
 
     async def test_is_audited(
-        self, gateway: Gateway, principal: Principal, change_code: str, database: FakeDatabase
+        self, gateway: WiredServices, principal: Principal, change_code: str, database: FakeDatabase
     ) -> None:
         await gateway.email_change.confirm(principal, change_code)
 
@@ -282,7 +284,7 @@ class TestConfirm:
         assert (last.type.value, last.user_id) == ("email_changed", principal.user.id)
 
     async def test_a_code_works_once(
-        self, gateway: Gateway, principal: Principal, change_code: str, database: FakeDatabase
+        self, gateway: WiredServices, principal: Principal, change_code: str, database: FakeDatabase
     ) -> None:
         await gateway.email_change.confirm(principal, change_code)
 
@@ -292,7 +294,7 @@ class TestConfirm:
 
     async def test_a_wrong_code_counts_a_try_and_moves_nothing(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         principal: Principal,
         wrong_change_code: str,
@@ -307,7 +309,7 @@ class TestConfirm:
         assert (last.type.value, last.detail) == ("email_change_failed", "InvalidOtp")
 
     async def test_the_fifth_wrong_code_locks_the_code(
-        self, gateway: Gateway, principal: Principal, change_code: str, wrong_change_code: str
+        self, gateway: WiredServices, principal: Principal, change_code: str, wrong_change_code: str
     ) -> None:
         for _ in range(4):
             with pytest.raises(InvalidOtp):
@@ -319,7 +321,7 @@ class TestConfirm:
 
     async def test_an_expired_code(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         principal: Principal,
         change_code: str,
@@ -332,12 +334,12 @@ class TestConfirm:
             await gateway.email_change.confirm(principal, change_code)
         assert database.state.users[principal.user.id].email == verified_user.email
 
-    async def test_no_change_pending(self, gateway: Gateway, principal: Principal) -> None:
+    async def test_no_change_pending(self, gateway: WiredServices, principal: Principal) -> None:
         with pytest.raises(InvalidOtp):
             await gateway.email_change.confirm(principal, "123456")
 
     async def test_another_accounts_code_does_not_move_this_one(
-        self, gateway: Gateway, change_code: str, bob: SignedIn, database: FakeDatabase
+        self, gateway: WiredServices, change_code: str, bob: SignedIn, database: FakeDatabase
     ) -> None:
         with pytest.raises(InvalidOtp):
             await gateway.email_change.confirm(await principal_of(gateway, bob), change_code)
@@ -345,7 +347,7 @@ class TestConfirm:
 
     @pytest.mark.parametrize("code", ["abcdef", "12345", ""])
     async def test_a_malformed_code_is_bad_input_and_costs_no_try(
-        self, gateway: Gateway, principal: Principal, change_code: str, code: str
+        self, gateway: WiredServices, principal: Principal, change_code: str, code: str
     ) -> None:
         for _ in range(5):
             with pytest.raises(InvalidInput) as raised:
@@ -355,7 +357,7 @@ class TestConfirm:
 
     async def test_removes_a_pending_account_waiting_on_the_new_address(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         principal: Principal,
         mailer: FakeMailer,
@@ -376,7 +378,7 @@ class TestConfirm:
 
     async def test_an_address_another_account_verified_meanwhile(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         principal: Principal,
         mailer: FakeMailer,

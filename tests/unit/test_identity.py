@@ -13,17 +13,17 @@ from tests.unit.gateway import ALICE, AUDIENCE, ISSUER, KEYS
 if TYPE_CHECKING:
     from domain.entities import SignedIn
     from tests.unit.fakes import FakeDatabase, FixedClock
-    from tests.unit.gateway import Gateway
+    from tests.unit.gateway import WiredServices
 
 
 class TestReadAccessToken:
-    def test_reads_a_token_of_the_same_codec(self, gateway: Gateway, signed_in: SignedIn) -> None:
+    def test_reads_a_token_of_the_same_codec(self, gateway: WiredServices, signed_in: SignedIn) -> None:
         claims = gateway.identity.read_access_token(signed_in.access_token)
         assert claims.user_id == signed_in.user.id
         assert claims.session_id == signed_in.session_id
 
     def test_the_token_lasts_as_long_as_announced(
-        self, gateway: Gateway, signed_in: SignedIn, clock: FixedClock
+        self, gateway: WiredServices, signed_in: SignedIn, clock: FixedClock
     ) -> None:
         clock.advance(timedelta(seconds=signed_in.expires_in - 1))
         gateway.identity.read_access_token(signed_in.access_token)
@@ -32,7 +32,7 @@ class TestReadAccessToken:
         with pytest.raises(InvalidAccessToken):
             gateway.identity.read_access_token(signed_in.access_token)
 
-    def test_refuses_a_token_signed_with_another_secret(self, gateway: Gateway, clock: FixedClock) -> None:
+    def test_refuses_a_token_signed_with_another_secret(self, gateway: WiredServices, clock: FixedClock) -> None:
         elsewhere = AccessTokenCodec(
             b"another server's access-token key", issuer=ISSUER, audience=AUDIENCE, lifetime_seconds=900
         )
@@ -40,26 +40,26 @@ class TestReadAccessToken:
         with pytest.raises(InvalidAccessToken):
             gateway.identity.read_access_token(token)
 
-    def test_refuses_a_refresh_token(self, gateway: Gateway, signed_in: SignedIn) -> None:
+    def test_refuses_a_refresh_token(self, gateway: WiredServices, signed_in: SignedIn) -> None:
         with pytest.raises(InvalidAccessToken):
             gateway.identity.read_access_token(signed_in.refresh_token)
 
 
 class TestAuthenticate:
-    async def test_is_the_account_the_token_speaks_for(self, gateway: Gateway, signed_in: SignedIn) -> None:
+    async def test_is_the_account_the_token_speaks_for(self, gateway: WiredServices, signed_in: SignedIn) -> None:
         claims = gateway.identity.read_access_token(signed_in.access_token)
         principal = await gateway.identity.authenticate(claims)
         user = principal.user
         assert principal.session_id == signed_in.session_id
         assert (user.id, user.email, user.first_name) == (signed_in.user.id, ALICE, "Alice")
 
-    async def test_a_deleted_account(self, gateway: Gateway, signed_in: SignedIn, database: FakeDatabase) -> None:
+    async def test_a_deleted_account(self, gateway: WiredServices, signed_in: SignedIn, database: FakeDatabase) -> None:
         claims = gateway.identity.read_access_token(signed_in.access_token)
         database.delete_user(signed_in.user.id)
         with pytest.raises(InvalidAccessToken):
             await gateway.identity.authenticate(claims)
 
-    async def test_an_account_that_never_existed(self, gateway: Gateway, clock: FixedClock) -> None:
+    async def test_an_account_that_never_existed(self, gateway: WiredServices, clock: FixedClock) -> None:
         token = AccessTokenCodec(KEYS.access_token, issuer=ISSUER, audience=AUDIENCE, lifetime_seconds=900).issue(
             uuid.uuid4(), uuid.uuid4(), clock.now()
         )
@@ -67,7 +67,7 @@ class TestAuthenticate:
         with pytest.raises(InvalidAccessToken):
             await gateway.identity.authenticate(claims)
 
-    async def test_a_session_that_was_logged_out(self, gateway: Gateway, signed_in: SignedIn) -> None:
+    async def test_a_session_that_was_logged_out(self, gateway: WiredServices, signed_in: SignedIn) -> None:
         claims = gateway.identity.read_access_token(signed_in.access_token)
         await gateway.sessions.logout(await gateway.identity.authenticate(claims))
 
@@ -75,7 +75,7 @@ class TestAuthenticate:
             await gateway.identity.authenticate(claims)
 
     async def test_a_session_idle_past_the_idle_lifetime(
-        self, gateway: Gateway, signed_in: SignedIn, clock: FixedClock
+        self, gateway: WiredServices, signed_in: SignedIn, clock: FixedClock
     ) -> None:
         claims = gateway.identity.read_access_token(signed_in.access_token)
         clock.advance(timedelta(days=14) - timedelta(seconds=1))
@@ -86,7 +86,7 @@ class TestAuthenticate:
             await gateway.identity.authenticate(claims)
 
     async def test_a_session_idle_for_exactly_the_idle_lifetime(
-        self, gateway: Gateway, signed_in: SignedIn, clock: FixedClock
+        self, gateway: WiredServices, signed_in: SignedIn, clock: FixedClock
     ) -> None:
         claims = gateway.identity.read_access_token(signed_in.access_token)
         clock.advance(timedelta(days=14))
@@ -97,7 +97,7 @@ class TestAuthenticate:
             await gateway.identity.authenticate(claims)
 
     async def test_a_session_past_its_absolute_lifetime(
-        self, gateway: Gateway, signed_in: SignedIn, clock: FixedClock
+        self, gateway: WiredServices, signed_in: SignedIn, clock: FixedClock
     ) -> None:
         latest = signed_in
         for _ in range(29):

@@ -12,11 +12,13 @@ from tests.unit.gateway import build_gateway
 if TYPE_CHECKING:
     from domain.policy import AuthPolicy
     from tests.unit.fakes import FakeDatabase, FakeMailer, FixedClock
-    from tests.unit.gateway import Gateway, PendingUser, VerifiedUser
+    from tests.unit.gateway import PendingUser, VerifiedUser, WiredServices
 
 
 @pytest.fixture
-def gateway_at_cost_5(database: FakeDatabase, mailer: FakeMailer, clock: FixedClock, policy: AuthPolicy) -> Gateway:
+def gateway_at_cost_5(
+    database: FakeDatabase, mailer: FakeMailer, clock: FixedClock, policy: AuthPolicy
+) -> WiredServices:
     """The same accounts, served after the operator raised BCRYPT_COST from 4 to 5."""
     return build_gateway(database, mailer, clock, BcryptPasswordHasher(cost=5), policy)
 
@@ -29,7 +31,7 @@ def stored_hash(database: FakeDatabase, email: str) -> str:
 
 class TestLogin:
     async def test_right_password_on_a_verified_account_signs_in(
-        self, gateway: Gateway, verified_user: VerifiedUser
+        self, gateway: WiredServices, verified_user: VerifiedUser
     ) -> None:
         signed_in = await gateway.login.login(verified_user.email, verified_user.password)
 
@@ -39,12 +41,12 @@ class TestLogin:
         await gateway.refresh.refresh(signed_in.refresh_token)
 
     async def test_the_address_is_matched_whatever_its_case(
-        self, gateway: Gateway, verified_user: VerifiedUser
+        self, gateway: WiredServices, verified_user: VerifiedUser
     ) -> None:
         signed_in = await gateway.login.login(" ALICE@Example.Com ", verified_user.password)
         assert signed_in.user.email == verified_user.email
 
-    async def test_the_password_is_compared_after_nfkc(self, gateway: Gateway, mailer: FakeMailer) -> None:
+    async def test_the_password_is_compared_after_nfkc(self, gateway: WiredServices, mailer: FakeMailer) -> None:
         await gateway.registration.register("zoe@example.com", "ﬁnal café password")  # ligature, é composed
         await gateway.verification.verify(
             "zoe@example.com", mailer.last_code_sent_to("zoe@example.com"), "ﬁnal café password"
@@ -52,12 +54,12 @@ class TestLogin:
 
         await gateway.login.login("zoe@example.com", "final cafe\u0301 password")  # letters, é decomposed
 
-    async def test_wrong_password(self, gateway: Gateway, verified_user: VerifiedUser) -> None:
+    async def test_wrong_password(self, gateway: WiredServices, verified_user: VerifiedUser) -> None:
         with pytest.raises(InvalidCredentials):
             await gateway.login.login(verified_user.email, verified_user.password + "!")
 
     async def test_unknown_address_answers_the_same_after_one_bcrypt_check(
-        self, gateway: Gateway, verified_user: VerifiedUser, password_hasher: CountingPasswordHasher
+        self, gateway: WiredServices, verified_user: VerifiedUser, password_hasher: CountingPasswordHasher
     ) -> None:
         with pytest.raises(InvalidCredentials) as wrong_password:
             await gateway.login.login(verified_user.email, "not the password")
@@ -72,7 +74,7 @@ class TestLogin:
         assert checks_for_unknown == 1
 
     async def test_right_password_on_an_unverified_account_mails_a_fresh_code(
-        self, gateway: Gateway, pending_user: PendingUser, mailer: FakeMailer
+        self, gateway: WiredServices, pending_user: PendingUser, mailer: FakeMailer
     ) -> None:
         with pytest.raises(EmailNotVerified) as raised:
             await gateway.login.login(pending_user.email, pending_user.password)
@@ -83,14 +85,14 @@ class TestLogin:
         await gateway.verification.verify(pending_user.email, codes[-1], pending_user.password)
 
     async def test_wrong_password_on_an_unverified_account_mails_nothing(
-        self, gateway: Gateway, pending_user: PendingUser, mailer: FakeMailer
+        self, gateway: WiredServices, pending_user: PendingUser, mailer: FakeMailer
     ) -> None:
         with pytest.raises(InvalidCredentials):
             await gateway.login.login(pending_user.email, "not the password")
         assert len(mailer.sent) == 1  # only the code of the registration
 
     async def test_a_fresh_code_that_cannot_be_mailed_keeps_the_previous_one(
-        self, gateway: Gateway, pending_user: PendingUser, mailer: FakeMailer
+        self, gateway: WiredServices, pending_user: PendingUser, mailer: FakeMailer
     ) -> None:
         mailer.failing = True
         with pytest.raises(DeliveryFailed):
@@ -101,7 +103,7 @@ class TestLogin:
 
     async def test_a_hash_of_lower_cost_is_upgraded_on_success(
         self,
-        gateway_at_cost_5: Gateway,
+        gateway_at_cost_5: WiredServices,
         verified_user: VerifiedUser,
         database: FakeDatabase,
     ) -> None:
@@ -114,7 +116,7 @@ class TestLogin:
 
     async def test_a_hash_of_lower_cost_is_kept_on_failure(
         self,
-        gateway_at_cost_5: Gateway,
+        gateway_at_cost_5: WiredServices,
         verified_user: VerifiedUser,
         database: FakeDatabase,
     ) -> None:
@@ -163,7 +165,7 @@ class TestLogin:
     )
     async def test_bad_input_is_refused_without_a_bcrypt_check(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         password_hasher: CountingPasswordHasher,
         email: str,
         password: str,
@@ -174,20 +176,22 @@ class TestLogin:
         assert [error.field for error in raised.value.errors] == bad_fields
         assert password_hasher.verifications + password_hasher.dummy_verifications == 0
 
-    async def test_a_short_password_is_checked_not_refused(self, gateway: Gateway, verified_user: VerifiedUser) -> None:
+    async def test_a_short_password_is_checked_not_refused(
+        self, gateway: WiredServices, verified_user: VerifiedUser
+    ) -> None:
         # Length rules apply to new passwords; at login a short one is simply wrong.
         with pytest.raises(InvalidCredentials):
             await gateway.login.login(verified_user.email, "short")
 
     async def test_a_verified_account_gets_no_mail_on_sign_in(
-        self, gateway: Gateway, verified_user: VerifiedUser, mailer: FakeMailer
+        self, gateway: WiredServices, verified_user: VerifiedUser, mailer: FakeMailer
     ) -> None:
         await gateway.login.login(verified_user.email, verified_user.password)
         assert mailer.sent == []
 
     @pytest.mark.parametrize("email", ["alice@example.com", "nobody@example.com"])
     async def test_a_password_with_a_lone_surrogate_is_bad_input(
-        self, gateway: Gateway, verified_user: VerifiedUser, email: str
+        self, gateway: WiredServices, verified_user: VerifiedUser, email: str
     ) -> None:
         # JSON lets a client send "\\ud800", which UTF-8 cannot encode: an answer, not a crash.
         with pytest.raises(InvalidInput) as raised:

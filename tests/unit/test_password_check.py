@@ -9,14 +9,14 @@ import pytest
 
 from domain.entities import Client
 from domain.errors import RateLimited
+from domain.rate_limiting import Rate
 from domain.services.throttle import RateLimits
-from domain.throttling import Rate
 from tests.unit.gateway import ALICE, ALICE_PASSWORD, BOB, BOB_PASSWORD, build_gateway, principal_of, sign_up
 
 if TYPE_CHECKING:
     from domain.policy import AuthPolicy
     from tests.unit.fakes import CountingPasswordHasher, FakeDatabase, FakeMailer, FixedClock
-    from tests.unit.gateway import Gateway
+    from tests.unit.gateway import WiredServices
 
 LAPTOP = Client(ip="198.51.100.7")
 
@@ -28,7 +28,7 @@ def gateway(
     clock: FixedClock,
     password_hasher: CountingPasswordHasher,
     policy: AuthPolicy,
-) -> Gateway:
+) -> WiredServices:
     limits = RateLimits(
         password_checks_per_account=Rate(3, timedelta(minutes=10)),
         password_checks_per_ip=Rate(5, timedelta(minutes=10)),
@@ -37,7 +37,7 @@ def gateway(
 
 
 async def test_the_right_password_spends_the_accounts_budget_and_then_nothing_is_hashed(
-    gateway: Gateway, mailer: FakeMailer, password_hasher: CountingPasswordHasher
+    gateway: WiredServices, mailer: FakeMailer, password_hasher: CountingPasswordHasher
 ) -> None:
     principal = await principal_of(gateway, await sign_up(gateway, mailer, ALICE, ALICE_PASSWORD))
     for n in range(3):
@@ -55,7 +55,7 @@ async def test_the_right_password_spends_the_accounts_budget_and_then_nothing_is
 
 
 async def test_one_client_spends_one_budget_across_accounts(
-    gateway: Gateway, mailer: FakeMailer, password_hasher: CountingPasswordHasher
+    gateway: WiredServices, mailer: FakeMailer, password_hasher: CountingPasswordHasher
 ) -> None:
     alice = await principal_of(gateway, await sign_up(gateway, mailer, ALICE, ALICE_PASSWORD))
     bob = await principal_of(gateway, await sign_up(gateway, mailer, BOB, BOB_PASSWORD))

@@ -8,8 +8,8 @@ import pytest
 
 from domain.entities import MailKind, OtpPurpose, OtpSent
 from domain.errors import InvalidCredentials, InvalidInput, InvalidOtp, OtpExpired, RateLimited, TooManyAttempts
+from domain.rate_limiting import LockoutPolicy
 from domain.services.throttle import RateLimits
-from domain.throttling import LockoutPolicy
 from tests.unit.gateway import (
     BOB,
     BOB_PASSWORD,
@@ -22,14 +22,14 @@ from tests.unit.gateway import (
 if TYPE_CHECKING:
     from domain.policy import AuthPolicy
     from tests.unit.fakes import CountingPasswordHasher, FakeDatabase, FakeMailer, FixedClock
-    from tests.unit.gateway import Gateway, PendingUser, VerifiedUser
+    from tests.unit.gateway import PendingUser, VerifiedUser, WiredServices
 
 NEW_PASSWORD = "a freshly chosen passphrase"
 UNKNOWN = "nobody@example.com"
 
 
 @pytest.fixture
-async def reset_code(gateway: Gateway, verified_user: VerifiedUser, mailer: FakeMailer) -> str:
+async def reset_code(gateway: WiredServices, verified_user: VerifiedUser, mailer: FakeMailer) -> str:
     """The code a reset request for Alice's address mailed to her."""
     await gateway.password_reset.request(verified_user.email)
     await gateway.mail_queue.drain()
@@ -49,7 +49,7 @@ def locking_gateway(
     clock: FixedClock,
     password_hasher: CountingPasswordHasher,
     policy: AuthPolicy,
-) -> Gateway:
+) -> WiredServices:
     """The same accounts, locked after two failed sign-ins in a row (the second after a 30 s wait)."""
     lockout = LockoutPolicy(free_failures=1, first_delay=timedelta(seconds=30), hard_limit=2)
     return build_gateway(database, mailer, clock, password_hasher, policy, RateLimits(lockout=lockout))
@@ -57,7 +57,7 @@ def locking_gateway(
 
 class TestRequest:
     async def test_mails_a_reset_code_to_a_known_address(
-        self, gateway: Gateway, verified_user: VerifiedUser, mailer: FakeMailer, clock: FixedClock
+        self, gateway: WiredServices, verified_user: VerifiedUser, mailer: FakeMailer, clock: FixedClock
     ) -> None:
         sent = await gateway.password_reset.request(verified_user.email)
         await gateway.mail_queue.drain()
@@ -68,7 +68,7 @@ class TestRequest:
         assert mail.code_lifetime_seconds == 10 * 60
 
     async def test_the_address_is_matched_whatever_its_case(
-        self, gateway: Gateway, verified_user: VerifiedUser, mailer: FakeMailer
+        self, gateway: WiredServices, verified_user: VerifiedUser, mailer: FakeMailer
     ) -> None:
         await gateway.password_reset.request(" ALICE@Example.COM ")
         await gateway.mail_queue.drain()
@@ -77,7 +77,7 @@ class TestRequest:
         assert mailer.kinds_sent_to("ALICE@example.com") == [MailKind.RESET_PASSWORD]
 
     async def test_an_unknown_address_gets_the_same_answer_and_no_mail(
-        self, gateway: Gateway, verified_user: VerifiedUser, mailer: FakeMailer
+        self, gateway: WiredServices, verified_user: VerifiedUser, mailer: FakeMailer
     ) -> None:
         for_alice = await gateway.password_reset.request(verified_user.email)
         for_nobody = await gateway.password_reset.request(UNKNOWN)
@@ -88,7 +88,7 @@ class TestRequest:
 
     async def test_a_failing_mailer_changes_nothing_in_the_answer(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         mailer: FakeMailer,
         clock: FixedClock,
@@ -106,33 +106,37 @@ class TestRequest:
         assert len(caplog.records) == 1  # the code that could not go out is logged, not raised
 
     async def test_a_pending_account_gets_a_code_too(
-        self, gateway: Gateway, pending_user: PendingUser, mailer: FakeMailer
+        self, gateway: WiredServices, pending_user: PendingUser, mailer: FakeMailer
     ) -> None:
         await gateway.password_reset.request(pending_user.email)
         await gateway.mail_queue.drain()
 
         assert mailer.kinds_sent_to(pending_user.email) == [MailKind.VERIFY_EMAIL, MailKind.RESET_PASSWORD]
 
-    async def test_is_audited(self, gateway: Gateway, verified_user: VerifiedUser, database: FakeDatabase) -> None:
+    async def test_is_audited(
+        self, gateway: WiredServices, verified_user: VerifiedUser, database: FakeDatabase
+    ) -> None:
         await gateway.password_reset.request(verified_user.email)
 
         assert database.audit_events()[-2:] == ["code_sent", "password_reset_requested"]
         assert database.state.audit_events[-1].user_id == verified_user.signed_in.user.id
 
-    async def test_an_unknown_address_stores_nothing(self, gateway: Gateway, database: FakeDatabase) -> None:
+    async def test_an_unknown_address_stores_nothing(self, gateway: WiredServices, database: FakeDatabase) -> None:
         await gateway.password_reset.request(UNKNOWN)
 
         assert database.audit_events() == []
         assert database.state.challenges == {}
 
-    async def test_a_malformed_address_is_bad_input(self, gateway: Gateway) -> None:
+    async def test_a_malformed_address_is_bad_input(self, gateway: WiredServices) -> None:
         with pytest.raises(InvalidInput) as raised:
             await gateway.password_reset.request("alice")
         assert [error.field for error in raised.value.errors] == ["email"]
 
 
 class TestReset:
-    async def test_sets_the_new_password(self, gateway: Gateway, verified_user: VerifiedUser, reset_code: str) -> None:
+    async def test_sets_the_new_password(
+        self, gateway: WiredServices, verified_user: VerifiedUser, reset_code: str
+    ) -> None:
         await gateway.password_reset.reset(verified_user.email, reset_code, NEW_PASSWORD)
 
         await gateway.login.login(verified_user.email, NEW_PASSWORD)
@@ -140,7 +144,7 @@ class TestReset:
             await gateway.login.login(verified_user.email, verified_user.password)
 
     async def test_signs_in_with_a_new_session(
-        self, gateway: Gateway, verified_user: VerifiedUser, reset_code: str
+        self, gateway: WiredServices, verified_user: VerifiedUser, reset_code: str
     ) -> None:
         signed_in = await gateway.password_reset.reset(verified_user.email, reset_code, NEW_PASSWORD)
 
@@ -149,7 +153,7 @@ class TestReset:
         await assert_still_signed_in(gateway, signed_in)
 
     async def test_ends_every_earlier_session(
-        self, gateway: Gateway, verified_user: VerifiedUser, reset_code: str
+        self, gateway: WiredServices, verified_user: VerifiedUser, reset_code: str
     ) -> None:
         laptop = await gateway.login.login(verified_user.email, verified_user.password)
 
@@ -159,7 +163,7 @@ class TestReset:
         await assert_signed_out(gateway, laptop)
 
     async def test_leaves_other_accounts_signed_in(
-        self, gateway: Gateway, verified_user: VerifiedUser, reset_code: str, mailer: FakeMailer
+        self, gateway: WiredServices, verified_user: VerifiedUser, reset_code: str, mailer: FakeMailer
     ) -> None:
         bob = await sign_up(gateway, mailer, BOB, BOB_PASSWORD)
 
@@ -168,7 +172,7 @@ class TestReset:
         await assert_still_signed_in(gateway, bob)
 
     async def test_confirms_a_pending_address(
-        self, gateway: Gateway, pending_user: PendingUser, mailer: FakeMailer, database: FakeDatabase
+        self, gateway: WiredServices, pending_user: PendingUser, mailer: FakeMailer, database: FakeDatabase
     ) -> None:
         await gateway.password_reset.request(pending_user.email)
         await gateway.mail_queue.drain()
@@ -183,7 +187,7 @@ class TestReset:
         await gateway.login.login(pending_user.email, NEW_PASSWORD)
 
     async def test_ends_a_sign_in_lockout(
-        self, locking_gateway: Gateway, verified_user: VerifiedUser, mailer: FakeMailer, clock: FixedClock
+        self, locking_gateway: WiredServices, verified_user: VerifiedUser, mailer: FakeMailer, clock: FixedClock
     ) -> None:
         with pytest.raises(InvalidCredentials):
             await locking_gateway.login.login(verified_user.email, "a wrong guess")
@@ -202,7 +206,7 @@ class TestReset:
         await locking_gateway.login.login(verified_user.email, NEW_PASSWORD)
 
     async def test_mails_a_notice_of_the_change(
-        self, gateway: Gateway, verified_user: VerifiedUser, reset_code: str, mailer: FakeMailer
+        self, gateway: WiredServices, verified_user: VerifiedUser, reset_code: str, mailer: FakeMailer
     ) -> None:
         await gateway.password_reset.reset(verified_user.email, reset_code, NEW_PASSWORD)
         await gateway.mail_queue.drain()
@@ -210,7 +214,7 @@ class TestReset:
         assert mailer.kinds_sent_to(verified_user.email)[-1] == MailKind.PASSWORD_CHANGED
 
     async def test_a_code_works_once(
-        self, gateway: Gateway, verified_user: VerifiedUser, reset_code: str, database: FakeDatabase
+        self, gateway: WiredServices, verified_user: VerifiedUser, reset_code: str, database: FakeDatabase
     ) -> None:
         await gateway.password_reset.reset(verified_user.email, reset_code, NEW_PASSWORD)
 
@@ -220,7 +224,7 @@ class TestReset:
         await gateway.login.login(verified_user.email, NEW_PASSWORD)
 
     async def test_a_new_request_voids_the_previous_code(
-        self, gateway: Gateway, verified_user: VerifiedUser, reset_code: str, mailer: FakeMailer
+        self, gateway: WiredServices, verified_user: VerifiedUser, reset_code: str, mailer: FakeMailer
     ) -> None:
         await gateway.password_reset.request(verified_user.email)
         await gateway.mail_queue.drain()
@@ -232,13 +236,15 @@ class TestReset:
             await gateway.password_reset.reset(verified_user.email, reset_code, NEW_PASSWORD)
         await gateway.password_reset.reset(verified_user.email, new_code, NEW_PASSWORD)
 
-    async def test_a_verification_code_is_no_reset_code(self, gateway: Gateway, pending_user: PendingUser) -> None:
+    async def test_a_verification_code_is_no_reset_code(
+        self, gateway: WiredServices, pending_user: PendingUser
+    ) -> None:
         with pytest.raises(InvalidOtp):
             await gateway.password_reset.reset(pending_user.email, pending_user.code, NEW_PASSWORD)
 
     async def test_wrong_code_counts_a_try_and_changes_nothing(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         wrong_reset_code: str,
         database: FakeDatabase,
@@ -252,7 +258,7 @@ class TestReset:
         await assert_still_signed_in(gateway, verified_user.signed_in)
 
     async def test_the_fifth_wrong_code_locks_the_code(
-        self, gateway: Gateway, verified_user: VerifiedUser, reset_code: str, wrong_reset_code: str
+        self, gateway: WiredServices, verified_user: VerifiedUser, reset_code: str, wrong_reset_code: str
     ) -> None:
         for _ in range(4):
             with pytest.raises(InvalidOtp):
@@ -263,7 +269,12 @@ class TestReset:
             await gateway.password_reset.reset(verified_user.email, reset_code, NEW_PASSWORD)
 
     async def test_an_expired_code(
-        self, gateway: Gateway, verified_user: VerifiedUser, reset_code: str, clock: FixedClock, policy: AuthPolicy
+        self,
+        gateway: WiredServices,
+        verified_user: VerifiedUser,
+        reset_code: str,
+        clock: FixedClock,
+        policy: AuthPolicy,
     ) -> None:
         clock.advance(policy.otp_lifetime)
         with pytest.raises(OtpExpired):
@@ -271,7 +282,12 @@ class TestReset:
         await gateway.login.login(verified_user.email, verified_user.password)
 
     async def test_a_code_still_works_just_before_it_expires(
-        self, gateway: Gateway, verified_user: VerifiedUser, reset_code: str, clock: FixedClock, policy: AuthPolicy
+        self,
+        gateway: WiredServices,
+        verified_user: VerifiedUser,
+        reset_code: str,
+        clock: FixedClock,
+        policy: AuthPolicy,
     ) -> None:
         clock.advance(policy.otp_lifetime - timedelta(seconds=1))
         await gateway.password_reset.reset(verified_user.email, reset_code, NEW_PASSWORD)
@@ -282,7 +298,7 @@ class TestReset:
         ids=["common", "too short", "contains the address", "contains the name part"],
     )
     async def test_a_weak_new_password_is_bad_input_and_spends_no_code(
-        self, gateway: Gateway, verified_user: VerifiedUser, reset_code: str, weak_password: str
+        self, gateway: WiredServices, verified_user: VerifiedUser, reset_code: str, weak_password: str
     ) -> None:
         with pytest.raises(InvalidInput) as raised:
             await gateway.password_reset.reset(verified_user.email, reset_code, weak_password)
@@ -290,16 +306,16 @@ class TestReset:
         assert [error.field for error in raised.value.errors] == ["new_password"]
         await gateway.password_reset.reset(verified_user.email, reset_code, NEW_PASSWORD)
 
-    async def test_an_unknown_address(self, gateway: Gateway, reset_code: str) -> None:
+    async def test_an_unknown_address(self, gateway: WiredServices, reset_code: str) -> None:
         with pytest.raises(InvalidOtp):
             await gateway.password_reset.reset(UNKNOWN, reset_code, NEW_PASSWORD)
 
-    async def test_no_reset_pending(self, gateway: Gateway, verified_user: VerifiedUser) -> None:
+    async def test_no_reset_pending(self, gateway: WiredServices, verified_user: VerifiedUser) -> None:
         with pytest.raises(InvalidOtp):
             await gateway.password_reset.reset(verified_user.email, "123456", NEW_PASSWORD)
 
     async def test_success_is_audited(
-        self, gateway: Gateway, verified_user: VerifiedUser, reset_code: str, database: FakeDatabase
+        self, gateway: WiredServices, verified_user: VerifiedUser, reset_code: str, database: FakeDatabase
     ) -> None:
         await gateway.password_reset.reset(verified_user.email, reset_code, NEW_PASSWORD)
 
@@ -307,7 +323,7 @@ class TestReset:
         assert (last.type.value, last.user_id) == ("password_reset", verified_user.signed_in.user.id)
 
     async def test_a_failure_is_audited_with_its_reason(
-        self, gateway: Gateway, verified_user: VerifiedUser, wrong_reset_code: str, database: FakeDatabase
+        self, gateway: WiredServices, verified_user: VerifiedUser, wrong_reset_code: str, database: FakeDatabase
     ) -> None:
         with pytest.raises(InvalidOtp):
             await gateway.password_reset.reset(verified_user.email, wrong_reset_code, NEW_PASSWORD)

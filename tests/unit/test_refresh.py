@@ -10,23 +10,23 @@ from domain.errors import InvalidRefreshToken
 if TYPE_CHECKING:
     from domain.entities import SignedIn
     from tests.unit.fakes import FakeDatabase, FixedClock
-    from tests.unit.gateway import Gateway, VerifiedUser
+    from tests.unit.gateway import VerifiedUser, WiredServices
 
 
 @pytest.fixture
-async def rotated(gateway: Gateway, signed_in: SignedIn) -> SignedIn:
+async def rotated(gateway: WiredServices, signed_in: SignedIn) -> SignedIn:
     """The pair that refreshing ``signed_in`` once returned; ``signed_in`` is now spent."""
     return await gateway.refresh.refresh(signed_in.refresh_token)
 
 
-async def assert_refused(gateway: Gateway, refresh_token: str) -> None:
+async def assert_refused(gateway: WiredServices, refresh_token: str) -> None:
     with pytest.raises(InvalidRefreshToken):
         await gateway.refresh.refresh(refresh_token)
 
 
 class TestRefresh:
     async def test_rotation_issues_a_new_pair_for_the_same_session(
-        self, gateway: Gateway, signed_in: SignedIn, rotated: SignedIn
+        self, gateway: WiredServices, signed_in: SignedIn, rotated: SignedIn
     ) -> None:
         assert rotated.refresh_token != signed_in.refresh_token
         assert rotated.access_token != signed_in.access_token
@@ -35,7 +35,7 @@ class TestRefresh:
         claims = gateway.identity.read_access_token(rotated.access_token)
         assert (claims.user_id, claims.session_id) == (signed_in.user.id, signed_in.session_id)
 
-    async def test_the_new_token_works(self, gateway: Gateway, rotated: SignedIn) -> None:
+    async def test_the_new_token_works(self, gateway: WiredServices, rotated: SignedIn) -> None:
         following = await gateway.refresh.refresh(rotated.refresh_token)
         assert following.refresh_token != rotated.refresh_token
 
@@ -47,7 +47,7 @@ class TestRefresh:
         assert not stored & {signed_in.refresh_token, rotated.refresh_token}
 
     async def test_a_repeat_inside_the_grace_window_gets_the_same_successor(
-        self, gateway: Gateway, signed_in: SignedIn, rotated: SignedIn, clock: FixedClock
+        self, gateway: WiredServices, signed_in: SignedIn, rotated: SignedIn, clock: FixedClock
     ) -> None:
         # Two tabs refreshing at once: the slower one presents the token just spent.
         clock.advance(timedelta(seconds=10))
@@ -59,14 +59,14 @@ class TestRefresh:
         await gateway.refresh.refresh(rotated.refresh_token)  # not revoked
 
     async def test_a_repeat_after_the_grace_window_revokes_the_family(
-        self, gateway: Gateway, signed_in: SignedIn, rotated: SignedIn, clock: FixedClock
+        self, gateway: WiredServices, signed_in: SignedIn, rotated: SignedIn, clock: FixedClock
     ) -> None:
         clock.advance(timedelta(seconds=11))
         await assert_refused(gateway, signed_in.refresh_token)
         await assert_refused(gateway, rotated.refresh_token)
 
     async def test_an_older_token_revokes_the_family_at_once(
-        self, gateway: Gateway, signed_in: SignedIn, rotated: SignedIn
+        self, gateway: WiredServices, signed_in: SignedIn, rotated: SignedIn
     ) -> None:
         current = await gateway.refresh.refresh(rotated.refresh_token)
 
@@ -75,7 +75,7 @@ class TestRefresh:
 
     async def test_revoking_a_family_leaves_other_sessions_alone(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         signed_in: SignedIn,
         rotated: SignedIn,
@@ -92,19 +92,21 @@ class TestRefresh:
         ["", "x" * 43, "x" * 512, "x" * 513, "x" * 100_000],
         ids=["empty", "unknown", "unknown 512", "513 characters", "100k characters"],
     )
-    async def test_a_token_we_never_issued(self, gateway: Gateway, signed_in: SignedIn, refresh_token: str) -> None:
+    async def test_a_token_we_never_issued(
+        self, gateway: WiredServices, signed_in: SignedIn, refresh_token: str
+    ) -> None:
         await assert_refused(gateway, refresh_token)
         await gateway.refresh.refresh(signed_in.refresh_token)  # and nothing was revoked
 
-    async def test_an_access_token(self, gateway: Gateway, signed_in: SignedIn) -> None:
+    async def test_an_access_token(self, gateway: WiredServices, signed_in: SignedIn) -> None:
         await assert_refused(gateway, signed_in.access_token)
 
-    async def test_idle_for_14_days(self, gateway: Gateway, signed_in: SignedIn, clock: FixedClock) -> None:
+    async def test_idle_for_14_days(self, gateway: WiredServices, signed_in: SignedIn, clock: FixedClock) -> None:
         clock.advance(timedelta(days=14))
         await assert_refused(gateway, signed_in.refresh_token)
 
     async def test_each_use_restarts_the_idle_lifetime(
-        self, gateway: Gateway, signed_in: SignedIn, clock: FixedClock
+        self, gateway: WiredServices, signed_in: SignedIn, clock: FixedClock
     ) -> None:
         clock.advance(timedelta(days=14) - timedelta(seconds=1))
         rotated = await gateway.refresh.refresh(signed_in.refresh_token)
@@ -112,7 +114,7 @@ class TestRefresh:
         await gateway.refresh.refresh(rotated.refresh_token)
 
     async def test_a_session_ends_after_30_days_even_if_used_daily(
-        self, gateway: Gateway, signed_in: SignedIn, clock: FixedClock
+        self, gateway: WiredServices, signed_in: SignedIn, clock: FixedClock
     ) -> None:
         refresh_token = signed_in.refresh_token
         for _ in range(29):
@@ -122,6 +124,8 @@ class TestRefresh:
         clock.advance(timedelta(days=1))
         await assert_refused(gateway, refresh_token)
 
-    async def test_the_account_was_deleted(self, gateway: Gateway, signed_in: SignedIn, database: FakeDatabase) -> None:
+    async def test_the_account_was_deleted(
+        self, gateway: WiredServices, signed_in: SignedIn, database: FakeDatabase
+    ) -> None:
         database.delete_user(signed_in.user.id)
         await assert_refused(gateway, signed_in.refresh_token)

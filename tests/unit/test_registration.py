@@ -13,7 +13,7 @@ from tests.unit.gateway import ALICE, ALICE_PASSWORD, START
 
 if TYPE_CHECKING:
     from tests.unit.fakes import CountingPasswordHasher, FakeDatabase, FakeMailer, FixedClock
-    from tests.unit.gateway import Gateway, PendingUser, VerifiedUser
+    from tests.unit.gateway import PendingUser, VerifiedUser, WiredServices
 
 NEW_PASSWORD = "a brand new passphrase"
 COOLDOWN = RateLimits().resend_cooldown  # within it, signing up again mails nothing
@@ -33,7 +33,7 @@ def stored_strings(database: FakeDatabase) -> list[str]:
 
 class TestRegister:
     async def test_creates_an_unverified_account_and_mails_a_code(
-        self, gateway: Gateway, database: FakeDatabase, mailer: FakeMailer
+        self, gateway: WiredServices, database: FakeDatabase, mailer: FakeMailer
     ) -> None:
         sent = await gateway.registration.register(ALICE, ALICE_PASSWORD, "Alice", "Liddell")
 
@@ -48,7 +48,7 @@ class TestRegister:
         assert mailer.sent[0].code_lifetime_seconds == 10 * 60
 
     async def test_the_mailed_code_is_six_digits_kept_only_as_an_hmac(
-        self, gateway: Gateway, database: FakeDatabase, mailer: FakeMailer
+        self, gateway: WiredServices, database: FakeDatabase, mailer: FakeMailer
     ) -> None:
         await gateway.registration.register(ALICE, ALICE_PASSWORD)
 
@@ -60,20 +60,24 @@ class TestRegister:
         assert challenge.code_hmac == gateway.otp_codes.digest(user.id, OtpPurpose.VERIFY_EMAIL, code)
         assert code not in stored_strings(database)
 
-    async def test_normalises_the_address(self, gateway: Gateway, database: FakeDatabase, mailer: FakeMailer) -> None:
+    async def test_normalises_the_address(
+        self, gateway: WiredServices, database: FakeDatabase, mailer: FakeMailer
+    ) -> None:
         sent = await gateway.registration.register("  Alice.Liddell@Example.COM ", ALICE_PASSWORD)
 
         assert sent.email == "Alice.Liddell@example.com"
         assert [user.email for user in database.state.users.values()] == ["Alice.Liddell@example.com"]
         assert [mail.to for mail in mailer.sent] == ["Alice.Liddell@example.com"]
 
-    async def test_one_account_per_address_whatever_its_case(self, gateway: Gateway, database: FakeDatabase) -> None:
+    async def test_one_account_per_address_whatever_its_case(
+        self, gateway: WiredServices, database: FakeDatabase
+    ) -> None:
         await gateway.registration.register("alice@example.com", ALICE_PASSWORD)
         await gateway.registration.register("ALICE@EXAMPLE.COM", ALICE_PASSWORD)
 
         assert len(database.state.users) == 1
 
-    async def test_names_are_optional(self, gateway: Gateway, database: FakeDatabase) -> None:
+    async def test_names_are_optional(self, gateway: WiredServices, database: FakeDatabase) -> None:
         await gateway.registration.register(ALICE, ALICE_PASSWORD)
 
         user = database.user_by_email(ALICE)
@@ -82,7 +86,7 @@ class TestRegister:
 
     @pytest.mark.parametrize("password", ["96841375", "x" * 128, "пароль🔑密码", "ﬁﬁﬁZQ"])
     async def test_accepts_any_password_of_8_to_128_characters(
-        self, gateway: Gateway, database: FakeDatabase, password: str
+        self, gateway: WiredServices, database: FakeDatabase, password: str
     ) -> None:
         await gateway.registration.register(ALICE, password)
         assert database.user_by_email(ALICE) is not None
@@ -100,7 +104,7 @@ class TestRegister:
     )
     async def test_bad_input_names_every_bad_field_and_writes_nothing(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         database: FakeDatabase,
         mailer: FakeMailer,
         email: str,
@@ -117,7 +121,7 @@ class TestRegister:
         assert mailer.sent == []
 
     async def test_a_verified_address_gets_the_same_answer_and_a_notice_without_code(
-        self, gateway: Gateway, verified_user: VerifiedUser, mailer: FakeMailer, clock: FixedClock
+        self, gateway: WiredServices, verified_user: VerifiedUser, mailer: FakeMailer, clock: FixedClock
     ) -> None:
         clock.advance(COOLDOWN)
         sent = await gateway.registration.register(verified_user.email, NEW_PASSWORD)
@@ -130,7 +134,7 @@ class TestRegister:
         assert mailer.codes_sent_to(verified_user.email) == []
 
     async def test_a_verified_account_keeps_its_password_and_names(
-        self, gateway: Gateway, verified_user: VerifiedUser, database: FakeDatabase
+        self, gateway: WiredServices, verified_user: VerifiedUser, database: FakeDatabase
     ) -> None:
         await gateway.registration.register(verified_user.email, NEW_PASSWORD, "Mallory", "Intruder")
 
@@ -143,7 +147,7 @@ class TestRegister:
 
     async def test_registering_a_pending_address_again_replaces_the_code_and_the_password_comes_with_it(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         pending_user: PendingUser,
         database: FakeDatabase,
         mailer: FakeMailer,
@@ -164,7 +168,7 @@ class TestRegister:
             await gateway.login.login(pending_user.email, pending_user.password)
 
     async def test_a_second_click_within_the_cooldown_mails_nothing_and_spends_no_budget(
-        self, gateway: Gateway, pending_user: PendingUser, mailer: FakeMailer
+        self, gateway: WiredServices, pending_user: PendingUser, mailer: FakeMailer
     ) -> None:
         for _ in range(10):  # more than the address's budget of mails
             await gateway.registration.register(pending_user.email, pending_user.password)
@@ -173,7 +177,7 @@ class TestRegister:
         await gateway.verification.verify(pending_user.email, pending_user.code, pending_user.password)
 
     async def test_mail_refused_leaves_nothing_written(
-        self, gateway: Gateway, database: FakeDatabase, mailer: FakeMailer
+        self, gateway: WiredServices, database: FakeDatabase, mailer: FakeMailer
     ) -> None:
         mailer.failing = True
 
@@ -184,7 +188,7 @@ class TestRegister:
         assert database.state.challenges == {}
 
     async def test_mail_refused_keeps_a_pending_accounts_password_and_code(
-        self, gateway: Gateway, pending_user: PendingUser, mailer: FakeMailer, clock: FixedClock
+        self, gateway: WiredServices, pending_user: PendingUser, mailer: FakeMailer, clock: FixedClock
     ) -> None:
         clock.advance(COOLDOWN)
         mailer.failing = True
@@ -197,7 +201,7 @@ class TestRegister:
 
     async def test_hashes_the_password_even_for_a_verified_address(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         verified_user: VerifiedUser,
         password_hasher: CountingPasswordHasher,
         clock: FixedClock,
@@ -210,7 +214,7 @@ class TestRegister:
 
     async def test_losing_a_race_for_the_address_refreshes_the_account_the_winner_created(
         self,
-        gateway: Gateway,
+        gateway: WiredServices,
         pending_user: PendingUser,
         database: FakeDatabase,
         mailer: FakeMailer,
@@ -232,7 +236,7 @@ class TestRegister:
         )
         await gateway.login.login(pending_user.email, NEW_PASSWORD)
 
-    async def test_a_password_with_a_lone_surrogate_is_bad_input(self, gateway: Gateway) -> None:
+    async def test_a_password_with_a_lone_surrogate_is_bad_input(self, gateway: WiredServices) -> None:
         # JSON lets a client send "\\ud800"; the answer must be InvalidInput, not a crash (HTTP 500).
         with pytest.raises(InvalidInput) as raised:
             await gateway.registration.register(ALICE, "pass\ud800word")

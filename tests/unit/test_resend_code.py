@@ -7,14 +7,14 @@ import pytest
 
 from domain.entities import MailKind, OtpSent
 from domain.errors import InvalidInput, InvalidOtp, RateLimited
+from domain.rate_limiting import Rate
 from domain.services.throttle import RateLimits
-from domain.throttling import Rate
 from tests.unit.gateway import build_gateway
 
 if TYPE_CHECKING:
     from domain.policy import AuthPolicy
     from tests.unit.fakes import CountingPasswordHasher, FakeDatabase, FakeMailer, FixedClock
-    from tests.unit.gateway import Gateway, PendingUser, VerifiedUser
+    from tests.unit.gateway import PendingUser, VerifiedUser, WiredServices
 
 COOLDOWN = timedelta(seconds=60)
 UNKNOWN = "nobody@example.com"
@@ -34,7 +34,7 @@ def two_codes_an_hour(
     clock: FixedClock,
     password_hasher: CountingPasswordHasher,
     policy: AuthPolicy,
-) -> Gateway:
+) -> WiredServices:
     """The same accounts, served with a budget of two mailed codes per address per hour."""
     limits = RateLimits(codes_per_account=Rate(2, timedelta(hours=1)))
     return build_gateway(database, mailer, clock, password_hasher, policy, limits)
@@ -42,7 +42,7 @@ def two_codes_an_hour(
 
 class TestResendCode:
     async def test_a_pending_account_gets_a_new_code_and_the_old_one_stops_working(
-        self, gateway: Gateway, cooled_down: PendingUser, mailer: FakeMailer, clock: FixedClock
+        self, gateway: WiredServices, cooled_down: PendingUser, mailer: FakeMailer, clock: FixedClock
     ) -> None:
         sent = await gateway.registration.resend_code(cooled_down.email)
         await gateway.mail_queue.drain()
@@ -58,7 +58,7 @@ class TestResendCode:
         await gateway.verification.verify(cooled_down.email, new_code, cooled_down.password)
 
     async def test_the_address_is_matched_whatever_its_case(
-        self, gateway: Gateway, cooled_down: PendingUser, mailer: FakeMailer
+        self, gateway: WiredServices, cooled_down: PendingUser, mailer: FakeMailer
     ) -> None:
         await gateway.registration.resend_code(f" {cooled_down.email.upper()} ")
         await gateway.mail_queue.drain()
@@ -66,7 +66,7 @@ class TestResendCode:
         assert len(mailer.codes_sent_to(cooled_down.email.upper().replace("EXAMPLE.COM", "example.com"))) == 1
 
     async def test_an_unknown_address_gets_the_same_answer_and_no_mail(
-        self, gateway: Gateway, cooled_down: PendingUser, mailer: FakeMailer
+        self, gateway: WiredServices, cooled_down: PendingUser, mailer: FakeMailer
     ) -> None:
         for_alice = await gateway.registration.resend_code(cooled_down.email)
         for_nobody = await gateway.registration.resend_code(UNKNOWN)
@@ -76,7 +76,7 @@ class TestResendCode:
         assert mailer.sent_to(UNKNOWN) == []
 
     async def test_a_verified_address_gets_the_same_answer_and_no_mail(
-        self, gateway: Gateway, verified_user: VerifiedUser, mailer: FakeMailer, clock: FixedClock
+        self, gateway: WiredServices, verified_user: VerifiedUser, mailer: FakeMailer, clock: FixedClock
     ) -> None:
         clock.advance(COOLDOWN)
         sent = await gateway.registration.resend_code(verified_user.email)
@@ -86,7 +86,7 @@ class TestResendCode:
         assert mailer.sent == []
 
     async def test_the_cooldown_counts_from_the_code_mailed_at_registration(
-        self, gateway: Gateway, pending_user: PendingUser, mailer: FakeMailer, clock: FixedClock
+        self, gateway: WiredServices, pending_user: PendingUser, mailer: FakeMailer, clock: FixedClock
     ) -> None:
         with pytest.raises(RateLimited) as refused:
             await gateway.registration.resend_code(pending_user.email)
@@ -103,7 +103,7 @@ class TestResendCode:
         assert len(mailer.codes_sent_to(pending_user.email)) == 2
 
     async def test_each_resend_starts_the_cooldown_again(
-        self, gateway: Gateway, cooled_down: PendingUser, clock: FixedClock
+        self, gateway: WiredServices, cooled_down: PendingUser, clock: FixedClock
     ) -> None:
         await gateway.registration.resend_code(cooled_down.email)
 
@@ -113,7 +113,7 @@ class TestResendCode:
         assert refused.value.retry_after_seconds == 30
 
     async def test_an_unknown_address_has_the_same_cooldown(
-        self, gateway: Gateway, pending_user: PendingUser, mailer: FakeMailer, clock: FixedClock
+        self, gateway: WiredServices, pending_user: PendingUser, mailer: FakeMailer, clock: FixedClock
     ) -> None:
         await gateway.registration.resend_code(UNKNOWN)
         with pytest.raises(RateLimited) as for_nobody:
@@ -126,7 +126,7 @@ class TestResendCode:
         await gateway.registration.resend_code(UNKNOWN)
 
     async def test_a_refused_resend_mails_nothing(
-        self, gateway: Gateway, pending_user: PendingUser, mailer: FakeMailer
+        self, gateway: WiredServices, pending_user: PendingUser, mailer: FakeMailer
     ) -> None:
         with pytest.raises(RateLimited):
             await gateway.registration.resend_code(pending_user.email)
@@ -138,7 +138,7 @@ class TestResendCode:
         )  # still the valid one
 
     async def test_the_codes_per_address_budget_includes_registration(
-        self, two_codes_an_hour: Gateway, mailer: FakeMailer, clock: FixedClock
+        self, two_codes_an_hour: WiredServices, mailer: FakeMailer, clock: FixedClock
     ) -> None:
         await two_codes_an_hour.registration.register("carol@example.com", "a long enough passphrase")
         clock.advance(COOLDOWN)
@@ -154,7 +154,7 @@ class TestResendCode:
         assert len(mailer.codes_sent_to("carol@example.com")) == 2
 
     async def test_an_unknown_address_spends_the_same_budget(
-        self, two_codes_an_hour: Gateway, clock: FixedClock
+        self, two_codes_an_hour: WiredServices, clock: FixedClock
     ) -> None:
         await two_codes_an_hour.registration.resend_code(UNKNOWN)
         clock.advance(COOLDOWN)
@@ -166,7 +166,9 @@ class TestResendCode:
         assert refused.value.retry_after_seconds == 28 * 60
 
     @pytest.mark.parametrize("email", ["", "alice", "alice@", "@example.com", "a" * 250 + "@example.com"])
-    async def test_a_malformed_address_is_bad_input(self, gateway: Gateway, mailer: FakeMailer, email: str) -> None:
+    async def test_a_malformed_address_is_bad_input(
+        self, gateway: WiredServices, mailer: FakeMailer, email: str
+    ) -> None:
         with pytest.raises(InvalidInput) as raised:
             await gateway.registration.resend_code(email)
         await gateway.mail_queue.drain()

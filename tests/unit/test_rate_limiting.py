@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from domain.rate_limiting import LockoutPolicy, Rate, ThrottleState, hit, seconds_to_wait
 from domain.services.throttle import client_network
-from domain.throttling import LockoutPolicy, Rate, ThrottleState, hit, seconds_to_wait
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 

@@ -1,0 +1,63 @@
+"""The audit log: events written in the transaction of the change they tell of, and logged
+as one JSON line each once it commits."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from persistence.models import AuditEventRow
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from tortoise.backends.base.client import BaseDBAsyncClient
+
+    from domain.entities import AuditEvent
+
+audit_logger = logging.getLogger("gateway.audit")
+
+
+class TortoiseAuditRepository:
+    """Inserts audit events; each is logged as one JSON line once its transaction commits."""
+
+    def __init__(self, db: BaseDBAsyncClient) -> None:
+        self._db = db
+        self._uncommitted: list[AuditEvent] = []
+
+    async def add(self, event: AuditEvent) -> None:
+        await AuditEventRow.create(
+            using_db=self._db,
+            occurred_at=event.occurred_at,
+            event=event.type.value,
+            user_id=event.user_id,
+            client_ip=event.client_ip,
+            user_agent=event.user_agent,
+            detail=event.detail,
+        )
+        self._uncommitted.append(event)
+
+    async def forget_account(self, user_id: UUID) -> None:
+        await (
+            AuditEventRow.filter(user_id=user_id)
+            .using_db(self._db)
+            .update(user_id=None, client_ip=None, user_agent=None)
+        )
+
+    def committed(self) -> None:
+        for event in self._uncommitted:
+            audit_logger.info(
+                json.dumps(
+                    {
+                        "audit": event.type.value,
+                        "at": event.occurred_at.isoformat(),
+                        "user_id": str(event.user_id) if event.user_id else None,
+                        "client_ip": event.client_ip,
+                        "user_agent": event.user_agent,
+                        "detail": event.detail,
+                    },
+                    ensure_ascii=True,
+                )
+            )
+        self._uncommitted.clear()
