@@ -8,7 +8,7 @@ import pytest
 
 from domain.policy import AuthPolicy
 from security.passwords import BcryptPasswordHasher
-from tests.unit.fakes import CountingPasswordHasher, FakeDatabase, FakeMailer, FixedClock
+from tests.unit.fakes import CountingPasswordHasher, FakeDatabase, FakeMailer, FakePasswordHasher, FixedClock
 from tests.unit.gateway import (
     ALICE,
     ALICE_PASSWORD,
@@ -41,13 +41,14 @@ def mailer() -> FakeMailer:
 
 @pytest.fixture(scope="session")
 def bcrypt_cost_4() -> BcryptPasswordHasher:
-    """The real hasher at bcrypt's lowest cost, so the suite stays fast."""
+    """The real hasher at bcrypt's lowest cost, for the tests of hashing itself."""
     return BcryptPasswordHasher(cost=4)
 
 
 @pytest.fixture
-def password_hasher(bcrypt_cost_4: BcryptPasswordHasher) -> CountingPasswordHasher:
-    return CountingPasswordHasher(bcrypt_cost_4)
+def password_hasher() -> CountingPasswordHasher:
+    """Counts the checks the services ask for; the hashing is fake (no bcrypt, no thread)."""
+    return CountingPasswordHasher(FakePasswordHasher())
 
 
 @pytest.fixture

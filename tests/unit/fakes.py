@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Self, TypeVar
 
@@ -308,6 +310,26 @@ class FakeUnitOfWork:
     ) -> None:
         # Whatever was not committed is dropped with the working copy.
         self._working = None
+
+
+class FakePasswordHasher:
+    """A hasher with the real one's contract and none of its cost: the services under test
+    only need a hash that matches its password and no other (bcrypt is tested on its own,
+    in test_passwords.py and the integration tests)."""
+
+    PREFIX = "fake-sha256$"
+
+    async def hash(self, password: str) -> str:
+        return self.PREFIX + hashlib.sha256(password.encode("utf-8")).hexdigest()
+
+    async def verify(self, password: str, password_hash: str) -> bool:
+        return hmac.compare_digest(await self.hash(password), password_hash)
+
+    async def verify_dummy(self, password: str) -> None:
+        await self.hash(password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return not password_hash.startswith(self.PREFIX)
 
 
 class CountingPasswordHasher:

@@ -101,6 +101,58 @@ class TestLogin:
 
         await gateway.verification.verify(pending_user.email, pending_user.code, pending_user.password)
 
+    @pytest.mark.parametrize(
+        ("email", "password", "bad_fields"),
+        [
+            ("alice", "whatever password", ["email"]),
+            ("alice@example.com", "", ["password"]),
+            ("alice@example.com", "x" * 129, ["password"]),
+            ("", "", ["email", "password"]),
+        ],
+    )
+    async def test_bad_input_is_refused_without_a_bcrypt_check(
+        self,
+        gateway: WiredServices,
+        password_hasher: CountingPasswordHasher,
+        email: str,
+        password: str,
+        bad_fields: list[str],
+    ) -> None:
+        with pytest.raises(InvalidInput) as raised:
+            await gateway.login.login(email, password)
+        assert [error.field for error in raised.value.errors] == bad_fields
+        assert password_hasher.verifications + password_hasher.dummy_verifications == 0
+
+    async def test_a_short_password_is_checked_not_refused(
+        self, gateway: WiredServices, verified_user: VerifiedUser
+    ) -> None:
+        # Length rules apply to new passwords; at login a short one is simply wrong.
+        with pytest.raises(InvalidCredentials):
+            await gateway.login.login(verified_user.email, "short")
+
+    async def test_a_verified_account_gets_no_mail_on_sign_in(
+        self, gateway: WiredServices, verified_user: VerifiedUser, mailer: FakeMailer
+    ) -> None:
+        await gateway.login.login(verified_user.email, verified_user.password)
+        assert mailer.sent == []
+
+    @pytest.mark.parametrize("email", ["alice@example.com", "nobody@example.com"])
+    async def test_a_password_with_a_lone_surrogate_is_bad_input(
+        self, gateway: WiredServices, verified_user: VerifiedUser, email: str
+    ) -> None:
+        # JSON lets a client send "\\ud800", which UTF-8 cannot encode: an answer, not a crash.
+        with pytest.raises(InvalidInput) as raised:
+            await gateway.login.login(email, "pass\ud800word")
+        assert [error.field for error in raised.value.errors] == ["password"]
+
+
+class TestBcryptCostUpgrade:
+    """Hashing itself is under test here: the accounts are made with real bcrypt at cost 4."""
+
+    @pytest.fixture
+    def password_hasher(self, bcrypt_cost_4: BcryptPasswordHasher) -> CountingPasswordHasher:
+        return CountingPasswordHasher(bcrypt_cost_4)
+
     async def test_a_hash_of_lower_cost_is_upgraded_on_success(
         self,
         gateway_at_cost_5: WiredServices,
@@ -153,47 +205,3 @@ class TestLogin:
 
         assert passwords.hashes == 1
         assert stored_hash(database, verified_user.email) == changed_meanwhile
-
-    @pytest.mark.parametrize(
-        ("email", "password", "bad_fields"),
-        [
-            ("alice", "whatever password", ["email"]),
-            ("alice@example.com", "", ["password"]),
-            ("alice@example.com", "x" * 129, ["password"]),
-            ("", "", ["email", "password"]),
-        ],
-    )
-    async def test_bad_input_is_refused_without_a_bcrypt_check(
-        self,
-        gateway: WiredServices,
-        password_hasher: CountingPasswordHasher,
-        email: str,
-        password: str,
-        bad_fields: list[str],
-    ) -> None:
-        with pytest.raises(InvalidInput) as raised:
-            await gateway.login.login(email, password)
-        assert [error.field for error in raised.value.errors] == bad_fields
-        assert password_hasher.verifications + password_hasher.dummy_verifications == 0
-
-    async def test_a_short_password_is_checked_not_refused(
-        self, gateway: WiredServices, verified_user: VerifiedUser
-    ) -> None:
-        # Length rules apply to new passwords; at login a short one is simply wrong.
-        with pytest.raises(InvalidCredentials):
-            await gateway.login.login(verified_user.email, "short")
-
-    async def test_a_verified_account_gets_no_mail_on_sign_in(
-        self, gateway: WiredServices, verified_user: VerifiedUser, mailer: FakeMailer
-    ) -> None:
-        await gateway.login.login(verified_user.email, verified_user.password)
-        assert mailer.sent == []
-
-    @pytest.mark.parametrize("email", ["alice@example.com", "nobody@example.com"])
-    async def test_a_password_with_a_lone_surrogate_is_bad_input(
-        self, gateway: WiredServices, verified_user: VerifiedUser, email: str
-    ) -> None:
-        # JSON lets a client send "\\ud800", which UTF-8 cannot encode: an answer, not a crash.
-        with pytest.raises(InvalidInput) as raised:
-            await gateway.login.login(email, "pass\ud800word")
-        assert [error.field for error in raised.value.errors] == ["password"]

@@ -17,9 +17,10 @@ from security.signing_keys import (
     load_keys,
     load_signing_key,
 )
+from tests.unit.keys import signing_key
 
 ALGORITHMS: list[AsymmetricAlgorithm] = ["EdDSA", "ES256", "RS256"]
-KEYS = {algorithm: generate_signing_key(algorithm) for algorithm in ALGORITHMS}
+KEYS = {algorithm: signing_key(algorithm) for algorithm in ALGORITHMS}
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
 # RFC 8037, appendix A.1 and A.3: an Ed25519 key and its RFC 7638 thumbprint.
@@ -58,7 +59,7 @@ class TestLoadKeys:
 
     @pytest.mark.parametrize(
         ("algorithm", "native"),
-        [("RS256", rsa.generate_private_key(65537, 2048)), ("ES256", ec.generate_private_key(ec.SECP256R1()))],
+        [("RS256", signing_key("RS256").key.private_key), ("ES256", ec.generate_private_key(ec.SECP256R1()))],
         ids=["RSA PRIVATE KEY", "EC PRIVATE KEY"],
     )
     def test_reads_the_traditional_pem_forms(self, algorithm: AsymmetricAlgorithm, native: Any) -> None:

@@ -23,6 +23,7 @@ from security.signing_keys import (
     generate_signing_key,
     jws_registry,
 )
+from tests.unit.keys import signing_key
 
 KEY = b"an access-token key of 32 bytes!"
 ISSUER = "https://auth.example.com"
@@ -159,7 +160,7 @@ class TestDecode:
 
 
 ASYMMETRIC: list[AsymmetricAlgorithm] = ["EdDSA", "ES256", "RS256"]
-SIGNING_KEYS = {algorithm: generate_signing_key(algorithm) for algorithm in ASYMMETRIC}
+SIGNING_KEYS = {algorithm: signing_key(algorithm) for algorithm in ASYMMETRIC}
 
 
 def asymmetric_codec(signer: AccessTokenKey, *verification: AccessTokenKey) -> AccessTokenCodec:
@@ -227,7 +228,7 @@ class TestAsymmetricSigning:
 class TestRotation:
     @pytest.mark.parametrize("algorithm", ASYMMETRIC)
     def test_a_token_of_the_old_key_lives_while_the_old_key_verifies(self, algorithm: AsymmetricAlgorithm) -> None:
-        old, new = SIGNING_KEYS[algorithm], generate_signing_key(algorithm)
+        old, new = SIGNING_KEYS[algorithm], signing_key(algorithm, 1)
         token = asymmetric_codec(old).issue(USER_ID, SESSION_ID, NOW)
 
         rotated = asymmetric_codec(new, old.public())
