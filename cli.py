@@ -23,7 +23,7 @@ from domain.errors import InvalidInput
 from domain.validation import InputCollector, normalise_email
 from key_files import configured_signing_keys
 from persistence.config import tortoise_config
-from persistence.migrate import apply_migrations
+from persistence.migrate import apply_migrations, prepare_database
 from persistence.unit_of_work import TortoiseReadOnlyUnitOfWork
 from security.signing_keys import generate_signing_key
 from settings import load_settings
@@ -89,6 +89,8 @@ def main(argv: list[str], serve: Callable[[Settings], None]) -> None:
     elif command == "unlock-account":
         unlock_account(settings, options.email)
     else:
+        # A database that cannot be reached is one line here, not uvicorn's startup traceback.
+        _with_database(settings, prepare_database(settings.database_url, migrate=settings.migrate_on_start))
         serve(settings)
 
 

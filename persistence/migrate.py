@@ -22,3 +22,18 @@ async def apply_migrations(database_url: str) -> None:
     ensure_sqlite_directory(database_url)
     async with TortoiseContext():
         await tortoise_migrate(config=tortoise_config(database_url))
+
+
+async def prepare_database(database_url: str, *, migrate: bool) -> None:
+    """Before serving: apply pending migrations (``migrate``), or at least reach the database once.
+
+    Raises:
+        OSError, BaseORMException: the database cannot be reached (or migrated).
+    """
+    if migrate:
+        await apply_migrations(database_url)
+        return
+    ensure_sqlite_directory(database_url)
+    async with TortoiseContext() as context:
+        await context.init(config=tortoise_config(database_url))
+        await context.db().execute_query("SELECT 1")

@@ -57,8 +57,10 @@ def test_wrong_or_extra_arguments_are_a_usage_error(arguments: tuple[str, ...]) 
     assert "Traceback" not in answer.stderr
 
 
-def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
-    answer = run("migrate", env={"DATABASE_URL": "postgres://nobody@127.0.0.1:9/none", "DATA_DIR": str(tmp_path)})
+@pytest.mark.parametrize("command", ["migrate", "serve"])
+def test_an_unreachable_database_is_one_line(tmp_path: Path, command: str) -> None:
+    unreachable = {"DATABASE_URL": "postgres://nobody@127.0.0.1:9/none", "DATA_DIR": str(tmp_path), "PORT": "8799"}
+    answer = run(command, env=unreachable)
     assert answer.returncode == 1
     assert "Traceback" not in answer.stderr
     assert answer.stderr.startswith("cannot use the postgres database of DATABASE_URL:"), answer.stderr
