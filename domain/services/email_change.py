@@ -13,6 +13,7 @@ from domain.errors import (
     TooManyAttempts,
 )
 from domain.services.code_tries import code_subject
+from domain.services.refusals import committing_refusals
 from domain.services.throttle import VERIFY_PER_ACCOUNT, VERIFY_PER_IP
 from domain.validation import InputCollector, normalise_email
 
@@ -116,7 +117,7 @@ class EmailChangeService:
         account = principal.user.id
         await self._throttle.check(VERIFY_PER_ACCOUNT, f"account:{account}", client)
         try:
-            async with self._uow() as uow:
+            async with self._uow() as uow, committing_refusals(uow):
                 user = await uow.users.get_for_update(account)
                 if user is None:
                     raise InvalidAccessToken

@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from domain.entities import UNKNOWN_CLIENT, AuditEventType, email_key
 from domain.errors import EmailNotVerified, InvalidCredentials
+from domain.services.refusals import committing_refusals
 from domain.services.throttle import CODES_PER_ACCOUNT, CODES_PER_ADDRESS, LOGIN_PER_IP, RESEND_COOLDOWN, requester
 from domain.validation import PASSWORD_MAX_LENGTH, InputCollector, is_text, normalise_email, normalise_password
 
@@ -78,7 +79,7 @@ class LoginService:
             await self._failed(client, user.id, failures, "wrong_password")
         new_hash = await self._passwords.hash(password) if self._passwords.needs_rehash(user.password_hash) else None
 
-        async with self._uow() as uow:
+        async with self._uow() as uow, committing_refusals(uow):
             current = await uow.users.get(user.id)
             if current is None:  # deleted while we were hashing
                 raise InvalidCredentials

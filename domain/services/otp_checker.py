@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 
 from domain.errors import InvalidOtp, OtpExpired, TooManyAttempts
 from domain.otp import CODE_DIGITS
+from domain.services.refusals import Counted
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -45,20 +46,21 @@ class OtpChecker:
         ``user_id`` is ``None`` when no account may take a code here (unknown
         address, already verified): the try is counted all the same, against
         ``subject`` (``code_subject``), so the answers never tell the two apart.
-        A wrong code commits the unit of work at once (the try must count whatever
-        the caller does next), then raises.
+        A wrong code is counted in the unit of work and raised as ``Counted``: the
+        caller opens it with ``committing_refusals``, so the try counts whatever the
+        caller does next.
 
         Raises:
-            InvalidOtp: no pending code, or a wrong one.
-            TooManyAttempts: the code has had its allowed wrong tries.
+            Counted: carrying InvalidOtp (no pending code, or a wrong one) or
+                TooManyAttempts (that was the last try).
+            TooManyAttempts: the code had had its allowed wrong tries; nothing counted.
             OtpExpired: the right code, too late.
         """
         counters = await self._tries.admit(uow, purpose, subject, client)
         challenge = None if user_id is None else await uow.otps.get_for_update(user_id, purpose)
         if challenge is None or not self._codes.matches(challenge.user_id, purpose, code, challenge.code_hmac):
             exhausted = await self._tries.failed(uow, counters)
-            await uow.commit()
-            raise TooManyAttempts if exhausted else InvalidOtp
+            raise Counted(TooManyAttempts() if exhausted else InvalidOtp())
         if self._clock.now() >= challenge.expires_at:
             raise OtpExpired
         await uow.otps.delete(challenge)

@@ -6,6 +6,7 @@ from domain import messages
 from domain.entities import UNKNOWN_CLIENT, AuditEventType, OtpPurpose, OtpSent, email_key
 from domain.errors import AuthError, InvalidOtp
 from domain.services.code_tries import code_subject
+from domain.services.refusals import committing_refusals
 from domain.services.throttle import CODE_REQUESTS_PER_IP, VERIFY_PER_ACCOUNT, VERIFY_PER_IP, requester
 from domain.validation import InputCollector, check_new_password, normalise_email
 
@@ -104,7 +105,7 @@ class PasswordResetService:
 
         user_id: UUID | None = None
         try:
-            async with self._uow() as uow:
+            async with self._uow() as uow, committing_refusals(uow):
                 user = self._policy.account(await uow.users.get_by_email(email), self._clock.now())
                 user_id = user.id if user else None
                 subject = code_subject(OtpPurpose.RESET_PASSWORD, email)

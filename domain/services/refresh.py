@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 from domain.entities import UNKNOWN_CLIENT, AuditEventType, RefreshTokenRecord, truncated_user_agent
 from domain.errors import InvalidRefreshToken
 from domain.refresh_tokens import hash_refresh_token
+from domain.services.refusals import committing_refusals
 from domain.services.throttle import REFRESH_PER_ACCOUNT, REFRESH_PER_IP
 from domain.validation import is_text
 
@@ -63,7 +64,7 @@ class RefreshService:
         if not refresh_token or len(refresh_token) > _MAX_TOKEN_LENGTH or not is_text(refresh_token):
             raise InvalidRefreshToken
         token_hash = hash_refresh_token(refresh_token)
-        async with self._uow() as uow:
+        async with self._uow() as uow, committing_refusals(uow):
             record = await uow.sessions.find_token(token_hash)
             if record is None:
                 raise InvalidRefreshToken

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from domain.entities import AuditEventType, email_key
 from domain.errors import RateLimited
 from domain.rate_limiting import LockoutPolicy, Rate, ThrottleState, hit, seconds_to_wait
+from domain.services.refusals import Counted, committing_refusals
 from domain.validation import InputCollector, normalise_email
 
 if TYPE_CHECKING:
@@ -174,7 +175,7 @@ class Throttle:
         """
         if subject is None:
             return
-        async with self._uow() as uow:
+        async with self._uow() as uow, committing_refusals(uow):
             await self.check_in(uow, limit, subject, client)
             await uow.commit()
 
@@ -183,17 +184,16 @@ class Throttle:
     ) -> None:
         """``check``, counted in the caller's unit of work.
 
-        A refusal is written to the audit log and the unit of work committed, with
-        whatever the caller wrote before, then ``RateLimited`` is raised.
+        A refusal is written to the audit log in the unit of work and raised as
+        ``Counted``: the caller opens it with ``committing_refusals``.
 
         Raises:
-            RateLimited: the limit is reached.
+            Counted: carrying RateLimited, the limit is reached.
         """
         wait = await self._hit(uow, limit, subject)
         if wait is not None:
             await self._audit.record(uow, AuditEventType.RATE_LIMITED, client, user_id, detail=limit)
-            await uow.commit()
-            raise RateLimited(seconds_to_wait(wait))
+            raise Counted(RateLimited(seconds_to_wait(wait)))
 
     async def _hit(self, uow: UnitOfWork, limit: str, subject: str) -> timedelta | None:
         now = self._clock.now()

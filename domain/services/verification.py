@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 from domain.entities import UNKNOWN_CLIENT, AuditEventType, OtpPurpose, email_key
 from domain.errors import AuthError, InvalidOtp
 from domain.services.code_tries import code_subject
+from domain.services.refusals import committing_refusals
 from domain.services.throttle import VERIFY_PER_ACCOUNT, VERIFY_PER_IP, requester
 from domain.validation import InputCollector, check_new_password, normalise_email
 
@@ -72,7 +73,7 @@ class VerificationService:
 
         user_id: UUID | None = None
         try:
-            async with self._uow() as uow:
+            async with self._uow() as uow, committing_refusals(uow):
                 user = self._policy.account(await uow.users.get_by_email(email), self._clock.now())
                 user_id = user.id if user else None
                 signed_in = await self._verify(uow, email, user, code, password_hash, client)
