@@ -36,6 +36,8 @@ async def refresh_token(
     try:
         signed_in = await context.services.refresh.refresh(token or "", client=context.client)
     except errors.AuthError as failure:
+        if isinstance(failure, errors.InvalidRefreshToken) and given is None:
+            context.forget_refresh_token()  # a dead cookie: the browser need not send it again
         return error_result(failure, RefreshTokenResult)
     return AuthPayload.from_domain(signed_in, context.deliver_refresh_token(signed_in))
 
