@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, NoReturn
 from domain.entities import UNKNOWN_CLIENT, AuditEventType, email_key
 from domain.errors import EmailNotVerified, InvalidCredentials
 from domain.services.refusals import committing_refusals
-from domain.services.throttle import CODES_PER_ACCOUNT, CODES_PER_ADDRESS, LOGIN_PER_IP, RESEND_COOLDOWN, requester
+from domain.services.throttle import LOGIN_PER_IP, RESEND_COOLDOWN
 from domain.validation import PASSWORD_MAX_LENGTH, InputCollector, is_text, normalise_email, normalise_password
 
 if TYPE_CHECKING:
@@ -86,8 +86,7 @@ class LoginService:
             # The right password ends the failure streak, verified address or not.
             await self._throttle.sign_in_succeeded(uow, account)
             if not current.email_verified:
-                await self._throttle.check_in(uow, CODES_PER_ACCOUNT, requester(account, client), client, current.id)
-                await self._throttle.check_in(uow, CODES_PER_ADDRESS, account, client, current.id)
+                await self._throttle.check_code_request_in(uow, account, client, current.id)
                 await self._throttle.start_cooldown(uow, RESEND_COOLDOWN, account)
                 await self._otp_sender.send(uow, current, client, to=email)
                 await uow.commit()

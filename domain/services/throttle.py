@@ -139,8 +139,20 @@ class Throttle:
         Raises:
             RateLimited: this requester, or every requester together, has asked for enough.
         """
-        await self.check(CODES_PER_ACCOUNT, requester(address, client), client)
-        await self.check(CODES_PER_ADDRESS, address, client)
+        async with self._uow() as uow, committing_refusals(uow):
+            await self.check_code_request_in(uow, address, client)
+            await uow.commit()
+
+    async def check_code_request_in(
+        self, uow: UnitOfWork, address: str, client: Client, user_id: UUID | None = None
+    ) -> None:
+        """``check_code_request``, counted in the caller's unit of work (see ``check_in``).
+
+        Raises:
+            Counted: carrying RateLimited.
+        """
+        await self.check_in(uow, CODES_PER_ACCOUNT, requester(address, client), client, user_id)
+        await self.check_in(uow, CODES_PER_ADDRESS, address, client, user_id)
 
     async def cooling_down(self, limit: str, subject: str) -> bool:
         """Whether ``limit`` (a cooldown started by ``start_cooldown``) is still running for ``subject``."""
