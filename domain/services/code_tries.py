@@ -56,22 +56,23 @@ class CodeTries:
         self._clock = clock
         self._policy = policy
 
+    def _everyone(self, purpose: OtpPurpose, subject: str) -> str:
+        return self._throttle.counter_key(f"code-tries:{purpose.value}", subject)
+
     def _counters(self, purpose: OtpPurpose, subject: str, client: Client) -> CodeTryCounters:
-        limit = f"code-tries:{purpose.value}"
         return CodeTryCounters(
-            everyone=self._throttle.counter_key(limit, subject),
-            this_requester=self._throttle.counter_key(limit, requester(subject, client)),
+            everyone=self._everyone(purpose, subject),
+            this_requester=self._everyone(purpose, requester(subject, client)),
         )
 
     async def restart(self, uow: UnitOfWork, purpose: OtpPurpose, subject: str) -> None:
         """A code of ``purpose`` was mailed for ``subject`` (or the answer said so): everyone's tries come back."""
         now = self._clock.now()
-        key = self._throttle.counter_key(f"code-tries:{purpose.value}", subject)
 
         def restarted(_: ThrottleState) -> tuple[ThrottleState, None]:
             return ThrottleState(count=0, marked_at=now, expires_at=now + self._policy.otp_lifetime + _MEMORY), None
 
-        await uow.throttles.update(key, restarted)
+        await uow.throttles.update(self._everyone(purpose, subject), restarted)
 
     async def admit(self, uow: UnitOfWork, purpose: OtpPurpose, subject: str, client: Client) -> CodeTryCounters:
         """Lock the counters of ``subject`` for one try; the caller reports a wrong code with ``failed``.
