@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -11,17 +12,8 @@ import pytest
 from domain.errors import InvalidAccessToken, InvalidRefreshToken
 from domain.otp import OtpCodes
 from domain.secrets import KeyRing
-from domain.services.account import AccountService
-from domain.services.email_change import EmailChangeService
-from domain.services.identity import IdentityService
-from domain.services.login import LoginService
-from domain.services.mail_queue import MailQueue
-from domain.services.password_reset import PasswordResetService
-from domain.services.refresh import RefreshService
-from domain.services.registration import RegistrationService
-from domain.services.sessions import SessionService
-from domain.services.throttle import RateLimits, Throttle
-from domain.services.verification import VerificationService
+from domain.services import Services
+from domain.services.throttle import RateLimits
 from security.access_tokens import AccessTokenCodec
 from wiring import wire_services
 
@@ -45,18 +37,9 @@ BOB_PASSWORD = "a different long passphrase"
 
 
 @dataclass(frozen=True)
-class WiredServices:
-    registration: RegistrationService
-    verification: VerificationService
-    login: LoginService
-    refresh: RefreshService
-    identity: IdentityService
-    sessions: SessionService
-    password_reset: PasswordResetService
-    account: AccountService
-    email_change: EmailChangeService
-    throttle: Throttle
-    mail_queue: MailQueue
+class WiredServices(Services):
+    """The app's services, wired on fakes, and the codecs tests use to forge or read what they make."""
+
     access_tokens: AccessTokenCodec
     otp_codes: OtpCodes
 
@@ -85,21 +68,8 @@ def build_gateway(
         access_tokens=access_tokens,
         limits=limits or RateLimits(),
     )
-    return WiredServices(
-        registration=services.registration,
-        verification=services.verification,
-        login=services.login,
-        refresh=services.refresh,
-        identity=services.identity,
-        sessions=services.sessions,
-        password_reset=services.password_reset,
-        account=services.account,
-        email_change=services.email_change,
-        throttle=services.throttle,
-        mail_queue=services.mail_queue,
-        access_tokens=access_tokens,
-        otp_codes=OtpCodes(KEYS.otp),
-    )
+    fields = {field.name: getattr(services, field.name) for field in dataclasses.fields(services)}
+    return WiredServices(**fields, access_tokens=access_tokens, otp_codes=OtpCodes(KEYS.otp))
 
 
 @dataclass(frozen=True)
