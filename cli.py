@@ -91,7 +91,8 @@ def main(argv: list[str], serve: Callable[[Settings], None]) -> None:
     else:
         # A database that cannot be reached is one line here, not uvicorn's startup traceback.
         _with_database(settings, prepare_database(settings.database_url, migrate=settings.migrate_on_start))
-        serve(settings)
+        # Migrated just now: the app's start-up need not look again.
+        serve(settings.model_copy(update={"migrate_on_start": False}))
 
 
 def _with_database(settings: Settings, work: Coroutine[Any, Any, Any]) -> Any:
