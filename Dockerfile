@@ -2,7 +2,7 @@
 # The gateway's production image (docs/operations.md, "Deployment"): `docker build -t auth-gateway .`
 #
 # No Docker engine runs on the development machines, so this file is never built there.
-# tests/test_container_recipe.py keeps it honest instead: it copies what the build stage
+# tests/processes/test_container_recipe.py keeps it honest instead: it copies what the build stage
 # COPYs into a scratch directory, runs the build stage's RUN there as written (into a
 # fresh virtualenv), then runs the image's migrate command and its ENTRYPOINT + CMD with
 # the ENV of the runtime stage, and talks to the result over HTTP. Keep every build step

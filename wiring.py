@@ -1,8 +1,8 @@
 """The composition root: every service with its real adapters, from the settings.
 
-Framework-free (no web stack): ``python server.py check``, the other commands and the
-unit tests import it without Starlette, Strawberry or uvicorn. Unit tests call
-``wire_services`` with fakes, the same wiring the app uses.
+Framework-free (no web stack): ``python server.py check`` and the other commands import it
+without Starlette, Strawberry or uvicorn. The services themselves are wired by
+``domain.services.assembly.wire_services``, which the unit tests call with fakes.
 """
 
 from __future__ import annotations
@@ -10,46 +10,23 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from tortoise import Tortoise
-
 from domain.clock import SystemClock
-from domain.otp import OtpCodes
 from domain.policy import AuthPolicy
 from domain.rate_limiting import LockoutPolicy
-from domain.refresh_tokens import RefreshTokenMinter
 from domain.secrets import KeyRing
-from domain.services import Services
-from domain.services.account import AccountService
-from domain.services.audit import AuditTrail
-from domain.services.code_tries import CodeTries
-from domain.services.email_change import EmailChangeService
-from domain.services.identity import IdentityService
-from domain.services.login import LoginService
-from domain.services.mail_queue import MailQueue
-from domain.services.otp_checker import OtpChecker
-from domain.services.otp_sender import OtpSender
-from domain.services.password_check import PasswordCheck
-from domain.services.password_reset import PasswordResetService
-from domain.services.refresh import RefreshService
-from domain.services.registration import RegistrationService
-from domain.services.session_starter import SessionStarter
-from domain.services.sessions import SessionService
-from domain.services.throttle import RateLimits, Throttle
-from domain.services.verification import VerificationService
+from domain.services.assembly import wire_services
+from domain.services.throttle import RateLimits
 from key_files import access_token_keys, server_secret
 from mail.console import ConsoleMailer
 from mail.smtp import SmtpConfig, SmtpMailer
-from persistence.config import tortoise_config
-from persistence.migrate import apply_migrations, ensure_sqlite_directory
-from persistence.probe import DatabaseProbe
+from persistence.database import Database
 from persistence.unit_of_work import TortoiseReadOnlyUnitOfWork, TortoiseUnitOfWork
 from security.access_tokens import AccessTokenCodec
 from security.passwords import BcryptPasswordHasher
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from domain.ports import AuditObserver, Clock, Mailer, PasswordHasher, UnitOfWork
+    from domain.ports import AuditObserver, Clock, Mailer
+    from domain.services import Services
     from settings import Settings
 
 
@@ -130,70 +107,6 @@ def rate_limits(settings: Settings) -> RateLimits:
     )
 
 
-def wire_services(
-    *,
-    uow: Callable[[], UnitOfWork],
-    reads: Callable[[], UnitOfWork] | None = None,
-    passwords: PasswordHasher,
-    mailer: Mailer,
-    clock: Clock,
-    policy: AuthPolicy,
-    keys: KeyRing,
-    access_tokens: AccessTokenCodec,
-    limits: RateLimits,
-    audit_observer: AuditObserver | None = None,
-) -> Services:
-    """Every service with the collaborators it is given; unit tests give it fakes.
-
-    ``reads`` serves what needs no transaction: the one query that checks the session of
-    every signed-in request (``uow`` when not given).
-    """
-    refresh_tokens = RefreshTokenMinter(keys.refresh_token)
-    codes = OtpCodes(keys.otp)
-    mail_queue = MailQueue(mailer)
-    audit = AuditTrail(uow, clock, audit_observer)
-    throttle = Throttle(uow, keys.throttle, limits, clock, audit)
-    tries = CodeTries(throttle, clock, policy)
-    checker = OtpChecker(codes, clock, tries)
-    otp_sender = OtpSender(codes, tries, mailer, clock, policy, audit)
-    sessions = SessionStarter(access_tokens, refresh_tokens, clock, policy)
-    password_check = PasswordCheck(uow, passwords, throttle)
-    return Services(
-        registration=RegistrationService(
-            uow, passwords, otp_sender, mailer, mail_queue, clock, policy, throttle, audit
-        ),
-        verification=VerificationService(uow, passwords, checker, sessions, clock, policy, throttle, audit),
-        login=LoginService(uow, passwords, otp_sender, sessions, clock, policy, throttle, audit),
-        refresh=RefreshService(uow, refresh_tokens, sessions, clock, policy, throttle, audit),
-        identity=IdentityService(reads or uow, access_tokens, clock, policy),
-        sessions=SessionService(uow, clock, policy, audit),
-        password_reset=PasswordResetService(
-            uow, passwords, otp_sender, checker, sessions, mail_queue, clock, policy, throttle, audit
-        ),
-        account=AccountService(uow, passwords, password_check, mail_queue, clock, policy, audit),
-        email_change=EmailChangeService(
-            uow, password_check, otp_sender, checker, mailer, mail_queue, policy, throttle, audit
-        ),
-        throttle=throttle,
-        mail_queue=mail_queue,
-    )
-
-
-class Database:
-    """The gateway's database: migrated (``migrate_on_start``) and opened when the app starts,
-    closed when it stops, and probed for readiness and the connection pool's use."""
-
-    def __init__(self, database_url: str, *, migrate_on_start: bool) -> None:
-        self._url = database_url
-        self._migrate_on_start = migrate_on_start
-        self.probe = DatabaseProbe(database_url)
-
-    async def open(self) -> None:
-        if self._migrate_on_start:
-            await apply_migrations(self._url)
-        ensure_sqlite_directory(self._url)
-        # Requests run in other tasks than the lifespan: let them find this context.
-        await Tortoise.init(config=tortoise_config(self._url), _enable_global_fallback=True)
-
-    async def close(self) -> None:
-        await Tortoise.close_connections()
+def database_of(settings: Settings) -> Database:
+    """The gateway's database, as the settings describe it (opened and closed by the app's lifespan)."""
+    return Database(settings.database_url, migrate_on_start=settings.migrate_on_start)

@@ -19,22 +19,27 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from bench import processes, report
+from bench import report
 from bench import wrk as wrk_runner
 from security.passwords import BcryptPasswordHasher
 from security.signing_keys import load_signing_key
+from tests.support import processes
+from tests.support.databases import throwaway_database
+from tests.support.mail import SmtpSink, smtp_sink
+from tests.support.processes import ROOT, RunningProcess
 
 if TYPE_CHECKING:
-    from bench.processes import Server
+    from collections.abc import Iterator, Sequence
+
     from bench.wrk import WrkResult
 
-ROOT = processes.ROOT
 RESULTS = ROOT / "bench" / "results"
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 BCRYPT_COST = int(os.environ.get("BCRYPT_COST", "12"))  # the gateway's default, unless overridden
@@ -123,6 +128,36 @@ def gateway_env(database_url: str, smtp_port: int, signing_key: str) -> dict[str
     return env
 
 
+@contextmanager
+def serving(
+    name: str, command: Sequence[str], env: dict[str, str], logs: Path, ready_path: str
+) -> Iterator[RunningProcess]:
+    """Start ``command`` (cwd: the repository; ``{port}`` in it is the free port chosen) with
+    ``env``; wait until ``ready_path`` answers 200; stop it on leaving. Its output goes to
+    ``logs/<name>.log``."""
+    with (logs / f"{name}.log").open("wb") as log:
+        server = processes.launch(command, env, name=name, log=log)
+        try:
+            try:
+                server.wait_until_answering(ready_path, timeout=60)
+            except AssertionError as problem:
+                sys.exit(f"bench: {problem}")
+            yield server
+        finally:
+            server.stop(timeout=30)
+
+
+def wait_for_workers(server: RunningProcess, count: int, timeout: float = 60.0) -> None:
+    """Wait until ``server`` (uvicorn --workers) has ``count`` workers that each answered once."""
+    deadline = time.monotonic() + timeout
+    while len(server.worker_pids()) < count or server.worker_pids() == [server.process.pid]:
+        if time.monotonic() > deadline:
+            sys.exit(f"bench: {server.name} did not start {count} workers:\n{server.tail()}")
+        time.sleep(0.1)
+    for _ in range(20 * count):  # the kernel spreads connections: give every worker its first requests
+        httpx.get(server.url + "/readyz", timeout=5)
+
+
 def graphql(url: str, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     response = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
@@ -130,13 +165,13 @@ def graphql(url: str, query: str, variables: dict[str, Any] | None = None, token
     return response
 
 
-def sign_up(gateway: Server, mailbox: processes.SmtpSink, email: str = EMAIL) -> tuple[str, str]:
+def sign_up(gateway: RunningProcess, mailbox: SmtpSink, email: str = EMAIL) -> tuple[str, str]:
     """Register and verify a user through the API; its access token and the exact body of its ``me``."""
     names = {"email": email, "password": PASSWORD, "firstName": "Bench", "lastName": "User"}
     answer = graphql(gateway.url, REGISTER, {"i": names}).json()
     if answer.get("data", {}).get("register", {}).get("__typename") != "OtpSent":
         sys.exit(f"bench: register failed: {answer}")
-    code = mailbox.code_to(email)
+    code = mailbox.wait_for_code(email)
     answer = graphql(gateway.url, VERIFY, {"i": {"email": email, "code": code, "password": PASSWORD}}).json()
     payload = answer.get("data", {}).get("verifyOtp", {})
     if payload.get("__typename") != "AuthPayload":
@@ -148,7 +183,7 @@ def sign_up(gateway: Server, mailbox: processes.SmtpSink, email: str = EMAIL) ->
     return token, body
 
 
-def chain_users(gateway: Server, mailbox: processes.SmtpSink) -> list[str]:
+def chain_users(gateway: RunningProcess, mailbox: SmtpSink) -> list[str]:
     """One user per refresh chain: many people refreshing, not one person's rotations
     queueing on their own account's rate-limit row."""
     emails = [f"chain-{number}@example.com" for number in range(1, REFRESH_CHAINS + 1)]
@@ -157,7 +192,7 @@ def chain_users(gateway: Server, mailbox: processes.SmtpSink) -> list[str]:
     return emails
 
 
-def mint_refresh_tokens(gateway: Server, emails: list[str]) -> list[str]:
+def mint_refresh_tokens(gateway: RunningProcess, emails: list[str]) -> list[str]:
     """A fresh session for each of ``emails``, by logging in (bcrypt at the configured cost), one per core."""
 
     def login(email: str) -> str:
@@ -196,7 +231,7 @@ class Bench:
         )
         return result
 
-    def me(self, server: Server, env: dict[str, str], name: str, seconds: float = SECONDS) -> WrkResult:
+    def me(self, server: RunningProcess, env: dict[str, str], name: str, seconds: float = SECONDS) -> WrkResult:
         result = wrk_runner.run(self.wrk, server.url, "me.lua", seconds=seconds, connections=ME_CONNECTIONS, env=env)
         return self.record(name, result)
 
@@ -223,14 +258,14 @@ def main() -> None:
 
     values: dict[str, Any] = {}
     with (
-        processes.throwaway_database(ADMIN_URL) as database_url,
-        processes.smtp_sink() as mailbox,
+        throwaway_database("gateway_bench", ADMIN_URL) as database_url,
+        smtp_sink() as mailbox,
     ):
         bench = Bench(wrk, logs)
         env = gateway_env(database_url, mailbox.port, signing_key)
         gateway_command = [sys.executable, "server.py"]
         say("starting the gateway (python server.py, 1 process) on a fresh PostgreSQL database")
-        with processes.serving("gateway", gateway_command, env, logs, "/readyz") as gateway:
+        with serving("gateway", gateway_command, env, logs, "/readyz") as gateway:
             access_token, me_body = sign_up(gateway, mailbox)
             say(f"  signed up {EMAIL}; me answers {len(me_body)} bytes")
             chain_emails = chain_users(gateway, mailbox)
@@ -263,8 +298,8 @@ def main() -> None:
             baseline_command = [sys.executable, "-m", "bench.baseline"]
             say("starting the baseline (bench/baseline.py) and the gateway with 2 uvicorn workers")
             with (
-                processes.serving("baseline", baseline_command, baseline_env, logs, "/healthz") as baseline,
-                processes.serving("gateway-2-workers", workers_command, workers_env, logs, "/readyz") as two,
+                serving("baseline", baseline_command, baseline_env, logs, "/healthz") as baseline,
+                serving("gateway-2-workers", workers_command, workers_env, logs, "/readyz") as two,
             ):
                 check = httpx.post(
                     f"{baseline.url}/graphql",
@@ -273,7 +308,7 @@ def main() -> None:
                 )
                 if check.text != me_body:
                     sys.exit(f"bench: the baseline answers {check.text!r}, the gateway {me_body!r}")
-                processes.wait_for_workers(two, 2)
+                wait_for_workers(two, 2)
                 say("warm-up")
                 for server in (gateway, baseline, two):
                     wrk_runner.run(
@@ -328,7 +363,7 @@ def main() -> None:
                 )
 
         say("memory: a fresh gateway process, RSS after warm-up, 20 000 and 100 000 me requests")
-        with processes.serving("gateway-memory", gateway_command, env, logs, "/readyz") as fresh:
+        with serving("gateway-memory", gateway_command, env, logs, "/readyz") as fresh:
             rss: dict[int, float] = {}
             served = 0
             for target in (MEMORY_WARMUP, MEMORY_MIDDLE, MEMORY_TOTAL):

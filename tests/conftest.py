@@ -1,157 +1,80 @@
-"""Fixtures shared by the integration and end-to-end tests: databases and SMTP servers."""
+"""Fixtures for the API, integration, process and browser tests: databases, SMTP servers and
+in-process gateways. The unit suite uses none of them: each fixture imports what it needs
+(the ORM, the web stack, aiosmtpd) when it runs, so ``pytest tests/unit`` loads none of it."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import socket
-import uuid
-from collections.abc import Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import asyncpg
 import pytest
-from aiosmtpd.controller import Controller
 
-from persistence.migrate import apply_migrations
-from persistence.models import AuditEventRow, ThrottleRow, UserRow
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Iterator
 
-DEFAULT_TEST_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-
-
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + database))
+    from domain.ports import Clock
+    from tests.support.client import Gateway
+    from tests.support.mail import SmtpSink
 
 
-def _run_in_own_loop(coroutine: Coroutine[Any, Any, None]) -> None:
-    """Session fixtures may be first requested from inside a test's running loop."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, coroutine).result()
+def _postgres_unreachable(exc: BaseException) -> NoReturn:
+    from tests.support.databases import server_url
 
-
-async def _admin_connect(server_url: str) -> asyncpg.Connection:
-    return await asyncpg.connect(server_url.replace("postgres://", "postgresql://", 1), timeout=5)
+    reason = f"PostgreSQL at {server_url()} is unreachable ({exc!r}); PostgreSQL tests NOT RUN"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason + " — under CI=true this is a failure")
+    pytest.skip("!!! " + reason + " !!!")
 
 
 @pytest.fixture(scope="session")
 def postgres_database_url() -> Iterator[str]:
     """A throwaway database, migrated, on the server of TEST_POSTGRES_URL; dropped afterwards."""
-    server_url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_TEST_POSTGRES_URL)
-    name = f"gateway_test_{uuid.uuid4().hex[:12]}"
+    import asyncpg
 
-    async def create() -> None:
-        admin = await _admin_connect(server_url)
+    from persistence.migrate import apply_migrations
+    from tests.support.databases import run_in_own_loop, throwaway_database
+
+    with ExitStack() as stack:
         try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await admin.close()
-
-    try:
-        _run_in_own_loop(create())
-    except (OSError, asyncpg.PostgresError) as exc:
-        reason = f"PostgreSQL at {server_url} is unreachable ({exc!r}); PostgreSQL tests NOT RUN"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason + " — under CI=true this is a failure")
-        pytest.skip("!!! " + reason + " !!!")
-
-    url = _with_database(server_url, name)
-    _run_in_own_loop(apply_migrations(url))
-    yield url
-
-    async def drop() -> None:
-        admin = await _admin_connect(server_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-    _run_in_own_loop(drop())
+            url = stack.enter_context(throwaway_database("gateway_test"))
+        except (OSError, asyncpg.PostgresError) as exc:
+            _postgres_unreachable(exc)
+        run_in_own_loop(apply_migrations(url))
+        yield url
 
 
-async def emptied(url: str) -> str:
-    """``url``'s PostgreSQL database with every table of the gateway emptied."""
-    conn = await _admin_connect(url)
-    try:
-        tables = ", ".join(model._meta.db_table for model in (UserRow, ThrottleRow, AuditEventRow))
-        await conn.execute(f"TRUNCATE {tables} CASCADE")
-    finally:
-        await conn.close()
-    return url
+@pytest.fixture
+def empty_postgres_url(postgres_database_url: str) -> Iterator[str]:
+    """A database without a table yet, dropped afterwards: for tests of migrations."""
+    from tests.support.databases import throwaway_database
+
+    with throwaway_database("gateway_empty") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Each test that asks for it runs twice: on a fresh SQLite file and on an emptied PostgreSQL."""
     if request.param == "sqlite":
+        from persistence.migrate import apply_migrations
+
         sqlite_url = f"sqlite://{tmp_path / 'gateway.sqlite3'}"
         await apply_migrations(sqlite_url)
         return sqlite_url
+    from tests.support.databases import emptied
+
     postgres_url: str = request.getfixturevalue("postgres_database_url")
     return await emptied(postgres_url)
 
 
-@dataclass
-class SmtpSink:
-    """A real SMTP server (aiosmtpd) on localhost that keeps what it receives."""
-
-    port: int
-    reply: str = "250 Message accepted for delivery"
-    messages: list[Message] = field(default_factory=list)
-    recipients: list[list[str]] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
-        if self.reply.startswith("250"):
-            self.messages.append(message_from_bytes(envelope.content))
-            self.recipients.append(list(envelope.rcpt_tos))
-        return self.reply
-
-    def bodies_to(self, address: str) -> list[str]:
-        """The plain-text body of each message to ``address``, decoded, oldest first."""
-        return self._parts_to(address, "text/plain")
-
-    def html_bodies_to(self, address: str) -> list[str]:
-        """The HTML body of each message to ``address``, decoded, oldest first."""
-        return self._parts_to(address, "text/html")
-
-    def _parts_to(self, address: str, content_type: str) -> list[str]:
-        return [
-            _decoded_part(message, content_type)
-            for message, rcpts in zip(self.messages, self.recipients, strict=True)
-            if address in rcpts
-        ]
-
-
-def _decoded_part(message: Message, content_type: str) -> str:
-    """The one part of ``message`` (multipart or not) of ``content_type``; fails if there is not exactly one."""
-    [part] = [part for part in message.walk() if part.get_content_type() == content_type]
-    payload = part.get_payload(decode=True)
-    assert isinstance(payload, bytes), f"{content_type} part has no payload"
-    return payload.decode(part.get_content_charset() or "utf-8")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpSink]:
-    sink = SmtpSink(port=free_port())
-    # SMTPUTF8, as most mail servers offer: internationalised addresses (straße@…) travel as typed
-    controller = Controller(sink, hostname="127.0.0.1", port=sink.port, enable_SMTPUTF8=True)
-    controller.start()
-    try:
+    from tests.support.mail import smtp_sink
+
+    with smtp_sink() as sink:
         yield sink
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -164,4 +87,59 @@ def refusing_smtp_server(smtp_server: SmtpSink) -> SmtpSink:
 @pytest.fixture
 def closed_smtp_port() -> int:
     """A local port where nothing listens."""
+    from tests.support.processes import free_port
+
     return free_port()
+
+
+@pytest.fixture
+async def gateway_factory(
+    database_url: str, smtp_server: SmtpSink, tmp_path: Path
+) -> AsyncIterator[Callable[..., Any]]:
+    """Starts the app in this process (lifespan and all; requests through httpx's ASGI transport);
+    keyword arguments other than ``clock``, ``base_url`` and ``headers`` override settings.
+
+    One gateway runs at a time (Tortoise serves one app per process): starting
+    another stops the previous one.
+    """
+    import httpx
+    from asgi_lifespan import LifespanManager
+
+    from tests.support.client import Gateway
+    from tests.support.settings import make_settings
+    from web.app import create_app
+
+    running: list[tuple[LifespanManager, httpx.AsyncClient]] = []
+
+    async def stop() -> None:
+        while running:
+            manager, client = running.pop()
+            await client.aclose()
+            await manager.__aexit__(None, None, None)
+
+    async def start(
+        clock: Clock | None = None,
+        *,
+        base_url: str = "http://gateway.test",
+        headers: dict[str, str] | None = None,
+        **overrides: Any,
+    ) -> Gateway:
+        """``base_url`` https:// lets the client's cookie jar send Secure cookies back;
+        ``headers`` go with every request (e.g. the CSRF header of cookie transport)."""
+        await stop()
+        settings = make_settings(database_url, smtp_server.port, tmp_path / "data", **overrides)
+        app = create_app(settings, clock=clock)
+        manager = LifespanManager(app)
+        await manager.__aenter__()
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url=base_url, headers=headers)
+        running.append((manager, client))
+        return Gateway(client, smtp_server, app)
+
+    yield start
+    await stop()
+
+
+@pytest.fixture
+async def gateway(gateway_factory: Callable[..., Any]) -> Gateway:
+    started: Gateway = await gateway_factory()
+    return started

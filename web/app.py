@@ -22,7 +22,7 @@ from web.request_id import RequestIdMiddleware
 from web.request_log import RequestLog
 from web.transport import CSRF_HEADER, RefreshTokenTransport
 from web.wellknown import well_known_routes
-from wiring import Database, build_services
+from wiring import build_services, database_of
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -35,7 +35,7 @@ GRAPHQL_PATH = "/graphql"
 
 def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock | None = None) -> Starlette:
     """The ASGI app; tests may hand in their own mailer or clock, everything else is real."""
-    database = Database(settings.database_url, migrate_on_start=settings.migrate_on_start)
+    database = database_of(settings)
     metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
     metrics = GatewayMetrics(database.probe.pool_usage) if settings.serves_metrics else None
     services = build_services(settings, mailer, clock, audit_observer=metrics)

@@ -8,7 +8,7 @@ of the protocol its ``http="auto"`` picks (httptools, a dependency of the gatewa
 whose 400 carries ``security_headers`` and a GraphQL-shaped JSON error.
 
 ``send_400_response`` is uvicorn's, not a documented hook; ``uvicorn`` is pinned, and
-``tests/e2e/test_http_hardening.py`` sends malformed requests to a real process.
+``tests/processes/test_malformed_http.py`` sends malformed requests to a real process.
 """
 
 from __future__ import annotations

@@ -17,10 +17,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.support.processes import ROOT
+
 if TYPE_CHECKING:
     from playwright.async_api import Browser, ConsoleMessage, Page, Request, Route
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 # Runs in the page before its own scripts; Playwright injects it past the page's CSP.

@@ -20,21 +20,20 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.conftest import free_port
-from tests.e2e.conftest import PASSWORD
-from tests.e2e.processes import gateway_env, running_gateway
+from tests.support.client import PASSWORD, served_gateway
+from tests.support.processes import ROOT, free_port
+from tests.support.settings import development_env
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
     from playwright.async_api import Browser, BrowserContext, Page
 
-    from tests.conftest import SmtpSink
-    from tests.e2e.conftest import Gateway
+    from tests.support.client import Gateway
+    from tests.support.mail import SmtpSink
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
 SPA_DIR = ROOT / "examples" / "spa"
 ACCESS_TOKEN_SECONDS = 4  # short, so the SPA refreshes silently within the test
 EMAIL = "ann@example.com"
@@ -71,14 +70,14 @@ def spa_origin() -> Iterator[str]:
 @pytest.fixture
 async def cookie_gateway(spa_origin: str, smtp_server: SmtpSink, tmp_path: Path) -> AsyncIterator[tuple[Gateway, str]]:
     """A gateway process in cookie mode that allows the SPA's origin; and its GraphQL URL."""
-    env = gateway_env(
+    env = development_env(
         smtp_server.port,
         tmp_path,
         REFRESH_TOKEN_TRANSPORT="cookie",
         CORS_ORIGINS=spa_origin,
         ACCESS_TOKEN_TTL_SECONDS=str(ACCESS_TOKEN_SECONDS),
     )
-    async with running_gateway(env, smtp_server) as gateway:
+    async with served_gateway(env, smtp_server) as gateway:
         yield gateway, f"http://localhost:{gateway.http.base_url.port}/graphql"
 
 

@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.browser.conftest import watch
-from tests.e2e.processes import gateway_env, running_gateway
+from tests.support.client import served_gateway
+from tests.support.settings import development_env
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -18,8 +19,8 @@ if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Page
 
     from tests.browser.conftest import PageWatch
-    from tests.conftest import SmtpSink
-    from tests.e2e.conftest import Gateway
+    from tests.support.client import Gateway
+    from tests.support.mail import SmtpSink
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +34,7 @@ VARIABLES_EDITOR = 'section[aria-label="Variables"] .graphiql-editor:not(.hidden
 @pytest.fixture
 async def gateway_process(smtp_server: SmtpSink, tmp_path: Path) -> AsyncIterator[Gateway]:
     """``python server.py`` in development, on a free port."""
-    async with running_gateway(gateway_env(smtp_server.port, tmp_path), smtp_server) as gateway:
+    async with served_gateway(development_env(smtp_server.port, tmp_path), smtp_server) as gateway:
         yield gateway
 
 

@@ -17,7 +17,7 @@ from persistence.config import tortoise_config
 from persistence.migrate import apply_migrations
 from persistence.models import OtpChallengeRow, UserRow
 from persistence.unit_of_work import TortoiseUnitOfWork
-from tests.conftest import DEFAULT_TEST_POSTGRES_URL, _with_database
+from tests.support.databases import DEFAULT_SERVER_URL, with_database
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -98,12 +98,12 @@ async def database_before_0004(request: pytest.FixtureRequest, tmp_path: Path) -
     if request.param == "sqlite":
         url = f"sqlite://{tmp_path / 'before.sqlite3'}"
     else:
-        server_url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_TEST_POSTGRES_URL)
+        server_url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_SERVER_URL)
         request.getfixturevalue("postgres_database_url")  # skips (or fails under CI) without PostgreSQL
         name = f"gateway_migration_{uuid.uuid4().hex[:12]}"
         admin = await asyncpg.connect(server_url.replace("postgres://", "postgresql://", 1))
         await admin.execute(f'CREATE DATABASE "{name}"')
-        url = _with_database(server_url, name)
+        url = with_database(server_url, name)
     async with TortoiseContext():
         await tortoise_migrate(config=tortoise_config(url), target="models.0003_session_clients_and_email_change")
     yield url

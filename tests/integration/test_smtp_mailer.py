@@ -11,7 +11,7 @@ from domain import messages
 from domain.entities import MailKind, OutgoingMail
 from domain.errors import DeliveryFailed
 from mail.smtp import SmtpConfig, SmtpMailer
-from tests.conftest import SmtpSink
+from tests.support.mail import SmtpSink
 
 CODE = "424242"
 MAIL = messages.code("someone@example.com", MailKind.VERIFY_EMAIL, "Acme", CODE, 600)

@@ -96,7 +96,7 @@ class FakeUserRepository:
         self._database = database
 
     async def get(self, user_id: UUID) -> User | None:
-        return copy.deepcopy(self._state.users.get(user_id))
+        return copy.copy(self._state.users.get(user_id))
 
     async def get_by_email(self, email: str) -> User | None:
         if self._database.stale_email_lookups > 0:
@@ -105,13 +105,13 @@ class FakeUserRepository:
         key = email_key(email)
         for user in self._state.users.values():
             if user.email_key == key:
-                return copy.deepcopy(user)
+                return copy.copy(user)
         return None
 
     async def add(self, user: User) -> None:
         if any(existing.email_key == user.email_key for existing in self._state.users.values()):
             raise EmailAlreadyTaken
-        self._state.users[user.id] = copy.deepcopy(user)
+        self._state.users[user.id] = copy.copy(user)
 
     async def get_for_update(self, user_id: UUID) -> User | None:
         return await self.get(user_id)
@@ -126,7 +126,7 @@ class FakeUserRepository:
         assert user.id in self._state.users, "save() of a user that was never added"
         if any(other.email_key == user.email_key and other.id != user.id for other in self._state.users.values()):
             raise EmailAlreadyTaken
-        self._state.users[user.id] = copy.deepcopy(user)
+        self._state.users[user.id] = copy.copy(user)
 
     async def delete(self, user_id: UUID) -> None:
         state = self._state
@@ -154,10 +154,10 @@ class FakeOtpRepository:
     async def replace(self, challenge: OtpChallenge) -> None:
         if (earlier := self._pending(challenge.user_id, challenge.purpose)) is not None:
             del self._state.challenges[earlier.id]
-        self._state.challenges[challenge.id] = copy.deepcopy(challenge)
+        self._state.challenges[challenge.id] = copy.copy(challenge)
 
     async def get_for_update(self, user_id: UUID, purpose: OtpPurpose) -> OtpChallenge | None:
-        return copy.deepcopy(self._pending(user_id, purpose))
+        return copy.copy(self._pending(user_id, purpose))
 
     async def delete(self, challenge: OtpChallenge) -> None:
         self._state.challenges.pop(challenge.id, None)
@@ -168,19 +168,19 @@ class FakeSessionRepository:
         self._state = state
 
     async def add(self, session: Session) -> None:
-        self._state.sessions[session.id] = copy.deepcopy(session)
+        self._state.sessions[session.id] = copy.copy(session)
 
     async def get_for_update(self, session_id: UUID) -> Session | None:
-        return copy.deepcopy(self._state.sessions.get(session_id))
+        return copy.copy(self._state.sessions.get(session_id))
 
     async def save(self, session: Session) -> None:
         if session.id in self._state.sessions:
-            self._state.sessions[session.id] = copy.deepcopy(session)
+            self._state.sessions[session.id] = copy.copy(session)
 
     async def list_live(self, user_id: UUID, now: datetime, used_since: datetime) -> list[Session]:
         live = [s for s in self._state.sessions.values() if s.user_id == user_id and _live(s, now, used_since)]
         live.sort(key=lambda s: (s.last_used_at, s.created_at), reverse=True)
-        return copy.deepcopy(live)
+        return [copy.copy(session) for session in live]
 
     async def revoke_all(self, user_id: UUID, now: datetime, used_since: datetime, keep: UUID | None = None) -> int:
         ended = 0
@@ -193,14 +193,14 @@ class FakeSessionRepository:
 
     async def add_token(self, record: RefreshTokenRecord) -> None:
         assert record.token_hash not in self._state.refresh_tokens, "refresh token issued twice"
-        self._state.refresh_tokens[record.token_hash] = copy.deepcopy(record)
+        self._state.refresh_tokens[record.token_hash] = copy.copy(record)
 
     async def find_token(self, token_hash: str) -> RefreshTokenRecord | None:
-        return copy.deepcopy(self._state.refresh_tokens.get(token_hash))
+        return copy.copy(self._state.refresh_tokens.get(token_hash))
 
     async def save_token(self, record: RefreshTokenRecord) -> None:
         if record.token_hash in self._state.refresh_tokens:
-            self._state.refresh_tokens[record.token_hash] = copy.deepcopy(record)
+            self._state.refresh_tokens[record.token_hash] = copy.copy(record)
 
 
 class FakeThrottleRepository:

@@ -1,4 +1,4 @@
-"""The services wired on fakes by ``server.wire_services``, the same wiring the app uses."""
+"""The services wired on fakes by ``domain.services.assembly.wire_services``, the same wiring the app uses."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from domain.errors import InvalidAccessToken, InvalidRefreshToken
 from domain.otp import OtpCodes
 from domain.secrets import KeyRing
 from domain.services import Services
+from domain.services.assembly import wire_services
 from domain.services.throttle import RateLimits
 from security.access_tokens import AccessTokenCodec
-from wiring import wire_services
 
 if TYPE_CHECKING:
     from domain.entities import Principal, SignedIn

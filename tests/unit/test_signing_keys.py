@@ -196,8 +196,11 @@ class TestLoadSigningKey:
             load_signing_key(json.dumps(jwk), "JWT_SIGNING_KEY", "EdDSA")
 
 
-def verification_key(algorithm: AsymmetricAlgorithm = "EdDSA", kid: str | None = None) -> AccessTokenKey:
-    jwk = generate_signing_key(algorithm).private_jwk()
+def verification_key(
+    algorithm: AsymmetricAlgorithm = "EdDSA", kid: str | None = None, number: int = 1
+) -> AccessTokenKey:
+    """A key other than KEYS[algorithm] (a retired signer's), as configured for verification."""
+    jwk = signing_key(algorithm, number).private_jwk()
     if kid:
         jwk["kid"] = kid
     [key] = load_keys(json.dumps(jwk), f"verification key {kid}", algorithm)
@@ -238,7 +241,7 @@ class TestAccessTokenKeys:
 
     def test_refuses_one_kid_for_two_keys(self) -> None:
         with pytest.raises(InvalidSigningKey, match="kid 'k1' names two different keys"):
-            AccessTokenKeys(KEYS["EdDSA"], [verification_key(kid="k1"), verification_key(kid="k1")])
+            AccessTokenKeys(KEYS["EdDSA"], [verification_key(kid="k1"), verification_key(kid="k1", number=2)])
 
     def test_refuses_a_verification_key_with_the_signers_kid(self) -> None:
         with pytest.raises(InvalidSigningKey, match="names two different keys"):

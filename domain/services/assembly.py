@@ -1,0 +1,85 @@
+"""Every domain service wired to the collaborators it is given: the app gives it the real
+adapters (``wiring.build_services``), the unit tests give it fakes. No adapter, ORM or
+framework is imported here."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from domain.otp import OtpCodes
+from domain.refresh_tokens import RefreshTokenMinter
+from domain.services import Services
+from domain.services.account import AccountService
+from domain.services.audit import AuditTrail
+from domain.services.code_tries import CodeTries
+from domain.services.email_change import EmailChangeService
+from domain.services.identity import IdentityService
+from domain.services.login import LoginService
+from domain.services.mail_queue import MailQueue
+from domain.services.otp_checker import OtpChecker
+from domain.services.otp_sender import OtpSender
+from domain.services.password_check import PasswordCheck
+from domain.services.password_reset import PasswordResetService
+from domain.services.refresh import RefreshService
+from domain.services.registration import RegistrationService
+from domain.services.session_starter import SessionStarter
+from domain.services.sessions import SessionService
+from domain.services.throttle import Throttle
+from domain.services.verification import VerificationService
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from domain.policy import AuthPolicy
+    from domain.ports import AccessTokenCodec, AuditObserver, Clock, Mailer, PasswordHasher, UnitOfWork
+    from domain.secrets import KeyRing
+    from domain.services.throttle import RateLimits
+
+
+def wire_services(
+    *,
+    uow: Callable[[], UnitOfWork],
+    reads: Callable[[], UnitOfWork] | None = None,
+    passwords: PasswordHasher,
+    mailer: Mailer,
+    clock: Clock,
+    policy: AuthPolicy,
+    keys: KeyRing,
+    access_tokens: AccessTokenCodec,
+    limits: RateLimits,
+    audit_observer: AuditObserver | None = None,
+) -> Services:
+    """Every service with the collaborators it is given; unit tests give it fakes.
+
+    ``reads`` serves what needs no transaction: the one query that checks the session of
+    every signed-in request (``uow`` when not given).
+    """
+    refresh_tokens = RefreshTokenMinter(keys.refresh_token)
+    codes = OtpCodes(keys.otp)
+    mail_queue = MailQueue(mailer)
+    audit = AuditTrail(uow, clock, audit_observer)
+    throttle = Throttle(uow, keys.throttle, limits, clock, audit)
+    tries = CodeTries(throttle, clock, policy)
+    checker = OtpChecker(codes, clock, tries)
+    otp_sender = OtpSender(codes, tries, mailer, clock, policy, audit)
+    sessions = SessionStarter(access_tokens, refresh_tokens, clock, policy)
+    password_check = PasswordCheck(uow, passwords, throttle)
+    return Services(
+        registration=RegistrationService(
+            uow, passwords, otp_sender, mailer, mail_queue, clock, policy, throttle, audit
+        ),
+        verification=VerificationService(uow, passwords, checker, sessions, clock, policy, throttle, audit),
+        login=LoginService(uow, passwords, otp_sender, sessions, clock, policy, throttle, audit),
+        refresh=RefreshService(uow, refresh_tokens, sessions, clock, policy, throttle, audit),
+        identity=IdentityService(reads or uow, access_tokens, clock, policy),
+        sessions=SessionService(uow, clock, policy, audit),
+        password_reset=PasswordResetService(
+            uow, passwords, otp_sender, checker, sessions, mail_queue, clock, policy, throttle, audit
+        ),
+        account=AccountService(uow, passwords, password_check, mail_queue, clock, policy, audit),
+        email_change=EmailChangeService(
+            uow, password_check, otp_sender, checker, mailer, mail_queue, policy, throttle, audit
+        ),
+        throttle=throttle,
+        mail_queue=mail_queue,
+    )

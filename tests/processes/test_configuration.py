@@ -1,0 +1,85 @@
+"""Start-up with bad settings stops with a message naming the variable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from security.signing_keys import generate_signing_key
+from tests.support.processes import Finished, run_server_command
+
+ED25519 = generate_signing_key("EdDSA")
+RSA_1024_PEM = (
+    rsa.generate_private_key(65537, 1024)  # noqa: S505 - the weak key under test
+    .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    .decode()
+)
+
+
+def _jwk_with_kid(kid: str) -> str:
+    return json.dumps(generate_signing_key("EdDSA").private_jwk() | {"kid": kid})
+
+
+def _start(tmp_path: Path, **env: str) -> Finished:
+    return run_server_command("check", env=env, cwd=tmp_path, only_env=True)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"BCRYPT_COST": "twelve"}, "BCRYPT_COST"),
+        ({"PORT": "70000"}, "PORT"),
+        ({"APP_ENV": "staging"}, "APP_ENV"),
+        ({"APP_ENV": "production", "EMAIL_BACKEND": "smtp"}, "JWT_SECRET"),
+        ({"JWT_SECRET": "too-short"}, "JWT_SECRET"),
+        ({"DATABASE_URL": "mysql://db/gateway"}, "DATABASE_URL"),
+        ({"RATE_LIMIT_LOGIN_PER_IP": "30 per minute"}, "RATE_LIMIT_LOGIN_PER_IP"),
+        ({"RATE_LIMIT_CODES_PER_ACCOUNT": "0/1h"}, "RATE_LIMIT_CODES_PER_ACCOUNT"),
+        ({"TRUSTED_PROXIES": "10.0.0.1, proxy.internal"}, "TRUSTED_PROXIES"),
+        ({"TRUSTED_PROXIES": "*"}, "TRUSTED_PROXIES"),
+        ({"TRUSTED_PROXIES": "10.0.0.5, *"}, "TRUSTED_PROXIES"),
+        ({"LOCKOUT_HARD_LIMIT": "500"}, "LOCKOUT_HARD_LIMIT"),
+        ({"LOCKOUT_FIRST_DELAY_SECONDS": "600", "LOCKOUT_MAX_DELAY_SECONDS": "60"}, "LOCKOUT_MAX_DELAY_SECONDS"),
+        ({"JWT_ALGORITHM": "RS512"}, "JWT_ALGORITHM"),
+        ({"JWT_ALGORITHM": "ES256", "JWT_SIGNING_KEY": ED25519.private_pem()}, "JWT_SIGNING_KEY"),
+        ({"JWT_ALGORITHM": "RS256", "JWT_SIGNING_KEY": RSA_1024_PEM}, "JWT_SIGNING_KEY"),
+        ({"JWT_SIGNING_KEY": ED25519.public_pem()}, "JWT_SIGNING_KEY"),
+        ({"JWT_SIGNING_KEY_FILE": "/nonexistent/signing.pem"}, "JWT_SIGNING_KEY_FILE"),
+        ({"JWT_VERIFICATION_KEY_FILES": "/nonexistent/old.pem"}, "JWT_VERIFICATION_KEY_FILES"),
+        ({"JWT_SIGNING_KEY": _jwk_with_kid("k1"), "JWT_VERIFICATION_KEYS": _jwk_with_kid("k1")}, "kid 'k1'"),
+        ({"JWT_ALGORITHM": "HS256", "JWT_VERIFICATION_KEYS": ED25519.public_pem()}, "JWT_VERIFICATION_KEYS"),
+        ({"PUBLIC_URL": "auth.example.com"}, "PUBLIC_URL"),
+    ],
+)
+def test_bad_value_stops_with_the_variable_named(tmp_path: Path, env: dict[str, str], named: str) -> None:
+    result = _start(tmp_path, **env)
+    assert result.status == 2
+    assert named in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_good_settings_pass_the_check(tmp_path: Path) -> None:
+    result = _start(tmp_path)
+    assert result.status == 0, result.stderr
+    assert "configuration OK" in result.stdout
+
+
+@pytest.mark.parametrize("proxies", ["*", "10.0.0.5,*", "0.0.0.0/0", "::/0"])
+def test_trusting_every_address_is_refused_with_what_to_do_instead(tmp_path: Path, proxies: str) -> None:
+    # Every client could then choose its own address in X-Forwarded-For, and with it a fresh
+    # budget of every per-address limit.
+    result = _start(tmp_path, TRUSTED_PROXIES=proxies)
+    assert result.status == 2
+    assert "TRUSTED_PROXIES" in result.stderr
+    assert "would let every client say which address it has" in result.stderr
+    assert "list the addresses of your reverse proxies" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_trusted_proxies_may_be_addresses_and_networks(tmp_path: Path) -> None:
+    result = _start(tmp_path, TRUSTED_PROXIES="10.0.0.5, 10.1.0.0/16, fd00::/8, 127.0.0.1")
+    assert result.status == 0, result.stderr

@@ -1,0 +1,86 @@
+"""A real SMTP server (aiosmtpd, in its own thread) on localhost that keeps what it receives."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from typing import TYPE_CHECKING, Any
+
+from aiosmtpd.controller import Controller
+
+from tests.support.processes import free_port
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from email.message import Message
+
+ACCEPTED = "250 Message accepted for delivery"
+CODE = re.compile(r"\b(\d{6})\b")
+
+
+@dataclass
+class SmtpSink:
+    """What the server received, oldest first; ``reply`` is its answer to every message."""
+
+    port: int
+    reply: str = ACCEPTED
+    messages: list[Message] = field(default_factory=list)
+    recipients: list[list[str]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
+        if self.reply.startswith("250"):
+            with self._lock:
+                self.messages.append(message_from_bytes(envelope.content))
+                self.recipients.append(list(envelope.rcpt_tos))
+        return self.reply
+
+    def bodies_to(self, address: str) -> list[str]:
+        """The plain-text body of each message to ``address``, decoded, oldest first."""
+        return self._parts_to(address, "text/plain")
+
+    def html_bodies_to(self, address: str) -> list[str]:
+        """The HTML body of each message to ``address``, decoded, oldest first."""
+        return self._parts_to(address, "text/html")
+
+    def wait_for_code(self, address: str, timeout: float = 10.0) -> str:
+        """The six-digit code of the latest message to ``address``, waiting up to ``timeout`` seconds for one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            bodies = self.bodies_to(address)
+            match = CODE.search(bodies[-1]) if bodies else None
+            if match:
+                return match.group(1)
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no code mailed to {address} within {timeout} s")
+            time.sleep(0.05)
+
+    def _parts_to(self, address: str, content_type: str) -> list[str]:
+        with self._lock:
+            received = list(zip(self.messages, self.recipients, strict=True))
+        return [_decoded_part(message, content_type) for message, rcpts in received if address in rcpts]
+
+
+def _decoded_part(message: Message, content_type: str) -> str:
+    """The one part of ``message`` (multipart or not) of ``content_type``; fails if there is not exactly one."""
+    [part] = [part for part in message.walk() if part.get_content_type() == content_type]
+    payload = part.get_payload(decode=True)
+    assert isinstance(payload, bytes), f"{content_type} part has no payload"
+    return payload.decode(part.get_content_charset() or "utf-8")
+
+
+@contextmanager
+def smtp_sink() -> Iterator[SmtpSink]:
+    """A running sink on a free port; stopped on leaving."""
+    sink = SmtpSink(port=free_port())
+    # SMTPUTF8, as most mail servers offer: internationalised addresses (straße@…) travel as typed
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port, enable_SMTPUTF8=True)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()
