@@ -1,4 +1,5 @@
-"""The commands of ``python server.py``: serve, check, migrate, unlock-account, generate-key.
+"""The commands of ``python server.py``: serve, check, migrate, unlock-account, reset-second-factors,
+generate-key.
 
 Each has ``--help``; wrong or extra arguments answer a usage line and exit 2. An
 expected failure (bad settings, an address that is not one, an unknown account, a
@@ -30,9 +31,10 @@ from settings import load_settings
 from wiring import build_services
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine
+    from collections.abc import Awaitable, Callable, Coroutine
     from typing import Any
 
+    from domain.services import Services
     from security.signing_keys import AsymmetricAlgorithm
     from settings import Settings
 
@@ -62,11 +64,24 @@ def parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     migrate = commands.add_parser("migrate", help="apply pending database migrations to DATABASE_URL, then exit")
     unlock = commands.add_parser("unlock-account", help="end the sign-in lockout of the account with this address")
     unlock.add_argument("email", help="the account's e-mail address (any case)")
+    reset = commands.add_parser(
+        "reset-second-factors",
+        help="remove the authenticator app and recovery codes of the account with this address "
+        "(after checking who asks, outside the gateway)",
+    )
+    reset.add_argument("email", help="the account's e-mail address (any case)")
     key = commands.add_parser("generate-key", help="make a private key for JWT_SIGNING_KEY(_FILE)")
     key.add_argument("--alg", choices=["EdDSA", "ES256", "RS256"], default="EdDSA", help="default: EdDSA")
     key.add_argument("--format", choices=["jwk", "pem"], default="jwk", help="a JWK with its kid, or PKCS#8 PEM")
     key.add_argument("--out", type=Path, help="write to this file (created with mode 0600) instead of printing")
-    by_name = {"serve": serve, "check": check, "migrate": migrate, "unlock-account": unlock, "generate-key": key}
+    by_name = {
+        "serve": serve,
+        "check": check,
+        "migrate": migrate,
+        "unlock-account": unlock,
+        "reset-second-factors": reset,
+        "generate-key": key,
+    }
     return top, by_name
 
 
@@ -88,6 +103,8 @@ def main(argv: list[str], serve: Callable[[Settings], None]) -> None:
         print("migrations applied")
     elif command == "unlock-account":
         unlock_account(settings, options.email)
+    elif command == "reset-second-factors":
+        reset_second_factors(settings, options.email)
     else:
         # A database that cannot be reached is one line here, not uvicorn's startup traceback.
         _with_database(settings, prepare_database(settings.database_url, migrate=settings.migrate_on_start))
@@ -105,12 +122,8 @@ def _with_database(settings: Settings, work: Coroutine[Any, Any, Any]) -> Any:
         raise SystemExit(1) from None
 
 
-def unlock_account(settings: Settings, email: str) -> None:
-    """End the failed-sign-in streak of the account with ``email``.
-
-    Exits 2 for an address that is not one, 1 when no account has it. (An operator's
-    command: telling whether an account exists is its job.)
-    """
+def _address(email: str) -> str:
+    """``email`` normalised; exits 2 for an address that is not one."""
     errors = InputCollector()
     address = normalise_email(email, errors)
     try:
@@ -119,23 +132,57 @@ def unlock_account(settings: Settings, email: str) -> None:
         reasons = "; ".join(error.message for error in exc.errors)
         sys.stderr.write(f"{email!r} is not an e-mail address: {reasons}\n")
         raise SystemExit(2) from None
+    return address
 
-    async def unlock() -> str | None:
-        throttle = build_services(settings).throttle
+
+def _on_account(
+    settings: Settings, address: str, change: Callable[[Services], Awaitable[str | None]], nothing: str
+) -> str:
+    """Run ``change`` (which answers the account's address, or ``None`` without an account)
+    with the services on the database; exits 1 when no account has ``address``.
+
+    (An operator's command: telling whether an account exists is its job.)
+    """
+
+    async def run() -> str | None:
+        services = build_services(settings)
         async with TortoiseContext() as context:
             await context.init(config=tortoise_config(settings.database_url))
-            async with TortoiseReadOnlyUnitOfWork() as uow:
-                user = await uow.users.get_by_email(address)
-            if user is None:
-                return None
-            await throttle.unlock(address)
-            return user.email
+            done = await change(services)
+            await services.mail_queue.drain()  # the notice, before the process ends
+            return done
 
-    unlocked = _with_database(settings, unlock())
-    if unlocked is None:
-        sys.stderr.write(f"no account has the address {address}: nothing was unlocked\n")
+    done: str | None = _with_database(settings, run())
+    if done is None:
+        sys.stderr.write(f"no account has the address {address}: {nothing}\n")
         raise SystemExit(1)
-    print(f"sign-in lockout cleared for {unlocked}")
+    return done
+
+
+def unlock_account(settings: Settings, email: str) -> None:
+    """End the failed-sign-in streak of the account with ``email``."""
+    address = _address(email)
+
+    async def unlock(services: Services) -> str | None:
+        async with TortoiseReadOnlyUnitOfWork() as uow:
+            user = await uow.users.get_by_email(address)
+        if user is None:
+            return None
+        await services.throttle.unlock(address)
+        return user.email
+
+    print(f"sign-in lockout cleared for {_on_account(settings, address, unlock, 'nothing was unlocked')}")
+
+
+def reset_second_factors(settings: Settings, email: str) -> None:
+    """Remove the second factors of the account with ``email`` (audited; the owner is mailed)."""
+    address = _address(email)
+
+    async def reset(services: Services) -> str | None:
+        return await services.second_factors.reset_by_operator(address)
+
+    done = _on_account(settings, address, reset, "nothing was removed")
+    print(f"second factors removed for {done}; the owner was mailed")
 
 
 def generate_key(algorithm: str, key_format: str, out: Path | None) -> None:

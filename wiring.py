@@ -23,6 +23,8 @@ from persistence.database import Database
 from persistence.unit_of_work import TortoiseReadOnlyUnitOfWork, TortoiseUnitOfWork
 from security.access_tokens import AccessTokenCodec
 from security.passwords import BcryptPasswordHasher
+from security.sealing import AesGcmSealer
+from security.totp import Totp
 
 if TYPE_CHECKING:
     from domain.ports import AuditObserver, Clock, Mailer
@@ -80,6 +82,8 @@ def build_services(
         keys=keys,
         access_tokens=access_tokens,
         limits=rate_limits(settings),
+        totp=Totp(),
+        sealer=AesGcmSealer(keys.factor_secret),
         audit_observer=audit_observer,
     )
 

@@ -101,6 +101,8 @@ class Session:
     # where it was last used from, for the person's list of their sessions
     client_ip: str | None = None
     user_agent: str | None = None
+    # how it was signed in: RFC 8176 methods, space-separated ("pwd", "pwd otp mfa")
+    amr: str = "pwd"
 
     def is_live(self, now: datetime, idle_lifetime: timedelta) -> bool:
         """Not revoked, and neither past its absolute lifetime nor idle for too long."""
@@ -154,6 +156,73 @@ class AccessClaims:
     expires_at: int
 
 
+class AuthMethod(enum.StrEnum):
+    """How a session was signed in: the RFC 8176 values its access tokens carry as ``amr``."""
+
+    PASSWORD = "pwd"  # noqa: S105 - an RFC 8176 method name, not a secret
+    ONE_TIME_PASSWORD = "otp"  # noqa: S105 - a method name; an authenticator app's code (TOTP) or a recovery code
+    MULTI_FACTOR = "mfa"
+
+
+PASSWORD_ONLY = (AuthMethod.PASSWORD,)
+WITH_SECOND_FACTOR = (AuthMethod.PASSWORD, AuthMethod.ONE_TIME_PASSWORD, AuthMethod.MULTI_FACTOR)
+
+
+class SecondFactorMethod(enum.StrEnum):
+    """What can complete a sign-in after the password."""
+
+    TOTP = "totp"
+    RECOVERY_CODE = "recovery_code"
+
+
+@dataclass
+class TotpFactor:
+    """An account's authenticator app: its secret, sealed with a server key, and the last
+    time step a code was accepted for (a code is never accepted twice)."""
+
+    user_id: UUID
+    sealed_secret: bytes
+    created_at: datetime
+    confirmed_at: datetime | None = None  # None until the first code from the app is entered
+    last_step: int | None = None
+
+
+@dataclass
+class SignInTicket:
+    """The right password of an account with a second factor: what ``completeSignIn`` needs,
+    stored as the SHA-256 of the ticket handed out, single use, short-lived, with few tries."""
+
+    ticket_hash: str
+    user_id: UUID
+    expires_at: datetime
+    tries: int = 0
+
+
+@dataclass(frozen=True)
+class MfaRequired:
+    """The password was right; the sign-in completes with one of ``methods``."""
+
+    ticket: str
+    methods: tuple[SecondFactorMethod, ...]
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class TotpProvisioning:
+    """What an authenticator app needs: the secret (base32) and the otpauth:// URI of its QR code."""
+
+    secret: str
+    uri: str
+
+
+@dataclass(frozen=True)
+class SecondFactors:
+    """An account's second factors, as its owner may see them."""
+
+    totp: bool
+    recovery_codes_left: int
+
+
 class MailKind(enum.StrEnum):
     """Every message the gateway sends; each has its templates in ``mail/templates``."""
 
@@ -164,6 +233,10 @@ class MailKind(enum.StrEnum):
     ADDRESS_IN_USE = "address_in_use"  # notice: another account asked to move to this address
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 - notice: the password was changed or reset
     EMAIL_CHANGED = "email_changed"  # notice to the old address: the account moved to another one
+    SECOND_FACTOR_ENABLED = "second_factor_enabled"  # notice: an authenticator app was set up
+    SECOND_FACTOR_REMOVED = "second_factor_removed"  # notice: the authenticator app was removed
+    RECOVERY_CODE_USED = "recovery_code_used"  # notice: a recovery code signed in; how many are left
+    RECOVERY_CODES_REPLACED = "recovery_codes_replaced"  # notice: new recovery codes, the old ones void
 
 
 @dataclass(frozen=True)
@@ -171,7 +244,8 @@ class OutgoingMail:
     """What to send, not how it reads: the mail adapter renders ``kind``'s templates.
 
     ``code`` and ``code_lifetime_seconds`` are set for the kinds that carry a
-    one-time code; ``new_email`` for ``EMAIL_CHANGED``.
+    one-time code; ``new_email`` for ``EMAIL_CHANGED``; ``remaining`` (recovery codes
+    left) for ``RECOVERY_CODE_USED``.
     """
 
     to: str
@@ -180,6 +254,7 @@ class OutgoingMail:
     code: str | None = None
     code_lifetime_seconds: int | None = None
     new_email: str | None = None
+    remaining: int | None = None
 
 
 class AuditEventType(enum.StrEnum):
@@ -206,6 +281,11 @@ class AuditEventType(enum.StrEnum):
     EMAIL_CHANGED = "email_changed"
     EMAIL_CHANGE_FAILED = "email_change_failed"  # detail: why
     ACCOUNT_DELETED = "account_deleted"
+    SECOND_FACTOR_ENABLED = "second_factor_enabled"
+    SECOND_FACTOR_REMOVED = "second_factor_removed"
+    SECOND_FACTOR_FAILED = "second_factor_failed"  # detail: which method
+    RECOVERY_CODE_USED = "recovery_code_used"  # detail: how many are left
+    RECOVERY_CODES_REPLACED = "recovery_codes_replaced"
 
 
 @dataclass(frozen=True)

@@ -80,3 +80,15 @@ class SessionNotFound(AuthError):
 
 class EmailAlreadyTaken(AuthError):
     """Raised by a repository when a concurrent request created the same account."""
+
+
+class InvalidTicket(AuthError):
+    """The sign-in ticket is unknown, expired, already used or out of tries: sign in again."""
+
+
+class SecondFactorAlreadyEnabled(AuthError):
+    """The account already has an authenticator app; remove it before setting up another."""
+
+
+class SecondFactorNotEnabled(AuthError):
+    """The account has no second factor to confirm, remove or make recovery codes for."""

@@ -24,3 +24,20 @@ def password_changed(to: str, product: str) -> OutgoingMail:
 
 def email_changed(to: str, product: str, new_email: str) -> OutgoingMail:
     return OutgoingMail(to=to, kind=MailKind.EMAIL_CHANGED, product=product, new_email=new_email)
+
+
+SECOND_FACTOR_NOTICES = (
+    MailKind.SECOND_FACTOR_ENABLED,
+    MailKind.SECOND_FACTOR_REMOVED,
+    MailKind.RECOVERY_CODES_REPLACED,
+)
+
+
+def second_factor_notice(to: str, kind: MailKind, product: str) -> OutgoingMail:
+    """One of ``SECOND_FACTOR_NOTICES``: the authenticator app was set up or removed, or the recovery codes replaced."""
+    assert kind in SECOND_FACTOR_NOTICES, kind
+    return OutgoingMail(to=to, kind=kind, product=product)
+
+
+def recovery_code_used(to: str, product: str, remaining: int) -> OutgoingMail:
+    return OutgoingMail(to=to, kind=MailKind.RECOVERY_CODE_USED, product=product, remaining=remaining)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from datetime import datetime
     from types import TracebackType
     from typing import Self
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
         OutgoingMail,
         RefreshTokenRecord,
         Session,
+        SignInTicket,
+        TotpFactor,
         User,
     )
     from domain.rate_limiting import ThrottleState
@@ -54,7 +56,17 @@ class AccessTokenCodec(Protocol):
     @property
     def lifetime_seconds(self) -> int: ...
 
-    def issue(self, user_id: UUID, session_id: UUID, now: datetime) -> str: ...
+    def issue(
+        self,
+        user_id: UUID,
+        session_id: UUID,
+        now: datetime,
+        amr: Sequence[str] = ("pwd",),
+        auth_time: datetime | None = None,
+    ) -> str:
+        """An access token of the session; ``amr`` and ``auth_time`` (when the session
+        signed in, ``now`` if not given) say how and when it authenticated."""
+        ...
 
     def decode(self, token: str, now: datetime) -> AccessClaims:
         """The verified claims; raise ``InvalidAccessToken`` for a malformed, forged or expired token."""
@@ -62,6 +74,35 @@ class AccessTokenCodec(Protocol):
 
     def public_jwks(self) -> dict[str, list[dict[str, str]]]:
         """The JWK Set of the public keys that verify access tokens (empty for a shared secret)."""
+        ...
+
+
+class SecretSealer(Protocol):
+    """Encrypts secrets the gateway must read back (authenticator-app secrets) with a server
+    key, so a copy of the database alone does not reveal them (``security.sealing``)."""
+
+    def seal(self, secret: bytes, context: bytes) -> bytes:
+        """``secret`` encrypted and authenticated; ``context`` (say, the account id) is bound to it."""
+        ...
+
+    def open(self, sealed: bytes, context: bytes) -> bytes:
+        """The secret ``seal`` was given; raises ``ValueError`` if ``sealed`` or ``context`` was changed."""
+        ...
+
+
+class TotpAlgorithm(Protocol):
+    """Time-based one-time passwords, RFC 6238 (``security.totp``): 6 digits, 30-second steps."""
+
+    def new_secret(self) -> str:
+        """A new random secret, base32."""
+        ...
+
+    def provisioning_uri(self, secret: str, account: str, issuer: str) -> str:
+        """The otpauth:// URI an authenticator app reads from a QR code."""
+        ...
+
+    def matching_step(self, secret: str, code: str, now: datetime) -> int | None:
+        """The time step (the current one, or one either side) whose code is ``code``, if any."""
         ...
 
 
@@ -168,6 +209,41 @@ class AuditRepository(Protocol):
         ...
 
 
+class FactorRepository(Protocol):
+    """Second factors: the authenticator app, recovery codes, and the tickets of sign-ins
+    waiting for their second step."""
+
+    async def get_totp_for_update(self, user_id: UUID) -> TotpFactor | None:
+        """The account's authenticator app (confirmed or not), locked until the transaction ends."""
+        ...
+
+    async def put_totp(self, factor: TotpFactor) -> None:
+        """Store ``factor`` as the account's only authenticator app, replacing any other."""
+        ...
+
+    async def delete_totp(self, user_id: UUID) -> None: ...
+
+    async def has_confirmed_totp(self, user_id: UUID) -> bool: ...
+
+    async def replace_recovery_codes(self, user_id: UUID, code_hashes: list[str]) -> None:
+        """Make ``code_hashes`` the account's recovery codes, voiding every earlier one."""
+        ...
+
+    async def use_recovery_code(self, user_id: UUID, code_hash: str) -> bool:
+        """Delete the account's code of ``code_hash``; whether there was one (at most one caller wins)."""
+        ...
+
+    async def count_recovery_codes(self, user_id: UUID) -> int: ...
+
+    async def add_ticket(self, ticket: SignInTicket) -> None: ...
+
+    async def get_ticket_for_update(self, ticket_hash: str) -> SignInTicket | None: ...
+
+    async def save_ticket(self, ticket: SignInTicket) -> None: ...
+
+    async def delete_ticket(self, ticket_hash: str) -> None: ...
+
+
 class AuditObserver(Protocol):
     def observe(self, event: AuditEvent) -> None:
         """Hear of ``event`` as a service records it, before its transaction commits.
@@ -195,6 +271,9 @@ class UnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditRepository: ...
+
+    @property
+    def factors(self) -> FactorRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

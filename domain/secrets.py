@@ -18,6 +18,8 @@ class KeyRing:
     otp: bytes
     refresh_token: bytes
     throttle: bytes
+    factor_secret: bytes  # seals authenticator-app secrets in the database
+    recovery_code: bytes  # keys the hashes of recovery codes
 
     @classmethod
     def from_secret(cls, server_secret: bytes) -> KeyRing:
@@ -26,4 +28,6 @@ class KeyRing:
             otp=derive_key(server_secret, "otp"),
             refresh_token=derive_key(server_secret, "refresh-token"),
             throttle=derive_key(server_secret, "throttle"),
+            factor_secret=derive_key(server_secret, "factor-secret"),
+            recovery_code=derive_key(server_secret, "recovery-code"),
         )

@@ -52,6 +52,8 @@ class SessionRow(Model):
     revoked_at = fields.DatetimeField(null=True)
     client_ip = fields.CharField(max_length=45, null=True)
     user_agent = fields.CharField(max_length=512, null=True)
+    # RFC 8176 methods, space-separated; NULL for sessions from before they were recorded: "pwd"
+    amr = fields.CharField(max_length=64, null=True)
 
     class Meta:
         table = "sessions"
@@ -95,3 +97,45 @@ class AuditEventRow(Model):
 
     class Meta:
         table = "audit_events"
+
+
+# An account's authenticator app; the secret is sealed (AES-GCM) with a key derived from the
+# server secret, never stored readable.
+class TotpFactorRow(Model):
+    id = fields.BigIntField(primary_key=True)
+    user: fields.OneToOneRelation[UserRow] = fields.OneToOneField(
+        "models.UserRow", related_name="totp_factor", on_delete=fields.CASCADE
+    )
+    sealed_secret = fields.BinaryField()
+    created_at = fields.DatetimeField()
+    confirmed_at = fields.DatetimeField(null=True)
+    last_step = fields.BigIntField(null=True)
+
+    class Meta:
+        table = "totp_factors"
+
+
+# One unused recovery code of an account, as an HMAC keyed with a server key.
+class RecoveryCodeRow(Model):
+    id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyRelation[UserRow] = fields.ForeignKeyField(
+        "models.UserRow", related_name="recovery_codes", on_delete=fields.CASCADE
+    )
+    code_hash = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "recovery_codes"
+        unique_together = (("user", "code_hash"),)
+
+
+# A sign-in waiting for its second step: the SHA-256 of the ticket handed out.
+class SignInTicketRow(Model):
+    ticket_hash = fields.CharField(max_length=64, primary_key=True)
+    user: fields.ForeignKeyRelation[UserRow] = fields.ForeignKeyField(
+        "models.UserRow", related_name="sign_in_tickets", on_delete=fields.CASCADE
+    )
+    expires_at = fields.DatetimeField(db_index=True)
+    tries = fields.IntField(default=0)
+
+    class Meta:
+        table = "sign_in_tickets"

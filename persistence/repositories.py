@@ -180,6 +180,7 @@ def _session(row: SessionRow) -> Session:
         revoked_at=row.revoked_at,
         client_ip=row.client_ip,
         user_agent=row.user_agent,
+        amr=row.amr or "pwd",
     )
 
 
@@ -210,6 +211,7 @@ class TortoiseSessionRepository:
             revoked_at=session.revoked_at,
             client_ip=session.client_ip,
             user_agent=session.user_agent,
+            amr=session.amr,
         )
 
     async def get_for_update(self, session_id: UUID) -> Session | None:

@@ -6,6 +6,7 @@ from tortoise.connection import get_connections
 from tortoise.transactions import in_transaction
 
 from persistence.audit_log import TortoiseAuditRepository
+from persistence.factors import TortoiseFactorRepository
 from persistence.rate_counters import TortoiseThrottleRepository
 from persistence.repositories import (
     TortoiseOtpRepository,
@@ -31,6 +32,7 @@ class TortoiseUnitOfWork:
     sessions: TortoiseSessionRepository
     throttles: TortoiseThrottleRepository
     audit: TortoiseAuditRepository
+    factors: TortoiseFactorRepository
 
     def __init__(self) -> None:
         self._transaction: TransactionContext | None = None
@@ -48,6 +50,7 @@ class TortoiseUnitOfWork:
         self.sessions = TortoiseSessionRepository(db)
         self.throttles = TortoiseThrottleRepository(db)
         self.audit = TortoiseAuditRepository(db)
+        self.factors = TortoiseFactorRepository(db)
 
     async def commit(self) -> None:
         await self._db.commit()

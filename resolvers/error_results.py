@@ -34,6 +34,11 @@ CANDIDATES: dict[type[errors.AuthError], _Candidates] = {
     errors.DeliveryFailed: ((types.DeliveryFailed, lambda _: types.DeliveryFailed()),),
     errors.RateLimited: ((types.RateLimited, types.RateLimited.from_domain),),
     errors.SessionNotFound: ((types.SessionNotFound, lambda _: types.SessionNotFound()),),
+    errors.InvalidTicket: ((types.InvalidTicket, lambda _: types.InvalidTicket()),),
+    errors.SecondFactorAlreadyEnabled: (
+        (types.SecondFactorAlreadyEnabled, lambda _: types.SecondFactorAlreadyEnabled()),
+    ),
+    errors.SecondFactorNotEnabled: ((types.SecondFactorNotEnabled, lambda _: types.SecondFactorNotEnabled()),),
 }
 
 

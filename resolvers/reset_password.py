@@ -6,10 +6,19 @@ import strawberry
 from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
 
 from domain import errors
+from domain.entities import MfaRequired as SecondStep
 from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
 from resolvers.sensitivity import SENSITIVE
-from resolvers.types import AuthPayload, InvalidInput, InvalidOtp, OtpExpired, RateLimited, TooManyAttempts
+from resolvers.types import (
+    AuthPayload,
+    InvalidInput,
+    InvalidOtp,
+    MfaRequired,
+    OtpExpired,
+    RateLimited,
+    TooManyAttempts,
+)
 
 
 @strawberry.input
@@ -20,7 +29,7 @@ class ResetPasswordInput:
 
 
 ResetPasswordResult = Annotated[
-    AuthPayload | InvalidOtp | OtpExpired | TooManyAttempts | InvalidInput | RateLimited,
+    AuthPayload | MfaRequired | InvalidOtp | OtpExpired | TooManyAttempts | InvalidInput | RateLimited,
     strawberry.union("ResetPasswordResult"),
 ]
 
@@ -28,13 +37,16 @@ ResetPasswordResult = Annotated[
 async def reset_password(
     info: Info[Context, None], input_: Annotated[ResetPasswordInput, strawberry.argument(name="input")]
 ) -> ResetPasswordResult:
-    """Set a new password with the mailed code: every session ends, and a new one starts."""
+    """Set a new password with the mailed code: every session ends, and a new one starts (after
+    the second step, for an account with a second factor)."""
     try:
         signed_in = await info.context.services.password_reset.reset(
             input_.email, input_.code, input_.new_password, client=info.context.client
         )
     except errors.AuthError as failure:
         return error_result(failure, ResetPasswordResult)
+    if isinstance(signed_in, SecondStep):
+        return MfaRequired.from_domain(signed_in)
     return AuthPayload.from_domain(signed_in, info.context.deliver_refresh_token(signed_in))
 
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
+from domain.entities import SecondFactorMethod as DomainSecondFactorMethod
+
 if TYPE_CHECKING:
     from uuid import UUID
 
@@ -67,6 +69,29 @@ class AuthPayload:
         )
 
 
+# The domain's enum, registered with the schema as it is (its values are the GraphQL names' lower case).
+strawberry.enum(
+    DomainSecondFactorMethod, name="SecondFactorMethod", description="What can complete a sign-in after the password."
+)
+SecondFactorMethod = DomainSecondFactorMethod
+
+
+@strawberry.type(
+    description=(
+        "The password was right and the account has a second factor: send `ticket` with a code to "
+        "completeSignIn before `expiresAt`."
+    )
+)
+class MfaRequired:
+    ticket: str = strawberry.field(description="Single use, for this sign-in only; never stored by the client.")
+    methods: list[SecondFactorMethod]
+    expires_at: datetime
+
+    @classmethod
+    def from_domain(cls, required: entities.MfaRequired) -> MfaRequired:
+        return cls(ticket=required.ticket, methods=list(required.methods), expires_at=required.expires_at)
+
+
 @strawberry.type(description="A signed-in device or browser: one refresh-token family.")
 class Session:
     id: strawberry.ID
@@ -76,6 +101,9 @@ class Session:
     client_ip: str | None = strawberry.field(description="The address it was last used from.")
     user_agent: str | None = strawberry.field(description="The browser or app that last used it.")
     current: bool = strawberry.field(description="True for the session this request comes from.")
+    sign_in_methods: list[str] = strawberry.field(
+        description='How it signed in (RFC 8176 "amr" values): ["pwd"], or ["pwd", "otp", "mfa"] with a second factor.'
+    )
 
     @classmethod
     def from_domain(cls, session: entities.Session, current_session_id: UUID) -> Session:
@@ -87,6 +115,7 @@ class Session:
             client_ip=session.client_ip,
             user_agent=session.user_agent,
             current=session.id == current_session_id,
+            sign_in_methods=session.amr.split(),
         )
 
 
@@ -114,6 +143,16 @@ class AccountDeleted:
 class OtpSent:
     email: str
     expires_at: datetime
+
+
+@strawberry.type(
+    description=(
+        "Recovery codes, shown this once: each signs in once in place of the authenticator app. "
+        "The gateway keeps only their hashes."
+    )
+)
+class RecoveryCodes:
+    codes: list[str]
 
 
 @strawberry.type
@@ -186,6 +225,24 @@ class WrongPassword(Error):
 class SessionNotFound(Error):
     message: str = "None of your active sessions has this id; it may have ended already."
     code: str = "SESSION_NOT_FOUND"
+
+
+@strawberry.type
+class InvalidTicket(Error):
+    message: str = "This sign-in has expired or was already used; sign in again."
+    code: str = "INVALID_TICKET"
+
+
+@strawberry.type
+class SecondFactorAlreadyEnabled(Error):
+    message: str = "An authenticator app is already set up; remove it before setting up another."
+    code: str = "SECOND_FACTOR_ALREADY_ENABLED"
+
+
+@strawberry.type
+class SecondFactorNotEnabled(Error):
+    message: str = "There is no authenticator app set up on this account."
+    code: str = "SECOND_FACTOR_NOT_ENABLED"
 
 
 @strawberry.type

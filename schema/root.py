@@ -11,20 +11,26 @@ from strawberry.extensions import DisableIntrospection, ParserCache
 from strawberry.schema.config import StrawberryConfig
 
 from resolvers import (
+    begin_totp_enrolment,
     change_password,
+    complete_sign_in,
     confirm_email_change,
+    confirm_totp_enrolment,
     delete_account,
     login,
     logout,
     logout_all,
     me,
     refresh_token,
+    regenerate_recovery_codes,
     register,
+    remove_totp,
     request_email_change,
     request_password_reset,
     resend_otp,
     reset_password,
     revoke_session,
+    second_factors,
     sessions,
     update_profile,
     verify_otp,
@@ -58,6 +64,7 @@ DOCUMENT_CACHE_SIZE = 256
 class Query:
     me = me.field
     sessions = sessions.field
+    second_factors = second_factors.field
 
 
 @strawberry.type
@@ -77,6 +84,11 @@ class Mutation:
     request_email_change = request_email_change.field
     confirm_email_change = confirm_email_change.field
     delete_account = delete_account.field
+    complete_sign_in = complete_sign_in.field
+    begin_totp_enrolment = begin_totp_enrolment.field
+    confirm_totp_enrolment = confirm_totp_enrolment.field
+    regenerate_recovery_codes = regenerate_recovery_codes.field
+    remove_totp = remove_totp.field
 
 
 def build_schema(

@@ -13,6 +13,7 @@ from domain.errors import InvalidAccessToken
 from security.signing_keys import AccessTokenKeys, jws_registry
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import datetime
 
     from joserfc.jwk import GuestProtocol, Key
@@ -52,9 +53,16 @@ class AccessTokenCodec:
         """The JWK Set of the public keys that verify (empty for HS256)."""
         return self.keys.jwks()
 
-    def issue(self, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime) -> str:
+    def issue(
+        self,
+        user_id: uuid.UUID,
+        session_id: uuid.UUID,
+        now: datetime,
+        amr: Sequence[str] = ("pwd",),
+        auth_time: datetime | None = None,
+    ) -> str:
         issued_at = int(now.timestamp())
-        claims = {
+        claims: dict[str, object] = {
             "iss": self.issuer,
             "aud": self.audience,
             "sub": str(user_id),
@@ -62,6 +70,8 @@ class AccessTokenCodec:
             "iat": issued_at,
             "exp": issued_at + self.lifetime_seconds,
             "jti": uuid.uuid4().hex,
+            "amr": list(amr),  # RFC 8176: how the session authenticated
+            "auth_time": int((auth_time or now).timestamp()),
         }
         signer = self.keys.signer
         header = {"alg": signer.algorithm, "typ": ACCESS_TOKEN_TYPE, "kid": signer.kid}

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from domain.services.password_reset import PasswordResetService
     from domain.services.refresh import RefreshService
     from domain.services.registration import RegistrationService
+    from domain.services.second_factors import SecondFactorService
     from domain.services.sessions import SessionService
     from domain.services.throttle import Throttle
     from domain.services.verification import VerificationService
@@ -32,5 +33,6 @@ class Services:
     password_reset: PasswordResetService
     account: AccountService
     email_change: EmailChangeService
+    second_factors: SecondFactorService
     throttle: Throttle
     mail_queue: MailQueue

@@ -22,6 +22,7 @@ from domain.services.password_check import PasswordCheck
 from domain.services.password_reset import PasswordResetService
 from domain.services.refresh import RefreshService
 from domain.services.registration import RegistrationService
+from domain.services.second_factors import SecondFactorService
 from domain.services.session_starter import SessionStarter
 from domain.services.sessions import SessionService
 from domain.services.throttle import Throttle
@@ -31,7 +32,16 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from domain.policy import AuthPolicy
-    from domain.ports import AccessTokenCodec, AuditObserver, Clock, Mailer, PasswordHasher, UnitOfWork
+    from domain.ports import (
+        AccessTokenCodec,
+        AuditObserver,
+        Clock,
+        Mailer,
+        PasswordHasher,
+        SecretSealer,
+        TotpAlgorithm,
+        UnitOfWork,
+    )
     from domain.secrets import KeyRing
     from domain.services.throttle import RateLimits
 
@@ -47,6 +57,8 @@ def wire_services(
     keys: KeyRing,
     access_tokens: AccessTokenCodec,
     limits: RateLimits,
+    totp: TotpAlgorithm,
+    sealer: SecretSealer,
     audit_observer: AuditObserver | None = None,
 ) -> Services:
     """Every service with the collaborators it is given; unit tests give it fakes.
@@ -64,22 +76,26 @@ def wire_services(
     otp_sender = OtpSender(codes, tries, mailer, clock, policy, audit)
     sessions = SessionStarter(access_tokens, refresh_tokens, clock, policy)
     password_check = PasswordCheck(uow, passwords, throttle)
+    second_factors = SecondFactorService(
+        uow, totp, sealer, keys.recovery_code, password_check, sessions, mail_queue, clock, policy, throttle, audit
+    )
     return Services(
         registration=RegistrationService(
             uow, passwords, otp_sender, mailer, mail_queue, clock, policy, throttle, audit
         ),
         verification=VerificationService(uow, passwords, checker, sessions, clock, policy, throttle, audit),
-        login=LoginService(uow, passwords, otp_sender, sessions, clock, policy, throttle, audit),
+        login=LoginService(uow, passwords, otp_sender, sessions, second_factors, clock, policy, throttle, audit),
         refresh=RefreshService(uow, refresh_tokens, sessions, clock, policy, throttle, audit),
         identity=IdentityService(reads or uow, access_tokens, clock, policy),
         sessions=SessionService(uow, clock, policy, audit),
         password_reset=PasswordResetService(
-            uow, passwords, otp_sender, checker, sessions, mail_queue, clock, policy, throttle, audit
+            uow, passwords, otp_sender, checker, sessions, second_factors, mail_queue, clock, policy, throttle, audit
         ),
         account=AccountService(uow, passwords, password_check, mail_queue, clock, policy, audit),
         email_change=EmailChangeService(
             uow, password_check, otp_sender, checker, mailer, mail_queue, policy, throttle, audit
         ),
+        second_factors=second_factors,
         throttle=throttle,
         mail_queue=mail_queue,
     )

@@ -12,11 +12,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from uuid import UUID
 
-    from domain.entities import Client, SignedIn
+    from domain.entities import Client, MfaRequired, SignedIn
     from domain.policy import AuthPolicy
     from domain.ports import Clock, PasswordHasher, UnitOfWork
     from domain.services.audit import AuditTrail
     from domain.services.otp_sender import OtpSender
+    from domain.services.second_factors import SecondFactorService
     from domain.services.session_starter import SessionStarter
     from domain.services.throttle import Throttle
 
@@ -28,6 +29,7 @@ class LoginService:
         passwords: PasswordHasher,
         otp_sender: OtpSender,
         sessions: SessionStarter,
+        second_factors: SecondFactorService,
         clock: Clock,
         policy: AuthPolicy,
         throttle: Throttle,
@@ -41,9 +43,11 @@ class LoginService:
         self._passwords = passwords
         self._otp_sender = otp_sender
         self._sessions = sessions
+        self._second_factors = second_factors
 
-    async def login(self, email: str, password: str, client: Client = UNKNOWN_CLIENT) -> SignedIn:
-        """Sign in with e-mail and password.
+    async def login(self, email: str, password: str, client: Client = UNKNOWN_CLIENT) -> SignedIn | MfaRequired:
+        """Sign in with e-mail and password; an account with a second factor answers the ticket
+        of the second step (``MfaRequired``) instead.
 
         Raises:
             InvalidInput: the address is malformed or the password empty or too long.
@@ -83,8 +87,11 @@ class LoginService:
             current = await uow.users.get(user.id)
             if current is None:  # deleted while we were hashing
                 raise InvalidCredentials
-            # The right password ends the failure streak, verified address or not.
-            await self._throttle.sign_in_succeeded(uow, account)
+            # The right password ends the failure streak, verified address or not; with a
+            # second factor, only the second step does.
+            mfa = await self._second_factors.challenge(uow, current) if current.email_verified else None
+            if mfa is None:
+                await self._throttle.sign_in_succeeded(uow, account)
             if not current.email_verified:
                 await self._throttle.check_code_request_in(uow, account, client, current.id)
                 await self._throttle.start_cooldown(uow, RESEND_COOLDOWN, account)
@@ -94,6 +101,9 @@ class LoginService:
             if new_hash is not None and current.password_hash == user.password_hash:
                 current.password_hash = new_hash
                 await uow.users.save(current)
+            if mfa is not None:
+                await uow.commit()
+                return mfa
             signed_in = await self._sessions.start(uow, current, client)
             await self._audit.record(uow, AuditEventType.LOGIN_SUCCEEDED, client, current.id)
             await uow.commit()

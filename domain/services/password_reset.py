@@ -14,13 +14,14 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from uuid import UUID
 
-    from domain.entities import Client, SignedIn
+    from domain.entities import Client, MfaRequired, SignedIn
     from domain.policy import AuthPolicy
     from domain.ports import Clock, PasswordHasher, UnitOfWork
     from domain.services.audit import AuditTrail
     from domain.services.mail_queue import MailQueue
     from domain.services.otp_checker import OtpChecker
     from domain.services.otp_sender import OtpSender
+    from domain.services.second_factors import SecondFactorService
     from domain.services.session_starter import SessionStarter
     from domain.services.throttle import Throttle
 
@@ -35,6 +36,7 @@ class PasswordResetService:
         otp_sender: OtpSender,
         checker: OtpChecker,
         sessions: SessionStarter,
+        second_factors: SecondFactorService,
         mail_queue: MailQueue,
         clock: Clock,
         policy: AuthPolicy,
@@ -46,6 +48,7 @@ class PasswordResetService:
         self._otp_sender = otp_sender
         self._checker = checker
         self._sessions = sessions
+        self._second_factors = second_factors
         self._mail_queue = mail_queue
         self._clock = clock
         self._policy = policy
@@ -80,11 +83,14 @@ class PasswordResetService:
         self._mail_queue.post(issued.mail)
         return OtpSent(email=email, expires_at=issued.sent.expires_at)
 
-    async def reset(self, email: str, code: str, new_password: str, client: Client = UNKNOWN_CLIENT) -> SignedIn:
+    async def reset(
+        self, email: str, code: str, new_password: str, client: Client = UNKNOWN_CLIENT
+    ) -> SignedIn | MfaRequired:
         """Set ``new_password`` with the mailed code; every session ends and a new one starts.
 
         The code also confirms the address (it was read from that mailbox), and
-        the new password ends any sign-in lockout.
+        the new password ends any sign-in lockout. An account with a second factor is not
+        signed in yet: the answer is the ticket of the second step (``MfaRequired``).
 
         Raises:
             InvalidInput: a malformed address or code, or a password that breaks the rules.
@@ -117,8 +123,12 @@ class PasswordResetService:
                 await uow.users.save(user)
                 now = self._clock.now()
                 await uow.sessions.revoke_all(user.id, now, used_since=self._policy.idle_cutoff(now))
-                await self._throttle.sign_in_succeeded(uow, user.email_key)
-                signed_in = await self._sessions.start(uow, user, client)
+                # With a second factor the mailbox is not enough: the sign-in waits for it,
+                # and the failure streak ends only when it comes.
+                signed_in: SignedIn | MfaRequired | None = await self._second_factors.challenge(uow, user)
+                if signed_in is None:
+                    await self._throttle.sign_in_succeeded(uow, user.email_key)
+                    signed_in = await self._sessions.start(uow, user, client)
                 await self._audit.record(uow, AuditEventType.PASSWORD_RESET, client, user.id)
                 await uow.commit()
         except AuthError as failure:

@@ -3,13 +3,13 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from domain.entities import RefreshTokenRecord, Session, SignedIn, truncated_user_agent
+from domain.entities import PASSWORD_ONLY, RefreshTokenRecord, Session, SignedIn, truncated_user_agent
 from domain.refresh_tokens import hash_refresh_token
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from domain.entities import Client, User
+    from domain.entities import AuthMethod, Client, User
     from domain.policy import AuthPolicy
     from domain.ports import AccessTokenCodec, Clock, UnitOfWork
     from domain.refresh_tokens import RefreshTokenMinter
@@ -30,7 +30,10 @@ class SessionStarter:
         self._clock = clock
         self._policy = policy
 
-    async def start(self, uow: UnitOfWork, user: User, client: Client) -> SignedIn:
+    async def start(
+        self, uow: UnitOfWork, user: User, client: Client, amr: tuple[AuthMethod, ...] = PASSWORD_ONLY
+    ) -> SignedIn:
+        """A new session of ``user``, signed in with ``amr`` (RFC 8176 methods)."""
         now = self._clock.now()
         session = Session(
             id=uuid.uuid4(),
@@ -42,6 +45,7 @@ class SessionStarter:
             expires_at=now + self._policy.refresh_absolute_lifetime,
             client_ip=client.ip,
             user_agent=truncated_user_agent(client.user_agent),
+            amr=" ".join(amr),
         )
         await uow.sessions.add(session)
         refresh_token = self._refresh_tokens.token(session.family_seed, session.generation)
@@ -58,7 +62,9 @@ class SessionStarter:
     def signed_in(self, user: User, session: Session, refresh_token: str, now: datetime) -> SignedIn:
         refresh_ends = min(session.last_used_at + self._policy.refresh_idle_lifetime, session.expires_at)
         return SignedIn(
-            access_token=self._access_tokens.issue(user.id, session.id, now),
+            access_token=self._access_tokens.issue(
+                user.id, session.id, now, amr=session.amr.split(), auth_time=session.created_at
+            ),
             refresh_token=refresh_token,
             expires_in=self._access_tokens.lifetime_seconds,
             user=user,

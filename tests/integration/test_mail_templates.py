@@ -33,6 +33,10 @@ def complete_mail(kind: MailKind, product: str = PRODUCT, lifetime_seconds: int 
         return messages.already_registered(TO, product)
     if kind is MailKind.ADDRESS_IN_USE:
         return messages.address_in_use(TO, product)
+    if kind in messages.SECOND_FACTOR_NOTICES:
+        return messages.second_factor_notice(TO, kind, product)
+    if kind is MailKind.RECOVERY_CODE_USED:
+        return messages.recovery_code_used(TO, product, 2)
     assert kind is MailKind.PASSWORD_CHANGED
     return messages.password_changed(TO, product)
 

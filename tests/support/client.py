@@ -119,6 +119,26 @@ class Gateway:
     async def delete_account(self, token: str, password: str = PASSWORD) -> dict[str, Any]:
         return await self.signed_in("deleteAccount", DELETE_ACCOUNT, {"input": {"password": password}}, token)
 
+    async def complete_sign_in(self, ticket: str, method: str, code: str) -> dict[str, Any]:
+        variables = {"input": {"ticket": ticket, "method": method, "code": code}}
+        return await self.mutate("completeSignIn", COMPLETE_SIGN_IN, variables)
+
+    async def begin_totp_enrolment(self, token: str) -> dict[str, Any]:
+        return await self.signed_in("beginTotpEnrolment", BEGIN_TOTP_ENROLMENT, None, token)
+
+    async def confirm_totp_enrolment(self, token: str, code: str) -> dict[str, Any]:
+        return await self.signed_in("confirmTotpEnrolment", CONFIRM_TOTP_ENROLMENT, {"input": {"code": code}}, token)
+
+    async def regenerate_recovery_codes(self, token: str, password: str = PASSWORD) -> dict[str, Any]:
+        variables = {"input": {"password": password}}
+        return await self.signed_in("regenerateRecoveryCodes", REGENERATE_RECOVERY_CODES, variables, token)
+
+    async def remove_totp(self, token: str, password: str = PASSWORD) -> dict[str, Any]:
+        return await self.signed_in("removeTotp", REMOVE_TOTP, {"input": {"password": password}}, token)
+
+    async def second_factors(self, token: str) -> dict[str, Any]:
+        return await self.signed_in("secondFactors", SECOND_FACTORS, None, token)
+
     def last_code(self, email: str) -> str:
         bodies = self.mailbox.bodies_to(email)
         assert bodies, f"no mail to {email}"
@@ -164,6 +184,7 @@ class Gateway:
 
 ERROR_FIELDS = "... on Error { message code } ... on RateLimited { retryAfterSeconds }"
 AUTH_PAYLOAD = "... on AuthPayload { accessToken refreshToken tokenType expiresIn user { id email emailVerified } }"
+MFA_REQUIRED = "... on MfaRequired { ticket methods expiresAt }"
 
 REGISTER = f"""mutation Register($input: RegisterInput!) {{
   register(input: $input) {{ __typename {ERROR_FIELDS}
@@ -173,7 +194,7 @@ VERIFY_OTP = f"""mutation VerifyOtp($input: VerifyOtpInput!) {{
   verifyOtp(input: $input) {{ __typename {ERROR_FIELDS} {AUTH_PAYLOAD}
     ... on InvalidInput {{ fields {{ field message }} }} }} }}"""
 LOGIN = f"""mutation Login($input: LoginInput!) {{
-  login(input: $input) {{ __typename {ERROR_FIELDS} {AUTH_PAYLOAD}
+  login(input: $input) {{ __typename {ERROR_FIELDS} {AUTH_PAYLOAD} {MFA_REQUIRED}
     ... on InvalidInput {{ fields {{ field message }} }} }} }}"""
 REFRESH_TOKEN = f"""mutation Refresh($input: RefreshTokenInput!) {{
   refreshToken(input: $input) {{ __typename {ERROR_FIELDS} {AUTH_PAYLOAD} }} }}"""
@@ -191,10 +212,11 @@ REQUEST_PASSWORD_RESET = f"""mutation RequestPasswordReset($input: RequestPasswo
   requestPasswordReset(input: $input) {{ __typename {ERROR_FIELDS}
     ... on OtpSent {{ email expiresAt }} {INVALID_INPUT_FIELDS} }} }}"""
 RESET_PASSWORD = f"""mutation ResetPassword($input: ResetPasswordInput!) {{
-  resetPassword(input: $input) {{ __typename {ERROR_FIELDS} {AUTH_PAYLOAD} {INVALID_INPUT_FIELDS} }} }}"""
+  resetPassword(input: $input) {{ __typename {ERROR_FIELDS} {AUTH_PAYLOAD} {MFA_REQUIRED}
+    {INVALID_INPUT_FIELDS} }} }}"""
 LOGOUT = "mutation Logout { logout { __typename endedSessions } }"
 LOGOUT_ALL = "mutation LogoutAll { logoutAll { __typename endedSessions } }"
-SESSIONS = "query Sessions { sessions { id createdAt lastUsedAt expiresAt clientIp userAgent current } }"
+SESSIONS = "query Sessions { sessions { id createdAt lastUsedAt expiresAt clientIp userAgent current signInMethods } }"
 REVOKE_SESSION = f"""mutation RevokeSession($id: ID!) {{
   revokeSession(id: $id) {{ __typename {ERROR} ... on SessionRevoked {{ id }} }} }}"""
 CHANGE_PASSWORD = f"""mutation ChangePassword($input: ChangePasswordInput!) {{
@@ -207,6 +229,18 @@ REQUEST_EMAIL_CHANGE = f"""mutation RequestEmailChange($input: RequestEmailChang
     ... on OtpSent {{ email expiresAt }} {INVALID_INPUT_FIELDS} }} }}"""
 CONFIRM_EMAIL_CHANGE = f"""mutation ConfirmEmailChange($input: ConfirmEmailChangeInput!) {{
   confirmEmailChange(input: $input) {{ __typename {ERROR_FIELDS} {USER_FIELDS} {INVALID_INPUT_FIELDS} }} }}"""
+COMPLETE_SIGN_IN = f"""mutation CompleteSignIn($input: CompleteSignInInput!) {{
+  completeSignIn(input: $input) {{ __typename {ERROR_FIELDS} {AUTH_PAYLOAD} {INVALID_INPUT_FIELDS} }} }}"""
+BEGIN_TOTP_ENROLMENT = f"""mutation BeginTotpEnrolment {{
+  beginTotpEnrolment {{ __typename {ERROR} ... on TotpEnrolment {{ secret otpauthUri qrCodeSvg }} }} }}"""
+CONFIRM_TOTP_ENROLMENT = f"""mutation ConfirmTotpEnrolment($input: ConfirmTotpEnrolmentInput!) {{
+  confirmTotpEnrolment(input: $input) {{ __typename {ERROR} ... on RecoveryCodes {{ codes }}
+    {INVALID_INPUT_FIELDS} }} }}"""
+REGENERATE_RECOVERY_CODES = f"""mutation RegenerateRecoveryCodes($input: RegenerateRecoveryCodesInput!) {{
+  regenerateRecoveryCodes(input: $input) {{ __typename {ERROR_FIELDS} ... on RecoveryCodes {{ codes }} }} }}"""
+REMOVE_TOTP = f"""mutation RemoveTotp($input: RemoveTotpInput!) {{
+  removeTotp(input: $input) {{ __typename {ERROR_FIELDS} ... on TotpRemoved {{ recoveryCodesLeft }} }} }}"""
+SECOND_FACTORS = "query SecondFactors { secondFactors { totp recoveryCodesLeft } }"
 DELETE_ACCOUNT = f"""mutation DeleteAccount($input: DeleteAccountInput!) {{
   deleteAccount(input: $input) {{ __typename {ERROR_FIELDS} ... on AccountDeleted {{ id }} }} }}"""
 

@@ -26,9 +26,20 @@ if TYPE_CHECKING:
     from types import TracebackType
     from uuid import UUID
 
-    from domain.entities import AuditEvent, OtpChallenge, OtpPurpose, OutgoingMail, RefreshTokenRecord, Session, User
+    from domain.entities import (
+        AuditEvent,
+        OtpChallenge,
+        OtpPurpose,
+        OutgoingMail,
+        RefreshTokenRecord,
+        Session,
+        SignInTicket,
+        TotpFactor,
+        User,
+    )
     from domain.ports import (
         AuditRepository,
+        FactorRepository,
         OtpRepository,
         PasswordHasher,
         SessionRepository,
@@ -88,6 +99,9 @@ class FakeState:
     refresh_tokens: dict[str, RefreshTokenRecord] = field(default_factory=dict)
     throttles: dict[str, ThrottleState] = field(default_factory=dict)
     audit_events: list[AuditEvent] = field(default_factory=list)
+    totp_factors: dict[UUID, TotpFactor] = field(default_factory=dict)
+    recovery_codes: dict[UUID, frozenset[str]] = field(default_factory=dict)
+    tickets: dict[str, SignInTicket] = field(default_factory=dict)
 
 
 class FakeUserRepository:
@@ -134,6 +148,9 @@ class FakeUserRepository:
         state.refresh_tokens = {h: t for h, t in state.refresh_tokens.items() if t.session_id not in sessions}
         state.sessions = {sid: s for sid, s in state.sessions.items() if sid not in sessions}
         state.challenges = {cid: c for cid, c in state.challenges.items() if c.user_id != user_id}
+        state.totp_factors.pop(user_id, None)
+        state.recovery_codes.pop(user_id, None)
+        state.tickets = {h: t for h, t in state.tickets.items() if t.user_id != user_id}
         state.users.pop(user_id, None)
 
 
@@ -238,6 +255,48 @@ class FakeAuditRepository:
         ]
 
 
+class FakeFactorRepository:
+    def __init__(self, state: FakeState) -> None:
+        self._state = state
+
+    async def get_totp_for_update(self, user_id: UUID) -> TotpFactor | None:
+        return copy.copy(self._state.totp_factors.get(user_id))
+
+    async def put_totp(self, factor: TotpFactor) -> None:
+        self._state.totp_factors[factor.user_id] = copy.copy(factor)
+
+    async def delete_totp(self, user_id: UUID) -> None:
+        self._state.totp_factors.pop(user_id, None)
+
+    async def has_confirmed_totp(self, user_id: UUID) -> bool:
+        factor = self._state.totp_factors.get(user_id)
+        return factor is not None and factor.confirmed_at is not None
+
+    async def replace_recovery_codes(self, user_id: UUID, code_hashes: list[str]) -> None:
+        self._state.recovery_codes[user_id] = frozenset(code_hashes)
+
+    async def use_recovery_code(self, user_id: UUID, code_hash: str) -> bool:
+        codes = self._state.recovery_codes.get(user_id, frozenset())
+        self._state.recovery_codes[user_id] = codes - {code_hash}
+        return code_hash in codes
+
+    async def count_recovery_codes(self, user_id: UUID) -> int:
+        return len(self._state.recovery_codes.get(user_id, ()))
+
+    async def add_ticket(self, ticket: SignInTicket) -> None:
+        self._state.tickets[ticket.ticket_hash] = copy.copy(ticket)
+
+    async def get_ticket_for_update(self, ticket_hash: str) -> SignInTicket | None:
+        return copy.copy(self._state.tickets.get(ticket_hash))
+
+    async def save_ticket(self, ticket: SignInTicket) -> None:
+        if ticket.ticket_hash in self._state.tickets:
+            self._state.tickets[ticket.ticket_hash] = copy.copy(ticket)
+
+    async def delete_ticket(self, ticket_hash: str) -> None:
+        self._state.tickets.pop(ticket_hash, None)
+
+
 class FakeDatabase:
     """The committed state, shared by every unit of work; tests read it to see what was written."""
 
@@ -275,6 +334,9 @@ def _snapshot(state: FakeState) -> FakeState:
         refresh_tokens=dict(state.refresh_tokens),
         throttles=dict(state.throttles),
         audit_events=list(state.audit_events),
+        totp_factors=dict(state.totp_factors),
+        recovery_codes=dict(state.recovery_codes),
+        tickets=dict(state.tickets),
     )
 
 
@@ -284,6 +346,7 @@ class FakeUnitOfWork:
     sessions: SessionRepository
     throttles: ThrottleRepository
     audit: AuditRepository
+    factors: FactorRepository
 
     def __init__(self, database: FakeDatabase) -> None:
         self._database = database
@@ -296,6 +359,7 @@ class FakeUnitOfWork:
         self.sessions = FakeSessionRepository(self._working)
         self.throttles = FakeThrottleRepository(self._working)
         self.audit = FakeAuditRepository(self._working)
+        self.factors = FakeFactorRepository(self._working)
         return self
 
     async def commit(self) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from domain.entities import MfaRequired
 from domain.errors import InvalidAccessToken, InvalidRefreshToken
 from domain.otp import OtpCodes
 from domain.secrets import KeyRing
@@ -16,6 +17,8 @@ from domain.services import Services
 from domain.services.assembly import wire_services
 from domain.services.throttle import RateLimits
 from security.access_tokens import AccessTokenCodec
+from security.sealing import AesGcmSealer
+from security.totp import Totp
 
 if TYPE_CHECKING:
     from domain.entities import Principal, SignedIn
@@ -67,6 +70,8 @@ def build_gateway(
         keys=KEYS,
         access_tokens=access_tokens,
         limits=limits or RateLimits(),
+        totp=Totp(),
+        sealer=AesGcmSealer(KEYS.factor_secret),
     )
     fields = {field.name: getattr(services, field.name) for field in dataclasses.fields(services)}
     return WiredServices(**fields, access_tokens=access_tokens, otp_codes=OtpCodes(KEYS.otp))
@@ -114,3 +119,9 @@ async def assert_signed_out(gateway: WiredServices, signed_in: SignedIn) -> None
         await gateway.identity.authenticate(claims)
     with pytest.raises(InvalidRefreshToken):
         await gateway.refresh.refresh(signed_in.refresh_token)
+
+
+def signed(result: SignedIn | MfaRequired) -> SignedIn:
+    """A sign-in's result that is a session (the account has no second factor)."""
+    assert not isinstance(result, MfaRequired), result
+    return result

@@ -15,6 +15,7 @@ from tests.unit.gateway import (
     assert_still_signed_in,
     principal_of,
     sign_up,
+    signed,
 )
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ ALICES_PHONE = Client(ip="198.51.100.23", user_agent="AlicePhone/2.1")
 @pytest.fixture
 async def laptop(gateway: WiredServices, verified_user: VerifiedUser) -> SignedIn:
     """Alice signed in on a second device."""
-    return await gateway.login.login(verified_user.email, verified_user.password)
+    return signed(await gateway.login.login(verified_user.email, verified_user.password))
 
 
 @pytest.fixture
@@ -57,7 +58,7 @@ class TestChangePassword:
         principal: Principal,
         bob: SignedIn,
     ) -> None:
-        phone = await gateway.login.login(verified_user.email, verified_user.password)
+        phone = signed(await gateway.login.login(verified_user.email, verified_user.password))
 
         ended = await gateway.account.change_password(principal, verified_user.password, NEW_PASSWORD)
 
@@ -71,7 +72,7 @@ class TestChangePassword:
         self, gateway: WiredServices, verified_user: VerifiedUser, signed_in: SignedIn, clock: FixedClock
     ) -> None:
         clock.advance(timedelta(days=15))  # the first session has been idle too long: it ended by itself
-        later = await gateway.login.login(verified_user.email, verified_user.password)
+        later = signed(await gateway.login.login(verified_user.email, verified_user.password))
 
         ended = await gateway.account.change_password(
             await principal_of(gateway, later), verified_user.password, NEW_PASSWORD
@@ -297,7 +298,7 @@ class TestDeleteAccount:
     async def test_the_audit_log_keeps_nothing_that_identifies_the_owner(
         self, gateway: WiredServices, verified_user: VerifiedUser, bob: SignedIn, database: FakeDatabase
     ) -> None:
-        on_phone = await gateway.login.login(verified_user.email, verified_user.password, ALICES_PHONE)
+        on_phone = signed(await gateway.login.login(verified_user.email, verified_user.password, ALICES_PHONE))
         principal = await principal_of(gateway, on_phone)
         with pytest.raises(InvalidCredentials):
             await gateway.account.delete_account(principal, "not my password", ALICES_PHONE)
@@ -315,7 +316,7 @@ class TestDeleteAccount:
     async def test_an_account_deleted_event_names_no_one(
         self, gateway: WiredServices, verified_user: VerifiedUser, database: FakeDatabase
     ) -> None:
-        on_phone = await gateway.login.login(verified_user.email, verified_user.password, ALICES_PHONE)
+        on_phone = signed(await gateway.login.login(verified_user.email, verified_user.password, ALICES_PHONE))
 
         await gateway.account.delete_account(await principal_of(gateway, on_phone), verified_user.password)
 

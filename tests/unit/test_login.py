@@ -7,7 +7,7 @@ import pytest
 from domain.errors import DeliveryFailed, EmailNotVerified, InvalidCredentials, InvalidInput
 from security.passwords import BcryptPasswordHasher
 from tests.unit.fakes import CountingPasswordHasher
-from tests.unit.gateway import build_gateway
+from tests.unit.gateway import build_gateway, signed
 
 if TYPE_CHECKING:
     from domain.policy import AuthPolicy
@@ -33,7 +33,7 @@ class TestLogin:
     async def test_right_password_on_a_verified_account_signs_in(
         self, gateway: WiredServices, verified_user: VerifiedUser
     ) -> None:
-        signed_in = await gateway.login.login(verified_user.email, verified_user.password)
+        signed_in = signed(await gateway.login.login(verified_user.email, verified_user.password))
 
         assert signed_in.user.id == verified_user.signed_in.user.id
         assert signed_in.session_id != verified_user.signed_in.session_id  # a new device, a new session
@@ -43,7 +43,7 @@ class TestLogin:
     async def test_the_address_is_matched_whatever_its_case(
         self, gateway: WiredServices, verified_user: VerifiedUser
     ) -> None:
-        signed_in = await gateway.login.login(" ALICE@Example.Com ", verified_user.password)
+        signed_in = signed(await gateway.login.login(" ALICE@Example.Com ", verified_user.password))
         assert signed_in.user.email == verified_user.email
 
     async def test_the_password_is_compared_after_nfkc(self, gateway: WiredServices, mailer: FakeMailer) -> None:

@@ -17,6 +17,7 @@ from tests.unit.gateway import (
     assert_still_signed_in,
     build_gateway,
     sign_up,
+    signed,
 )
 
 if TYPE_CHECKING:
@@ -146,7 +147,7 @@ class TestReset:
     async def test_signs_in_with_a_new_session(
         self, gateway: WiredServices, verified_user: VerifiedUser, reset_code: str
     ) -> None:
-        signed_in = await gateway.password_reset.reset(verified_user.email, reset_code, NEW_PASSWORD)
+        signed_in = signed(await gateway.password_reset.reset(verified_user.email, reset_code, NEW_PASSWORD))
 
         assert signed_in.user.id == verified_user.signed_in.user.id
         assert signed_in.session_id != verified_user.signed_in.session_id
@@ -155,7 +156,7 @@ class TestReset:
     async def test_ends_every_earlier_session(
         self, gateway: WiredServices, verified_user: VerifiedUser, reset_code: str
     ) -> None:
-        laptop = await gateway.login.login(verified_user.email, verified_user.password)
+        laptop = signed(await gateway.login.login(verified_user.email, verified_user.password))
 
         await gateway.password_reset.reset(verified_user.email, reset_code, NEW_PASSWORD)
 
@@ -178,7 +179,7 @@ class TestReset:
         await gateway.mail_queue.drain()
         code = mailer.last_code_sent_to(pending_user.email, MailKind.RESET_PASSWORD)
 
-        signed_in = await gateway.password_reset.reset(pending_user.email, code, NEW_PASSWORD)
+        signed_in = signed(await gateway.password_reset.reset(pending_user.email, code, NEW_PASSWORD))
 
         assert signed_in.user.email_verified
         stored = database.user_by_email(pending_user.email)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from domain.errors import InvalidRefreshToken
+from tests.unit.gateway import signed
 
 if TYPE_CHECKING:
     from domain.entities import SignedIn
@@ -81,7 +82,7 @@ class TestRefresh:
         rotated: SignedIn,
         clock: FixedClock,
     ) -> None:
-        other_device = await gateway.login.login(verified_user.email, verified_user.password)
+        other_device = signed(await gateway.login.login(verified_user.email, verified_user.password))
         clock.advance(timedelta(seconds=11))
         await assert_refused(gateway, signed_in.refresh_token)
 

@@ -14,6 +14,7 @@ from tests.unit.gateway import (
     assert_still_signed_in,
     principal_of,
     sign_up,
+    signed,
 )
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ async def laptop(
 ) -> SignedIn:
     """Alice signing in on a second device, a minute after her first session began."""
     clock.advance(timedelta(minutes=1))
-    return await gateway.login.login(verified_user.email, verified_user.password)
+    return signed(await gateway.login.login(verified_user.email, verified_user.password))
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ class TestListLive:
         clock: FixedClock,
     ) -> None:
         clock.advance(timedelta(minutes=1))
-        phone = await gateway.login.login(verified_user.email, verified_user.password)
+        phone = signed(await gateway.login.login(verified_user.email, verified_user.password))
         clock.advance(timedelta(minutes=1))
         await gateway.refresh.refresh(signed_in.refresh_token)  # the first device is used again
 
@@ -101,7 +102,7 @@ class TestListLive:
             clock.advance(timedelta(days=1))
             refresh_token = (await gateway.refresh.refresh(refresh_token)).refresh_token
         clock.advance(timedelta(days=1))  # used yesterday, but 30 days old
-        later = await gateway.login.login(verified_user.email, verified_user.password)
+        later = signed(await gateway.login.login(verified_user.email, verified_user.password))
 
         assert await live_ids(gateway, await principal_of(gateway, later)) == [later.session_id]
 
@@ -151,7 +152,7 @@ class TestLogoutEverywhere:
         self, gateway: WiredServices, verified_user: VerifiedUser, signed_in: SignedIn, clock: FixedClock
     ) -> None:
         clock.advance(timedelta(days=15))  # the first session has been idle too long: it ended by itself
-        later = await gateway.login.login(verified_user.email, verified_user.password)
+        later = signed(await gateway.login.login(verified_user.email, verified_user.password))
         principal = await principal_of(gateway, later)
         assert await live_ids(gateway, principal) == [later.session_id]
 

@@ -77,8 +77,16 @@ class TestIssue:
             "iat": issued_at,
             "exp": issued_at + LIFETIME,
             "jti": decoded.claims["jti"],
+            "amr": ["pwd"],
+            "auth_time": issued_at,
         }
         assert re.fullmatch(r"[0-9a-f]{32}", decoded.claims["jti"])
+
+    def test_says_how_and_when_the_session_signed_in(self, codec: AccessTokenCodec) -> None:
+        signed_in_at = NOW - timedelta(hours=3)
+        token = codec.issue(USER_ID, SESSION_ID, NOW, amr=["pwd", "otp", "mfa"], auth_time=signed_in_at)
+        claims = jwt.decode(token, OctKey.import_key(KEY), algorithms=["HS256"]).claims
+        assert (claims["amr"], claims["auth_time"]) == (["pwd", "otp", "mfa"], int(signed_in_at.timestamp()))
 
     def test_each_token_has_its_own_id(self, codec: AccessTokenCodec) -> None:
         first = codec.decode(codec.issue(USER_ID, SESSION_ID, NOW), NOW)

@@ -1,0 +1,323 @@
+"""Second factors: an authenticator app (TOTP) with recovery codes, and the second step of a
+sign-in that needs one.
+
+A sign-in of an account with an authenticator app stops after the right password with a
+ticket (``MfaRequired``); ``complete_sign_in`` takes the ticket and a code from the app or a
+recovery code and opens the session. The password step does not end the account's failure
+streak: only the second step does, and each wrong code adds to it, so a known password does
+not buy unlimited guesses at the codes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from domain import messages
+from domain.entities import (
+    UNKNOWN_CLIENT,
+    WITH_SECOND_FACTOR,
+    AuditEventType,
+    MailKind,
+    MfaRequired,
+    SecondFactorMethod,
+    SecondFactors,
+    SignInTicket,
+    TotpFactor,
+    TotpProvisioning,
+)
+from domain.errors import (
+    InvalidInput,
+    InvalidOtp,
+    InvalidTicket,
+    SecondFactorAlreadyEnabled,
+    SecondFactorNotEnabled,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from uuid import UUID
+
+    from domain.entities import Client, Principal, SignedIn, User
+    from domain.policy import AuthPolicy
+    from domain.ports import Clock, SecretSealer, TotpAlgorithm, UnitOfWork
+    from domain.services.audit import AuditTrail
+    from domain.services.mail_queue import MailQueue
+    from domain.services.password_check import PasswordCheck
+    from domain.services.session_starter import SessionStarter
+    from domain.services.throttle import Throttle
+
+TICKET_LIFETIME = timedelta(minutes=5)
+TICKET_TRIES = 5  # wrong codes a ticket takes before it is void
+RECOVERY_CODES = 10
+RECOVERY_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud, typed from paper
+RECOVERY_CODE_LENGTH = 10  # about 49 bits each, shown as xxxxx-xxxxx
+CODE_MAX_LENGTH = 64  # longer input is not a code of ours: refused before any work
+
+
+def _ticket_hash(ticket: str) -> str:
+    return hashlib.sha256(ticket.encode("utf-8")).hexdigest()
+
+
+class SecondFactorService:
+    def __init__(
+        self,
+        uow: Callable[[], UnitOfWork],
+        totp: TotpAlgorithm,
+        sealer: SecretSealer,
+        recovery_code_key: bytes,
+        password_check: PasswordCheck,
+        sessions: SessionStarter,
+        mail_queue: MailQueue,
+        clock: Clock,
+        policy: AuthPolicy,
+        throttle: Throttle,
+        audit: AuditTrail,
+    ) -> None:
+        self._uow = uow
+        self._totp = totp
+        self._sealer = sealer
+        self._recovery_code_key = recovery_code_key
+        self._password_check = password_check
+        self._sessions = sessions
+        self._mail_queue = mail_queue
+        self._clock = clock
+        self._policy = policy
+        self._throttle = throttle
+        self._audit = audit
+
+    # ---- what the account has
+
+    async def status(self, principal: Principal) -> SecondFactors:
+        user_id = principal.user.id
+        async with self._uow() as uow:
+            return SecondFactors(
+                totp=await uow.factors.has_confirmed_totp(user_id),
+                recovery_codes_left=await uow.factors.count_recovery_codes(user_id),
+            )
+
+    # ---- setting up and removing the authenticator app
+
+    async def begin_totp(self, principal: Principal) -> TotpProvisioning:
+        """A new secret for an authenticator app; it counts once ``confirm_totp`` has seen a code from it.
+
+        Raises:
+            SecondFactorAlreadyEnabled: the account has a confirmed app already.
+        """
+        user = principal.user
+        secret = self._totp.new_secret()
+        async with self._uow() as uow:
+            existing = await uow.factors.get_totp_for_update(user.id)
+            if existing is not None and existing.confirmed_at is not None:
+                raise SecondFactorAlreadyEnabled
+            await uow.factors.put_totp(
+                TotpFactor(
+                    user_id=user.id,
+                    sealed_secret=self._sealer.seal(secret.encode("ascii"), user.id.bytes),
+                    created_at=self._clock.now(),
+                )
+            )
+            await uow.commit()
+        return TotpProvisioning(
+            secret=secret, uri=self._totp.provisioning_uri(secret, user.email, self._policy.product_name)
+        )
+
+    async def confirm_totp(self, principal: Principal, code: str, client: Client = UNKNOWN_CLIENT) -> list[str]:
+        """Turn the app on with a first code from it; returns the new recovery codes (shown once).
+
+        Raises:
+            InvalidInput: the code is not six digits.
+            InvalidOtp: not the app's current code.
+            SecondFactorNotEnabled: no setup was begun.
+            SecondFactorAlreadyEnabled: the app is on already.
+        """
+        code = _digits(code)
+        user = principal.user
+        async with self._uow() as uow:
+            factor = await uow.factors.get_totp_for_update(user.id)
+            if factor is None:
+                raise SecondFactorNotEnabled
+            if factor.confirmed_at is not None:
+                raise SecondFactorAlreadyEnabled
+            step = self._totp.matching_step(self._secret(factor), code, self._clock.now())
+            if step is None:
+                raise InvalidOtp
+            factor.confirmed_at = self._clock.now()
+            factor.last_step = step
+            await uow.factors.put_totp(factor)
+            codes = await self._new_recovery_codes(uow, user.id)
+            await self._audit.record(uow, AuditEventType.SECOND_FACTOR_ENABLED, client, user.id, "totp")
+            await uow.commit()
+        self._notify(user, MailKind.SECOND_FACTOR_ENABLED)
+        return codes
+
+    async def remove_totp(self, principal: Principal, password: str, client: Client = UNKNOWN_CLIENT) -> None:
+        """Turn the app off, with its recovery codes, after the password.
+
+        Raises:
+            InvalidCredentials, RateLimited: see ``PasswordCheck.confirm``.
+            SecondFactorNotEnabled: there is no app to remove.
+        """
+        user = principal.user
+        await self._password_check.confirm(user, password, client)
+        async with self._uow() as uow:
+            factor = await uow.factors.get_totp_for_update(user.id)
+            if factor is None or factor.confirmed_at is None:
+                raise SecondFactorNotEnabled
+            await uow.factors.delete_totp(user.id)
+            await uow.factors.replace_recovery_codes(user.id, [])
+            await self._audit.record(uow, AuditEventType.SECOND_FACTOR_REMOVED, client, user.id, "totp")
+            await uow.commit()
+        self._notify(user, MailKind.SECOND_FACTOR_REMOVED)
+
+    async def regenerate_recovery_codes(
+        self, principal: Principal, password: str, client: Client = UNKNOWN_CLIENT
+    ) -> list[str]:
+        """New recovery codes after the password; every earlier one stops working.
+
+        Raises:
+            InvalidCredentials, RateLimited: see ``PasswordCheck.confirm``.
+            SecondFactorNotEnabled: recovery codes back up a second factor the account lacks.
+        """
+        user = principal.user
+        await self._password_check.confirm(user, password, client)
+        async with self._uow() as uow:
+            if not await uow.factors.has_confirmed_totp(user.id):
+                raise SecondFactorNotEnabled
+            codes = await self._new_recovery_codes(uow, user.id)
+            await self._audit.record(uow, AuditEventType.RECOVERY_CODES_REPLACED, client, user.id)
+            await uow.commit()
+        self._notify(user, MailKind.RECOVERY_CODES_REPLACED)
+        return codes
+
+    async def reset_by_operator(self, email: str) -> str | None:
+        """Remove the second factors of ``email``'s account, after an identity check done outside
+        the gateway (the operator's ``reset-second-factors``); the owner gets the notice.
+
+        Returns:
+            The account's address, or ``None`` when no account has ``email``.
+        """
+        async with self._uow() as uow:
+            user = await uow.users.get_by_email(email)
+            if user is None:
+                return None
+            await uow.factors.delete_totp(user.id)
+            await uow.factors.replace_recovery_codes(user.id, [])
+            await self._audit.record(uow, AuditEventType.SECOND_FACTOR_REMOVED, UNKNOWN_CLIENT, user.id, "operator")
+            await uow.commit()
+        self._notify(user, MailKind.SECOND_FACTOR_REMOVED)
+        return user.email
+
+    # ---- signing in
+
+    async def challenge(self, uow: UnitOfWork, user: User) -> MfaRequired | None:
+        """In the sign-in's unit of work, after the right password: a ticket for the second
+        step if ``user`` has a second factor, else ``None`` (the sign-in completes now)."""
+        if not await uow.factors.has_confirmed_totp(user.id):
+            return None
+        ticket = secrets.token_urlsafe(32)
+        expires_at = self._clock.now() + TICKET_LIFETIME
+        await uow.factors.add_ticket(SignInTicket(_ticket_hash(ticket), user.id, expires_at))
+        methods = [SecondFactorMethod.TOTP]
+        if await uow.factors.count_recovery_codes(user.id):
+            methods.append(SecondFactorMethod.RECOVERY_CODE)
+        return MfaRequired(ticket=ticket, methods=tuple(methods), expires_at=expires_at)
+
+    async def complete_sign_in(
+        self, ticket: str, method: SecondFactorMethod, code: str, client: Client = UNKNOWN_CLIENT
+    ) -> SignedIn:
+        """The second step: ``code`` (from the app, or a recovery code) for the sign-in of ``ticket``.
+
+        Raises:
+            InvalidInput: the code is malformed.
+            InvalidTicket: unknown, expired, used or out of tries: sign in again.
+            InvalidOtp: a wrong code (counted against the ticket and the account).
+            RateLimited: the account's failure streak says wait, or it is locked.
+        """
+        code = _digits(code) if method is SecondFactorMethod.TOTP else _recovery_code(code)
+        ticket_hash = _ticket_hash(ticket) if 0 < len(ticket) <= CODE_MAX_LENGTH else ""
+        async with self._uow() as uow:
+            found = await uow.factors.get_ticket_for_update(ticket_hash) if ticket_hash else None
+            user = await uow.users.get(found.user_id) if found is not None else None
+        if found is None or user is None or found.expires_at <= self._clock.now():
+            raise InvalidTicket
+        failures = await self._throttle.begin_sign_in(user.email_key, client)
+
+        async with self._uow() as uow:
+            current = await uow.factors.get_ticket_for_update(ticket_hash)
+            if current is None or current.tries >= TICKET_TRIES:
+                raise InvalidTicket
+            remaining = await self._accept(uow, user, method, code)
+            if remaining is None:
+                current.tries += 1
+                await uow.factors.save_ticket(current)
+            else:
+                await uow.factors.delete_ticket(ticket_hash)
+                await self._throttle.sign_in_succeeded(uow, user.email_key)
+                signed_in = await self._sessions.start(uow, user, client, WITH_SECOND_FACTOR)
+                await self._audit.record(uow, AuditEventType.LOGIN_SUCCEEDED, client, user.id, method.value)
+                if method is SecondFactorMethod.RECOVERY_CODE:
+                    await self._audit.record(uow, AuditEventType.RECOVERY_CODE_USED, client, user.id, str(remaining))
+            await uow.commit()
+        if remaining is None:
+            await self._throttle.sign_in_failed(
+                failures, AuditEventType.SECOND_FACTOR_FAILED, client, user.id, method.value
+            )
+            raise InvalidOtp
+        if method is SecondFactorMethod.RECOVERY_CODE:
+            self._mail_queue.post(messages.recovery_code_used(user.email, self._policy.product_name, remaining))
+        return signed_in
+
+    async def _accept(self, uow: UnitOfWork, user: User, method: SecondFactorMethod, code: str) -> int | None:
+        """Spend ``code`` if it is right: ``None`` if not, else how many recovery codes are left."""
+        if method is SecondFactorMethod.RECOVERY_CODE:
+            if not await uow.factors.use_recovery_code(user.id, self._recovery_code_hash(code)):
+                return None
+            return await uow.factors.count_recovery_codes(user.id)
+        factor = await uow.factors.get_totp_for_update(user.id)
+        if factor is None or factor.confirmed_at is None:
+            return None
+        step = self._totp.matching_step(self._secret(factor), code, self._clock.now())
+        # A code is good once: not again, and not an older one after a newer (replay).
+        if step is None or (factor.last_step is not None and step <= factor.last_step):
+            return None
+        factor.last_step = step
+        await uow.factors.put_totp(factor)
+        return await uow.factors.count_recovery_codes(user.id)
+
+    # ---- helpers
+
+    def _secret(self, factor: TotpFactor) -> str:
+        return self._sealer.open(factor.sealed_secret, factor.user_id.bytes).decode("ascii")
+
+    async def _new_recovery_codes(self, uow: UnitOfWork, user_id: UUID) -> list[str]:
+        raw = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
+        await uow.factors.replace_recovery_codes(user_id, [self._recovery_code_hash(code) for code in raw])
+        return [f"{code[:5]}-{code[5:]}" for code in raw]
+
+    def _recovery_code_hash(self, code: str) -> str:
+        return hmac.new(self._recovery_code_key, code.encode("ascii"), hashlib.sha256).hexdigest()
+
+    def _notify(self, user: User, kind: MailKind) -> None:
+        self._mail_queue.post(messages.second_factor_notice(user.email, kind, self._policy.product_name))
+
+
+def _new_recovery_code() -> str:
+    return "".join(secrets.choice(RECOVERY_CODE_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH))
+
+
+def _digits(code: str) -> str:
+    code = code.strip().replace(" ", "")
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):
+        raise InvalidInput.one("code", "Enter the six digits your authenticator app shows.")
+    return code
+
+
+def _recovery_code(code: str) -> str:
+    cleaned = code.strip().replace("-", "").replace(" ", "").lower() if len(code) <= CODE_MAX_LENGTH else ""
+    if not (len(cleaned) == RECOVERY_CODE_LENGTH and all(c in RECOVERY_CODE_ALPHABET for c in cleaned)):
+        raise InvalidInput.one("code", "Enter one of your recovery codes, as it was shown (xxxxx-xxxxx).")
+    return cleaned

@@ -1,0 +1,302 @@
+"""An authenticator app (TOTP) and recovery codes, through the API, on SQLite and PostgreSQL.
+
+The test is the authenticator app: it computes codes with pyotp from the secret the
+enrolment showed, at the gateway's clock (moved forward where a test needs a new code).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from datetime import timedelta
+from typing import Any
+
+import pyotp
+import pytest
+
+from persistence.models import TotpFactorRow
+from tests.support.client import PASSWORD, Gateway, GatewayFactory
+from tests.support.clock import AdjustableClock
+
+ANN = "ann@example.com"
+BOB = "bob@example.com"
+RECOVERY_CODE = re.compile(r"[a-z2-9]{5}-[a-z2-9]{5}")
+
+
+def claims(access_token: str) -> dict[str, Any]:
+    """The payload of a JWT, unverified: only to read what it says."""
+    payload = access_token.split(".")[1]
+    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return decoded
+
+
+class App:
+    """The authenticator app of one account: the secret the enrolment showed."""
+
+    def __init__(self, secret: str, clock: AdjustableClock) -> None:
+        self.totp = pyotp.TOTP(secret)
+        self.clock = clock
+
+    def code(self) -> str:
+        return self.totp.at(self.clock.now())
+
+    def next_code(self) -> str:
+        """The code of the next 30-second step (a code is accepted once: a new sign-in needs a new one)."""
+        self.clock.advance(seconds=30)
+        return self.code()
+
+
+@pytest.fixture
+def clock() -> AdjustableClock:
+    return AdjustableClock()
+
+
+@pytest.fixture
+async def gateway(gateway_factory: GatewayFactory, clock: AdjustableClock) -> Gateway:
+    started: Gateway = await gateway_factory(clock=clock)
+    return started
+
+
+async def enrolled(gateway: Gateway, clock: AdjustableClock, email: str = ANN) -> tuple[str, App, list[str]]:
+    """A verified account with its authenticator app on: its access token, the app, its recovery codes."""
+    token = (await gateway.signed_up(email))["accessToken"]
+    enrolment = await gateway.begin_totp_enrolment(token)
+    app = App(enrolment["secret"], clock)
+    confirmed = await gateway.confirm_totp_enrolment(token, app.code())
+    assert confirmed["__typename"] == "RecoveryCodes", confirmed
+    return token, app, confirmed["codes"]
+
+
+async def ticket_of(gateway: Gateway, email: str = ANN, password: str = PASSWORD) -> str:
+    answer = await gateway.login(email, password)
+    assert answer["__typename"] == "MfaRequired", answer
+    ticket: str = answer["ticket"]
+    return ticket
+
+
+class TestEnrolment:
+    async def test_shows_a_qr_code_and_turns_on_only_with_a_code_from_the_app(
+        self, gateway: Gateway, clock: AdjustableClock
+    ) -> None:
+        token = (await gateway.signed_up(ANN))["accessToken"]
+        assert await gateway.second_factors(token) == {"totp": False, "recoveryCodesLeft": 0}
+
+        enrolment = await gateway.begin_totp_enrolment(token)
+        assert enrolment["__typename"] == "TotpEnrolment"
+        assert enrolment["otpauthUri"].startswith("otpauth://totp/")
+        assert f"secret={enrolment['secret']}" in enrolment["otpauthUri"]
+        assert "issuer=Auth%20Gateway" in enrolment["otpauthUri"]
+        svg = enrolment["qrCodeSvg"]
+        assert svg.startswith("<svg")
+        assert svg.rstrip().endswith("</svg>")
+        assert "href" not in svg  # nothing fetched from elsewhere
+        app = App(enrolment["secret"], clock)
+
+        wrong = str((int(app.code()) + 1) % 1_000_000).zfill(6)
+        assert (await gateway.confirm_totp_enrolment(token, wrong))["__typename"] == "InvalidOtp"
+        assert (await gateway.confirm_totp_enrolment(token, "12a456"))["__typename"] == "InvalidInput"
+        assert (await gateway.second_factors(token))["totp"] is False
+        assert (await gateway.login(ANN))["__typename"] == "AuthPayload"  # not on yet
+
+        confirmed = await gateway.confirm_totp_enrolment(token, app.code())
+        assert confirmed["__typename"] == "RecoveryCodes"
+        assert len(confirmed["codes"]) == len(set(confirmed["codes"])) == 10
+        assert all(RECOVERY_CODE.fullmatch(code) for code in confirmed["codes"])
+        assert await gateway.second_factors(token) == {"totp": True, "recoveryCodesLeft": 10}
+        await gateway.mail_settled()
+        assert "Two-step sign-in is on" in str(gateway.mailbox.messages[-1]["Subject"])
+
+        again = await gateway.begin_totp_enrolment(token)
+        assert again["code"] == "SECOND_FACTOR_ALREADY_ENABLED"
+
+    async def test_the_secret_is_sealed_in_the_database(self, gateway: Gateway, clock: AdjustableClock) -> None:
+        token = (await gateway.signed_up(ANN))["accessToken"]
+        secret = (await gateway.begin_totp_enrolment(token))["secret"]
+        row = await TotpFactorRow.get()
+        stored = bytes(row.sealed_secret)
+        assert secret.encode() not in stored
+        assert base64.b32decode(secret) not in stored
+
+    async def test_confirming_without_a_setup_is_refused(self, gateway: Gateway) -> None:
+        token = (await gateway.signed_up(ANN))["accessToken"]
+        answer = await gateway.confirm_totp_enrolment(token, "123456")
+        assert answer["code"] == "SECOND_FACTOR_NOT_ENABLED"
+
+
+class TestSignInInTwoSteps:
+    async def test_the_right_password_answers_a_ticket_and_a_code_completes_the_sign_in(
+        self, gateway: Gateway, clock: AdjustableClock
+    ) -> None:
+        _, app, _ = await enrolled(gateway, clock)
+        answer = await gateway.login(ANN)
+        assert answer["__typename"] == "MfaRequired"
+        assert answer["methods"] == ["TOTP", "RECOVERY_CODE"]
+        assert "accessToken" not in answer
+
+        signed_in = await gateway.complete_sign_in(answer["ticket"], "TOTP", app.next_code())
+        assert signed_in["__typename"] == "AuthPayload"
+        assert claims(signed_in["accessToken"])["amr"] == ["pwd", "otp", "mfa"]
+        me = await gateway.me(signed_in["accessToken"])
+        assert me["data"]["me"]["email"] == ANN
+
+        refreshed = await gateway.refresh(signed_in["refreshToken"])
+        assert claims(refreshed["accessToken"])["amr"] == ["pwd", "otp", "mfa"]  # the session's, kept
+        methods = {s["current"]: s["signInMethods"] for s in await gateway.sessions(refreshed["accessToken"])}
+        assert methods == {True: ["pwd", "otp", "mfa"], False: ["pwd"]}  # and the sign-up's session
+
+    async def test_a_password_only_account_signs_in_at_once_with_amr_pwd(self, gateway: Gateway) -> None:
+        await gateway.signed_up(BOB)
+        signed_in = await gateway.login(BOB)
+        assert signed_in["__typename"] == "AuthPayload"
+        assert claims(signed_in["accessToken"])["amr"] == ["pwd"]
+
+    async def test_a_wrong_password_tells_nothing_of_a_second_factor(
+        self, gateway: Gateway, clock: AdjustableClock
+    ) -> None:
+        await enrolled(gateway, clock)
+        await gateway.signed_up(BOB)
+        with_app = await gateway.login(ANN, "not the password")
+        without = await gateway.login(BOB, "not the password")
+        assert with_app == without == {**with_app, "__typename": "InvalidCredentials"}
+
+    async def test_a_code_is_accepted_once(self, gateway: Gateway, clock: AdjustableClock) -> None:
+        _, app, _ = await enrolled(gateway, clock)
+        code = app.next_code()
+        assert (await gateway.complete_sign_in(await ticket_of(gateway), "TOTP", code))["__typename"] == "AuthPayload"
+        replayed = await gateway.complete_sign_in(await ticket_of(gateway), "TOTP", code)
+        assert replayed["__typename"] == "InvalidOtp"
+        # the step before, still within the drift allowed, is older than the one spent: refused too
+        previous = app.totp.at(clock.now() - timedelta(seconds=30))
+        older = await gateway.complete_sign_in(await ticket_of(gateway), "TOTP", previous)
+        assert older["__typename"] == "InvalidOtp"
+
+    async def test_a_recovery_code_works_once_and_mails_a_notice(
+        self, gateway: Gateway, clock: AdjustableClock
+    ) -> None:
+        token, _, codes = await enrolled(gateway, clock)
+        as_typed = codes[0].upper().replace("-", " ")
+        signed_in = await gateway.complete_sign_in(await ticket_of(gateway), "RECOVERY_CODE", as_typed)
+        assert signed_in["__typename"] == "AuthPayload"
+        await gateway.mail_settled()
+        notice = gateway.mailbox.bodies_to(ANN)[-1]
+        assert "recovery codes" in notice
+        assert "9 of them are left" in " ".join(notice.split())
+
+        again = await gateway.complete_sign_in(await ticket_of(gateway), "RECOVERY_CODE", codes[0])
+        assert again["__typename"] == "InvalidOtp"
+        assert (await gateway.second_factors(token))["recoveryCodesLeft"] == 9
+
+    async def test_a_ticket_is_single_use(self, gateway: Gateway, clock: AdjustableClock) -> None:
+        _, app, _ = await enrolled(gateway, clock)
+        ticket = await ticket_of(gateway)
+        assert (await gateway.complete_sign_in(ticket, "TOTP", app.next_code()))["__typename"] == "AuthPayload"
+        reused = await gateway.complete_sign_in(ticket, "TOTP", app.next_code())
+        assert reused["__typename"] == "InvalidTicket"
+
+    async def test_a_ticket_dies_with_its_tries(self, gateway_factory: GatewayFactory, clock: AdjustableClock) -> None:
+        gateway: Gateway = await gateway_factory(clock=clock)
+        _, app, _ = await enrolled(gateway, clock)
+        ticket = await ticket_of(gateway)
+        for _ in range(5):
+            assert (await gateway.complete_sign_in(ticket, "TOTP", "000000"))["__typename"] == "InvalidOtp"
+        dead = await gateway.complete_sign_in(ticket, "TOTP", app.next_code())
+        assert dead["__typename"] == "InvalidTicket"
+
+    async def test_a_ticket_expires(self, gateway: Gateway, clock: AdjustableClock) -> None:
+        _, app, _ = await enrolled(gateway, clock)
+        ticket = await ticket_of(gateway)
+        clock.advance(minutes=5, seconds=1)
+        assert (await gateway.complete_sign_in(ticket, "TOTP", app.code()))["__typename"] == "InvalidTicket"
+
+    async def test_one_accounts_ticket_does_not_take_anothers_code(
+        self, gateway: Gateway, clock: AdjustableClock
+    ) -> None:
+        _, ann_app, _ = await enrolled(gateway, clock, ANN)
+        _, bob_app, bob_codes = await enrolled(gateway, clock, BOB)
+        ann_ticket = await ticket_of(gateway, ANN)
+        clock.advance(seconds=30)
+        if bob_app.code() != ann_app.code():  # one in a million: the two apps show the same digits
+            assert (await gateway.complete_sign_in(ann_ticket, "TOTP", bob_app.code()))["__typename"] == "InvalidOtp"
+        refused = await gateway.complete_sign_in(ann_ticket, "RECOVERY_CODE", bob_codes[0])
+        assert refused["__typename"] == "InvalidOtp"
+
+    @pytest.mark.parametrize(
+        ("ticket", "method", "code", "answer"),
+        [
+            ("", "TOTP", "123456", "InvalidTicket"),
+            ("x" * 10_000, "TOTP", "123456", "InvalidTicket"),
+            ("no such ticket", "TOTP", "123456", "InvalidTicket"),
+            ("no such ticket", "TOTP", "12345", "InvalidInput"),
+            ("no such ticket", "RECOVERY_CODE", "not-a-code!", "InvalidInput"),
+            ("no such ticket", "RECOVERY_CODE", "y" * 10_000, "InvalidInput"),
+        ],
+        ids=["empty", "huge", "unknown", "short-code", "bad-recovery-code", "huge-code"],
+    )
+    async def test_malformed_or_unknown_input_gets_a_typed_answer(
+        self, gateway: Gateway, ticket: str, method: str, code: str, answer: str
+    ) -> None:
+        assert (await gateway.complete_sign_in(ticket, method, code))["__typename"] == answer
+
+    async def test_wrong_codes_count_in_the_accounts_lockout(
+        self, gateway_factory: GatewayFactory, clock: AdjustableClock
+    ) -> None:
+        gateway: Gateway = await gateway_factory(
+            clock=clock, lockout_free_failures=3, lockout_first_delay_seconds=600, lockout_max_delay_seconds=600
+        )
+        _, app, _ = await enrolled(gateway, clock)
+        for _ in range(5):  # the right code each time ends the streak the password step began
+            signed_in = await gateway.complete_sign_in(await ticket_of(gateway), "TOTP", app.next_code())
+            assert signed_in["__typename"] == "AuthPayload"
+
+        answers: list[str] = []
+        while "RateLimited" not in answers and len(answers) < 6:  # a right password buys no free guesses
+            login = await gateway.login(ANN)
+            if login["__typename"] != "MfaRequired":
+                answers.append(login["__typename"])
+                break
+            answers.append((await gateway.complete_sign_in(login["ticket"], "TOTP", "000000"))["__typename"])
+        # Each step counts until a sign-in completes: password, wrong code, password, and
+        # the next code is the fourth attempt in a row, past the three free ones.
+        assert answers == ["InvalidOtp", "RateLimited"]
+
+
+class TestChangingFactors:
+    async def test_removing_the_app_takes_the_password_and_ends_the_second_step(
+        self, gateway: Gateway, clock: AdjustableClock
+    ) -> None:
+        token, _, _ = await enrolled(gateway, clock)
+        assert (await gateway.remove_totp(token, "not the password"))["__typename"] == "WrongPassword"
+        assert (await gateway.remove_totp(token))["__typename"] == "TotpRemoved"
+        assert await gateway.second_factors(token) == {"totp": False, "recoveryCodesLeft": 0}
+        assert (await gateway.login(ANN))["__typename"] == "AuthPayload"
+        await gateway.mail_settled()
+        assert "Two-step sign-in is off" in str(gateway.mailbox.messages[-1]["Subject"])
+        assert (await gateway.remove_totp(token))["code"] == "SECOND_FACTOR_NOT_ENABLED"
+
+    async def test_new_recovery_codes_void_the_old_ones(self, gateway: Gateway, clock: AdjustableClock) -> None:
+        token, _, old = await enrolled(gateway, clock)
+        assert (await gateway.regenerate_recovery_codes(token, "wrong"))["__typename"] == "WrongPassword"
+        new = (await gateway.regenerate_recovery_codes(token))["codes"]
+        assert len(new) == 10
+        assert not set(new) & set(old)
+        refused = await gateway.complete_sign_in(await ticket_of(gateway), "RECOVERY_CODE", old[1])
+        assert refused["__typename"] == "InvalidOtp"
+        accepted = await gateway.complete_sign_in(await ticket_of(gateway), "RECOVERY_CODE", new[1])
+        assert accepted["__typename"] == "AuthPayload"
+
+    async def test_recovery_codes_need_a_second_factor(self, gateway: Gateway) -> None:
+        token = (await gateway.signed_up(ANN))["accessToken"]
+        assert (await gateway.regenerate_recovery_codes(token))["code"] == "SECOND_FACTOR_NOT_ENABLED"
+
+    async def test_a_password_reset_still_asks_for_the_second_factor(
+        self, gateway: Gateway, clock: AdjustableClock
+    ) -> None:
+        _, app, _ = await enrolled(gateway, clock)
+        await gateway.request_password_reset(ANN)
+        code = await gateway.code_to(ANN)
+        answer = await gateway.reset_password(ANN, code, "a brand new passphrase")
+        assert answer["__typename"] == "MfaRequired"
+        signed_in = await gateway.complete_sign_in(answer["ticket"], "TOTP", app.next_code())
+        assert signed_in["__typename"] == "AuthPayload"
+        assert (await gateway.login(ANN, "a brand new passphrase"))["__typename"] == "MfaRequired"
