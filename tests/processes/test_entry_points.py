@@ -28,11 +28,14 @@ def test_the_module_imports_no_web_stack(module: str) -> None:
 def test_help_lists_every_command() -> None:
     answer = run("--help")
     assert answer.status == 0
-    for command in ("serve", "check", "migrate", "unlock-account", "reset-second-factors", "generate-key"):
+    for command in COMMANDS:
         assert command in answer.stdout
 
 
-@pytest.mark.parametrize("command", ["serve", "check", "migrate", "unlock-account", "reset-second-factors", "generate-key"])
+COMMANDS = ["serve", "check", "migrate", "unlock-account", "reset-second-factors", "generate-key"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help(command: str) -> None:
     answer = run(command, "--help")
     assert answer.status == 0, answer.stderr
