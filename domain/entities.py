@@ -154,6 +154,12 @@ class AccessClaims:
     session_id: UUID
     token_id: str
     expires_at: int
+    amr: tuple[str, ...] = ("pwd",)  # how the session signed in (RFC 8176)
+    auth_time: int | None = None  # when it signed in, seconds since the epoch
+
+    @property
+    def with_second_factor(self) -> bool:
+        return AuthMethod.MULTI_FACTOR in self.amr
 
 
 class AuthMethod(enum.StrEnum):

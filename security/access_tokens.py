@@ -101,6 +101,8 @@ class AccessTokenCodec:
                 session_id=uuid.UUID(str(claims["sid"])),
                 token_id=str(claims["jti"]),
                 expires_at=int(claims["exp"]),
+                amr=_methods(claims.get("amr", ["pwd"])),
+                auth_time=int(claims["auth_time"]) if "auth_time" in claims else None,
             )
         except (JoseError, ValueError, TypeError) as exc:
             raise InvalidAccessToken from exc
@@ -111,3 +113,10 @@ class AccessTokenCodec:
         if key is None:
             raise InvalidAccessToken  # a kid this gateway does not (or no longer) verify
         return key
+
+
+def _methods(amr: object) -> tuple[str, ...]:
+    """The ``amr`` claim: a list of strings (tokens from before it was issued have none: "pwd")."""
+    if not (isinstance(amr, list) and all(isinstance(method, str) for method in amr)):
+        raise ValueError("amr is not a list of strings")
+    return tuple(amr)

@@ -55,3 +55,9 @@ class IdentityService:
         if user is None:
             raise InvalidAccessToken
         return Principal(user=user, session_id=claims.session_id)
+
+    def signed_in_within(self, claims: AccessClaims, seconds: int) -> bool:
+        """Whether the token's session signed in at most ``seconds`` ago (its ``auth_time``)."""
+        if claims.auth_time is None:
+            return False
+        return self._clock.now().timestamp() - claims.auth_time <= seconds

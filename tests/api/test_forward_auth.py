@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pyotp
 import pytest
 
 from tests.support.client import PASSWORD
+from tests.support.clock import AdjustableClock
 
 if TYPE_CHECKING:
     import httpx
@@ -115,3 +117,65 @@ async def test_it_is_served_in_production(gateway_factory: GatewayFactory) -> No
     gateway: Gateway = await gateway_factory(app_env="production")
     payload = await gateway.signed_up("ann@example.com")
     assert (await ask(gateway, bearer(payload))).status_code == 200
+
+
+class TestStepUp:
+    """How the session signed in (X-Auth-AAL) and what a route demands of it (RFC 9470)."""
+
+    @pytest.fixture
+    async def timed(self, gateway_factory: GatewayFactory) -> tuple[Gateway, AdjustableClock]:
+        clock = AdjustableClock()
+        gateway: Gateway = await gateway_factory(clock=clock)
+        return gateway, clock
+
+    async def test_a_password_session_is_aal1_and_refused_where_a_second_factor_is_demanded(
+        self, timed: tuple[Gateway, AdjustableClock]
+    ) -> None:
+        gateway, _ = timed
+        payload = await gateway.signed_up("ann@example.com")
+        passed = await ask(gateway, bearer(payload))
+        assert (passed.headers["x-auth-aal"], passed.headers["x-auth-methods"]) == ("aal1", "pwd")
+
+        refused = await ask(gateway, {**bearer(payload), "X-Auth-Require-AAL": "aal2"})
+        assert refused.status_code == 401
+        challenge = refused.headers["www-authenticate"]
+        assert 'error="insufficient_user_authentication"' in challenge
+        assert 'acr_values="aal2"' in challenge
+        assert not any(name.startswith("x-auth-") for name in refused.headers)
+
+    async def test_a_session_with_a_second_factor_is_aal2_and_passes(
+        self, timed: tuple[Gateway, AdjustableClock]
+    ) -> None:
+        gateway, clock = timed
+        token = (await gateway.signed_up("ann@example.com"))["accessToken"]
+        secret = (await gateway.begin_totp_enrolment(token))["secret"]
+        codes = (await gateway.confirm_totp_enrolment(token, pyotp.TOTP(secret).at(clock.now())))["codes"]
+        ticket = (await gateway.login("ann@example.com"))["ticket"]
+        payload = await gateway.complete_sign_in(ticket, "RECOVERY_CODE", codes[0])
+
+        passed = await ask(gateway, {**bearer(payload), "X-Auth-Require-AAL": "aal2"})
+        assert passed.status_code == 200
+        assert (passed.headers["x-auth-aal"], passed.headers["x-auth-methods"]) == ("aal2", "pwd otp mfa")
+
+    async def test_a_route_may_demand_a_recent_sign_in(self, timed: tuple[Gateway, AdjustableClock]) -> None:
+        gateway, clock = timed
+        payload = await gateway.signed_up("ann@example.com")
+        assert (await ask(gateway, {**bearer(payload), "X-Auth-Max-Age": "300"})).status_code == 200
+        clock.advance(seconds=301)
+        refreshed = await gateway.refresh(payload["refreshToken"])  # a new token, the same old sign-in
+        refused = await ask(gateway, {**bearer(refreshed), "X-Auth-Max-Age": "300"})
+        assert refused.status_code == 401
+        assert "max_age=300" in refused.headers["www-authenticate"]
+        assert 'error="insufficient_user_authentication"' in refused.headers["www-authenticate"]
+
+    @pytest.mark.parametrize(
+        "demand", [{"X-Auth-Require-AAL": "aal3"}, {"X-Auth-Max-Age": "-1"}, {"X-Auth-Max-Age": "five minutes"}]
+    )
+    async def test_a_demand_the_gateway_does_not_understand_is_a_400_naming_it(
+        self, gateway: Gateway, demand: dict[str, str]
+    ) -> None:
+        payload = await gateway.signed_up("ann@example.com")
+        response = await ask(gateway, {**bearer(payload), **demand})
+        assert response.status_code == 400
+        [name] = demand
+        assert name in response.json()["errors"][0]["message"]

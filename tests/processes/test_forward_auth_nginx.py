@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
+import pyotp
 import pytest
 
 from tests.support.client import Gateway, served_gateway
@@ -38,7 +39,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Upstream(BaseHTTPRequestHandler):
     def do_GET(self):
         seen = {"path": self.path, "user_id": self.headers.get_all("X-Auth-User-Id") or [],
-                "email": self.headers.get_all("X-Auth-Email") or []}
+                "email": self.headers.get_all("X-Auth-Email") or [], "aal": self.headers.get_all("X-Auth-AAL") or []}
         with open(sys.argv[2], "a") as log:
             log.write(json.dumps(seen) + "\\n")
         body = b"hello from the app"
@@ -171,7 +172,9 @@ async def test_a_request_with_a_live_token_reaches_the_app_with_its_identity(sta
 
     assert response.status_code == 200
     assert response.text == "hello from the app"
-    assert stack.upstream_saw() == [{"path": "/reports?year=2026", "user_id": [user["id"]], "email": [user["email"]]}]
+    assert stack.upstream_saw() == [
+        {"path": "/reports?year=2026", "user_id": [user["id"]], "email": [user["email"]], "aal": ["aal1"]}
+    ]
 
 
 async def test_a_request_without_a_token_is_refused_before_the_app(stack: Stack) -> None:
@@ -207,3 +210,26 @@ async def test_identity_headers_sent_by_a_client_never_reach_the_app(stack: Stac
 def test_the_documentation_shows_the_configuration_the_test_runs() -> None:
     page = (ROOT / "docs" / "forward-auth.md").read_text()
     assert NGINX_SNIPPET.read_text().strip() in page
+
+
+async def test_admin_pages_need_a_second_factor_and_say_so_in_the_challenge(stack: Stack) -> None:
+    payload = await stack.gateway.signed_up("ann@example.com")
+    token = payload["accessToken"]
+    forged = {"X-Auth-Require-AAL": "aal1", "X-Auth-AAL": "aal2"}  # a client's own say counts for nothing
+    refused = await get(stack, "/admin/users", {**forged, "Authorization": f"Bearer {token}"})
+    assert refused.status_code == 401
+    assert 'error="insufficient_user_authentication"' in refused.headers["www-authenticate"]
+    assert stack.upstream_saw() == []
+
+    # an authenticator app, then a sign-in with a recovery code (the app's code of this
+    # step was spent by the set-up: a code is accepted once)
+    secret = (await stack.gateway.begin_totp_enrolment(token))["secret"]
+    codes = (await stack.gateway.confirm_totp_enrolment(token, pyotp.TOTP(secret).now()))["codes"]
+    ticket = (await stack.gateway.login("ann@example.com"))["ticket"]
+    strong = await stack.gateway.complete_sign_in(ticket, "RECOVERY_CODE", codes[0])
+
+    passed = await get(stack, "/admin/users", {**forged, "Authorization": f"Bearer {strong['accessToken']}"})
+    assert passed.status_code == 200
+    assert stack.upstream_saw() == [
+        {"path": "/admin/users", "user_id": [payload["user"]["id"]], "email": ["ann@example.com"], "aal": ["aal2"]}
+    ]
