@@ -103,6 +103,16 @@ class Session:
     user_agent: str | None = None
     # how it was signed in: RFC 8176 methods, space-separated ("pwd", "pwd otp mfa")
     amr: str = "pwd"
+    # when it last proved its owner (sign-in or reauthenticate); None: at created_at
+    authenticated_at: datetime | None = None
+
+    @property
+    def auth_time(self) -> datetime:
+        return self.authenticated_at or self.created_at
+
+    @property
+    def with_second_factor(self) -> bool:
+        return AuthMethod.MULTI_FACTOR in self.amr.split()
 
     def is_live(self, now: datetime, idle_lifetime: timedelta) -> bool:
         """Not revoked, and neither past its absolute lifetime nor idle for too long."""
@@ -292,6 +302,7 @@ class AuditEventType(enum.StrEnum):
     SECOND_FACTOR_FAILED = "second_factor_failed"  # detail: which method
     RECOVERY_CODE_USED = "recovery_code_used"  # detail: how many are left
     RECOVERY_CODES_REPLACED = "recovery_codes_replaced"
+    REAUTHENTICATED = "reauthenticated"  # detail: which method
 
 
 @dataclass(frozen=True)

@@ -90,5 +90,9 @@ class SecondFactorAlreadyEnabled(AuthError):
     """The account already has an authenticator app; remove it before setting up another."""
 
 
+class ReauthenticationRequired(AuthError):
+    """The account has a second factor, and this session has not proved it lately: ``reauthenticate``."""
+
+
 class SecondFactorNotEnabled(AuthError):
     """The account has no second factor to confirm, remove or make recovery codes for."""

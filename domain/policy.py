@@ -21,6 +21,9 @@ class AuthPolicy:
     refresh_idle_lifetime: timedelta = timedelta(days=14)
     refresh_absolute_lifetime: timedelta = timedelta(days=30)
     refresh_reuse_grace: timedelta = timedelta(seconds=10)
+    # a session of an account with a second factor may change what matters (password,
+    # address, factors, the account's existence) this long after it last proved that factor
+    reauthentication_window: timedelta = timedelta(minutes=5)
 
     def idle_cutoff(self, now: datetime) -> datetime:
         """Sessions last used at or before this have ended by idling (``Session.is_live``)."""

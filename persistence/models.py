@@ -54,6 +54,8 @@ class SessionRow(Model):
     user_agent = fields.CharField(max_length=512, null=True)
     # RFC 8176 methods, space-separated; NULL for sessions from before they were recorded: "pwd"
     amr = fields.CharField(max_length=64, null=True)
+    # when it last proved its owner (sign-in or reauthenticate); NULL: at created_at
+    authenticated_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "sessions"

@@ -181,6 +181,7 @@ def _session(row: SessionRow) -> Session:
         client_ip=row.client_ip,
         user_agent=row.user_agent,
         amr=row.amr or "pwd",
+        authenticated_at=row.authenticated_at,
     )
 
 
@@ -212,6 +213,7 @@ class TortoiseSessionRepository:
             client_ip=session.client_ip,
             user_agent=session.user_agent,
             amr=session.amr,
+            authenticated_at=session.authenticated_at,
         )
 
     async def get_for_update(self, session_id: UUID) -> Session | None:
@@ -228,6 +230,8 @@ class TortoiseSessionRepository:
                 revoked_at=session.revoked_at,
                 client_ip=session.client_ip,
                 user_agent=session.user_agent,
+                amr=session.amr,
+                authenticated_at=session.authenticated_at,
             )
         )
 

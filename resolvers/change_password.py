@@ -10,7 +10,7 @@ from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
 from resolvers.permissions import SIGNED_IN
 from resolvers.sensitivity import SENSITIVE
-from resolvers.types import InvalidInput, PasswordChanged, RateLimited, WrongPassword
+from resolvers.types import InvalidInput, PasswordChanged, RateLimited, ReauthenticationRequired, WrongPassword
 
 
 @strawberry.input
@@ -20,7 +20,8 @@ class ChangePasswordInput:
 
 
 ChangePasswordResult = Annotated[
-    PasswordChanged | WrongPassword | InvalidInput | RateLimited, strawberry.union("ChangePasswordResult")
+    PasswordChanged | WrongPassword | ReauthenticationRequired | InvalidInput | RateLimited,
+    strawberry.union("ChangePasswordResult"),
 ]
 
 

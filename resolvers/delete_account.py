@@ -10,7 +10,7 @@ from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
 from resolvers.permissions import SIGNED_IN
 from resolvers.sensitivity import SENSITIVE
-from resolvers.types import AccountDeleted, RateLimited, WrongPassword
+from resolvers.types import AccountDeleted, RateLimited, ReauthenticationRequired, WrongPassword
 
 
 @strawberry.input
@@ -18,7 +18,9 @@ class DeleteAccountInput:
     password: str
 
 
-DeleteAccountResult = Annotated[AccountDeleted | WrongPassword | RateLimited, strawberry.union("DeleteAccountResult")]
+DeleteAccountResult = Annotated[
+    AccountDeleted | WrongPassword | ReauthenticationRequired | RateLimited, strawberry.union("DeleteAccountResult")
+]
 
 
 async def delete_account(

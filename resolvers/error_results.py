@@ -39,6 +39,7 @@ CANDIDATES: dict[type[errors.AuthError], _Candidates] = {
         (types.SecondFactorAlreadyEnabled, lambda _: types.SecondFactorAlreadyEnabled()),
     ),
     errors.SecondFactorNotEnabled: ((types.SecondFactorNotEnabled, lambda _: types.SecondFactorNotEnabled()),),
+    errors.ReauthenticationRequired: ((types.ReauthenticationRequired, lambda _: types.ReauthenticationRequired()),),
 }
 
 

@@ -12,7 +12,7 @@ from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
 from resolvers.permissions import SIGNED_IN
 from resolvers.sensitivity import SENSITIVE
-from resolvers.types import RateLimited, RecoveryCodes, SecondFactorNotEnabled, WrongPassword
+from resolvers.types import RateLimited, ReauthenticationRequired, RecoveryCodes, SecondFactorNotEnabled, WrongPassword
 
 
 @strawberry.input
@@ -21,7 +21,7 @@ class RegenerateRecoveryCodesInput:
 
 
 RegenerateRecoveryCodesResult = Annotated[
-    RecoveryCodes | WrongPassword | SecondFactorNotEnabled | RateLimited,
+    RecoveryCodes | WrongPassword | ReauthenticationRequired | SecondFactorNotEnabled | RateLimited,
     strawberry.union("RegenerateRecoveryCodesResult"),
 ]
 

@@ -12,7 +12,7 @@ from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
 from resolvers.permissions import SIGNED_IN
 from resolvers.sensitivity import SENSITIVE
-from resolvers.types import RateLimited, SecondFactorNotEnabled, WrongPassword
+from resolvers.types import RateLimited, ReauthenticationRequired, SecondFactorNotEnabled, WrongPassword
 
 
 @strawberry.input
@@ -26,7 +26,8 @@ class TotpRemoved:
 
 
 RemoveTotpResult = Annotated[
-    TotpRemoved | WrongPassword | SecondFactorNotEnabled | RateLimited, strawberry.union("RemoveTotpResult")
+    TotpRemoved | WrongPassword | ReauthenticationRequired | SecondFactorNotEnabled | RateLimited,
+    strawberry.union("RemoveTotpResult"),
 ]
 
 

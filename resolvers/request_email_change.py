@@ -10,7 +10,7 @@ from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
 from resolvers.permissions import SIGNED_IN
 from resolvers.sensitivity import SENSITIVE
-from resolvers.types import DeliveryFailed, InvalidInput, OtpSent, RateLimited, WrongPassword
+from resolvers.types import DeliveryFailed, InvalidInput, OtpSent, RateLimited, ReauthenticationRequired, WrongPassword
 
 
 @strawberry.input
@@ -20,7 +20,7 @@ class RequestEmailChangeInput:
 
 
 RequestEmailChangeResult = Annotated[
-    OtpSent | WrongPassword | InvalidInput | RateLimited | DeliveryFailed,
+    OtpSent | WrongPassword | ReauthenticationRequired | InvalidInput | RateLimited | DeliveryFailed,
     strawberry.union("RequestEmailChangeResult"),
 ]
 

@@ -102,7 +102,10 @@ class Session:
     user_agent: str | None = strawberry.field(description="The browser or app that last used it.")
     current: bool = strawberry.field(description="True for the session this request comes from.")
     sign_in_methods: list[str] = strawberry.field(
-        description='How it signed in (RFC 8176 "amr" values): ["pwd"], or ["pwd", "otp", "mfa"] with a second factor.'
+        description=(
+            'How it last proved its owner (RFC 8176 "amr" values): ["pwd"], or ["pwd", "otp", "mfa"] '
+            "once it signed in or reauthenticated with the second factor."
+        )
     )
 
     @classmethod
@@ -237,6 +240,12 @@ class InvalidTicket(Error):
 class SecondFactorAlreadyEnabled(Error):
     message: str = "An authenticator app is already set up; remove it before setting up another."
     code: str = "SECOND_FACTOR_ALREADY_ENABLED"
+
+
+@strawberry.type
+class ReauthenticationRequired(Error):
+    message: str = "Confirm it is you: enter a code from your authenticator app first (reauthenticate)."
+    code: str = "REAUTHENTICATION_REQUIRED"
 
 
 @strawberry.type

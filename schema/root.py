@@ -21,6 +21,7 @@ from resolvers import (
     logout,
     logout_all,
     me,
+    reauthenticate,
     refresh_token,
     regenerate_recovery_codes,
     register,
@@ -89,6 +90,7 @@ class Mutation:
     confirm_totp_enrolment = confirm_totp_enrolment.field
     regenerate_recovery_codes = regenerate_recovery_codes.field
     remove_totp = remove_totp.field
+    reauthenticate = reauthenticate.field
 
 
 def build_schema(

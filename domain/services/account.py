@@ -69,7 +69,7 @@ class AccountService:
             errors.add("current_password", "Enter your current password.")
         new_password = check_new_password(new_password, errors, user.email, "new_password")
         errors.raise_if_any()
-        await self._password_check.confirm(user, current_password, client)
+        await self._password_check.confirm(principal, current_password, client)
         new_hash = await self._passwords.hash(new_password)
 
         async with self._uow() as uow:
@@ -125,7 +125,7 @@ class AccountService:
             RateLimited: too many wrong passwords in a row for this account.
         """
         user = principal.user
-        await self._password_check.confirm(user, password, client)
+        await self._password_check.confirm(principal, password, client)
         async with self._uow() as uow:
             await self._locked(uow, user.id)
             await uow.audit.forget_account(user.id)

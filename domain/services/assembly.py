@@ -75,7 +75,7 @@ def wire_services(
     checker = OtpChecker(codes, clock, tries)
     otp_sender = OtpSender(codes, tries, mailer, clock, policy, audit)
     sessions = SessionStarter(access_tokens, refresh_tokens, clock, policy)
-    password_check = PasswordCheck(uow, passwords, throttle)
+    password_check = PasswordCheck(uow, passwords, throttle, clock, policy)
     second_factors = SecondFactorService(
         uow, totp, sealer, keys.recovery_code, password_check, sessions, mail_queue, clock, policy, throttle, audit
     )

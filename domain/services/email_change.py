@@ -81,7 +81,7 @@ class EmailChangeService:
         if not password:
             errors.add("password", "Enter your password.")
         errors.raise_if_any()
-        await self._password_check.confirm(user, password, client)
+        await self._password_check.confirm(principal, password, client)
         await self._throttle.check_code_request(email_key(new_email), client)
 
         async with self._uow() as uow:

@@ -3,15 +3,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from domain.entities import AuditEventType
-from domain.errors import InvalidCredentials
+from domain.errors import InvalidCredentials, ReauthenticationRequired
 from domain.services.throttle import PASSWORD_CHECKS_PER_ACCOUNT, PASSWORD_CHECKS_PER_IP
 from domain.validation import PASSWORD_MAX_LENGTH, is_text, normalise_password
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from domain.entities import Client, User
-    from domain.ports import PasswordHasher, UnitOfWork
+    from domain.entities import Client, Principal
+    from domain.policy import AuthPolicy
+    from domain.ports import Clock, PasswordHasher, UnitOfWork
     from domain.services.throttle import Throttle
 
 
@@ -23,21 +24,39 @@ class PasswordCheck:
     sign-in form allows. Every check, right or wrong, also spends the account's
     and the client's budget of checks before bcrypt runs: a signed-in caller
     cannot make the gateway hash without end.
+
+    On an account with a second factor the password is not enough: the session must
+    also have proved that factor within the policy's reauthentication window (by
+    signing in with it, or by ``reauthenticate``), else ``ReauthenticationRequired``.
     """
 
-    def __init__(self, uow: Callable[[], UnitOfWork], passwords: PasswordHasher, throttle: Throttle) -> None:
+    def __init__(
+        self,
+        uow: Callable[[], UnitOfWork],
+        passwords: PasswordHasher,
+        throttle: Throttle,
+        clock: Clock,
+        policy: AuthPolicy,
+    ) -> None:
         self._uow = uow
         self._passwords = passwords
         self._throttle = throttle
+        self._clock = clock
+        self._policy = policy
 
-    async def confirm(self, user: User, password: str, client: Client) -> None:
-        """Pass if ``password`` is ``user``'s; the right one ends the failure streak.
+    async def confirm(self, principal: Principal, password: str, client: Client) -> None:
+        """Pass if ``password`` is the signed-in person's (and, with a second factor, the
+        session proved it lately); the right password ends the failure streak.
 
         Raises:
+            ReauthenticationRequired: the account has a second factor this session has not
+                proved within the window; nothing was checked.
             InvalidCredentials: wrong password (counted).
             RateLimited: too many checks, or failures in a row, for this account or
                 client; nothing was checked.
         """
+        user = principal.user
+        await self.require_recent_second_factor(principal)
         await self._throttle.check_client(PASSWORD_CHECKS_PER_IP, client)
         await self._throttle.check(PASSWORD_CHECKS_PER_ACCOUNT, str(user.id), client)
         failures = await self._throttle.begin_sign_in(user.email_key, client)
@@ -49,3 +68,17 @@ class PasswordCheck:
         async with self._uow() as uow:
             await self._throttle.sign_in_succeeded(uow, user.email_key)
             await uow.commit()
+
+    async def require_recent_second_factor(self, principal: Principal) -> None:
+        """Raise ``ReauthenticationRequired`` if the account has a second factor that the
+        session has not proved within the reauthentication window."""
+        async with self._uow() as uow:
+            if not await uow.factors.has_confirmed_totp(principal.user.id):
+                return
+            session = await uow.sessions.get_for_update(principal.session_id)
+        if (
+            session is None
+            or not session.with_second_factor
+            or self._clock.now() - session.auth_time > self._policy.reauthentication_window
+        ):
+            raise ReauthenticationRequired

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from domain import messages
@@ -30,6 +30,7 @@ from domain.entities import (
     TotpProvisioning,
 )
 from domain.errors import (
+    InvalidAccessToken,
     InvalidInput,
     InvalidOtp,
     InvalidTicket,
@@ -148,6 +149,8 @@ class SecondFactorService:
             factor.confirmed_at = self._clock.now()
             factor.last_step = step
             await uow.factors.put_totp(factor)
+            # the code just proved the app: this session counts as signed in with it
+            await self._proved_in_session(uow, principal.session_id)
             codes = await self._new_recovery_codes(uow, user.id)
             await self._audit.record(uow, AuditEventType.SECOND_FACTOR_ENABLED, client, user.id, "totp")
             await uow.commit()
@@ -162,7 +165,7 @@ class SecondFactorService:
             SecondFactorNotEnabled: there is no app to remove.
         """
         user = principal.user
-        await self._password_check.confirm(user, password, client)
+        await self._password_check.confirm(principal, password, client)
         async with self._uow() as uow:
             factor = await uow.factors.get_totp_for_update(user.id)
             if factor is None or factor.confirmed_at is None:
@@ -183,7 +186,7 @@ class SecondFactorService:
             SecondFactorNotEnabled: recovery codes back up a second factor the account lacks.
         """
         user = principal.user
-        await self._password_check.confirm(user, password, client)
+        await self._password_check.confirm(principal, password, client)
         async with self._uow() as uow:
             if not await uow.factors.has_confirmed_totp(user.id):
                 raise SecondFactorNotEnabled
@@ -192,6 +195,55 @@ class SecondFactorService:
             await uow.commit()
         self._notify(user, MailKind.RECOVERY_CODES_REPLACED)
         return codes
+
+    async def reauthenticate(
+        self, principal: Principal, method: SecondFactorMethod, code: str, client: Client = UNKNOWN_CLIENT
+    ) -> datetime:
+        """Prove the second factor again in this session, before a change that needs a recent proof.
+
+        Returns:
+            Until when the proof counts as recent (the policy's reauthentication window).
+
+        Raises:
+            InvalidInput: the code is malformed.
+            SecondFactorNotEnabled: the account has no second factor (its password is enough).
+            InvalidOtp: a wrong code (counted against the account, as at sign-in).
+            RateLimited: the account's failure streak says wait, or it is locked.
+            InvalidAccessToken: the session ended meanwhile.
+        """
+        code = _digits(code) if method is SecondFactorMethod.TOTP else _recovery_code(code)
+        user = principal.user
+        async with self._uow() as uow:
+            if not await uow.factors.has_confirmed_totp(user.id):
+                raise SecondFactorNotEnabled
+        failures = await self._throttle.begin_sign_in(user.email_key, client)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            remaining = await self._accept(uow, user, method, code)
+            if remaining is not None:
+                await self._proved_in_session(uow, principal.session_id)
+                await self._throttle.sign_in_succeeded(uow, user.email_key)
+                await self._audit.record(uow, AuditEventType.REAUTHENTICATED, client, user.id, method.value)
+                if method is SecondFactorMethod.RECOVERY_CODE:
+                    await self._audit.record(uow, AuditEventType.RECOVERY_CODE_USED, client, user.id, str(remaining))
+                await uow.commit()
+        if remaining is None:
+            await self._throttle.sign_in_failed(
+                failures, AuditEventType.SECOND_FACTOR_FAILED, client, user.id, method.value
+            )
+            raise InvalidOtp
+        if method is SecondFactorMethod.RECOVERY_CODE:
+            self._mail_queue.post(messages.recovery_code_used(user.email, self._policy.product_name, remaining))
+        return now + self._policy.reauthentication_window
+
+    async def _proved_in_session(self, uow: UnitOfWork, session_id: UUID) -> None:
+        """Record on the session that its owner has just proved the second factor."""
+        session = await uow.sessions.get_for_update(session_id)
+        if session is None:
+            raise InvalidAccessToken  # ended meanwhile: the caller is no longer signed in
+        session.authenticated_at = self._clock.now()
+        session.amr = " ".join(WITH_SECOND_FACTOR)
+        await uow.sessions.save(session)
 
     async def reset_by_operator(self, email: str) -> str | None:
         """Remove the second factors of ``email``'s account, after an identity check done outside

@@ -46,6 +46,7 @@ class SessionStarter:
             client_ip=client.ip,
             user_agent=truncated_user_agent(client.user_agent),
             amr=" ".join(amr),
+            authenticated_at=now,
         )
         await uow.sessions.add(session)
         refresh_token = self._refresh_tokens.token(session.family_seed, session.generation)
@@ -63,7 +64,7 @@ class SessionStarter:
         refresh_ends = min(session.last_used_at + self._policy.refresh_idle_lifetime, session.expires_at)
         return SignedIn(
             access_token=self._access_tokens.issue(
-                user.id, session.id, now, amr=session.amr.split(), auth_time=session.created_at
+                user.id, session.id, now, amr=session.amr.split(), auth_time=session.auth_time
             ),
             refresh_token=refresh_token,
             expires_in=self._access_tokens.lifetime_seconds,

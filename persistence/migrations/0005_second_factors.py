@@ -1,5 +1,6 @@
 # Second factors: the authenticator app (sealed secret), recovery codes (keyed hashes), the
-# tickets of sign-ins waiting for their second step, and how each session signed in (amr).
+# tickets of sign-ins waiting for their second step, and how and when each session last
+# proved its owner (amr, authenticated_at).
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise.fields.base import OnDelete
@@ -49,5 +50,10 @@ class Migration(migrations.Migration):
             model_name='SessionRow',
             name='amr',
             field=fields.CharField(null=True, max_length=64),
+        ),
+        ops.AddField(
+            model_name='SessionRow',
+            name='authenticated_at',
+            field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
     ]

@@ -143,7 +143,8 @@ class TestSignInInTwoSteps:
         refreshed = await gateway.refresh(signed_in["refreshToken"])
         assert claims(refreshed["accessToken"])["amr"] == ["pwd", "otp", "mfa"]  # the session's, kept
         methods = {s["current"]: s["signInMethods"] for s in await gateway.sessions(refreshed["accessToken"])}
-        assert methods == {True: ["pwd", "otp", "mfa"], False: ["pwd"]}  # and the sign-up's session
+        # the sign-up's session too: it proved the app by confirming its set-up
+        assert methods == {True: ["pwd", "otp", "mfa"], False: ["pwd", "otp", "mfa"]}
 
     async def test_a_password_only_account_signs_in_at_once_with_amr_pwd(self, gateway: Gateway) -> None:
         await gateway.signed_up(BOB)
@@ -300,3 +301,63 @@ class TestChangingFactors:
         signed_in = await gateway.complete_sign_in(answer["ticket"], "TOTP", app.next_code())
         assert signed_in["__typename"] == "AuthPayload"
         assert (await gateway.login(ANN, "a brand new passphrase"))["__typename"] == "MfaRequired"
+
+
+class TestRecentProof:
+    """With a second factor, the password alone no longer changes what matters: the session
+    must have proved the factor within the last 5 minutes (REAUTHENTICATION_WINDOW_SECONDS)."""
+
+    async def test_after_the_window_a_change_needs_the_factor_again(
+        self, gateway: Gateway, clock: AdjustableClock
+    ) -> None:
+        token, app, _ = await enrolled(gateway, clock)
+        clock.advance(minutes=5, seconds=1)
+        refused = await gateway.change_password(token, PASSWORD, "another long passphrase")
+        assert refused["code"] == "REAUTHENTICATION_REQUIRED"
+        assert (await gateway.login(ANN))["__typename"] == "MfaRequired"  # the old password still works
+
+        assert (await gateway.reauthenticate(token, "TOTP", "000000"))["__typename"] == "InvalidOtp"
+        proved = await gateway.reauthenticate(token, "TOTP", app.next_code())
+        assert proved["__typename"] == "Reauthenticated"
+        changed = await gateway.change_password(token, PASSWORD, "another long passphrase")
+        assert changed["__typename"] == "PasswordChanged"
+
+    @pytest.mark.parametrize("change", ["password", "email", "recovery codes", "remove app", "delete"])
+    async def test_every_change_that_matters_asks_for_it(
+        self, gateway: Gateway, clock: AdjustableClock, change: str
+    ) -> None:
+        token, _, _ = await enrolled(gateway, clock)
+        clock.advance(minutes=6)
+        if change == "password":
+            answer = await gateway.change_password(token, PASSWORD, "another long passphrase")
+        elif change == "email":
+            answer = await gateway.request_email_change(token, "ann.new@example.com")
+        elif change == "recovery codes":
+            answer = await gateway.regenerate_recovery_codes(token)
+        elif change == "remove app":
+            answer = await gateway.remove_totp(token)
+        else:
+            answer = await gateway.delete_account(token)
+        assert answer["code"] == "REAUTHENTICATION_REQUIRED"
+        assert await gateway.second_factors(token) == {"totp": True, "recoveryCodesLeft": 10}
+
+    async def test_a_session_that_signed_in_with_the_password_alone_must_prove_the_factor(
+        self, gateway: Gateway, clock: AdjustableClock
+    ) -> None:
+        await gateway.signed_up(ANN)
+        laptop = (await gateway.login(ANN))["accessToken"]  # before the app was set up: password only
+        phone = (await gateway.login(ANN))["accessToken"]
+        secret = (await gateway.begin_totp_enrolment(phone))["secret"]
+        app = App(secret, clock)
+        await gateway.confirm_totp_enrolment(phone, app.code())
+        refused = await gateway.delete_account(laptop)
+        assert refused["code"] == "REAUTHENTICATION_REQUIRED"
+        assert (await gateway.reauthenticate(laptop, "RECOVERY_CODE", "abcde-fghjk"))["__typename"] == "InvalidOtp"
+        assert (await gateway.reauthenticate(laptop, "TOTP", app.next_code()))["__typename"] == "Reauthenticated"
+        assert (await gateway.delete_account(laptop))["__typename"] == "AccountDeleted"
+
+    async def test_without_a_second_factor_the_password_is_enough(self, gateway: Gateway) -> None:
+        token = (await gateway.signed_up(ANN))["accessToken"]
+        assert (await gateway.reauthenticate(token, "TOTP", "123456"))["code"] == "SECOND_FACTOR_NOT_ENABLED"
+        changed = await gateway.change_password(token, PASSWORD, "another long passphrase")
+        assert changed["__typename"] == "PasswordChanged"

@@ -136,6 +136,10 @@ class Gateway:
     async def remove_totp(self, token: str, password: str = PASSWORD) -> dict[str, Any]:
         return await self.signed_in("removeTotp", REMOVE_TOTP, {"input": {"password": password}}, token)
 
+    async def reauthenticate(self, token: str, method: str, code: str) -> dict[str, Any]:
+        variables = {"input": {"method": method, "code": code}}
+        return await self.signed_in("reauthenticate", REAUTHENTICATE, variables, token)
+
     async def second_factors(self, token: str) -> dict[str, Any]:
         return await self.signed_in("secondFactors", SECOND_FACTORS, None, token)
 
@@ -240,6 +244,9 @@ REGENERATE_RECOVERY_CODES = f"""mutation RegenerateRecoveryCodes($input: Regener
   regenerateRecoveryCodes(input: $input) {{ __typename {ERROR_FIELDS} ... on RecoveryCodes {{ codes }} }} }}"""
 REMOVE_TOTP = f"""mutation RemoveTotp($input: RemoveTotpInput!) {{
   removeTotp(input: $input) {{ __typename {ERROR_FIELDS} ... on TotpRemoved {{ recoveryCodesLeft }} }} }}"""
+REAUTHENTICATE = f"""mutation Reauthenticate($input: ReauthenticateInput!) {{
+  reauthenticate(input: $input) {{ __typename {ERROR_FIELDS} ... on Reauthenticated {{ validUntil }}
+    {INVALID_INPUT_FIELDS} }} }}"""
 SECOND_FACTORS = "query SecondFactors { secondFactors { totp recoveryCodesLeft } }"
 DELETE_ACCOUNT = f"""mutation DeleteAccount($input: DeleteAccountInput!) {{
   deleteAccount(input: $input) {{ __typename {ERROR_FIELDS} ... on AccountDeleted {{ id }} }} }}"""
