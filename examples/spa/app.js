@@ -19,7 +19,16 @@ const REGISTER = `mutation Register($input: RegisterInput!) {
 const VERIFY_OTP = `mutation VerifyOtp($input: VerifyOtpInput!) {
   verifyOtp(input: $input) { __typename ${SIGNED_IN_FIELDS} ${ERROR_FIELDS} } }`;
 const LOGIN = `mutation Login($input: LoginInput!) {
-  login(input: $input) { __typename ${SIGNED_IN_FIELDS} ${ERROR_FIELDS} ... on EmailNotVerified { email } } }`;
+  login(input: $input) { __typename ${SIGNED_IN_FIELDS} ${ERROR_FIELDS} ... on EmailNotVerified { email }
+    ... on MfaRequired { ticket methods } } }`;
+const COMPLETE_SIGN_IN = `mutation CompleteSignIn($input: CompleteSignInInput!) {
+  completeSignIn(input: $input) { __typename ${SIGNED_IN_FIELDS} ${ERROR_FIELDS} } }`;
+const SECOND_FACTORS = "query SecondFactors { secondFactors { totp recoveryCodesLeft } }";
+// results without RateLimited ask only for the Error interface
+const BEGIN_TOTP = `mutation BeginTotp { beginTotpEnrolment { __typename ... on Error { message code }
+  ... on TotpEnrolment { secret qrCodeSvg } } }`;
+const CONFIRM_TOTP = `mutation ConfirmTotp($input: ConfirmTotpEnrolmentInput!) {
+  confirmTotpEnrolment(input: $input) { __typename ... on Error { message code } ... on RecoveryCodes { codes } } }`;
 const REFRESH = `mutation Refresh { refreshToken { __typename ${SIGNED_IN_FIELDS} ${ERROR_FIELDS} } }`;
 const ME = "query Me { me { id email firstName lastName } }";
 const LOGOUT = "mutation Logout { logout { endedSessions } }";
@@ -31,6 +40,8 @@ let pendingEmail = null;
 // The password typed on the sign-up or sign-in form, kept in memory until the code comes
 // back with it: the gateway gives the account the password sent with the code.
 let pendingPassword = null;
+// The ticket of a sign-in waiting for its second step: memory only, single use, 5 minutes.
+let pendingTicket = null;
 
 const $ = (id) => document.getElementById(id);
 
@@ -70,7 +81,7 @@ async function signedIn(query, variables) {
 }
 
 function show(section) {
-  for (const id of ["signed-out", "code-step", "signed-in"]) $(id).hidden = id !== section;
+  for (const id of ["signed-out", "code-step", "second-step", "signed-in"]) $(id).hidden = id !== section;
 }
 
 function say(message) {
@@ -129,11 +140,24 @@ async function loadMe() {
   const { me } = await signedIn(ME);
   $("me-email").textContent = me.email;
   $("me-id").textContent = me.id;
+  await loadSecondFactors();
+}
+
+async function loadSecondFactors() {
+  const { secondFactors } = await signedIn(SECOND_FACTORS);
+  $("two-step-status").textContent = secondFactors.totp
+    ? `On: an authenticator app, and ${secondFactors.recoveryCodesLeft} recovery codes left.`
+    : "Off: signing in asks for your password only.";
+  $("totp-begin").hidden = secondFactors.totp;
 }
 
 function signOutLocally(message) {
   accessToken = null;
   clearTimeout(refreshTimer);
+  $("totp-setup").hidden = true;
+  $("totp-secret").textContent = "";
+  $("recovery-code-list").replaceChildren();
+  $("recovery-codes").hidden = true;
   show("signed-out");
   say(message);
 }
@@ -182,10 +206,61 @@ handle("code-form", async ({ code }) => {
 handle("login-form", async ({ email, password }) => {
   const { login: result } = await graphql(LOGIN, { input: { email, password } });
   if (result.__typename === "AuthPayload") await startSession(result);
-  else if (result.__typename === "EmailNotVerified") {
+  else if (result.__typename === "MfaRequired") {
+    pendingTicket = result.ticket;
+    $("second-step-form").reset();
+    show("second-step");
+  } else if (result.__typename === "EmailNotVerified") {
     askForCode(result.email, password);
     say(result.message);
   } else say(describe(result));
+});
+
+handle("second-step-form", async ({ code }) => {
+  // six digits come from the app; anything else is a recovery code
+  const method = /^\s*\d{6}\s*$/.test(code) ? "TOTP" : "RECOVERY_CODE";
+  const { completeSignIn: result } = await graphql(COMPLETE_SIGN_IN, {
+    input: { ticket: pendingTicket, method, code },
+  });
+  if (result.__typename === "AuthPayload") {
+    pendingTicket = null;
+    await startSession(result);
+  } else if (result.__typename === "InvalidTicket") {
+    pendingTicket = null;
+    show("signed-out");
+    say(result.message);
+  } else say(describe(result));
+});
+
+$("totp-begin").addEventListener("click", async () => {
+  try {
+    const { beginTotpEnrolment: result } = await signedIn(BEGIN_TOTP);
+    if (result.__typename !== "TotpEnrolment") return say(describe(result));
+    // the SVG is made by the gateway: shown as an image, never inserted as markup
+    $("totp-qr").src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(result.qrCodeSvg)}`;
+    $("totp-secret").textContent = result.secret;
+    $("totp-confirm-form").reset();
+    $("totp-setup").hidden = false;
+    $("totp-begin").hidden = true;
+  } catch (error) {
+    say(error.message);
+  }
+});
+
+handle("totp-confirm-form", async ({ code }) => {
+  const { confirmTotpEnrolment: result } = await signedIn(CONFIRM_TOTP, { input: { code } });
+  if (result.__typename !== "RecoveryCodes") return say(describe(result));
+  $("totp-setup").hidden = true;
+  $("totp-secret").textContent = "";
+  const list = $("recovery-code-list");
+  list.replaceChildren(...result.codes.map((code) => Object.assign(document.createElement("li"), { textContent: code })));
+  $("recovery-codes").hidden = false;
+  await loadSecondFactors();
+});
+
+$("recovery-codes-saved").addEventListener("click", () => {
+  $("recovery-code-list").replaceChildren();
+  $("recovery-codes").hidden = true;
 });
 
 $("reload-me").addEventListener("click", () => loadMe().catch((error) => say(error.message)));

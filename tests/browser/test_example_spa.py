@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pyotp
 import pytest
 
 from tests.support.client import PASSWORD, served_gateway
@@ -255,3 +256,66 @@ async def test_another_origin_cannot_use_the_cookie(
     assert await refresh_cookie(context) == cookie
     await page.reload()
     await page.wait_for_selector("#signed-in", state="visible")
+
+
+async def test_the_example_spa_sets_up_an_authenticator_app_and_signs_in_in_two_steps(
+    context: BrowserContext,
+    spa_origin: str,
+    cookie_gateway: tuple[Gateway, str],
+    artifacts_dir: Path,
+) -> None:
+    gateway, graphql_url = cookie_gateway
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(f"{spa_origin}/?gateway={graphql_url}")
+    await sign_up(page, gateway.mailbox)
+    await page.wait_for_function("document.getElementById('two-step-status').textContent.startsWith('Off:')")
+
+    # set up: the QR code is the gateway's SVG, shown as an image; the test is the app
+    await page.click("#totp-begin")
+    await page.wait_for_selector("#totp-setup", state="visible")
+    qr = await page.get_attribute("#totp-qr", "src")
+    assert qr is not None
+    assert qr.startswith("data:image/svg+xml")
+    assert await page.evaluate("document.getElementById('totp-qr').naturalWidth") > 0  # it rendered
+    app = pyotp.TOTP(await page.inner_text("#totp-secret"))
+    await page.screenshot(path=str(artifacts_dir / "totp-enrolment.png"), full_page=True)
+    await page.fill("#totp-confirm-form input[name=code]", app.now())
+    await page.click("#totp-confirm-form button")
+    await page.wait_for_selector("#recovery-codes", state="visible")
+    codes = (await page.inner_text("#recovery-code-list")).split()
+    assert len(codes) == 10
+    await page.wait_for_function("document.getElementById('two-step-status').textContent.startsWith('On:')")
+    await page.click("#recovery-codes-saved")
+    assert await page.inner_text("#recovery-code-list") == ""
+
+    # sign out; the password alone now leads to the second step
+    await page.click("#logout")
+    await page.wait_for_selector("#signed-out", state="visible")
+    await page.fill("#login-form input[name=email]", EMAIL)
+    await page.fill("#login-form input[name=password]", PASSWORD)
+    await page.click("#login-form button")
+    await page.wait_for_selector("#second-step", state="visible")
+    await page.fill("#second-step-form input[name=code]", "000000")
+    await page.click("#second-step-form button")
+    await page.wait_for_function("document.getElementById('status').textContent.includes('not right')")
+    # the code of the next 30-second step (the app's clock may run one step ahead; this
+    # step's code was spent by the set-up)
+    await page.fill("#second-step-form input[name=code]", app.at(time.time() + 30))
+    await page.click("#second-step-form button")
+    await page.wait_for_selector("#signed-in", state="visible")
+    assert await page.inner_text("#me-email") == EMAIL
+
+    # and with a recovery code, as typed from paper
+    await page.click("#logout")
+    await page.wait_for_selector("#signed-out", state="visible")
+    await page.fill("#login-form input[name=email]", EMAIL)
+    await page.fill("#login-form input[name=password]", PASSWORD)
+    await page.click("#login-form button")
+    await page.wait_for_selector("#second-step", state="visible")
+    await page.fill("#second-step-form input[name=code]", codes[0].upper())
+    await page.click("#second-step-form button")
+    await page.wait_for_selector("#signed-in", state="visible")
+    await page.wait_for_function("document.getElementById('two-step-status').textContent.includes('9 recovery')")
+    assert errors == []
