@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     # how long a sign-in with the second factor (or reauthenticate) lets its session change
     # what matters on an account that has one (docs/api.md, "Second factors")
     reauthentication_window_seconds: Annotated[int, Field(ge=30, le=24 * 3600)] = 5 * 60
+    # off: nobody may set up an authenticator app (those set up before are still asked for);
+    # optional; required: an account without one may only set one up (docs/api.md)
+    second_factor_policy: Literal["off", "optional", "required"] = "optional"
     bcrypt_cost: Annotated[int, Field(ge=4, le=31)] = 12
 
     email_backend: Literal["console", "smtp"] = "console"

@@ -66,6 +66,7 @@ def build_services(
         refresh_absolute_lifetime=timedelta(seconds=settings.refresh_token_absolute_ttl_seconds),
         refresh_reuse_grace=timedelta(seconds=settings.refresh_token_reuse_grace_seconds),
         reauthentication_window=timedelta(seconds=settings.reauthentication_window_seconds),
+        second_factors=settings.second_factor_policy,
     )
     access_tokens = AccessTokenCodec(
         access_token_keys(settings, keys.access_token),

@@ -94,5 +94,13 @@ class ReauthenticationRequired(AuthError):
     """The account has a second factor, and this session has not proved it lately: ``reauthenticate``."""
 
 
+class SecondFactorsOff(AuthError):
+    """This gateway does not offer second factors (SECOND_FACTOR_POLICY=off)."""
+
+
+class SecondFactorRequired(AuthError):
+    """This gateway requires a second factor: the account may not be without one."""
+
+
 class SecondFactorNotEnabled(AuthError):
     """The account has no second factor to confirm, remove or make recovery codes for."""

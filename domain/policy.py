@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from domain.entities import User
@@ -24,6 +24,8 @@ class AuthPolicy:
     # a session of an account with a second factor may change what matters (password,
     # address, factors, the account's existence) this long after it last proved that factor
     reauthentication_window: timedelta = timedelta(minutes=5)
+    # "off": no new authenticator apps; "required": an account without one may only set one up
+    second_factors: Literal["off", "optional", "required"] = "optional"
 
     def idle_cutoff(self, now: datetime) -> datetime:
         """Sessions last used at or before this have ended by idling (``Session.is_live``)."""

@@ -14,7 +14,7 @@ from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
 from resolvers.permissions import SIGNED_IN
 from resolvers.sensitivity import NOT_SENSITIVE
-from resolvers.types import SecondFactorAlreadyEnabled
+from resolvers.types import SecondFactorAlreadyEnabled, SecondFactorsOff
 
 
 @strawberry.type(
@@ -30,7 +30,7 @@ class TotpEnrolment:
 
 
 BeginTotpEnrolmentResult = Annotated[
-    TotpEnrolment | SecondFactorAlreadyEnabled, strawberry.union("BeginTotpEnrolmentResult")
+    TotpEnrolment | SecondFactorAlreadyEnabled | SecondFactorsOff, strawberry.union("BeginTotpEnrolmentResult")
 ]
 
 

@@ -8,7 +8,7 @@ from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations 
 from domain import errors
 from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
-from resolvers.permissions import SIGNED_IN
+from resolvers.permissions import SIGNED_IN_AS_REQUIRED
 from resolvers.sensitivity import SENSITIVE
 from resolvers.types import AccountDeleted, RateLimited, ReauthenticationRequired, WrongPassword
 
@@ -38,4 +38,4 @@ async def delete_account(
     return AccountDeleted(id=strawberry.ID(str(deleted)))
 
 
-field = strawberry.mutation(resolver=delete_account, permission_classes=SIGNED_IN, metadata=SENSITIVE)
+field = strawberry.mutation(resolver=delete_account, permission_classes=SIGNED_IN_AS_REQUIRED, metadata=SENSITIVE)

@@ -28,4 +28,19 @@ class IsAuthenticated(BasePermission):
         return await info.context.principal() is not None
 
 
+class SecondFactorInPlace(BasePermission):
+    """Under SECOND_FACTOR_POLICY=required, an account without a second factor may only sign
+    out, read who it is and set one up: everything else is refused with SECOND_FACTOR_REQUIRED."""
+
+    message = "Set up an authenticator app first: this service requires two-step sign-in."
+    error_extensions = {"code": "SECOND_FACTOR_REQUIRED"}  # noqa: RUF012 - Strawberry's declared class attribute
+
+    async def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
+        principal = await info.context.signed_in()
+        return await info.context.services.second_factors.satisfies_policy(principal)
+
+
 SIGNED_IN: list[type[BasePermission]] = [IsAuthenticated]
+"""Any live session: signing out, who am I, and setting up a second factor."""
+SIGNED_IN_AS_REQUIRED: list[type[BasePermission]] = [IsAuthenticated, SecondFactorInPlace]
+"""A live session of an account that meets the second-factor policy: everything else."""

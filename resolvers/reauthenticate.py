@@ -11,7 +11,7 @@ from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations 
 from domain import errors
 from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
-from resolvers.permissions import SIGNED_IN
+from resolvers.permissions import SIGNED_IN_AS_REQUIRED
 from resolvers.sensitivity import SENSITIVE
 from resolvers.types import InvalidInput, InvalidOtp, RateLimited, SecondFactorMethod, SecondFactorNotEnabled
 
@@ -49,4 +49,4 @@ async def reauthenticate(
     return Reauthenticated(valid_until=valid_until)
 
 
-field = strawberry.mutation(resolver=reauthenticate, permission_classes=SIGNED_IN, metadata=SENSITIVE)
+field = strawberry.mutation(resolver=reauthenticate, permission_classes=SIGNED_IN_AS_REQUIRED, metadata=SENSITIVE)

@@ -10,7 +10,7 @@ from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations 
 from domain import errors
 from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
-from resolvers.permissions import SIGNED_IN
+from resolvers.permissions import SIGNED_IN_AS_REQUIRED
 from resolvers.sensitivity import SENSITIVE
 from resolvers.types import RateLimited, ReauthenticationRequired, RecoveryCodes, SecondFactorNotEnabled, WrongPassword
 
@@ -40,4 +40,6 @@ async def regenerate_recovery_codes(
     return RecoveryCodes(codes=codes)
 
 
-field = strawberry.mutation(resolver=regenerate_recovery_codes, permission_classes=SIGNED_IN, metadata=SENSITIVE)
+field = strawberry.mutation(
+    resolver=regenerate_recovery_codes, permission_classes=SIGNED_IN_AS_REQUIRED, metadata=SENSITIVE
+)

@@ -10,9 +10,15 @@ from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations 
 from domain import errors
 from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
-from resolvers.permissions import SIGNED_IN
+from resolvers.permissions import SIGNED_IN_AS_REQUIRED
 from resolvers.sensitivity import SENSITIVE
-from resolvers.types import RateLimited, ReauthenticationRequired, SecondFactorNotEnabled, WrongPassword
+from resolvers.types import (
+    RateLimited,
+    ReauthenticationRequired,
+    SecondFactorNotEnabled,
+    SecondFactorRequired,
+    WrongPassword,
+)
 
 
 @strawberry.input
@@ -26,7 +32,12 @@ class TotpRemoved:
 
 
 RemoveTotpResult = Annotated[
-    TotpRemoved | WrongPassword | ReauthenticationRequired | SecondFactorNotEnabled | RateLimited,
+    TotpRemoved
+    | WrongPassword
+    | ReauthenticationRequired
+    | SecondFactorNotEnabled
+    | SecondFactorRequired
+    | RateLimited,
     strawberry.union("RemoveTotpResult"),
 ]
 
@@ -43,4 +54,4 @@ async def remove_totp(
     return TotpRemoved(recovery_codes_left=0)
 
 
-field = strawberry.mutation(resolver=remove_totp, permission_classes=SIGNED_IN, metadata=SENSITIVE)
+field = strawberry.mutation(resolver=remove_totp, permission_classes=SIGNED_IN_AS_REQUIRED, metadata=SENSITIVE)

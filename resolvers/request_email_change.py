@@ -8,7 +8,7 @@ from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations 
 from domain import errors
 from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
-from resolvers.permissions import SIGNED_IN
+from resolvers.permissions import SIGNED_IN_AS_REQUIRED
 from resolvers.sensitivity import SENSITIVE
 from resolvers.types import DeliveryFailed, InvalidInput, OtpSent, RateLimited, ReauthenticationRequired, WrongPassword
 
@@ -39,4 +39,4 @@ async def request_email_change(
     return OtpSent(email=sent.email, expires_at=sent.expires_at)
 
 
-field = strawberry.mutation(resolver=request_email_change, permission_classes=SIGNED_IN, metadata=SENSITIVE)
+field = strawberry.mutation(resolver=request_email_change, permission_classes=SIGNED_IN_AS_REQUIRED, metadata=SENSITIVE)

@@ -8,7 +8,7 @@ from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations 
 from domain import errors
 from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
-from resolvers.permissions import SIGNED_IN
+from resolvers.permissions import SIGNED_IN_AS_REQUIRED
 from resolvers.sensitivity import NOT_SENSITIVE
 from resolvers.types import SessionNotFound, SessionRevoked
 
@@ -25,4 +25,4 @@ async def revoke_session(info: Info[Context, None], id: strawberry.ID) -> Revoke
     return SessionRevoked(id=strawberry.ID(str(ended)))
 
 
-field = strawberry.mutation(resolver=revoke_session, permission_classes=SIGNED_IN, metadata=NOT_SENSITIVE)
+field = strawberry.mutation(resolver=revoke_session, permission_classes=SIGNED_IN_AS_REQUIRED, metadata=NOT_SENSITIVE)

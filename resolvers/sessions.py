@@ -4,7 +4,7 @@ import strawberry
 from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
 
 from resolvers.context import Context  # noqa: TC001
-from resolvers.permissions import SIGNED_IN
+from resolvers.permissions import SIGNED_IN_AS_REQUIRED
 from resolvers.types import Session
 
 
@@ -15,4 +15,4 @@ async def sessions(info: Info[Context, None]) -> list[Session]:
     return [Session.from_domain(session, principal.session_id) for session in live]
 
 
-field = strawberry.field(resolver=sessions, permission_classes=SIGNED_IN)
+field = strawberry.field(resolver=sessions, permission_classes=SIGNED_IN_AS_REQUIRED)

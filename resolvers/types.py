@@ -249,6 +249,18 @@ class ReauthenticationRequired(Error):
 
 
 @strawberry.type
+class SecondFactorsOff(Error):
+    message: str = "This service does not offer two-step sign-in."
+    code: str = "SECOND_FACTORS_OFF"
+
+
+@strawberry.type
+class SecondFactorRequired(Error):
+    message: str = "This service requires two-step sign-in: the authenticator app cannot be removed."
+    code: str = "SECOND_FACTOR_REQUIRED"
+
+
+@strawberry.type
 class SecondFactorNotEnabled(Error):
     message: str = "There is no authenticator app set up on this account."
     code: str = "SECOND_FACTOR_NOT_ENABLED"

@@ -9,7 +9,7 @@ from domain import errors
 from domain.services.account import UNCHANGED
 from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
-from resolvers.permissions import SIGNED_IN
+from resolvers.permissions import SIGNED_IN_AS_REQUIRED
 from resolvers.sensitivity import NOT_SENSITIVE
 from resolvers.types import InvalidInput, User
 
@@ -40,4 +40,4 @@ async def update_profile(
     return User.from_domain(user)
 
 
-field = strawberry.mutation(resolver=update_profile, permission_classes=SIGNED_IN, metadata=NOT_SENSITIVE)
+field = strawberry.mutation(resolver=update_profile, permission_classes=SIGNED_IN_AS_REQUIRED, metadata=NOT_SENSITIVE)

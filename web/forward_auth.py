@@ -60,6 +60,8 @@ def forward_auth_route(identity: IdentityService) -> Route:
         if isinstance(demanded, Response):
             return demanded
         required_aal, max_age = demanded
+        if identity.second_factor_required:  # SECOND_FACTOR_POLICY=required: every route
+            required_aal = AAL2
         aal = AAL2 if claims.with_second_factor else AAL1
         if required_aal == AAL2 and aal != AAL2:
             return _refused(

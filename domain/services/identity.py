@@ -56,6 +56,11 @@ class IdentityService:
             raise InvalidAccessToken
         return Principal(user=user, session_id=claims.session_id)
 
+    @property
+    def second_factor_required(self) -> bool:
+        """Whether every account must sign in with a second factor (SECOND_FACTOR_POLICY=required)."""
+        return self._policy.second_factors == "required"
+
     def signed_in_within(self, claims: AccessClaims, seconds: int) -> bool:
         """Whether the token's session signed in at most ``seconds`` ago (its ``auth_time``)."""
         if claims.auth_time is None:

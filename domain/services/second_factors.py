@@ -36,6 +36,8 @@ from domain.errors import (
     InvalidTicket,
     SecondFactorAlreadyEnabled,
     SecondFactorNotEnabled,
+    SecondFactorRequired,
+    SecondFactorsOff,
 )
 
 if TYPE_CHECKING:
@@ -102,12 +104,23 @@ class SecondFactorService:
 
     # ---- setting up and removing the authenticator app
 
+    async def satisfies_policy(self, principal: Principal) -> bool:
+        """Whether the account may use the gateway beyond setting up a second factor: always,
+        unless the policy requires one and the account has none yet."""
+        if self._policy.second_factors != "required":
+            return True
+        async with self._uow() as uow:
+            return await uow.factors.has_confirmed_totp(principal.user.id)
+
     async def begin_totp(self, principal: Principal) -> TotpProvisioning:
         """A new secret for an authenticator app; it counts once ``confirm_totp`` has seen a code from it.
 
         Raises:
             SecondFactorAlreadyEnabled: the account has a confirmed app already.
+            SecondFactorsOff: the policy offers no second factors.
         """
+        if self._policy.second_factors == "off":
+            raise SecondFactorsOff
         user = principal.user
         secret = self._totp.new_secret()
         async with self._uow() as uow:
@@ -163,7 +176,10 @@ class SecondFactorService:
         Raises:
             InvalidCredentials, RateLimited: see ``PasswordCheck.confirm``.
             SecondFactorNotEnabled: there is no app to remove.
+            SecondFactorRequired: the policy requires one (the operator's reset still removes it).
         """
+        if self._policy.second_factors == "required":
+            raise SecondFactorRequired
         user = principal.user
         await self._password_check.confirm(principal, password, client)
         async with self._uow() as uow:

@@ -16,7 +16,7 @@ import pyotp
 import pytest
 
 from persistence.models import TotpFactorRow
-from tests.support.client import PASSWORD, Gateway, GatewayFactory
+from tests.support.client import PASSWORD, UPDATE_PROFILE, Gateway, GatewayFactory
 from tests.support.clock import AdjustableClock
 
 ANN = "ann@example.com"
@@ -361,3 +361,39 @@ class TestRecentProof:
         assert (await gateway.reauthenticate(token, "TOTP", "123456"))["code"] == "SECOND_FACTOR_NOT_ENABLED"
         changed = await gateway.change_password(token, PASSWORD, "another long passphrase")
         assert changed["__typename"] == "PasswordChanged"
+
+
+class TestPolicy:
+    async def test_required_lets_an_account_without_one_only_set_it_up(
+        self, gateway_factory: GatewayFactory, clock: AdjustableClock
+    ) -> None:
+        gateway: Gateway = await gateway_factory(clock=clock, second_factor_policy="required")
+        payload = await gateway.signed_up(ANN)
+        token = payload["accessToken"]
+        assert (await gateway.me(token))["data"]["me"]["email"] == ANN
+        refused = await gateway.post(UPDATE_PROFILE, {"input": {"firstName": "Ann"}}, token=token)
+        assert refused["data"] is None
+        assert refused["errors"][0]["extensions"]["code"] == "SECOND_FACTOR_REQUIRED"
+        forward = await gateway.http.get("/auth/forward", headers={"Authorization": f"Bearer {token}"})
+        assert forward.status_code == 401
+        assert 'error="insufficient_user_authentication"' in forward.headers["www-authenticate"]
+
+        secret = (await gateway.begin_totp_enrolment(token))["secret"]
+        await gateway.confirm_totp_enrolment(token, App(secret, clock).code())
+        assert (await gateway.update_profile(token, firstName="Ann"))["firstName"] == "Ann"
+        assert (await gateway.remove_totp(token))["code"] == "SECOND_FACTOR_REQUIRED"
+        refreshed = await gateway.refresh(payload["refreshToken"])  # the session proved the app: aal2 now
+        forward = await gateway.http.get(
+            "/auth/forward", headers={"Authorization": f"Bearer {refreshed['accessToken']}"}
+        )
+        assert forward.status_code == 200
+
+    async def test_off_offers_no_new_authenticator_app_and_keeps_asking_for_old_ones(
+        self, gateway_factory: GatewayFactory, clock: AdjustableClock
+    ) -> None:
+        gateway: Gateway = await gateway_factory(clock=clock)
+        await enrolled(gateway, clock, ANN)
+        off: Gateway = await gateway_factory(clock=clock, second_factor_policy="off")
+        bob = (await off.signed_up(BOB))["accessToken"]
+        assert (await off.begin_totp_enrolment(bob))["code"] == "SECOND_FACTORS_OFF"
+        assert (await off.login(ANN))["__typename"] == "MfaRequired"
