@@ -6,6 +6,7 @@ enrolment showed, at the gateway's clock (moved forward where a test needs a new
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
@@ -15,7 +16,7 @@ from typing import Any
 import pyotp
 import pytest
 
-from persistence.models import TotpFactorRow
+from persistence.models import SessionRow, TotpFactorRow
 from tests.support.client import PASSWORD, UPDATE_PROFILE, Gateway, GatewayFactory
 from tests.support.clock import AdjustableClock
 
@@ -397,3 +398,29 @@ class TestPolicy:
         bob = (await off.signed_up(BOB))["accessToken"]
         assert (await off.begin_totp_enrolment(bob))["code"] == "SECOND_FACTORS_OFF"
         assert (await off.login(ANN))["__typename"] == "MfaRequired"
+
+
+class TestAtTheSameTime:
+    """Requests that race each other: one wins, the others get a typed refusal, never a 500."""
+
+    async def test_one_ticket_sent_ten_times_at_once_opens_one_session(
+        self, gateway: Gateway, clock: AdjustableClock
+    ) -> None:
+        _, app, _ = await enrolled(gateway, clock)
+        ticket, code = await ticket_of(gateway), app.next_code()
+        answers = await asyncio.gather(*(gateway.complete_sign_in(ticket, "TOTP", code) for _ in range(10)))
+        kinds = sorted(answer["__typename"] for answer in answers)
+        assert kinds.count("AuthPayload") == 1, kinds
+        assert set(kinds) <= {"AuthPayload", "InvalidTicket", "InvalidOtp"}, kinds
+        assert await SessionRow.filter(amr="pwd otp mfa").count() == 2  # the set-up's session, and this one
+
+    @pytest.mark.parametrize("method", ["TOTP", "RECOVERY_CODE"])
+    async def test_one_code_on_five_tickets_at_once_is_accepted_once(
+        self, gateway: Gateway, clock: AdjustableClock, method: str
+    ) -> None:
+        _, app, codes = await enrolled(gateway, clock)
+        tickets = [await ticket_of(gateway) for _ in range(5)]
+        code = app.next_code() if method == "TOTP" else codes[0]
+        answers = await asyncio.gather(*(gateway.complete_sign_in(ticket, method, code) for ticket in tickets))
+        kinds = sorted(answer["__typename"] for answer in answers)
+        assert kinds == ["AuthPayload", "InvalidOtp", "InvalidOtp", "InvalidOtp", "InvalidOtp"]
