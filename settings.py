@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     # off: nobody may set up an authenticator app (those set up before are still asked for);
     # optional; required: an account without one may only set one up (docs/api.md)
     second_factor_policy: Literal["off", "optional", "required"] = "optional"
+    # passkeys (WebAuthn): the site they belong to, and the pages allowed to use them
+    # (default: PUBLIC_URL's host, else localhost; and CORS_ORIGINS) (docs/api.md, "Passkeys")
+    webauthn_rp_id: str | None = None
+    webauthn_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     bcrypt_cost: Annotated[int, Field(ge=4, le=31)] = 12
 
     email_backend: Literal["console", "smtp"] = "console"
@@ -132,7 +136,7 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     log_format: Literal["json", "text"] | None = None  # default: json in production, text in development
 
-    @field_validator("trusted_proxies", "cors_origins", "jwt_verification_key_files", mode="before")
+    @field_validator("trusted_proxies", "cors_origins", "webauthn_origins", "jwt_verification_key_files", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
@@ -163,7 +167,7 @@ class Settings(BaseSettings):
                 )
         return value
 
-    @field_validator("cors_origins")
+    @field_validator("cors_origins", "webauthn_origins")
     @classmethod
     def _check_origins(cls, value: list[str]) -> list[str]:
         origins = []
@@ -179,6 +183,18 @@ class Settings(BaseSettings):
                 raise ValueError(f"{item!r} is not an origin: scheme://host[:port], no path or trailing slash")
             origins.append(item.lower())
         return origins
+
+    @property
+    def passkey_rp_id(self) -> str:
+        """The relying-party ID of passkeys: WEBAUTHN_RP_ID, else PUBLIC_URL's host, else localhost."""
+        if self.webauthn_rp_id:
+            return self.webauthn_rp_id.lower()
+        return (urlsplit(self.public_url).hostname if self.public_url else None) or "localhost"
+
+    @property
+    def passkey_origins(self) -> list[str]:
+        """The pages allowed to use passkeys: WEBAUTHN_ORIGINS, else CORS_ORIGINS."""
+        return self.webauthn_origins or self.cors_origins
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -196,6 +212,17 @@ class Settings(BaseSettings):
             raise ValueError("REFRESH_COOKIE_SAMESITE=none needs REFRESH_COOKIE_SECURE=true (browsers insist)")
         if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 16:
             raise ValueError("METRICS_TOKEN must be at least 16 characters long")
+        rp_id = self.passkey_rp_id
+        for origin in self.passkey_origins:
+            parts = urlsplit(origin)
+            host = parts.hostname or ""
+            if host != rp_id and not host.endswith("." + rp_id):
+                raise ValueError(
+                    f"passkey origin {origin} is not on the site {rp_id!r} (WEBAUTHN_RP_ID): its host must be "
+                    "the relying-party ID or one of its subdomains"
+                )
+            if parts.scheme != "https" and host not in ("localhost", "127.0.0.1"):
+                raise ValueError(f"passkey origin {origin} must use https (browsers allow http for localhost only)")
         if self.production:
             if not self.refresh_cookie_secure:
                 raise ValueError("REFRESH_COOKIE_SECURE=false is for http://localhost development, not production")

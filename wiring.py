@@ -22,6 +22,7 @@ from mail.smtp import SmtpConfig, SmtpMailer
 from persistence.database import Database
 from persistence.unit_of_work import TortoiseReadOnlyUnitOfWork, TortoiseUnitOfWork
 from security.access_tokens import AccessTokenCodec
+from security.passkeys import WebAuthnCeremonies
 from security.passwords import BcryptPasswordHasher
 from security.sealing import AesGcmSealer
 from security.totp import Totp
@@ -85,6 +86,7 @@ def build_services(
         access_tokens=access_tokens,
         limits=rate_limits(settings),
         totp=Totp(),
+        ceremonies=WebAuthnCeremonies(settings.passkey_rp_id, settings.product_name, settings.passkey_origins),
         sealer=AesGcmSealer(keys.factor_secret),
         audit_observer=audit_observer,
     )

@@ -177,6 +177,9 @@ class AuthMethod(enum.StrEnum):
 
     PASSWORD = "pwd"  # noqa: S105 - an RFC 8176 method name, not a secret
     ONE_TIME_PASSWORD = "otp"  # noqa: S105 - a method name; an authenticator app's code (TOTP) or a recovery code
+    HARDWARE_KEY = "hwk"  # a passkey bound to one device
+    SOFTWARE_KEY = "swk"  # a passkey its provider syncs between devices
+    USER_VERIFIED = "user"  # the authenticator verified the person (PIN, fingerprint, face)
     MULTI_FACTOR = "mfa"
 
 
@@ -231,6 +234,50 @@ class TotpProvisioning:
     uri: str
 
 
+@dataclass
+class Passkey:
+    """A WebAuthn credential of an account: its public key and what the gateway has seen of it."""
+
+    credential_id: bytes
+    user_id: UUID
+    public_key: bytes  # COSE
+    sign_count: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+    backed_up: bool = False  # synced to other devices by its provider
+    synced: bool = False  # may be (backup eligible): a software key, not one device's
+
+
+@dataclass(frozen=True)
+class NewPasskey:
+    """What a verified registration yields."""
+
+    credential_id: bytes
+    public_key: bytes
+    sign_count: int
+    backed_up: bool
+    synced: bool
+
+
+@dataclass(frozen=True)
+class PasskeyAssertion:
+    """What a verified authentication yields."""
+
+    sign_count: int
+    backed_up: bool
+
+
+@dataclass
+class PasskeyChallenge:
+    """A WebAuthn challenge handed out, kept as its SHA-256 until it is answered (once) or expires."""
+
+    challenge_hash: str
+    purpose: str  # "register" or "sign_in"
+    expires_at: datetime
+    user_id: UUID | None = None  # the account a registration is for
+
+
 @dataclass(frozen=True)
 class SecondFactors:
     """An account's second factors, as its owner may see them."""
@@ -253,6 +300,8 @@ class MailKind(enum.StrEnum):
     SECOND_FACTOR_REMOVED = "second_factor_removed"  # notice: the authenticator app was removed
     RECOVERY_CODE_USED = "recovery_code_used"  # notice: a recovery code signed in; how many are left
     RECOVERY_CODES_REPLACED = "recovery_codes_replaced"  # notice: new recovery codes, the old ones void
+    PASSKEY_ADDED = "passkey_added"  # notice: a passkey was added
+    PASSKEY_REMOVED = "passkey_removed"  # notice: a passkey was removed
 
 
 @dataclass(frozen=True)
@@ -303,6 +352,9 @@ class AuditEventType(enum.StrEnum):
     RECOVERY_CODE_USED = "recovery_code_used"  # detail: how many are left
     RECOVERY_CODES_REPLACED = "recovery_codes_replaced"
     REAUTHENTICATED = "reauthenticated"  # detail: which method
+    PASSKEY_ADDED = "passkey_added"
+    PASSKEY_REMOVED = "passkey_removed"
+    PASSKEY_REFUSED = "passkey_refused"  # detail: why (cloned: its counter went backwards)
 
 
 @dataclass(frozen=True)

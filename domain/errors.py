@@ -94,6 +94,15 @@ class ReauthenticationRequired(AuthError):
     """The account has a second factor, and this session has not proved it lately: ``reauthenticate``."""
 
 
+class InvalidPasskey(AuthError):
+    """The passkey's answer was not accepted: malformed, for another site or challenge, an
+    unknown credential, no user verification, or a counter that went backwards."""
+
+
+class PasskeyNotFound(AuthError):
+    """None of the signed-in account's passkeys has this id."""
+
+
 class SecondFactorsOff(AuthError):
     """This gateway does not offer second factors (SECOND_FACTOR_POLICY=off)."""
 

@@ -41,3 +41,9 @@ def second_factor_notice(to: str, kind: MailKind, product: str) -> OutgoingMail:
 
 def recovery_code_used(to: str, product: str, remaining: int) -> OutgoingMail:
     return OutgoingMail(to=to, kind=MailKind.RECOVERY_CODE_USED, product=product, remaining=remaining)
+
+
+def passkey_notice(to: str, kind: MailKind, product: str) -> OutgoingMail:
+    """A passkey was added to the account, or removed from it."""
+    assert kind in (MailKind.PASSKEY_ADDED, MailKind.PASSKEY_REMOVED), kind
+    return OutgoingMail(to=to, kind=kind, product=product)

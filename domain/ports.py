@@ -18,9 +18,13 @@ if TYPE_CHECKING:
     from domain.entities import (
         AccessClaims,
         AuditEvent,
+        NewPasskey,
         OtpChallenge,
         OtpPurpose,
         OutgoingMail,
+        Passkey,
+        PasskeyAssertion,
+        PasskeyChallenge,
         RefreshTokenRecord,
         Session,
         SignInTicket,
@@ -104,6 +108,32 @@ class TotpAlgorithm(Protocol):
     def matching_step(self, secret: str, code: str, now: datetime) -> int | None:
         """The time step (the current one, or one either side) whose code is ``code``, if any."""
         ...
+
+
+class PasskeyCeremonies(Protocol):
+    """WebAuthn (``security.passkeys``): options for the browser, checks of its answers.
+    Every method that reads an answer raises ``InvalidPasskey`` when it is not acceptable."""
+
+    @property
+    def enabled(self) -> bool:
+        """Whether passkeys are configured (a relying-party ID and at least one origin)."""
+        ...
+
+    def registration_options(self, user_handle: bytes, user_name: str, exclude: list[bytes]) -> tuple[str, bytes]:
+        """The options for ``navigator.credentials.create`` (JSON) and their challenge."""
+        ...
+
+    def authentication_options(self) -> tuple[str, bytes]:
+        """The options for ``navigator.credentials.get`` (JSON, any discoverable passkey) and their challenge."""
+        ...
+
+    def challenge_of(self, credential_json: str) -> bytes: ...
+
+    def credential_id_of(self, credential_json: str) -> tuple[bytes, bytes | None]: ...
+
+    def verify_registration(self, credential_json: str, challenge: bytes) -> NewPasskey: ...
+
+    def verify_authentication(self, credential_json: str, challenge: bytes, public_key: bytes) -> PasskeyAssertion: ...
 
 
 class Mailer(Protocol):
@@ -242,6 +272,26 @@ class FactorRepository(Protocol):
     async def save_ticket(self, ticket: SignInTicket) -> None: ...
 
     async def delete_ticket(self, ticket_hash: str) -> None: ...
+
+    async def add_passkey(self, passkey: Passkey) -> None: ...
+
+    async def get_passkey_for_update(self, credential_id: bytes) -> Passkey | None: ...
+
+    async def list_passkeys(self, user_id: UUID) -> list[Passkey]:
+        """The account's passkeys, oldest first."""
+        ...
+
+    async def save_passkey(self, passkey: Passkey) -> None: ...
+
+    async def delete_passkey(self, user_id: UUID, credential_id: bytes) -> bool:
+        """Delete the account's passkey; whether there was one."""
+        ...
+
+    async def add_challenge(self, challenge: PasskeyChallenge) -> None: ...
+
+    async def take_challenge(self, challenge_hash: str) -> PasskeyChallenge | None:
+        """Delete and return the challenge of ``challenge_hash``: only one caller gets it."""
+        ...
 
 
 class AuditObserver(Protocol):

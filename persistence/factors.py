@@ -3,10 +3,11 @@ for their second step."""
 
 from __future__ import annotations
 
+import base64
 from typing import TYPE_CHECKING
 
-from domain.entities import SignInTicket, TotpFactor
-from persistence.models import RecoveryCodeRow, SignInTicketRow, TotpFactorRow
+from domain.entities import Passkey, PasskeyChallenge, SignInTicket, TotpFactor
+from persistence.models import PasskeyChallengeRow, PasskeyRow, RecoveryCodeRow, SignInTicketRow, TotpFactorRow
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -21,6 +22,24 @@ def _totp(row: TotpFactorRow) -> TotpFactor:
         created_at=row.created_at,
         confirmed_at=row.confirmed_at,
         last_step=row.last_step,
+    )
+
+
+def _b64(credential_id: bytes) -> str:
+    return base64.urlsafe_b64encode(credential_id).decode("ascii").rstrip("=")
+
+
+def _passkey(row: PasskeyRow) -> Passkey:
+    return Passkey(
+        credential_id=base64.urlsafe_b64decode(row.credential_id + "=" * (-len(row.credential_id) % 4)),
+        user_id=row.user_id,  # type: ignore[attr-defined]  # Tortoise adds the FK column attribute
+        public_key=bytes(row.public_key),
+        sign_count=row.sign_count,
+        name=row.name,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        backed_up=row.backed_up,
+        synced=row.synced,
     )
 
 
@@ -89,3 +108,62 @@ class TortoiseFactorRepository:
 
     async def delete_ticket(self, ticket_hash: str) -> None:
         await SignInTicketRow.filter(ticket_hash=ticket_hash).using_db(self._db).delete()
+
+    async def add_passkey(self, passkey: Passkey) -> None:
+        await PasskeyRow.create(
+            using_db=self._db,
+            credential_id=_b64(passkey.credential_id),
+            user_id=passkey.user_id,
+            public_key=passkey.public_key,
+            sign_count=passkey.sign_count,
+            name=passkey.name,
+            created_at=passkey.created_at,
+            last_used_at=passkey.last_used_at,
+            backed_up=passkey.backed_up,
+            synced=passkey.synced,
+        )
+
+    async def get_passkey_for_update(self, credential_id: bytes) -> Passkey | None:
+        query = PasskeyRow.filter(credential_id=_b64(credential_id)).select_for_update()
+        row = await query.using_db(self._db).first()
+        return _passkey(row) if row else None
+
+    async def list_passkeys(self, user_id: UUID) -> list[Passkey]:
+        rows = await PasskeyRow.filter(user_id=user_id).order_by("created_at").using_db(self._db)
+        return [_passkey(row) for row in rows]
+
+    async def save_passkey(self, passkey: Passkey) -> None:
+        await (
+            PasskeyRow.filter(credential_id=_b64(passkey.credential_id))
+            .using_db(self._db)
+            .update(
+                sign_count=passkey.sign_count,
+                name=passkey.name,
+                last_used_at=passkey.last_used_at,
+                backed_up=passkey.backed_up,
+            )
+        )
+
+    async def delete_passkey(self, user_id: UUID, credential_id: bytes) -> bool:
+        query = PasskeyRow.filter(user_id=user_id, credential_id=_b64(credential_id))
+        return await query.using_db(self._db).delete() > 0
+
+    async def add_challenge(self, challenge: PasskeyChallenge) -> None:
+        await PasskeyChallengeRow.create(
+            using_db=self._db,
+            challenge_hash=challenge.challenge_hash,
+            purpose=challenge.purpose,
+            expires_at=challenge.expires_at,
+            user_id=challenge.user_id,
+        )
+
+    async def take_challenge(self, challenge_hash: str) -> PasskeyChallenge | None:
+        row = await PasskeyChallengeRow.filter(challenge_hash=challenge_hash).using_db(self._db).first()
+        # The DELETE decides: of two answers to one challenge, only one deletes its row.
+        if (
+            row is None
+            or not await PasskeyChallengeRow.filter(challenge_hash=challenge_hash).using_db(self._db).delete()
+        ):
+            return None
+        user_id: UUID | None = row.user_id  # type: ignore[attr-defined]  # Tortoise adds the FK column attribute
+        return PasskeyChallenge(row.challenge_hash, row.purpose, row.expires_at, user_id)

@@ -141,3 +141,34 @@ class SignInTicketRow(Model):
 
     class Meta:
         table = "sign_in_tickets"
+
+
+# A passkey (WebAuthn credential) of an account: its public key (COSE) and signature counter.
+class PasskeyRow(Model):
+    credential_id = fields.CharField(max_length=1400, primary_key=True)  # base64url, at most 1023 bytes
+    user: fields.ForeignKeyRelation[UserRow] = fields.ForeignKeyField(
+        "models.UserRow", related_name="passkeys", on_delete=fields.CASCADE
+    )
+    public_key = fields.BinaryField()
+    sign_count = fields.BigIntField(default=0)
+    name = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField()
+    last_used_at = fields.DatetimeField(null=True)
+    backed_up = fields.BooleanField(default=False)
+    synced = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "passkeys"
+
+
+# A WebAuthn challenge handed out and not yet answered: its SHA-256, single use.
+class PasskeyChallengeRow(Model):
+    challenge_hash = fields.CharField(max_length=64, primary_key=True)
+    purpose = fields.CharField(max_length=16)
+    expires_at = fields.DatetimeField(db_index=True)
+    user: fields.ForeignKeyNullableRelation[UserRow] = fields.ForeignKeyField(
+        "models.UserRow", related_name="passkey_challenges", on_delete=fields.CASCADE, null=True
+    )
+
+    class Meta:
+        table = "passkey_challenges"

@@ -39,6 +39,8 @@ CANDIDATES: dict[type[errors.AuthError], _Candidates] = {
         (types.SecondFactorAlreadyEnabled, lambda _: types.SecondFactorAlreadyEnabled()),
     ),
     errors.SecondFactorNotEnabled: ((types.SecondFactorNotEnabled, lambda _: types.SecondFactorNotEnabled()),),
+    errors.InvalidPasskey: ((types.InvalidPasskey, lambda _: types.InvalidPasskey()),),
+    errors.PasskeyNotFound: ((types.PasskeyNotFound, lambda _: types.PasskeyNotFound()),),
     errors.SecondFactorsOff: ((types.SecondFactorsOff, lambda _: types.SecondFactorsOff()),),
     errors.SecondFactorRequired: ((types.SecondFactorRequired, lambda _: types.SecondFactorRequired()),),
     errors.ReauthenticationRequired: ((types.ReauthenticationRequired, lambda _: types.ReauthenticationRequired()),),

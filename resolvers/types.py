@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime  # noqa: TC003 - Strawberry reads annotations at runtime
 from typing import TYPE_CHECKING
 
@@ -246,6 +247,50 @@ class SecondFactorAlreadyEnabled(Error):
 class ReauthenticationRequired(Error):
     message: str = "Confirm it is you: enter a code from your authenticator app first (reauthenticate)."
     code: str = "REAUTHENTICATION_REQUIRED"
+
+
+@strawberry.type(description="A passkey of the account.")
+class Passkey:
+    id: strawberry.ID = strawberry.field(description="The credential id, base64url.")
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    synced: bool = strawberry.field(description="Its provider may sync it between devices (backup eligible).")
+    backed_up: bool = strawberry.field(description="It is synced now (backed up).")
+
+    @classmethod
+    def from_domain(cls, passkey: entities.Passkey) -> Passkey:
+        return cls(
+            id=strawberry.ID(base64.urlsafe_b64encode(passkey.credential_id).decode("ascii").rstrip("=")),
+            name=passkey.name,
+            created_at=passkey.created_at,
+            last_used_at=passkey.last_used_at,
+            synced=passkey.synced,
+            backed_up=passkey.backed_up,
+        )
+
+
+@strawberry.type(
+    description=(
+        "WebAuthn options: JSON.parse(optionsJson) is PublicKeyCredentialCreationOptionsJSON or "
+        "PublicKeyCredentialRequestOptionsJSON, for PublicKeyCredential.parseCreationOptionsFromJSON "
+        "or parseRequestOptionsFromJSON, then navigator.credentials.create or get."
+    )
+)
+class PasskeyOptions:
+    options_json: str
+
+
+@strawberry.type
+class InvalidPasskey(Error):
+    message: str = "That passkey was not accepted."
+    code: str = "INVALID_PASSKEY"
+
+
+@strawberry.type
+class PasskeyNotFound(Error):
+    message: str = "None of your passkeys has this id."
+    code: str = "PASSKEY_NOT_FOUND"
 
 
 @strawberry.type

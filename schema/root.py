@@ -11,20 +11,26 @@ from strawberry.extensions import DisableIntrospection, ParserCache
 from strawberry.schema.config import StrawberryConfig
 
 from resolvers import (
+    begin_passkey_registration,
+    begin_passkey_sign_in,
     begin_totp_enrolment,
     change_password,
     complete_sign_in,
     confirm_email_change,
     confirm_totp_enrolment,
     delete_account,
+    finish_passkey_registration,
+    finish_passkey_sign_in,
     login,
     logout,
     logout_all,
     me,
+    passkeys,
     reauthenticate,
     refresh_token,
     regenerate_recovery_codes,
     register,
+    remove_passkey,
     remove_totp,
     request_email_change,
     request_password_reset,
@@ -66,6 +72,7 @@ class Query:
     me = me.field
     sessions = sessions.field
     second_factors = second_factors.field
+    passkeys = passkeys.field
 
 
 @strawberry.type
@@ -91,6 +98,11 @@ class Mutation:
     regenerate_recovery_codes = regenerate_recovery_codes.field
     remove_totp = remove_totp.field
     reauthenticate = reauthenticate.field
+    begin_passkey_registration = begin_passkey_registration.field
+    finish_passkey_registration = finish_passkey_registration.field
+    remove_passkey = remove_passkey.field
+    begin_passkey_sign_in = begin_passkey_sign_in.field
+    finish_passkey_sign_in = finish_passkey_sign_in.field
 
 
 def build_schema(

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from domain.services.identity import IdentityService
     from domain.services.login import LoginService
     from domain.services.mail_queue import MailQueue
+    from domain.services.passkeys import PasskeyService
     from domain.services.password_reset import PasswordResetService
     from domain.services.refresh import RefreshService
     from domain.services.registration import RegistrationService
@@ -34,5 +35,6 @@ class Services:
     account: AccountService
     email_change: EmailChangeService
     second_factors: SecondFactorService
+    passkeys: PasskeyService
     throttle: Throttle
     mail_queue: MailQueue

@@ -18,6 +18,7 @@ from domain.services.login import LoginService
 from domain.services.mail_queue import MailQueue
 from domain.services.otp_checker import OtpChecker
 from domain.services.otp_sender import OtpSender
+from domain.services.passkeys import PasskeyService
 from domain.services.password_check import PasswordCheck
 from domain.services.password_reset import PasswordResetService
 from domain.services.refresh import RefreshService
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
         AuditObserver,
         Clock,
         Mailer,
+        PasskeyCeremonies,
         PasswordHasher,
         SecretSealer,
         TotpAlgorithm,
@@ -59,6 +61,7 @@ def wire_services(
     limits: RateLimits,
     totp: TotpAlgorithm,
     sealer: SecretSealer,
+    ceremonies: PasskeyCeremonies,
     audit_observer: AuditObserver | None = None,
 ) -> Services:
     """Every service with the collaborators it is given; unit tests give it fakes.
@@ -96,6 +99,7 @@ def wire_services(
             uow, password_check, otp_sender, checker, mailer, mail_queue, policy, throttle, audit
         ),
         second_factors=second_factors,
+        passkeys=PasskeyService(uow, ceremonies, password_check, sessions, mail_queue, clock, policy, throttle, audit),
         throttle=throttle,
         mail_queue=mail_queue,
     )

@@ -1,6 +1,6 @@
 # Second factors: the authenticator app (sealed secret), recovery codes (keyed hashes), the
 # tickets of sign-ins waiting for their second step, and how and when each session last
-# proved its owner (amr, authenticated_at).
+# proved its owner (amr, authenticated_at); passkeys and their pending challenges.
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise.fields.base import OnDelete
@@ -55,5 +55,32 @@ class Migration(migrations.Migration):
             model_name='SessionRow',
             name='authenticated_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+        ),
+        ops.CreateModel(
+            name='PasskeyChallengeRow',
+            fields=[
+                ('challenge_hash', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=64)),
+                ('purpose', fields.CharField(max_length=16)),
+                ('expires_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
+                ('user', fields.ForeignKeyField('models.UserRow', source_field='user_id', null=True, db_constraint=True, to_field='id', related_name='passkey_challenges', on_delete=OnDelete.CASCADE)),
+            ],
+            options={'table': 'passkey_challenges', 'app': 'models', 'pk_attr': 'challenge_hash'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='PasskeyRow',
+            fields=[
+                ('credential_id', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=1400)),
+                ('user', fields.ForeignKeyField('models.UserRow', source_field='user_id', db_constraint=True, to_field='id', related_name='passkeys', on_delete=OnDelete.CASCADE)),
+                ('public_key', fields.BinaryField()),
+                ('sign_count', fields.BigIntField(default=0)),
+                ('name', fields.CharField(max_length=64)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('last_used_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('backed_up', fields.BooleanField(default=False)),
+                ('synced', fields.BooleanField(default=False)),
+            ],
+            options={'table': 'passkeys', 'app': 'models', 'pk_attr': 'credential_id'},
+            bases=['Model'],
         ),
     ]

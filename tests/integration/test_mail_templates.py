@@ -35,6 +35,8 @@ def complete_mail(kind: MailKind, product: str = PRODUCT, lifetime_seconds: int 
         return messages.address_in_use(TO, product)
     if kind in messages.SECOND_FACTOR_NOTICES:
         return messages.second_factor_notice(TO, kind, product)
+    if kind in (MailKind.PASSKEY_ADDED, MailKind.PASSKEY_REMOVED):
+        return messages.passkey_notice(TO, kind, product)
     if kind is MailKind.RECOVERY_CODE_USED:
         return messages.recovery_code_used(TO, product, 2)
     assert kind is MailKind.PASSWORD_CHANGED

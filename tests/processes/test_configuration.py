@@ -53,6 +53,9 @@ def _start(tmp_path: Path, **env: str) -> Finished:
         ({"JWT_SIGNING_KEY": _jwk_with_kid("k1"), "JWT_VERIFICATION_KEYS": _jwk_with_kid("k1")}, "kid 'k1'"),
         ({"JWT_ALGORITHM": "HS256", "JWT_VERIFICATION_KEYS": ED25519.public_pem()}, "JWT_VERIFICATION_KEYS"),
         ({"PUBLIC_URL": "auth.example.com"}, "PUBLIC_URL"),
+        ({"WEBAUTHN_RP_ID": "example.com", "WEBAUTHN_ORIGINS": "https://example.org"}, "WEBAUTHN_RP_ID"),
+        ({"WEBAUTHN_RP_ID": "example.com", "WEBAUTHN_ORIGINS": "http://app.example.com"}, "https"),
+        ({"WEBAUTHN_ORIGINS": "https://app.example.com/login"}, "WEBAUTHN_ORIGINS"),
     ],
 )
 def test_bad_value_stops_with_the_variable_named(tmp_path: Path, env: dict[str, str], named: str) -> None:

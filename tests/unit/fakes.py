@@ -31,6 +31,8 @@ if TYPE_CHECKING:
         OtpChallenge,
         OtpPurpose,
         OutgoingMail,
+        Passkey,
+        PasskeyChallenge,
         RefreshTokenRecord,
         Session,
         SignInTicket,
@@ -102,6 +104,8 @@ class FakeState:
     totp_factors: dict[UUID, TotpFactor] = field(default_factory=dict)
     recovery_codes: dict[UUID, frozenset[str]] = field(default_factory=dict)
     tickets: dict[str, SignInTicket] = field(default_factory=dict)
+    passkeys: dict[bytes, Passkey] = field(default_factory=dict)
+    passkey_challenges: dict[str, PasskeyChallenge] = field(default_factory=dict)
 
 
 class FakeUserRepository:
@@ -151,6 +155,7 @@ class FakeUserRepository:
         state.totp_factors.pop(user_id, None)
         state.recovery_codes.pop(user_id, None)
         state.tickets = {h: t for h, t in state.tickets.items() if t.user_id != user_id}
+        state.passkeys = {c: p for c, p in state.passkeys.items() if p.user_id != user_id}
         state.users.pop(user_id, None)
 
 
@@ -296,6 +301,33 @@ class FakeFactorRepository:
     async def delete_ticket(self, ticket_hash: str) -> None:
         self._state.tickets.pop(ticket_hash, None)
 
+    async def add_passkey(self, passkey: Passkey) -> None:
+        self._state.passkeys[passkey.credential_id] = copy.copy(passkey)
+
+    async def get_passkey_for_update(self, credential_id: bytes) -> Passkey | None:
+        return copy.copy(self._state.passkeys.get(credential_id))
+
+    async def list_passkeys(self, user_id: UUID) -> list[Passkey]:
+        mine = [copy.copy(p) for p in self._state.passkeys.values() if p.user_id == user_id]
+        return sorted(mine, key=lambda passkey: passkey.created_at)
+
+    async def save_passkey(self, passkey: Passkey) -> None:
+        if passkey.credential_id in self._state.passkeys:
+            self._state.passkeys[passkey.credential_id] = copy.copy(passkey)
+
+    async def delete_passkey(self, user_id: UUID, credential_id: bytes) -> bool:
+        passkey = self._state.passkeys.get(credential_id)
+        if passkey is None or passkey.user_id != user_id:
+            return False
+        del self._state.passkeys[credential_id]
+        return True
+
+    async def add_challenge(self, challenge: PasskeyChallenge) -> None:
+        self._state.passkey_challenges[challenge.challenge_hash] = copy.copy(challenge)
+
+    async def take_challenge(self, challenge_hash: str) -> PasskeyChallenge | None:
+        return self._state.passkey_challenges.pop(challenge_hash, None)
+
 
 class FakeDatabase:
     """The committed state, shared by every unit of work; tests read it to see what was written."""
@@ -337,6 +369,8 @@ def _snapshot(state: FakeState) -> FakeState:
         totp_factors=dict(state.totp_factors),
         recovery_codes=dict(state.recovery_codes),
         tickets=dict(state.tickets),
+        passkeys=dict(state.passkeys),
+        passkey_challenges=dict(state.passkey_challenges),
     )
 
 

@@ -17,6 +17,7 @@ from domain.services import Services
 from domain.services.assembly import wire_services
 from domain.services.throttle import RateLimits
 from security.access_tokens import AccessTokenCodec
+from security.passkeys import WebAuthnCeremonies
 from security.sealing import AesGcmSealer
 from security.totp import Totp
 
@@ -72,6 +73,7 @@ def build_gateway(
         limits=limits or RateLimits(),
         totp=Totp(),
         sealer=AesGcmSealer(KEYS.factor_secret),
+        ceremonies=WebAuthnCeremonies("localhost", "Auth Gateway", ["http://localhost:5173"]),
     )
     fields = {field.name: getattr(services, field.name) for field in dataclasses.fields(services)}
     return WiredServices(**fields, access_tokens=access_tokens, otp_codes=OtpCodes(KEYS.otp))

@@ -1,0 +1,228 @@
+"""Passkeys (WebAuthn): adding them to an account, and signing in with one alone.
+
+A passkey with user verification is a whole sign-in: something the person has (the
+authenticator) and something they know or are (its PIN or biometric). No e-mail address
+is typed: the authenticator tells which credential, and so which account. Challenges are
+kept server-side (as their SHA-256), single use and short-lived, so several gateway
+processes on one database work together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from domain import messages
+from domain.entities import (
+    UNKNOWN_CLIENT,
+    AuditEventType,
+    AuthMethod,
+    MailKind,
+    Passkey,
+    PasskeyChallenge,
+)
+from domain.errors import InvalidInput, InvalidPasskey, PasskeyNotFound
+from domain.services.throttle import LOGIN_PER_IP
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from domain.entities import Client, Principal, SignedIn, User
+    from domain.policy import AuthPolicy
+    from domain.ports import Clock, PasskeyCeremonies, UnitOfWork
+    from domain.services.audit import AuditTrail
+    from domain.services.mail_queue import MailQueue
+    from domain.services.password_check import PasswordCheck
+    from domain.services.session_starter import SessionStarter
+    from domain.services.throttle import Throttle
+
+CHALLENGE_LIFETIME = timedelta(minutes=5)
+NAME_MAX_LENGTH = 64
+REGISTER, SIGN_IN = "register", "sign_in"
+
+
+def _challenge_hash(challenge: bytes) -> str:
+    return hashlib.sha256(challenge).hexdigest()
+
+
+class PasskeyService:
+    def __init__(
+        self,
+        uow: Callable[[], UnitOfWork],
+        ceremonies: PasskeyCeremonies,
+        password_check: PasswordCheck,
+        sessions: SessionStarter,
+        mail_queue: MailQueue,
+        clock: Clock,
+        policy: AuthPolicy,
+        throttle: Throttle,
+        audit: AuditTrail,
+    ) -> None:
+        self._uow = uow
+        self._ceremonies = ceremonies
+        self._password_check = password_check
+        self._sessions = sessions
+        self._mail_queue = mail_queue
+        self._clock = clock
+        self._policy = policy
+        self._throttle = throttle
+        self._audit = audit
+
+    def _require_enabled(self) -> None:
+        if not self._ceremonies.enabled:
+            raise InvalidPasskey
+
+    # ---- the account's passkeys
+
+    async def list(self, principal: Principal) -> list[Passkey]:
+        async with self._uow() as uow:
+            return await uow.factors.list_passkeys(principal.user.id)
+
+    async def begin_registration(self, principal: Principal, password: str, client: Client = UNKNOWN_CLIENT) -> str:
+        """The options for the browser's ``navigator.credentials.create``, after the password
+        (and, with a second factor, a recent proof of it: see ``PasswordCheck``).
+
+        Raises:
+            InvalidPasskey: passkeys are not configured on this gateway.
+            InvalidCredentials, ReauthenticationRequired, RateLimited: see ``PasswordCheck.confirm``.
+        """
+        self._require_enabled()
+        await self._password_check.confirm(principal, password, client)
+        user = principal.user
+        async with self._uow() as uow:
+            existing = [passkey.credential_id for passkey in await uow.factors.list_passkeys(user.id)]
+            options, challenge = self._ceremonies.registration_options(user.id.bytes, user.email, existing)
+            await uow.factors.add_challenge(
+                PasskeyChallenge(_challenge_hash(challenge), REGISTER, self._clock.now() + CHALLENGE_LIFETIME, user.id)
+            )
+            await uow.commit()
+        return options
+
+    async def finish_registration(
+        self, principal: Principal, credential_json: str, name: str, client: Client = UNKNOWN_CLIENT
+    ) -> Passkey:
+        """Keep the passkey the browser created for the options of ``begin_registration``.
+
+        Raises:
+            InvalidInput: the name is empty or too long.
+            InvalidPasskey: not an answer to this account's registration challenge, expired,
+                from another origin or site, without user verification, or already registered.
+        """
+        name = " ".join(name.split())
+        if not 0 < len(name) <= NAME_MAX_LENGTH:
+            raise InvalidInput.one("name", f"Name the passkey (at most {NAME_MAX_LENGTH} characters).")
+        self._require_enabled()
+        user = principal.user
+        challenge = self._ceremonies.challenge_of(credential_json)
+        async with self._uow() as uow:
+            taken = await uow.factors.take_challenge(_challenge_hash(challenge))
+            await uow.commit()  # spent, whatever comes next: a challenge is answered once
+        if taken is None or taken.purpose != REGISTER or taken.user_id != user.id:
+            raise InvalidPasskey
+        if taken.expires_at <= self._clock.now():
+            raise InvalidPasskey
+        created = self._ceremonies.verify_registration(credential_json, challenge)
+        passkey = Passkey(
+            credential_id=created.credential_id,
+            user_id=user.id,
+            public_key=created.public_key,
+            sign_count=created.sign_count,
+            name=name,
+            created_at=self._clock.now(),
+            backed_up=created.backed_up,
+            synced=created.synced,
+        )
+        async with self._uow() as uow:
+            if await uow.factors.get_passkey_for_update(created.credential_id) is not None:
+                raise InvalidPasskey
+            await uow.factors.add_passkey(passkey)
+            await self._audit.record(uow, AuditEventType.PASSKEY_ADDED, client, user.id)
+            await uow.commit()
+        self._notify(user, MailKind.PASSKEY_ADDED)
+        return passkey
+
+    async def remove(
+        self, principal: Principal, credential_id: bytes, password: str, client: Client = UNKNOWN_CLIENT
+    ) -> None:
+        """Remove one of the account's passkeys, after the password (and a recent proof of a second factor).
+
+        Raises:
+            PasskeyNotFound: the account has no passkey of this id.
+            InvalidCredentials, ReauthenticationRequired, RateLimited: see ``PasswordCheck.confirm``.
+        """
+        await self._password_check.confirm(principal, password, client)
+        user = principal.user
+        async with self._uow() as uow:
+            if not await uow.factors.delete_passkey(user.id, credential_id):
+                raise PasskeyNotFound
+            await self._audit.record(uow, AuditEventType.PASSKEY_REMOVED, client, user.id)
+            await uow.commit()
+        self._notify(user, MailKind.PASSKEY_REMOVED)
+
+    # ---- signing in with a passkey alone
+
+    async def begin_sign_in(self, client: Client = UNKNOWN_CLIENT) -> str:
+        """The options for ``navigator.credentials.get``: any passkey of this site (no address typed).
+
+        Raises:
+            InvalidPasskey: passkeys are not configured on this gateway.
+            RateLimited: too many sign-ins from this client.
+        """
+        self._require_enabled()
+        await self._throttle.check_client(LOGIN_PER_IP, client)
+        options, challenge = self._ceremonies.authentication_options()
+        async with self._uow() as uow:
+            await uow.factors.add_challenge(
+                PasskeyChallenge(_challenge_hash(challenge), SIGN_IN, self._clock.now() + CHALLENGE_LIFETIME)
+            )
+            await uow.commit()
+        return options
+
+    async def finish_sign_in(self, credential_json: str, client: Client = UNKNOWN_CLIENT) -> SignedIn:
+        """Open a session with the passkey's answer to the options of ``begin_sign_in``.
+
+        Raises:
+            InvalidPasskey: not an answer to a sign-in challenge of this gateway, expired or
+                spent, an unknown credential, no user verification, or a counter that went
+                backwards (a cloned authenticator: refused and audited).
+        """
+        self._require_enabled()
+        challenge = self._ceremonies.challenge_of(credential_json)
+        credential_id, user_handle = self._ceremonies.credential_id_of(credential_json)
+        async with self._uow() as uow:
+            taken = await uow.factors.take_challenge(_challenge_hash(challenge))
+            await uow.commit()  # spent, whatever comes next
+        if taken is None or taken.purpose != SIGN_IN or taken.expires_at <= self._clock.now():
+            raise InvalidPasskey
+        async with self._uow() as uow:
+            passkey = await uow.factors.get_passkey_for_update(credential_id)
+        if passkey is None or (user_handle is not None and user_handle != passkey.user_id.bytes):
+            raise InvalidPasskey
+        asserted = self._ceremonies.verify_authentication(credential_json, challenge, passkey.public_key)
+
+        async with self._uow() as uow:
+            current = await uow.factors.get_passkey_for_update(credential_id)
+            user = await uow.users.get(passkey.user_id)
+            if current is None or user is None:
+                raise InvalidPasskey
+            # Counters only go up; an answer at or below the last one comes from a copy of
+            # the key (authenticators that keep no counter send 0 every time).
+            if (asserted.sign_count or current.sign_count) and asserted.sign_count <= current.sign_count:
+                await self._audit.record(uow, AuditEventType.PASSKEY_REFUSED, client, user.id, "cloned")
+                await uow.commit()
+                raise InvalidPasskey
+            current.sign_count = asserted.sign_count
+            current.backed_up = asserted.backed_up
+            current.last_used_at = self._clock.now()
+            await uow.factors.save_passkey(current)
+            kind = AuthMethod.SOFTWARE_KEY if current.synced else AuthMethod.HARDWARE_KEY
+            signed_in = await self._sessions.start(
+                uow, user, client, (kind, AuthMethod.USER_VERIFIED, AuthMethod.MULTI_FACTOR)
+            )
+            await self._audit.record(uow, AuditEventType.LOGIN_SUCCEEDED, client, user.id, "passkey")
+            await uow.commit()
+        return signed_in
+
+    def _notify(self, user: User, kind: MailKind) -> None:
+        self._mail_queue.post(messages.passkey_notice(user.email, kind, self._policy.product_name))

@@ -1,0 +1,258 @@
+"""Passkeys (WebAuthn) through the API, on SQLite and PostgreSQL, with a software authenticator
+that answers as a browser would, and misbehaves where a test asks it to."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from persistence.models import AuditEventRow
+from tests.support.authenticator import SoftAuthenticator
+from tests.support.client import ERROR, PASSWORD, Gateway, GatewayFactory
+from tests.support.clock import AdjustableClock
+
+SPA = "http://localhost:5173"
+ANN = "ann@example.com"
+
+BEGIN_REGISTRATION = f"""mutation($input: BeginPasskeyRegistrationInput!) {{
+  beginPasskeyRegistration(input: $input) {{ __typename {ERROR} ... on PasskeyOptions {{ optionsJson }} }} }}"""
+FINISH_REGISTRATION = f"""mutation($input: FinishPasskeyRegistrationInput!) {{
+  finishPasskeyRegistration(input: $input) {{ __typename {ERROR}
+    ... on Passkey {{ id name createdAt lastUsedAt synced backedUp }} }} }}"""
+PASSKEYS = "query { passkeys { id name lastUsedAt synced } }"
+REMOVE = f"""mutation($input: RemovePasskeyInput!) {{
+  removePasskey(input: $input) {{ __typename {ERROR} ... on PasskeyRemoved {{ id }} }} }}"""
+BEGIN_SIGN_IN = f"mutation {{ beginPasskeySignIn {{ __typename {ERROR} ... on PasskeyOptions {{ optionsJson }} }} }}"
+FINISH_SIGN_IN = f"""mutation($input: FinishPasskeySignInInput!) {{
+  finishPasskeySignIn(input: $input) {{ __typename {ERROR}
+    ... on AuthPayload {{ accessToken user {{ email }} }} }} }}"""
+
+
+def claims(access_token: str) -> dict[str, Any]:
+    payload = access_token.split(".")[1]
+    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return decoded
+
+
+@pytest.fixture
+def clock() -> AdjustableClock:
+    return AdjustableClock()
+
+
+@pytest.fixture
+async def gateway(gateway_factory: GatewayFactory, clock: AdjustableClock) -> Gateway:
+    started: Gateway = await gateway_factory(clock=clock, webauthn_origins=[SPA])
+    return started
+
+
+async def registration_options(gateway: Gateway, token: str) -> str:
+    begun = await gateway.signed_in(
+        "beginPasskeyRegistration", BEGIN_REGISTRATION, {"input": {"password": PASSWORD}}, token
+    )
+    assert begun["__typename"] == "PasskeyOptions", begun
+    options: str = begun["optionsJson"]
+    return options
+
+
+async def finish_registration(gateway: Gateway, token: str, credential: str, name: str = "Laptop") -> dict[str, Any]:
+    variables = {"input": {"credential": credential, "name": name}}
+    return await gateway.signed_in("finishPasskeyRegistration", FINISH_REGISTRATION, variables, token)
+
+
+async def with_passkey(gateway: Gateway, authenticator: SoftAuthenticator, email: str = ANN) -> str:
+    """A signed-up account with a passkey in ``authenticator``; its access token."""
+    token: str = (await gateway.signed_up(email))["accessToken"]
+    added = await finish_registration(gateway, token, authenticator.create(await registration_options(gateway, token)))
+    assert added["__typename"] == "Passkey", added
+    return token
+
+
+async def passkeys_of(gateway: Gateway, token: str) -> list[dict[str, Any]]:
+    body = await gateway.post(PASSKEYS, token=token)
+    assert "errors" not in body, body
+    listed: list[dict[str, Any]] = body["data"]["passkeys"]
+    return listed
+
+
+async def sign_in_options(gateway: Gateway) -> str:
+    begun = await gateway.mutate("beginPasskeySignIn", BEGIN_SIGN_IN, {})
+    assert begun["__typename"] == "PasskeyOptions", begun
+    options: str = begun["optionsJson"]
+    return options
+
+
+async def finish_sign_in(gateway: Gateway, credential: str) -> dict[str, Any]:
+    return await gateway.mutate("finishPasskeySignIn", FINISH_SIGN_IN, {"input": {"credential": credential}})
+
+
+class TestAddingAPasskey:
+    async def test_asks_for_a_discoverable_verified_passkey_and_keeps_it(self, gateway: Gateway) -> None:
+        token = (await gateway.signed_up(ANN))["accessToken"]
+        options = json.loads(await registration_options(gateway, token))
+        assert options["rp"]["id"] == "localhost"
+        assert options["authenticatorSelection"]["residentKey"] == "required"
+        assert options["authenticatorSelection"]["userVerification"] == "required"
+        assert options["attestation"] == "none"
+
+        authenticator = SoftAuthenticator(SPA)
+        added = await finish_registration(gateway, token, authenticator.create(json.dumps(options)), "  My   laptop ")
+        assert added["__typename"] == "Passkey"
+        assert added["name"] == "My laptop"
+        assert added["lastUsedAt"] is None
+        listed = await passkeys_of(gateway, token)
+        assert [p["id"] for p in listed] == [added["id"]]
+        await gateway.mail_settled()
+        assert "A passkey was added" in str(gateway.mailbox.messages[-1]["Subject"])
+
+        again = json.loads(await registration_options(gateway, token))
+        assert [c["id"] for c in again["excludeCredentials"]] == [added["id"]]  # the browser will not add it twice
+
+    async def test_needs_the_password(self, gateway: Gateway) -> None:
+        token = (await gateway.signed_up(ANN))["accessToken"]
+        variables = {"input": {"password": "not the password"}}
+        begun = await gateway.signed_in("beginPasskeyRegistration", BEGIN_REGISTRATION, variables, token)
+        assert begun["__typename"] == "WrongPassword"
+
+    @pytest.mark.parametrize(
+        "misbehaviour",
+        [{"origin": "https://evil.example"}, {"rp_id": "evil.example"}, {"verified": False}],
+        ids=["other-origin", "other-site", "no-user-verification"],
+    )
+    async def test_refuses_what_a_browser_would_not_vouch_for(
+        self, gateway: Gateway, misbehaviour: dict[str, Any]
+    ) -> None:
+        token = (await gateway.signed_up(ANN))["accessToken"]
+        credential = SoftAuthenticator(SPA).create(await registration_options(gateway, token), **misbehaviour)
+        assert (await finish_registration(gateway, token, credential))["__typename"] == "InvalidPasskey"
+        assert await passkeys_of(gateway, token) == []
+
+    async def test_an_answer_to_another_accounts_challenge_is_refused(self, gateway: Gateway) -> None:
+        ann = (await gateway.signed_up(ANN))["accessToken"]
+        bob = (await gateway.signed_up("bob@example.com"))["accessToken"]
+        credential = SoftAuthenticator(SPA).create(await registration_options(gateway, bob))
+        assert (await finish_registration(gateway, ann, credential))["__typename"] == "InvalidPasskey"
+
+    @pytest.mark.parametrize(
+        "credential", ["", "not json", "[]", "{}", '{"response": {"clientDataJSON": 5}}', "x" * 60_000]
+    )
+    async def test_garbage_gets_a_typed_answer(self, gateway: Gateway, credential: str) -> None:
+        token = (await gateway.signed_up(ANN))["accessToken"]
+        assert (await finish_registration(gateway, token, credential))["__typename"] == "InvalidPasskey"
+
+
+class TestSigningInWithAPasskey:
+    async def test_no_address_no_password_and_the_token_says_how(self, gateway: Gateway) -> None:
+        authenticator = SoftAuthenticator(SPA)
+        await with_passkey(gateway, authenticator)
+        options = json.loads(await sign_in_options(gateway))
+        assert options["userVerification"] == "required"
+        assert options.get("allowCredentials", []) == []  # discoverable: the authenticator says who
+        signed_in = await finish_sign_in(gateway, authenticator.get(json.dumps(options)))
+        assert signed_in["__typename"] == "AuthPayload"
+        assert signed_in["user"]["email"] == ANN
+        assert claims(signed_in["accessToken"])["amr"] == ["hwk", "user", "mfa"]
+        [listed] = await passkeys_of(gateway, signed_in["accessToken"])
+        assert listed["lastUsedAt"] is not None
+
+    async def test_a_synced_passkey_is_a_software_key(self, gateway: Gateway) -> None:
+        authenticator = SoftAuthenticator(SPA, synced=True)
+        token = await with_passkey(gateway, authenticator)
+        [listed] = await passkeys_of(gateway, token)
+        assert listed["synced"] is True
+        signed_in = await finish_sign_in(gateway, authenticator.get(await sign_in_options(gateway)))
+        assert claims(signed_in["accessToken"])["amr"] == ["swk", "user", "mfa"]
+
+    @pytest.mark.parametrize(
+        "misbehaviour",
+        [{"origin": "https://evil.example"}, {"rp_id": "evil.example"}, {"verified": False}],
+        ids=["other-origin", "other-site", "no-user-verification"],
+    )
+    async def test_refuses_what_a_browser_would_not_vouch_for(
+        self, gateway: Gateway, misbehaviour: dict[str, Any]
+    ) -> None:
+        authenticator = SoftAuthenticator(SPA)
+        await with_passkey(gateway, authenticator)
+        answer = authenticator.get(await sign_in_options(gateway), **misbehaviour)
+        assert (await finish_sign_in(gateway, answer))["__typename"] == "InvalidPasskey"
+
+    async def test_a_challenge_is_answered_once(self, gateway: Gateway) -> None:
+        authenticator = SoftAuthenticator(SPA)
+        await with_passkey(gateway, authenticator)
+        options = await sign_in_options(gateway)
+        assert (await finish_sign_in(gateway, authenticator.get(options)))["__typename"] == "AuthPayload"
+        replayed = authenticator.get(options)  # a fresh counter, the spent challenge
+        assert (await finish_sign_in(gateway, replayed))["__typename"] == "InvalidPasskey"
+
+    async def test_a_challenge_expires(self, gateway: Gateway, clock: AdjustableClock) -> None:
+        authenticator = SoftAuthenticator(SPA)
+        await with_passkey(gateway, authenticator)
+        options = await sign_in_options(gateway)
+        clock.advance(minutes=5, seconds=1)
+        assert (await finish_sign_in(gateway, authenticator.get(options)))["__typename"] == "InvalidPasskey"
+
+    async def test_a_counter_that_goes_back_is_a_cloned_key_refused_and_audited(self, gateway: Gateway) -> None:
+        authenticator = SoftAuthenticator(SPA)
+        await with_passkey(gateway, authenticator)
+        assert (await finish_sign_in(gateway, authenticator.get(await sign_in_options(gateway), counter=7)))[
+            "__typename"
+        ] == "AuthPayload"
+        clone = authenticator.get(await sign_in_options(gateway), counter=7)
+        assert (await finish_sign_in(gateway, clone))["__typename"] == "InvalidPasskey"
+        [event] = await AuditEventRow.filter(event="passkey_refused")
+        assert event.detail == "cloned"
+        assert (await finish_sign_in(gateway, authenticator.get(await sign_in_options(gateway), counter=8)))[
+            "__typename"
+        ] == "AuthPayload"
+
+    async def test_an_unknown_passkey_or_a_registration_answer_is_refused(self, gateway: Gateway) -> None:
+        await with_passkey(gateway, SoftAuthenticator(SPA))
+        stranger = SoftAuthenticator(SPA)
+        stranger.create(json.dumps({"rp": {"id": "localhost"}, "user": {"id": "AAAA"}, "challenge": "AAAA"}))
+        assert (await finish_sign_in(gateway, stranger.get(await sign_in_options(gateway))))[
+            "__typename"
+        ] == "InvalidPasskey"
+        token = (await gateway.signed_up("bob@example.com"))["accessToken"]
+        registration = SoftAuthenticator(SPA).create(await registration_options(gateway, token))
+        assert (await finish_sign_in(gateway, registration))["__typename"] == "InvalidPasskey"
+
+    @pytest.mark.parametrize("credential", ["", "null", "{}", '{"response": []}', "y" * 60_000])
+    async def test_garbage_gets_a_typed_answer(self, gateway: Gateway, credential: str) -> None:
+        assert (await finish_sign_in(gateway, credential))["__typename"] == "InvalidPasskey"
+
+
+class TestRemovingAPasskey:
+    async def test_needs_the_password_and_then_the_passkey_no_longer_signs_in(self, gateway: Gateway) -> None:
+        authenticator = SoftAuthenticator(SPA)
+        token = await with_passkey(gateway, authenticator)
+        [listed] = await passkeys_of(gateway, token)
+        wrong = {"input": {"id": listed["id"], "password": "not the password"}}
+        assert (await gateway.signed_in("removePasskey", REMOVE, wrong, token))["__typename"] == "WrongPassword"
+        right = {"input": {"id": listed["id"], "password": PASSWORD}}
+        assert (await gateway.signed_in("removePasskey", REMOVE, right, token))["__typename"] == "PasskeyRemoved"
+        assert (await finish_sign_in(gateway, authenticator.get(await sign_in_options(gateway))))[
+            "__typename"
+        ] == "InvalidPasskey"
+        await gateway.mail_settled()
+        assert "A passkey was removed" in str(gateway.mailbox.messages[-1]["Subject"])
+
+    @pytest.mark.parametrize("passkey_id", ["AAAA", "not base64 !!", "z" * 5000])
+    async def test_an_unknown_id_is_not_found(self, gateway: Gateway, passkey_id: str) -> None:
+        token = await with_passkey(gateway, SoftAuthenticator(SPA))
+        variables = {"input": {"id": passkey_id, "password": PASSWORD}}
+        assert (await gateway.signed_in("removePasskey", REMOVE, variables, token))["__typename"] == "PasskeyNotFound"
+
+    async def test_deleting_the_account_takes_its_passkeys(self, gateway: Gateway) -> None:
+        authenticator = SoftAuthenticator(SPA)
+        token = await with_passkey(gateway, authenticator)
+        assert (await gateway.delete_account(token))["__typename"] == "AccountDeleted"
+        assert (await finish_sign_in(gateway, authenticator.get(await sign_in_options(gateway))))[
+            "__typename"
+        ] == "InvalidPasskey"
+
+
+async def test_without_passkey_origins_passkeys_are_not_offered(gateway_factory: GatewayFactory) -> None:
+    gateway: Gateway = await gateway_factory()
+    assert (await gateway.mutate("beginPasskeySignIn", BEGIN_SIGN_IN, {}))["__typename"] == "InvalidPasskey"
