@@ -66,7 +66,7 @@ def parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     unlock.add_argument("email", help="the account's e-mail address (any case)")
     reset = commands.add_parser(
         "reset-second-factors",
-        help="remove the authenticator app and recovery codes of the account with this address "
+        help="remove the authenticator app, recovery codes and passkeys of the account with this address "
         "(after checking who asks, outside the gateway)",
     )
     reset.add_argument("email", help="the account's e-mail address (any case)")

@@ -193,8 +193,11 @@ class Settings(BaseSettings):
 
     @property
     def passkey_origins(self) -> list[str]:
-        """The pages allowed to use passkeys: WEBAUTHN_ORIGINS, else CORS_ORIGINS."""
-        return self.webauthn_origins or self.cors_origins
+        """The pages allowed to use passkeys: WEBAUTHN_ORIGINS, else those of CORS_ORIGINS on the
+        relying party's site over https (or localhost); none: passkeys are not offered."""
+        if self.webauthn_origins:
+            return self.webauthn_origins
+        return [origin for origin in self.cors_origins if _passkey_origin_problem(origin, self.passkey_rp_id) is None]
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -212,17 +215,10 @@ class Settings(BaseSettings):
             raise ValueError("REFRESH_COOKIE_SAMESITE=none needs REFRESH_COOKIE_SECURE=true (browsers insist)")
         if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 16:
             raise ValueError("METRICS_TOKEN must be at least 16 characters long")
-        rp_id = self.passkey_rp_id
-        for origin in self.passkey_origins:
-            parts = urlsplit(origin)
-            host = parts.hostname or ""
-            if host != rp_id and not host.endswith("." + rp_id):
-                raise ValueError(
-                    f"passkey origin {origin} is not on the site {rp_id!r} (WEBAUTHN_RP_ID): its host must be "
-                    "the relying-party ID or one of its subdomains"
-                )
-            if parts.scheme != "https" and host not in ("localhost", "127.0.0.1"):
-                raise ValueError(f"passkey origin {origin} must use https (browsers allow http for localhost only)")
+        for origin in self.webauthn_origins:  # named for passkeys: each must fit (CORS_ORIGINS are filtered)
+            problem = _passkey_origin_problem(origin, self.passkey_rp_id)
+            if problem is not None:
+                raise ValueError(f"WEBAUTHN_ORIGINS: {problem}")
         if self.production:
             if not self.refresh_cookie_secure:
                 raise ValueError("REFRESH_COOKIE_SECURE=false is for http://localhost development, not production")
@@ -264,3 +260,17 @@ def load_settings() -> Settings:
             lines.append(f"  {variable}: {error['msg']}")
         sys.stderr.write("Invalid configuration:\n" + "\n".join(lines) + "\n")
         raise SystemExit(2) from None
+
+
+def _passkey_origin_problem(origin: str, rp_id: str) -> str | None:
+    """Why ``origin`` may not use passkeys of the site ``rp_id``, or ``None``."""
+    parts = urlsplit(origin)
+    host = parts.hostname or ""
+    if host != rp_id and not host.endswith("." + rp_id):
+        return (
+            f"{origin} is not on the site {rp_id!r} (WEBAUTHN_RP_ID): its host must be the relying-party ID "
+            "or one of its subdomains"
+        )
+    if parts.scheme != "https" and host not in ("localhost", "127.0.0.1"):
+        return f"{origin} must use https (browsers allow http for localhost only)"
+    return None

@@ -262,8 +262,9 @@ class SecondFactorService:
         await uow.sessions.save(session)
 
     async def reset_by_operator(self, email: str) -> str | None:
-        """Remove the second factors of ``email``'s account, after an identity check done outside
-        the gateway (the operator's ``reset-second-factors``); the owner gets the notice.
+        """Remove the second factors of ``email``'s account (authenticator app, recovery codes and
+        passkeys), after an identity check done outside the gateway (the operator's
+        ``reset-second-factors``); the owner gets the notice.
 
         Returns:
             The account's address, or ``None`` when no account has ``email``.
@@ -274,6 +275,8 @@ class SecondFactorService:
                 return None
             await uow.factors.delete_totp(user.id)
             await uow.factors.replace_recovery_codes(user.id, [])
+            for passkey in await uow.factors.list_passkeys(user.id):
+                await uow.factors.delete_passkey(user.id, passkey.credential_id)
             await self._audit.record(uow, AuditEventType.SECOND_FACTOR_REMOVED, UNKNOWN_CLIENT, user.id, "operator")
             await uow.commit()
         self._notify(user, MailKind.SECOND_FACTOR_REMOVED)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from persistence.models import AuditEventRow
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.client import ERROR, PASSWORD, Gateway, GatewayFactory
 from tests.support.clock import AdjustableClock
+from tests.support.settings import make_settings
 
 SPA = "http://localhost:5173"
 ANN = "ann@example.com"
@@ -256,3 +258,16 @@ class TestRemovingAPasskey:
 async def test_without_passkey_origins_passkeys_are_not_offered(gateway_factory: GatewayFactory) -> None:
     gateway: Gateway = await gateway_factory()
     assert (await gateway.mutate("beginPasskeySignIn", BEGIN_SIGN_IN, {}))["__typename"] == "InvalidPasskey"
+
+
+async def test_cors_origins_on_the_site_are_passkey_origins_and_the_others_do_not_stop_the_start(
+    gateway_factory: GatewayFactory, tmp_path: Path
+) -> None:
+    settings = make_settings("sqlite://unused", 25, tmp_path, cors_origins=["https://app.example.com", SPA])
+    assert settings.passkey_origins == [SPA]  # app.example.com is not on the site "localhost"
+    gateway: Gateway = await gateway_factory(cors_origins=["https://app.example.com", SPA])
+    authenticator = SoftAuthenticator(SPA)
+    await with_passkey(gateway, authenticator)
+    assert (await finish_sign_in(gateway, authenticator.get(await sign_in_options(gateway))))[
+        "__typename"
+    ] == "AuthPayload"

@@ -8,6 +8,8 @@ from pathlib import Path
 import pyotp
 
 from persistence.models import AuditEventRow
+from tests.api.test_passkeys import SPA, finish_sign_in, sign_in_options, with_passkey
+from tests.support.authenticator import SoftAuthenticator
 from tests.support.client import Gateway, GatewayFactory
 from tests.support.clock import AdjustableClock
 from tests.support.processes import Finished, server_command
@@ -28,8 +30,9 @@ async def test_the_app_and_recovery_codes_are_removed_audited_and_the_owner_told
     gateway_factory: GatewayFactory, database_url: str, tmp_path: Path
 ) -> None:
     clock = AdjustableClock()
-    gateway: Gateway = await gateway_factory(clock=clock)
-    token = (await gateway.signed_up("ann@example.com"))["accessToken"]
+    gateway: Gateway = await gateway_factory(clock=clock, webauthn_origins=[SPA])
+    authenticator = SoftAuthenticator(SPA)
+    token = await with_passkey(gateway, authenticator, "ann@example.com")
     secret = (await gateway.begin_totp_enrolment(token))["secret"]
     await gateway.confirm_totp_enrolment(token, pyotp.TOTP(secret).at(clock.now()))
     assert (await gateway.login("ann@example.com"))["__typename"] == "MfaRequired"
@@ -44,6 +47,9 @@ async def test_the_app_and_recovery_codes_are_removed_audited_and_the_owner_told
     assert await gateway.second_factors(token) == {"totp": False, "recoveryCodesLeft": 0}
     [event] = await AuditEventRow.filter(event="second_factor_removed")
     assert event.detail == "operator"
+    assert (await finish_sign_in(gateway, authenticator.get(await sign_in_options(gateway))))[
+        "__typename"
+    ] == "InvalidPasskey"
 
 
 async def test_an_unknown_or_malformed_address_changes_nothing(database_url: str, tmp_path: Path) -> None:
