@@ -24,6 +24,15 @@ const LOGIN = `mutation Login($input: LoginInput!) {
 const COMPLETE_SIGN_IN = `mutation CompleteSignIn($input: CompleteSignInInput!) {
   completeSignIn(input: $input) { __typename ${SIGNED_IN_FIELDS} ${ERROR_FIELDS} } }`;
 const SECOND_FACTORS = "query SecondFactors { secondFactors { totp recoveryCodesLeft } }";
+const PASSKEYS = "query Passkeys { passkeys { id name lastUsedAt } }";
+const BEGIN_PASSKEY_REGISTRATION = `mutation BeginPasskeyRegistration($input: BeginPasskeyRegistrationInput!) {
+  beginPasskeyRegistration(input: $input) { __typename ${ERROR_FIELDS} ... on PasskeyOptions { optionsJson } } }`;
+const FINISH_PASSKEY_REGISTRATION = `mutation FinishPasskeyRegistration($input: FinishPasskeyRegistrationInput!) {
+  finishPasskeyRegistration(input: $input) { __typename ... on Error { message code } ... on Passkey { id name } } }`;
+const BEGIN_PASSKEY_SIGN_IN = `mutation BeginPasskeySignIn {
+  beginPasskeySignIn { __typename ${ERROR_FIELDS} ... on PasskeyOptions { optionsJson } } }`;
+const FINISH_PASSKEY_SIGN_IN = `mutation FinishPasskeySignIn($input: FinishPasskeySignInInput!) {
+  finishPasskeySignIn(input: $input) { __typename ${SIGNED_IN_FIELDS} ${ERROR_FIELDS} } }`;
 // results without RateLimited ask only for the Error interface
 const BEGIN_TOTP = `mutation BeginTotp { beginTotpEnrolment { __typename ... on Error { message code }
   ... on TotpEnrolment { secret qrCodeSvg } } }`;
@@ -141,6 +150,18 @@ async function loadMe() {
   $("me-email").textContent = me.email;
   $("me-id").textContent = me.id;
   await loadSecondFactors();
+  await loadPasskeys();
+}
+
+async function loadPasskeys() {
+  const { passkeys } = await signedIn(PASSKEYS);
+  $("passkey-list").replaceChildren(
+    ...passkeys.map((passkey) =>
+      Object.assign(document.createElement("li"), {
+        textContent: `${passkey.name} (${passkey.lastUsedAt ? "last used " + passkey.lastUsedAt : "not used yet"})`,
+      }),
+    ),
+  );
 }
 
 async function loadSecondFactors() {
@@ -158,6 +179,7 @@ function signOutLocally(message) {
   $("totp-secret").textContent = "";
   $("recovery-code-list").replaceChildren();
   $("recovery-codes").hidden = true;
+  $("passkey-list").replaceChildren();
   show("signed-out");
   say(message);
 }
@@ -261,6 +283,39 @@ handle("totp-confirm-form", async ({ code }) => {
 $("recovery-codes-saved").addEventListener("click", () => {
   $("recovery-code-list").replaceChildren();
   $("recovery-codes").hidden = true;
+});
+
+// Passkeys: the gateway's options go to the browser's WebAuthn API as they are (JSON), and
+// the browser's answer goes back as JSON; the browser and the authenticator do the rest.
+handle("passkey-add-form", async ({ name, password }) => {
+  const { beginPasskeyRegistration: begun } = await signedIn(BEGIN_PASSKEY_REGISTRATION, { input: { password } });
+  if (begun.__typename !== "PasskeyOptions") return say(describe(begun));
+  const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(JSON.parse(begun.optionsJson));
+  const credential = await navigator.credentials.create({ publicKey });
+  const { finishPasskeyRegistration: added } = await signedIn(FINISH_PASSKEY_REGISTRATION, {
+    input: { credential: JSON.stringify(credential), name },
+  });
+  if (added.__typename !== "Passkey") return say(describe(added));
+  $("passkey-add-form").reset();
+  say(`Passkey "${added.name}" added.`);
+  await loadPasskeys();
+});
+
+$("passkey-sign-in").addEventListener("click", async () => {
+  say("");
+  try {
+    const { beginPasskeySignIn: begun } = await graphql(BEGIN_PASSKEY_SIGN_IN);
+    if (begun.__typename !== "PasskeyOptions") return say(describe(begun));
+    const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(JSON.parse(begun.optionsJson));
+    const assertion = await navigator.credentials.get({ publicKey });
+    const { finishPasskeySignIn: result } = await graphql(FINISH_PASSKEY_SIGN_IN, {
+      input: { credential: JSON.stringify(assertion) },
+    });
+    if (result.__typename === "AuthPayload") await startSession(result);
+    else say(describe(result));
+  } catch (error) {
+    say(error.message);
+  }
 });
 
 $("reload-me").addEventListener("click", () => loadMe().catch((error) => say(error.message)));

@@ -319,3 +319,64 @@ async def test_the_example_spa_sets_up_an_authenticator_app_and_signs_in_in_two_
     await page.wait_for_selector("#signed-in", state="visible")
     await page.wait_for_function("document.getElementById('two-step-status').textContent.includes('9 recovery')")
     assert errors == []
+
+
+async def test_the_example_spa_adds_a_passkey_and_signs_in_with_it_alone(
+    context: BrowserContext,
+    spa_origin: str,
+    cookie_gateway: tuple[Gateway, str],
+) -> None:
+    """WebAuthn for real: Chromium's virtual authenticator (the DevTools protocol's WebAuthn
+    domain), a platform authenticator that keeps passkeys and verifies its user."""
+    gateway, graphql_url = cookie_gateway
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    devtools = await context.new_cdp_session(page)
+    await devtools.send("WebAuthn.enable")
+    authenticator = await devtools.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    await page.goto(f"{spa_origin}/?gateway={graphql_url}")
+    await sign_up(page, gateway.mailbox)
+
+    await page.fill("#passkey-add-form input[name=name]", "Test laptop")
+    await page.fill("#passkey-add-form input[name=password]", PASSWORD)
+    await page.click("#passkey-add-form button")
+    await page.wait_for_function("document.getElementById('passkey-list').textContent.includes('Test laptop')")
+    stored = await devtools.send("WebAuthn.getCredentials", {"authenticatorId": authenticator["authenticatorId"]})
+    [credential] = stored["credentials"]
+    assert credential["isResidentCredential"] is True
+    assert credential["rpId"] == "localhost"
+
+    # signed out, then back in with the passkey alone: no address, no password
+    await page.click("#logout")
+    await page.wait_for_selector("#signed-out", state="visible")
+    await page.click("#passkey-sign-in")
+    await page.wait_for_selector("#signed-in", state="visible")
+    assert await page.inner_text("#me-email") == EMAIL
+    await page.wait_for_function("document.getElementById('passkey-list').textContent.includes('last used')")
+    stored = await devtools.send("WebAuthn.getCredentials", {"authenticatorId": authenticator["authenticatorId"]})
+    assert stored["credentials"][0]["signCount"] >= 1
+
+    # the gateway's options demand user verification: an authenticator that cannot verify its
+    # user gets nowhere (the browser refuses; the API tests show the gateway refusing too)
+    await page.click("#logout")
+    await page.wait_for_selector("#signed-out", state="visible")
+    await devtools.send(
+        "WebAuthn.setUserVerified", {"authenticatorId": authenticator["authenticatorId"], "isUserVerified": False}
+    )
+    await page.click("#passkey-sign-in")
+    await page.wait_for_function("document.getElementById('status').textContent.includes('not allowed')")
+    assert await page.is_visible("#signed-out")
+    assert errors == []
