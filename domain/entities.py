@@ -192,6 +192,7 @@ class SecondFactorMethod(enum.StrEnum):
 
     TOTP = "totp"
     RECOVERY_CODE = "recovery_code"
+    WEBAUTHN = "webauthn"  # a passkey, as the second step after the password
 
 
 @dataclass
@@ -224,6 +225,7 @@ class MfaRequired:
     ticket: str
     methods: tuple[SecondFactorMethod, ...]
     expires_at: datetime
+    webauthn_options: str | None = None  # with WEBAUTHN: the options for navigator.credentials.get
 
 
 @dataclass(frozen=True)

@@ -123,8 +123,9 @@ class PasskeyCeremonies(Protocol):
         """The options for ``navigator.credentials.create`` (JSON) and their challenge."""
         ...
 
-    def authentication_options(self) -> tuple[str, bytes]:
-        """The options for ``navigator.credentials.get`` (JSON, any discoverable passkey) and their challenge."""
+    def authentication_options(self, allow: list[bytes] | None = None) -> tuple[str, bytes]:
+        """The options for ``navigator.credentials.get`` (JSON) and their challenge: for the
+        credentials ``allow`` names, or (``None``) any discoverable passkey of the site."""
         ...
 
     def challenge_of(self, credential_json: str) -> bytes: ...

@@ -15,6 +15,7 @@ from resolvers.types import (
     AuthPayload,
     InvalidInput,
     InvalidOtp,
+    InvalidPasskey,
     InvalidTicket,
     RateLimited,
     SecondFactorMethod,
@@ -25,11 +26,17 @@ from resolvers.types import (
 class CompleteSignInInput:
     ticket: str = strawberry.field(description="MfaRequired.ticket.")
     method: SecondFactorMethod
-    code: str = strawberry.field(description="Six digits from the app, or a recovery code (xxxxx-xxxxx).")
+    code: str = strawberry.field(
+        description=(
+            "Six digits from the app, a recovery code (xxxxx-xxxxx), or with WEBAUTHN JSON.stringify of the "
+            "PublicKeyCredential that navigator.credentials.get answered to MfaRequired.webauthnOptions."
+        )
+    )
 
 
 CompleteSignInResult = Annotated[
-    AuthPayload | InvalidOtp | InvalidTicket | InvalidInput | RateLimited, strawberry.union("CompleteSignInResult")
+    AuthPayload | InvalidOtp | InvalidPasskey | InvalidTicket | InvalidInput | RateLimited,
+    strawberry.union("CompleteSignInResult"),
 ]
 
 

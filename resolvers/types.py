@@ -87,10 +87,18 @@ class MfaRequired:
     ticket: str = strawberry.field(description="Single use, for this sign-in only; never stored by the client.")
     methods: list[SecondFactorMethod]
     expires_at: datetime
+    webauthn_options: str | None = strawberry.field(
+        description="With WEBAUTHN: the options (JSON) for navigator.credentials.get, for the account's passkeys."
+    )
 
     @classmethod
     def from_domain(cls, required: entities.MfaRequired) -> MfaRequired:
-        return cls(ticket=required.ticket, methods=list(required.methods), expires_at=required.expires_at)
+        return cls(
+            ticket=required.ticket,
+            methods=list(required.methods),
+            expires_at=required.expires_at,
+            webauthn_options=required.webauthn_options,
+        )
 
 
 @strawberry.type(description="A signed-in device or browser: one refresh-token family.")

@@ -60,9 +60,12 @@ class WebAuthnCeremonies:
         )
         return options_to_json(options), options.challenge
 
-    def authentication_options(self) -> tuple[str, bytes]:
+    def authentication_options(self, allow: list[bytes] | None = None) -> tuple[str, bytes]:
         options = generate_authentication_options(
-            rp_id=self.rp_id, timeout=TIMEOUT_MS, user_verification=UserVerificationRequirement.REQUIRED
+            rp_id=self.rp_id,
+            timeout=TIMEOUT_MS,
+            user_verification=UserVerificationRequirement.REQUIRED,
+            allow_credentials=[PublicKeyCredentialDescriptor(id=credential) for credential in allow or []],
         )
         return options_to_json(options), options.challenge
 

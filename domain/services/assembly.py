@@ -79,8 +79,20 @@ def wire_services(
     otp_sender = OtpSender(codes, tries, mailer, clock, policy, audit)
     sessions = SessionStarter(access_tokens, refresh_tokens, clock, policy)
     password_check = PasswordCheck(uow, passwords, throttle, clock, policy)
+    passkeys = PasskeyService(uow, ceremonies, password_check, sessions, mail_queue, clock, policy, throttle, audit)
     second_factors = SecondFactorService(
-        uow, totp, sealer, keys.recovery_code, password_check, sessions, mail_queue, clock, policy, throttle, audit
+        uow,
+        totp,
+        sealer,
+        keys.recovery_code,
+        password_check,
+        passkeys,
+        sessions,
+        mail_queue,
+        clock,
+        policy,
+        throttle,
+        audit,
     )
     return Services(
         registration=RegistrationService(
@@ -99,7 +111,7 @@ def wire_services(
             uow, password_check, otp_sender, checker, mailer, mail_queue, policy, throttle, audit
         ),
         second_factors=second_factors,
-        passkeys=PasskeyService(uow, ceremonies, password_check, sessions, mail_queue, clock, policy, throttle, audit),
+        passkeys=passkeys,
         throttle=throttle,
         mail_queue=mail_queue,
     )

@@ -28,7 +28,7 @@ from domain.services.throttle import LOGIN_PER_IP
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from domain.entities import Client, Principal, SignedIn, User
+    from domain.entities import Client, PasskeyAssertion, Principal, SignedIn, User
     from domain.policy import AuthPolicy
     from domain.ports import Clock, PasskeyCeremonies, UnitOfWork
     from domain.services.audit import AuditTrail
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 CHALLENGE_LIFETIME = timedelta(minutes=5)
 NAME_MAX_LENGTH = 64
-REGISTER, SIGN_IN = "register", "sign_in"
+REGISTER, SIGN_IN, SECOND_STEP = "register", "sign_in", "second_step"
 
 
 def _challenge_hash(challenge: bytes) -> str:
@@ -202,27 +202,83 @@ class PasskeyService:
         asserted = self._ceremonies.verify_authentication(credential_json, challenge, passkey.public_key)
 
         async with self._uow() as uow:
-            current = await uow.factors.get_passkey_for_update(credential_id)
             user = await uow.users.get(passkey.user_id)
-            if current is None or user is None:
+            kind = await self._used(uow, credential_id, asserted, client) if user is not None else None
+            if user is None or kind is None:
+                await uow.commit()  # the audit of a cloned key
                 raise InvalidPasskey
-            # Counters only go up; an answer at or below the last one comes from a copy of
-            # the key (authenticators that keep no counter send 0 every time).
-            if (asserted.sign_count or current.sign_count) and asserted.sign_count <= current.sign_count:
-                await self._audit.record(uow, AuditEventType.PASSKEY_REFUSED, client, user.id, "cloned")
-                await uow.commit()
-                raise InvalidPasskey
-            current.sign_count = asserted.sign_count
-            current.backed_up = asserted.backed_up
-            current.last_used_at = self._clock.now()
-            await uow.factors.save_passkey(current)
-            kind = AuthMethod.SOFTWARE_KEY if current.synced else AuthMethod.HARDWARE_KEY
             signed_in = await self._sessions.start(
                 uow, user, client, (kind, AuthMethod.USER_VERIFIED, AuthMethod.MULTI_FACTOR)
             )
             await self._audit.record(uow, AuditEventType.LOGIN_SUCCEEDED, client, user.id, "passkey")
             await uow.commit()
         return signed_in
+
+    # ---- a passkey as the second step after the password
+
+    async def second_step_options(self, uow: UnitOfWork, user: User) -> str | None:
+        """In the sign-in's unit of work: the options for ``navigator.credentials.get`` with
+        ``user``'s passkeys, or ``None`` when the account has none (or passkeys are off)."""
+        if not self._ceremonies.enabled:
+            return None
+        passkeys = await uow.factors.list_passkeys(user.id)
+        if not passkeys:
+            return None
+        options, challenge = self._ceremonies.authentication_options([p.credential_id for p in passkeys])
+        expires_at = self._clock.now() + CHALLENGE_LIFETIME
+        await uow.factors.add_challenge(PasskeyChallenge(_challenge_hash(challenge), SECOND_STEP, expires_at, user.id))
+        return options
+
+    async def second_step(self, user: User, credential_json: str, client: Client) -> AuthMethod | None:
+        """Check a passkey's answer to ``second_step_options``: how it authenticated
+        (``hwk`` or ``swk``), or ``None`` when it is not ``user``'s, not an answer to their
+        challenge, or not acceptable."""
+        if not self._ceremonies.enabled:
+            return None
+        try:
+            challenge = self._ceremonies.challenge_of(credential_json)
+            credential_id, _ = self._ceremonies.credential_id_of(credential_json)
+        except InvalidPasskey:
+            return None
+        async with self._uow() as uow:
+            taken = await uow.factors.take_challenge(_challenge_hash(challenge))
+            passkey = await uow.factors.get_passkey_for_update(credential_id)
+            await uow.commit()
+        if (
+            taken is None
+            or taken.purpose != SECOND_STEP
+            or taken.user_id != user.id
+            or taken.expires_at <= self._clock.now()
+            or passkey is None
+            or passkey.user_id != user.id
+        ):
+            return None
+        try:
+            asserted = self._ceremonies.verify_authentication(credential_json, challenge, passkey.public_key)
+        except InvalidPasskey:
+            return None
+        async with self._uow() as uow:
+            kind = await self._used(uow, credential_id, asserted, client)
+            await uow.commit()
+        return kind
+
+    async def _used(
+        self, uow: UnitOfWork, credential_id: bytes, asserted: PasskeyAssertion, client: Client
+    ) -> AuthMethod | None:
+        """Record a verified use of the passkey: its kind, or ``None`` for a cloned key (audited)."""
+        current = await uow.factors.get_passkey_for_update(credential_id)
+        if current is None:
+            return None
+        # Counters only go up; an answer at or below the last one comes from a copy of
+        # the key (authenticators that keep no counter send 0 every time).
+        if (asserted.sign_count or current.sign_count) and asserted.sign_count <= current.sign_count:
+            await self._audit.record(uow, AuditEventType.PASSKEY_REFUSED, client, current.user_id, "cloned")
+            return None
+        current.sign_count = asserted.sign_count
+        current.backed_up = asserted.backed_up
+        current.last_used_at = self._clock.now()
+        await uow.factors.save_passkey(current)
+        return AuthMethod.SOFTWARE_KEY if current.synced else AuthMethod.HARDWARE_KEY
 
     def _notify(self, user: User, kind: MailKind) -> None:
         self._mail_queue.post(messages.passkey_notice(user.email, kind, self._policy.product_name))

@@ -21,6 +21,7 @@ from domain.entities import (
     UNKNOWN_CLIENT,
     WITH_SECOND_FACTOR,
     AuditEventType,
+    AuthMethod,
     MailKind,
     MfaRequired,
     SecondFactorMethod,
@@ -33,6 +34,7 @@ from domain.errors import (
     InvalidAccessToken,
     InvalidInput,
     InvalidOtp,
+    InvalidPasskey,
     InvalidTicket,
     SecondFactorAlreadyEnabled,
     SecondFactorNotEnabled,
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
     from domain.ports import Clock, SecretSealer, TotpAlgorithm, UnitOfWork
     from domain.services.audit import AuditTrail
     from domain.services.mail_queue import MailQueue
+    from domain.services.passkeys import PasskeyService
     from domain.services.password_check import PasswordCheck
     from domain.services.session_starter import SessionStarter
     from domain.services.throttle import Throttle
@@ -73,6 +76,7 @@ class SecondFactorService:
         sealer: SecretSealer,
         recovery_code_key: bytes,
         password_check: PasswordCheck,
+        passkeys: PasskeyService,
         sessions: SessionStarter,
         mail_queue: MailQueue,
         clock: Clock,
@@ -85,6 +89,7 @@ class SecondFactorService:
         self._sealer = sealer
         self._recovery_code_key = recovery_code_key
         self._password_check = password_check
+        self._passkeys = passkeys
         self._sessions = sessions
         self._mail_queue = mail_queue
         self._clock = clock
@@ -110,7 +115,8 @@ class SecondFactorService:
         if self._policy.second_factors != "required":
             return True
         async with self._uow() as uow:
-            return await uow.factors.has_confirmed_totp(principal.user.id)
+            user_id = principal.user.id
+            return await uow.factors.has_confirmed_totp(user_id) or bool(await uow.factors.list_passkeys(user_id))
 
     async def begin_totp(self, principal: Principal) -> TotpProvisioning:
         """A new secret for an authenticator app; it counts once ``confirm_totp`` has seen a code from it.
@@ -287,28 +293,38 @@ class SecondFactorService:
     async def challenge(self, uow: UnitOfWork, user: User) -> MfaRequired | None:
         """In the sign-in's unit of work, after the right password: a ticket for the second
         step if ``user`` has a second factor, else ``None`` (the sign-in completes now)."""
-        if not await uow.factors.has_confirmed_totp(user.id):
+        has_totp = await uow.factors.has_confirmed_totp(user.id)
+        webauthn_options = await self._passkeys.second_step_options(uow, user)
+        if not has_totp and webauthn_options is None:
             return None
         ticket = secrets.token_urlsafe(32)
         expires_at = self._clock.now() + TICKET_LIFETIME
         await uow.factors.add_ticket(SignInTicket(_ticket_hash(ticket), user.id, expires_at))
-        methods = [SecondFactorMethod.TOTP]
+        methods = [SecondFactorMethod.TOTP] if has_totp else []
         if await uow.factors.count_recovery_codes(user.id):
             methods.append(SecondFactorMethod.RECOVERY_CODE)
-        return MfaRequired(ticket=ticket, methods=tuple(methods), expires_at=expires_at)
+        if webauthn_options is not None:
+            methods.append(SecondFactorMethod.WEBAUTHN)
+        return MfaRequired(ticket, tuple(methods), expires_at, webauthn_options)
 
     async def complete_sign_in(
         self, ticket: str, method: SecondFactorMethod, code: str, client: Client = UNKNOWN_CLIENT
     ) -> SignedIn:
-        """The second step: ``code`` (from the app, or a recovery code) for the sign-in of ``ticket``.
+        """The second step for the sign-in of ``ticket``: ``code`` is the six digits from the app,
+        a recovery code, or (``WEBAUTHN``) ``JSON.stringify`` of a passkey's answer to the
+        ticket's ``webauthn_options``.
 
         Raises:
             InvalidInput: the code is malformed.
             InvalidTicket: unknown, expired, used or out of tries: sign in again.
             InvalidOtp: a wrong code (counted against the ticket and the account).
+            InvalidPasskey: a passkey answer that is not acceptable (counted the same way).
             RateLimited: the account's failure streak says wait, or it is locked.
         """
-        code = _digits(code) if method is SecondFactorMethod.TOTP else _recovery_code(code)
+        if method is SecondFactorMethod.TOTP:
+            code = _digits(code)
+        elif method is SecondFactorMethod.RECOVERY_CODE:
+            code = _recovery_code(code)
         ticket_hash = _ticket_hash(ticket) if 0 < len(ticket) <= CODE_MAX_LENGTH else ""
         async with self._uow() as uow:
             found = await uow.factors.get_ticket_for_update(ticket_hash) if ticket_hash else None
@@ -316,19 +332,30 @@ class SecondFactorService:
         if found is None or user is None or found.expires_at <= self._clock.now():
             raise InvalidTicket
         failures = await self._throttle.begin_sign_in(user.email_key, client)
+        passkey_kind = None
+        if method is SecondFactorMethod.WEBAUTHN:
+            passkey_kind = await self._passkeys.second_step(user, code, client)
 
         async with self._uow() as uow:
             current = await uow.factors.get_ticket_for_update(ticket_hash)
             if current is None or current.tries >= TICKET_TRIES:
                 raise InvalidTicket
-            remaining = await self._accept(uow, user, method, code)
+            if method is SecondFactorMethod.WEBAUTHN:
+                remaining = None if passkey_kind is None else await uow.factors.count_recovery_codes(user.id)
+            else:
+                remaining = await self._accept(uow, user, method, code)
             if remaining is None:
                 current.tries += 1
                 await uow.factors.save_ticket(current)
             else:
                 await uow.factors.delete_ticket(ticket_hash)
                 await self._throttle.sign_in_succeeded(uow, user.email_key)
-                signed_in = await self._sessions.start(uow, user, client, WITH_SECOND_FACTOR)
+                amr = (
+                    WITH_SECOND_FACTOR
+                    if passkey_kind is None
+                    else (AuthMethod.PASSWORD, passkey_kind, AuthMethod.MULTI_FACTOR)
+                )
+                signed_in = await self._sessions.start(uow, user, client, amr)
                 await self._audit.record(uow, AuditEventType.LOGIN_SUCCEEDED, client, user.id, method.value)
                 if method is SecondFactorMethod.RECOVERY_CODE:
                     await self._audit.record(uow, AuditEventType.RECOVERY_CODE_USED, client, user.id, str(remaining))
@@ -337,7 +364,7 @@ class SecondFactorService:
             await self._throttle.sign_in_failed(
                 failures, AuditEventType.SECOND_FACTOR_FAILED, client, user.id, method.value
             )
-            raise InvalidOtp
+            raise InvalidPasskey if method is SecondFactorMethod.WEBAUTHN else InvalidOtp
         if method is SecondFactorMethod.RECOVERY_CODE:
             self._mail_queue.post(messages.recovery_code_used(user.email, self._policy.product_name, remaining))
         return signed_in

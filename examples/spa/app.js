@@ -20,7 +20,7 @@ const VERIFY_OTP = `mutation VerifyOtp($input: VerifyOtpInput!) {
   verifyOtp(input: $input) { __typename ${SIGNED_IN_FIELDS} ${ERROR_FIELDS} } }`;
 const LOGIN = `mutation Login($input: LoginInput!) {
   login(input: $input) { __typename ${SIGNED_IN_FIELDS} ${ERROR_FIELDS} ... on EmailNotVerified { email }
-    ... on MfaRequired { ticket methods } } }`;
+    ... on MfaRequired { ticket methods webauthnOptions } } }`;
 const COMPLETE_SIGN_IN = `mutation CompleteSignIn($input: CompleteSignInInput!) {
   completeSignIn(input: $input) { __typename ${SIGNED_IN_FIELDS} ${ERROR_FIELDS} } }`;
 const SECOND_FACTORS = "query SecondFactors { secondFactors { totp recoveryCodesLeft } }";
@@ -51,6 +51,7 @@ let pendingEmail = null;
 let pendingPassword = null;
 // The ticket of a sign-in waiting for its second step: memory only, single use, 5 minutes.
 let pendingTicket = null;
+let pendingWebauthnOptions = null; // with it, the account's passkeys may answer the second step
 
 const $ = (id) => document.getElementById(id);
 
@@ -230,7 +231,9 @@ handle("login-form", async ({ email, password }) => {
   if (result.__typename === "AuthPayload") await startSession(result);
   else if (result.__typename === "MfaRequired") {
     pendingTicket = result.ticket;
+    pendingWebauthnOptions = result.webauthnOptions;
     $("second-step-form").reset();
+    $("second-step-passkey").hidden = !result.methods.includes("WEBAUTHN");
     show("second-step");
   } else if (result.__typename === "EmailNotVerified") {
     askForCode(result.email, password);
@@ -241,17 +244,30 @@ handle("login-form", async ({ email, password }) => {
 handle("second-step-form", async ({ code }) => {
   // six digits come from the app; anything else is a recovery code
   const method = /^\s*\d{6}\s*$/.test(code) ? "TOTP" : "RECOVERY_CODE";
-  const { completeSignIn: result } = await graphql(COMPLETE_SIGN_IN, {
-    input: { ticket: pendingTicket, method, code },
-  });
+  await completeSignIn(method, code);
+});
+
+async function completeSignIn(method, code) {
+  const { completeSignIn: result } = await graphql(COMPLETE_SIGN_IN, { input: { ticket: pendingTicket, method, code } });
   if (result.__typename === "AuthPayload") {
-    pendingTicket = null;
+    pendingTicket = pendingWebauthnOptions = null;
     await startSession(result);
   } else if (result.__typename === "InvalidTicket") {
-    pendingTicket = null;
+    pendingTicket = pendingWebauthnOptions = null;
     show("signed-out");
     say(result.message);
   } else say(describe(result));
+}
+
+$("second-step-passkey").addEventListener("click", async () => {
+  say("");
+  try {
+    const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(JSON.parse(pendingWebauthnOptions));
+    const assertion = await navigator.credentials.get({ publicKey });
+    await completeSignIn("WEBAUTHN", JSON.stringify(assertion));
+  } catch (error) {
+    say(error.message);
+  }
 });
 
 $("totp-begin").addEventListener("click", async () => {

@@ -271,3 +271,50 @@ async def test_cors_origins_on_the_site_are_passkey_origins_and_the_others_do_no
     assert (await finish_sign_in(gateway, authenticator.get(await sign_in_options(gateway))))[
         "__typename"
     ] == "AuthPayload"
+
+
+class TestAPasskeyAsTheSecondStep:
+    LOGIN_WITH_OPTIONS = f"""mutation($input: LoginInput!) {{ login(input: $input) {{ __typename {ERROR}
+      ... on MfaRequired {{ ticket methods webauthnOptions }} }} }}"""
+
+    async def ticket(self, gateway: Gateway, email: str = ANN) -> dict[str, Any]:
+        answer = await gateway.mutate(
+            "login", self.LOGIN_WITH_OPTIONS, {"input": {"email": email, "password": PASSWORD}}
+        )
+        assert answer["__typename"] == "MfaRequired", answer
+        return answer
+
+    async def test_a_password_sign_in_asks_for_the_passkey_and_it_completes_it(self, gateway: Gateway) -> None:
+        authenticator = SoftAuthenticator(SPA)
+        token = await with_passkey(gateway, authenticator)
+        [listed] = await passkeys_of(gateway, token)
+        required = await self.ticket(gateway)
+        assert required["methods"] == ["WEBAUTHN"]
+        options = json.loads(required["webauthnOptions"])
+        assert [c["id"] for c in options["allowCredentials"]] == [listed["id"]]
+        assert options["userVerification"] == "required"
+
+        answer = authenticator.get(required["webauthnOptions"])
+        signed_in = await gateway.complete_sign_in(required["ticket"], "WEBAUTHN", answer)
+        assert signed_in["__typename"] == "AuthPayload"
+        assert claims(signed_in["accessToken"])["amr"] == ["pwd", "hwk", "mfa"]
+        again = await self.ticket(gateway)
+        assert (await gateway.complete_sign_in(again["ticket"], "WEBAUTHN", answer))["code"] == "INVALID_PASSKEY"
+
+    async def test_another_accounts_passkey_or_a_sign_in_challenge_does_not_complete_it(self, gateway: Gateway) -> None:
+        ann, bob = SoftAuthenticator(SPA), SoftAuthenticator(SPA)
+        await with_passkey(gateway, ann, ANN)
+        await with_passkey(gateway, bob, "bob@example.com")
+        required = await self.ticket(gateway)
+        bobs = bob.get(required["webauthnOptions"])
+        assert (await gateway.complete_sign_in(required["ticket"], "WEBAUTHN", bobs))["code"] == "INVALID_PASSKEY"
+        discoverable = ann.get(await sign_in_options(gateway))  # a challenge of another ceremony
+        refused = await gateway.complete_sign_in(required["ticket"], "WEBAUTHN", discoverable)
+        assert refused["code"] == "INVALID_PASSKEY"
+        assert (await gateway.complete_sign_in(required["ticket"], "WEBAUTHN", "not json"))["code"] == "INVALID_PASSKEY"
+        # the challenge was spent by the first answer, whoever gave it; a new sign-in's works
+        spent = ann.get(required["webauthnOptions"])
+        assert (await gateway.complete_sign_in(required["ticket"], "WEBAUTHN", spent))["code"] == "INVALID_PASSKEY"
+        fresh = await self.ticket(gateway)
+        answer = ann.get(fresh["webauthnOptions"])
+        assert (await gateway.complete_sign_in(fresh["ticket"], "WEBAUTHN", answer))["__typename"] == "AuthPayload"

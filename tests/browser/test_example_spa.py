@@ -359,6 +359,16 @@ async def test_the_example_spa_adds_a_passkey_and_signs_in_with_it_alone(
     assert credential["isResidentCredential"] is True
     assert credential["rpId"] == "localhost"
 
+    # the password now leads to a second step, which the passkey completes
+    await page.click("#logout")
+    await page.wait_for_selector("#signed-out", state="visible")
+    await page.fill("#login-form input[name=email]", EMAIL)
+    await page.fill("#login-form input[name=password]", PASSWORD)
+    await page.click("#login-form button")
+    await page.wait_for_selector("#second-step-passkey", state="visible")
+    await page.click("#second-step-passkey")
+    await page.wait_for_selector("#signed-in", state="visible")
+
     # signed out, then back in with the passkey alone: no address, no password
     await page.click("#logout")
     await page.wait_for_selector("#signed-out", state="visible")
