@@ -17,6 +17,18 @@ from resolvers.sensitivity import SENSITIVE
 from resolvers.types import PasskeyNotFound, RateLimited, ReauthenticationRequired, WrongPassword
 
 
+def credential_id_of(passkey_id: strawberry.ID) -> bytes:
+    """The credential id of ``Passkey.id`` (base64url); ``PasskeyNotFound`` when it is not one."""
+    text = str(passkey_id)
+    try:
+        credential_id = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)) if len(text) <= 1400 else b""
+    except (binascii.Error, ValueError):
+        credential_id = b""
+    if not credential_id:
+        raise errors.PasskeyNotFound
+    return credential_id
+
+
 @strawberry.input
 class RemovePasskeyInput:
     id: strawberry.ID
@@ -39,16 +51,9 @@ async def remove_passkey(
 ) -> RemovePasskeyResult:
     """Remove a passkey; the account's owner is mailed a notice."""
     principal = await info.context.signed_in()
-    text = str(input_.id)
     try:
-        credential_id = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)) if len(text) <= 1400 else b""
-    except (binascii.Error, ValueError):
-        credential_id = b""
-    try:
-        if not credential_id:
-            raise errors.PasskeyNotFound
         await info.context.services.passkeys.remove(
-            principal, credential_id, input_.password, client=info.context.client
+            principal, credential_id_of(input_.id), input_.password, client=info.context.client
         )
     except errors.AuthError as failure:
         return error_result(failure, RemovePasskeyResult)

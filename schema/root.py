@@ -32,6 +32,7 @@ from resolvers import (
     register,
     remove_passkey,
     remove_totp,
+    rename_passkey,
     request_email_change,
     request_password_reset,
     resend_otp,
@@ -101,6 +102,7 @@ class Mutation:
     begin_passkey_registration = begin_passkey_registration.field
     finish_passkey_registration = finish_passkey_registration.field
     remove_passkey = remove_passkey.field
+    rename_passkey = rename_passkey.field
     begin_passkey_sign_in = begin_passkey_sign_in.field
     finish_passkey_sign_in = finish_passkey_sign_in.field
 

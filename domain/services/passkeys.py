@@ -109,9 +109,7 @@ class PasskeyService:
             InvalidPasskey: not an answer to this account's registration challenge, expired,
                 from another origin or site, without user verification, or already registered.
         """
-        name = " ".join(name.split())
-        if not 0 < len(name) <= NAME_MAX_LENGTH:
-            raise InvalidInput.one("name", f"Name the passkey (at most {NAME_MAX_LENGTH} characters).")
+        name = _name(name)
         self._require_enabled()
         user = principal.user
         challenge = self._ceremonies.challenge_of(credential_json)
@@ -140,6 +138,23 @@ class PasskeyService:
             await self._audit.record(uow, AuditEventType.PASSKEY_ADDED, client, user.id)
             await uow.commit()
         self._notify(user, MailKind.PASSKEY_ADDED)
+        return passkey
+
+    async def rename(self, principal: Principal, credential_id: bytes, name: str) -> Passkey:
+        """Give one of the account's passkeys another name.
+
+        Raises:
+            InvalidInput: the name is empty or too long.
+            PasskeyNotFound: the account has no passkey of this id.
+        """
+        name = _name(name)
+        async with self._uow() as uow:
+            passkey = await uow.factors.get_passkey_for_update(credential_id)
+            if passkey is None or passkey.user_id != principal.user.id:
+                raise PasskeyNotFound
+            passkey.name = name
+            await uow.factors.save_passkey(passkey)
+            await uow.commit()
         return passkey
 
     async def remove(
@@ -282,3 +297,11 @@ class PasskeyService:
 
     def _notify(self, user: User, kind: MailKind) -> None:
         self._mail_queue.post(messages.passkey_notice(user.email, kind, self._policy.product_name))
+
+
+def _name(name: str) -> str:
+    """``name`` with its spaces tidied; ``InvalidInput`` if it is empty or too long."""
+    name = " ".join(name.split())
+    if not 0 < len(name) <= NAME_MAX_LENGTH:
+        raise InvalidInput.one("name", f"Name the passkey (at most {NAME_MAX_LENGTH} characters).")
+    return name

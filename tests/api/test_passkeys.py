@@ -225,6 +225,25 @@ class TestSigningInWithAPasskey:
         assert (await finish_sign_in(gateway, credential))["__typename"] == "InvalidPasskey"
 
 
+class TestRenamingAPasskey:
+    RENAME = f"""mutation($input: RenamePasskeyInput!) {{ renamePasskey(input: $input) {{ __typename {ERROR}
+      ... on Passkey {{ id name }} ... on InvalidInput {{ fields {{ field message }} }} }} }}"""
+
+    async def test_only_ones_own_and_with_a_sane_name(self, gateway: Gateway) -> None:
+        token = await with_passkey(gateway, SoftAuthenticator(SPA))
+        [listed] = await passkeys_of(gateway, token)
+        renamed = await gateway.signed_in(
+            "renamePasskey", self.RENAME, {"input": {"id": listed["id"], "name": " Work  phone "}}, token
+        )
+        assert renamed == {"__typename": "Passkey", "id": listed["id"], "name": "Work phone"}
+        too_long = {"input": {"id": listed["id"], "name": "x" * 65}}
+        assert (await gateway.signed_in("renamePasskey", self.RENAME, too_long, token))["__typename"] == "InvalidInput"
+        bob = (await gateway.signed_up("bob@example.com"))["accessToken"]
+        theirs = {"input": {"id": listed["id"], "name": "Mine now"}}
+        assert (await gateway.signed_in("renamePasskey", self.RENAME, theirs, bob))["__typename"] == "PasskeyNotFound"
+        assert [p["name"] for p in await passkeys_of(gateway, token)] == ["Work phone"]
+
+
 class TestRemovingAPasskey:
     async def test_needs_the_password_and_then_the_passkey_no_longer_signs_in(self, gateway: Gateway) -> None:
         authenticator = SoftAuthenticator(SPA)
