@@ -13,13 +13,25 @@ from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
 from resolvers.permissions import SIGNED_IN_AS_REQUIRED
 from resolvers.sensitivity import SENSITIVE
-from resolvers.types import InvalidInput, InvalidOtp, RateLimited, SecondFactorMethod, SecondFactorNotEnabled
+from resolvers.types import (
+    InvalidInput,
+    InvalidOtp,
+    InvalidPasskey,
+    RateLimited,
+    SecondFactorMethod,
+    SecondFactorNotEnabled,
+)
 
 
 @strawberry.input
 class ReauthenticateInput:
     method: SecondFactorMethod
-    code: str = strawberry.field(description="Six digits from the app, or a recovery code (xxxxx-xxxxx).")
+    code: str = strawberry.field(
+        description=(
+            "Six digits from the app, a recovery code (xxxxx-xxxxx), or with WEBAUTHN JSON.stringify of what "
+            "navigator.credentials.get answered to beginReauthentication's webauthnOptions."
+        )
+    )
 
 
 @strawberry.type(description="This session has just proved the second factor.")
@@ -30,7 +42,7 @@ class Reauthenticated:
 
 
 ReauthenticateResult = Annotated[
-    Reauthenticated | InvalidOtp | InvalidInput | SecondFactorNotEnabled | RateLimited,
+    Reauthenticated | InvalidOtp | InvalidPasskey | InvalidInput | SecondFactorNotEnabled | RateLimited,
     strawberry.union("ReauthenticateResult"),
 ]
 

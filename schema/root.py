@@ -13,6 +13,7 @@ from strawberry.schema.config import StrawberryConfig
 from resolvers import (
     begin_passkey_registration,
     begin_passkey_sign_in,
+    begin_reauthentication,
     begin_totp_enrolment,
     change_password,
     complete_sign_in,
@@ -98,6 +99,7 @@ class Mutation:
     confirm_totp_enrolment = confirm_totp_enrolment.field
     regenerate_recovery_codes = regenerate_recovery_codes.field
     remove_totp = remove_totp.field
+    begin_reauthentication = begin_reauthentication.field
     reauthenticate = reauthenticate.field
     begin_passkey_registration = begin_passkey_registration.field
     finish_passkey_registration = finish_passkey_registration.field

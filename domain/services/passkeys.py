@@ -135,6 +135,9 @@ class PasskeyService:
             if await uow.factors.get_passkey_for_update(created.credential_id) is not None:
                 raise InvalidPasskey
             await uow.factors.add_passkey(passkey)
+            # the new passkey verified its user just now: this session has proved it
+            kind = AuthMethod.SOFTWARE_KEY if passkey.synced else AuthMethod.HARDWARE_KEY
+            await self._sessions.proved(uow, principal.session_id, (AuthMethod.PASSWORD, kind, AuthMethod.MULTI_FACTOR))
             await self._audit.record(uow, AuditEventType.PASSKEY_ADDED, client, user.id)
             await uow.commit()
         self._notify(user, MailKind.PASSKEY_ADDED)

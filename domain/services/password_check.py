@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 
 from domain.entities import AuditEventType
 from domain.errors import InvalidCredentials, ReauthenticationRequired
+from domain.services.second_factors import has_second_factor
 from domain.services.throttle import PASSWORD_CHECKS_PER_ACCOUNT, PASSWORD_CHECKS_PER_IP
 from domain.validation import PASSWORD_MAX_LENGTH, is_text, normalise_password
 
@@ -73,7 +74,7 @@ class PasswordCheck:
         """Raise ``ReauthenticationRequired`` if the account has a second factor that the
         session has not proved within the reauthentication window."""
         async with self._uow() as uow:
-            if not await uow.factors.has_confirmed_totp(principal.user.id):
+            if not await has_second_factor(uow, principal.user.id):
                 return
             session = await uow.sessions.get_for_update(principal.session_id)
         if (

@@ -31,7 +31,6 @@ from domain.entities import (
     TotpProvisioning,
 )
 from domain.errors import (
-    InvalidAccessToken,
     InvalidInput,
     InvalidOtp,
     InvalidPasskey,
@@ -115,8 +114,7 @@ class SecondFactorService:
         if self._policy.second_factors != "required":
             return True
         async with self._uow() as uow:
-            user_id = principal.user.id
-            return await uow.factors.has_confirmed_totp(user_id) or bool(await uow.factors.list_passkeys(user_id))
+            return await has_second_factor(uow, principal.user.id)
 
     async def begin_totp(self, principal: Principal) -> TotpProvisioning:
         """A new secret for an authenticator app; it counts once ``confirm_totp`` has seen a code from it.
@@ -226,22 +224,35 @@ class SecondFactorService:
         Returns:
             Until when the proof counts as recent (the policy's reauthentication window).
 
+        ``WEBAUTHN``: ``code`` is ``JSON.stringify`` of a passkey's answer to the options of
+        ``reauthentication_options``.
+
         Raises:
             InvalidInput: the code is malformed.
             SecondFactorNotEnabled: the account has no second factor (its password is enough).
             InvalidOtp: a wrong code (counted against the account, as at sign-in).
+            InvalidPasskey: a passkey answer that is not acceptable (counted the same way).
             RateLimited: the account's failure streak says wait, or it is locked.
             InvalidAccessToken: the session ended meanwhile.
         """
-        code = _digits(code) if method is SecondFactorMethod.TOTP else _recovery_code(code)
+        if method is SecondFactorMethod.TOTP:
+            code = _digits(code)
+        elif method is SecondFactorMethod.RECOVERY_CODE:
+            code = _recovery_code(code)
         user = principal.user
         async with self._uow() as uow:
-            if not await uow.factors.has_confirmed_totp(user.id):
+            if not await has_second_factor(uow, user.id):
                 raise SecondFactorNotEnabled
         failures = await self._throttle.begin_sign_in(user.email_key, client)
         now = self._clock.now()
+        passkey_kind = None
+        if method is SecondFactorMethod.WEBAUTHN:
+            passkey_kind = await self._passkeys.second_step(user, code, client)
         async with self._uow() as uow:
-            remaining = await self._accept(uow, user, method, code)
+            if method is SecondFactorMethod.WEBAUTHN:
+                remaining = None if passkey_kind is None else 0
+            else:
+                remaining = await self._accept(uow, user, method, code)
             if remaining is not None:
                 await self._proved_in_session(uow, principal.session_id)
                 await self._throttle.sign_in_succeeded(uow, user.email_key)
@@ -253,19 +264,36 @@ class SecondFactorService:
             await self._throttle.sign_in_failed(
                 failures, AuditEventType.SECOND_FACTOR_FAILED, client, user.id, method.value
             )
-            raise InvalidOtp
+            raise InvalidPasskey if method is SecondFactorMethod.WEBAUTHN else InvalidOtp
         if method is SecondFactorMethod.RECOVERY_CODE:
             self._mail_queue.post(messages.recovery_code_used(user.email, self._policy.product_name, remaining))
         return now + self._policy.reauthentication_window
 
+    async def reauthentication_options(self, principal: Principal) -> MfaRequired:
+        """How this session may prove the second factor again (``reauthenticate``): the methods,
+        and with passkeys the options for ``navigator.credentials.get``. The ticket is unused.
+
+        Raises:
+            SecondFactorNotEnabled: the account has no second factor.
+        """
+        user = principal.user
+        async with self._uow() as uow:
+            has_totp = await uow.factors.has_confirmed_totp(user.id)
+            webauthn_options = await self._passkeys.second_step_options(uow, user)
+            codes = await uow.factors.count_recovery_codes(user.id)
+            await uow.commit()
+        methods = [SecondFactorMethod.TOTP] if has_totp else []
+        if codes:
+            methods.append(SecondFactorMethod.RECOVERY_CODE)
+        if webauthn_options is not None:
+            methods.append(SecondFactorMethod.WEBAUTHN)
+        if not methods:
+            raise SecondFactorNotEnabled
+        expires_at = self._clock.now() + self._policy.reauthentication_window
+        return MfaRequired("", tuple(methods), expires_at, webauthn_options)
+
     async def _proved_in_session(self, uow: UnitOfWork, session_id: UUID) -> None:
-        """Record on the session that its owner has just proved the second factor."""
-        session = await uow.sessions.get_for_update(session_id)
-        if session is None:
-            raise InvalidAccessToken  # ended meanwhile: the caller is no longer signed in
-        session.authenticated_at = self._clock.now()
-        session.amr = " ".join(WITH_SECOND_FACTOR)
-        await uow.sessions.save(session)
+        await self._sessions.proved(uow, session_id, WITH_SECOND_FACTOR)
 
     async def reset_by_operator(self, email: str) -> str | None:
         """Remove the second factors of ``email``'s account (authenticator app, recovery codes and
@@ -419,3 +447,8 @@ def _recovery_code(code: str) -> str:
     if not (len(cleaned) == RECOVERY_CODE_LENGTH and all(c in RECOVERY_CODE_ALPHABET for c in cleaned)):
         raise InvalidInput.one("code", "Enter one of your recovery codes, as it was shown (xxxxx-xxxxx).")
     return cleaned
+
+
+async def has_second_factor(uow: UnitOfWork, user_id: UUID) -> bool:
+    """Whether the account has an authenticator app (turned on) or a passkey."""
+    return await uow.factors.has_confirmed_totp(user_id) or bool(await uow.factors.list_passkeys(user_id))

@@ -4,10 +4,12 @@ import uuid
 from typing import TYPE_CHECKING
 
 from domain.entities import PASSWORD_ONLY, RefreshTokenRecord, Session, SignedIn, truncated_user_agent
+from domain.errors import InvalidAccessToken
 from domain.refresh_tokens import hash_refresh_token
 
 if TYPE_CHECKING:
     from datetime import datetime
+    from uuid import UUID
 
     from domain.entities import AuthMethod, Client, User
     from domain.policy import AuthPolicy
@@ -59,6 +61,19 @@ class SessionStarter:
             )
         )
         return self.signed_in(user, session, refresh_token, now)
+
+    async def proved(self, uow: UnitOfWork, session_id: UUID, amr: tuple[AuthMethod, ...]) -> None:
+        """Record on the session that its owner has just proved a second factor (``amr``).
+
+        Raises:
+            InvalidAccessToken: the session ended meanwhile: the caller is no longer signed in.
+        """
+        session = await uow.sessions.get_for_update(session_id)
+        if session is None:
+            raise InvalidAccessToken
+        session.authenticated_at = self._clock.now()
+        session.amr = " ".join(amr)
+        await uow.sessions.save(session)
 
     def signed_in(self, user: User, session: Session, refresh_token: str, now: datetime) -> SignedIn:
         refresh_ends = min(session.last_used_at + self._policy.refresh_idle_lifetime, session.expires_at)

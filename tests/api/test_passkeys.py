@@ -337,3 +337,39 @@ class TestAPasskeyAsTheSecondStep:
         fresh = await self.ticket(gateway)
         answer = ann.get(fresh["webauthnOptions"])
         assert (await gateway.complete_sign_in(fresh["ticket"], "WEBAUTHN", answer))["__typename"] == "AuthPayload"
+
+
+class TestRecentProofWithAPasskey:
+    BEGIN = f"""mutation {{ beginReauthentication {{ __typename {ERROR}
+      ... on ReauthenticationOptions {{ methods webauthnOptions }} }} }}"""
+
+    async def test_a_passkey_only_account_proves_it_again_with_the_passkey(
+        self, gateway: Gateway, clock: AdjustableClock
+    ) -> None:
+        authenticator = SoftAuthenticator(SPA)
+        token = await with_passkey(gateway, authenticator)
+        clock.advance(minutes=6)
+        refused = await gateway.change_password(token, PASSWORD, "another long passphrase")
+        assert refused["code"] == "REAUTHENTICATION_REQUIRED"
+
+        options = await gateway.signed_in("beginReauthentication", self.BEGIN, None, token)
+        assert options["methods"] == ["WEBAUTHN"]
+        bad = authenticator.get(options["webauthnOptions"], verified=False)
+        assert (await gateway.reauthenticate(token, "WEBAUTHN", bad))["code"] == "INVALID_PASSKEY"
+        options = await gateway.signed_in("beginReauthentication", self.BEGIN, None, token)
+        proved = await gateway.reauthenticate(token, "WEBAUTHN", authenticator.get(options["webauthnOptions"]))
+        assert proved["__typename"] == "Reauthenticated"
+        changed = await gateway.change_password(token, PASSWORD, "another long passphrase")
+        assert changed["__typename"] == "PasswordChanged"
+
+    async def test_a_passkey_sign_in_is_a_recent_proof(self, gateway: Gateway) -> None:
+        authenticator = SoftAuthenticator(SPA)
+        await with_passkey(gateway, authenticator)
+        signed_in = await finish_sign_in(gateway, authenticator.get(await sign_in_options(gateway)))
+        deleted = await gateway.delete_account(signed_in["accessToken"])
+        assert deleted["__typename"] == "AccountDeleted"
+
+    async def test_without_a_second_factor_there_is_nothing_to_prove(self, gateway: Gateway) -> None:
+        token = (await gateway.signed_up(ANN))["accessToken"]
+        answer = await gateway.signed_in("beginReauthentication", self.BEGIN, None, token)
+        assert answer["code"] == "SECOND_FACTOR_NOT_ENABLED"
