@@ -5,6 +5,7 @@ in-process gateways. The unit suite uses none of them: each fixture imports what
 from __future__ import annotations
 
 import os
+import shutil
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -54,15 +55,26 @@ def empty_postgres_url(postgres_database_url: str) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database with every migration applied, made once: tests start from copies of it
+    (a copy takes a millisecond, migrating a new file a tenth of a second)."""
+    from persistence.migrate import apply_migrations
+    from tests.support.databases import run_in_own_loop
+
+    path = tmp_path_factory.mktemp("migrated") / "gateway.sqlite3"
+    run_in_own_loop(apply_migrations(f"sqlite://{path}"))
+    return path
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Each test that asks for it runs twice: on a fresh SQLite file and on an emptied PostgreSQL."""
     if request.param == "sqlite":
-        from persistence.migrate import apply_migrations
-
-        sqlite_url = f"sqlite://{tmp_path / 'gateway.sqlite3'}"
-        await apply_migrations(sqlite_url)
-        return sqlite_url
+        migrated: Path = request.getfixturevalue("migrated_sqlite_file")
+        copy = tmp_path / "gateway.sqlite3"
+        shutil.copyfile(migrated, copy)
+        return f"sqlite://{copy}"
     from tests.support.databases import emptied
 
     postgres_url: str = request.getfixturevalue("postgres_database_url")

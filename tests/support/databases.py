@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from persistence.models import AuditEventRow, ThrottleRow, UserRow
+from persistence.models import AuditEventRow, PasskeyChallengeRow, ThrottleRow, UserRow
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine, Iterator
@@ -65,6 +65,8 @@ def throwaway_database(prefix: str = "gateway_test", server: str | None = None) 
 
 async def emptied(url: str) -> str:
     """``url``'s database with every table of the gateway emptied."""
-    tables = ", ".join(model._meta.db_table for model in (UserRow, ThrottleRow, AuditEventRow))
+    # every other table hangs off users (ON DELETE CASCADE) but these
+    models = (UserRow, ThrottleRow, AuditEventRow, PasskeyChallengeRow)
+    tables = ", ".join(model._meta.db_table for model in models)
     await _execute(url, f"TRUNCATE {tables} CASCADE")
     return url
