@@ -21,8 +21,19 @@ class FinishPasskeyRegistrationInput:
     name: str = strawberry.field(description="What the person calls it (at most 64 characters).")
 
 
+@strawberry.type(
+    description=(
+        "The passkey is added. With the account's first second factor, recoveryCodes holds its new recovery "
+        "codes, shown this once; else it is empty."
+    )
+)
+class PasskeyAdded:
+    passkey: Passkey
+    recovery_codes: list[str]
+
+
 FinishPasskeyRegistrationResult = Annotated[
-    Passkey | InvalidPasskey | InvalidInput, strawberry.union("FinishPasskeyRegistrationResult")
+    PasskeyAdded | InvalidPasskey | InvalidInput, strawberry.union("FinishPasskeyRegistrationResult")
 ]
 
 
@@ -32,12 +43,12 @@ async def finish_passkey_registration(
     """Add the passkey; the account's owner is mailed a notice."""
     principal = await info.context.signed_in()
     try:
-        passkey = await info.context.services.passkeys.finish_registration(
+        passkey, codes = await info.context.services.passkeys.finish_registration(
             principal, input_.credential, input_.name, client=info.context.client
         )
     except errors.AuthError as failure:
         return error_result(failure, FinishPasskeyRegistrationResult)
-    return Passkey.from_domain(passkey)
+    return PasskeyAdded(passkey=Passkey.from_domain(passkey), recovery_codes=codes)
 
 
 field = strawberry.mutation(

@@ -13,7 +13,7 @@ from resolvers.types import Passkey
 async def passkeys(info: Info[Context, None]) -> list[Passkey]:
     """The account's passkeys, oldest first."""
     principal = await info.context.signed_in()
-    return [Passkey.from_domain(passkey) for passkey in await info.context.services.passkeys.list(principal)]
+    return [Passkey.from_domain(passkey) for passkey in await info.context.services.passkeys.of_account(principal)]
 
 
 field = strawberry.field(resolver=passkeys, permission_classes=SIGNED_IN_AS_REQUIRED)

@@ -21,6 +21,7 @@ from domain.services.otp_sender import OtpSender
 from domain.services.passkeys import PasskeyService
 from domain.services.password_check import PasswordCheck
 from domain.services.password_reset import PasswordResetService
+from domain.services.recovery_codes import RecoveryCodeBook
 from domain.services.refresh import RefreshService
 from domain.services.registration import RegistrationService
 from domain.services.second_factors import SecondFactorService
@@ -79,12 +80,15 @@ def wire_services(
     otp_sender = OtpSender(codes, tries, mailer, clock, policy, audit)
     sessions = SessionStarter(access_tokens, refresh_tokens, clock, policy)
     password_check = PasswordCheck(uow, passwords, throttle, clock, policy)
-    passkeys = PasskeyService(uow, ceremonies, password_check, sessions, mail_queue, clock, policy, throttle, audit)
+    recovery_codes = RecoveryCodeBook(keys.recovery_code)
+    passkeys = PasskeyService(
+        uow, ceremonies, password_check, recovery_codes, sessions, mail_queue, clock, policy, throttle, audit
+    )
     second_factors = SecondFactorService(
         uow,
         totp,
         sealer,
-        keys.recovery_code,
+        recovery_codes,
         password_check,
         passkeys,
         sessions,

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from domain.services.audit import AuditTrail
     from domain.services.mail_queue import MailQueue
     from domain.services.password_check import PasswordCheck
+    from domain.services.recovery_codes import RecoveryCodeBook
     from domain.services.session_starter import SessionStarter
     from domain.services.throttle import Throttle
 
@@ -52,6 +53,7 @@ class PasskeyService:
         uow: Callable[[], UnitOfWork],
         ceremonies: PasskeyCeremonies,
         password_check: PasswordCheck,
+        recovery_codes: RecoveryCodeBook,
         sessions: SessionStarter,
         mail_queue: MailQueue,
         clock: Clock,
@@ -62,6 +64,7 @@ class PasskeyService:
         self._uow = uow
         self._ceremonies = ceremonies
         self._password_check = password_check
+        self._recovery_codes = recovery_codes
         self._sessions = sessions
         self._mail_queue = mail_queue
         self._clock = clock
@@ -75,7 +78,7 @@ class PasskeyService:
 
     # ---- the account's passkeys
 
-    async def list(self, principal: Principal) -> list[Passkey]:
+    async def of_account(self, principal: Principal) -> list[Passkey]:
         async with self._uow() as uow:
             return await uow.factors.list_passkeys(principal.user.id)
 
@@ -101,8 +104,9 @@ class PasskeyService:
 
     async def finish_registration(
         self, principal: Principal, credential_json: str, name: str, client: Client = UNKNOWN_CLIENT
-    ) -> Passkey:
-        """Keep the passkey the browser created for the options of ``begin_registration``.
+    ) -> tuple[Passkey, list[str]]:
+        """Keep the passkey the browser created for the options of ``begin_registration``; with
+        the account's first second factor, also new recovery codes (else ``[]``).
 
         Raises:
             InvalidInput: the name is empty or too long.
@@ -138,10 +142,11 @@ class PasskeyService:
             # the new passkey verified its user just now: this session has proved it
             kind = AuthMethod.SOFTWARE_KEY if passkey.synced else AuthMethod.HARDWARE_KEY
             await self._sessions.proved(uow, principal.session_id, (AuthMethod.PASSWORD, kind, AuthMethod.MULTI_FACTOR))
+            codes = await self._recovery_codes.first(uow, user.id)
             await self._audit.record(uow, AuditEventType.PASSKEY_ADDED, client, user.id)
             await uow.commit()
         self._notify(user, MailKind.PASSKEY_ADDED)
-        return passkey
+        return passkey, codes
 
     async def rename(self, principal: Principal, credential_id: bytes, name: str) -> Passkey:
         """Give one of the account's passkeys another name.
@@ -174,6 +179,8 @@ class PasskeyService:
         async with self._uow() as uow:
             if not await uow.factors.delete_passkey(user.id, credential_id):
                 raise PasskeyNotFound
+            if not await uow.factors.list_passkeys(user.id) and not await uow.factors.has_confirmed_totp(user.id):
+                await uow.factors.replace_recovery_codes(user.id, [])  # they stood in for the last factor
             await self._audit.record(uow, AuditEventType.PASSKEY_REMOVED, client, user.id)
             await uow.commit()
         self._notify(user, MailKind.PASSKEY_REMOVED)

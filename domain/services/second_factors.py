@@ -11,7 +11,6 @@ not buy unlimited guesses at the codes.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -40,6 +39,7 @@ from domain.errors import (
     SecondFactorRequired,
     SecondFactorsOff,
 )
+from domain.services.recovery_codes import RECOVERY_CODE_ALPHABET, RECOVERY_CODE_LENGTH
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -52,14 +52,12 @@ if TYPE_CHECKING:
     from domain.services.mail_queue import MailQueue
     from domain.services.passkeys import PasskeyService
     from domain.services.password_check import PasswordCheck
+    from domain.services.recovery_codes import RecoveryCodeBook
     from domain.services.session_starter import SessionStarter
     from domain.services.throttle import Throttle
 
 TICKET_LIFETIME = timedelta(minutes=5)
 TICKET_TRIES = 5  # wrong codes a ticket takes before it is void
-RECOVERY_CODES = 10
-RECOVERY_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud, typed from paper
-RECOVERY_CODE_LENGTH = 10  # about 49 bits each, shown as xxxxx-xxxxx
 CODE_MAX_LENGTH = 64  # longer input is not a code of ours: refused before any work
 
 
@@ -73,7 +71,7 @@ class SecondFactorService:
         uow: Callable[[], UnitOfWork],
         totp: TotpAlgorithm,
         sealer: SecretSealer,
-        recovery_code_key: bytes,
+        recovery_codes: RecoveryCodeBook,
         password_check: PasswordCheck,
         passkeys: PasskeyService,
         sessions: SessionStarter,
@@ -86,7 +84,7 @@ class SecondFactorService:
         self._uow = uow
         self._totp = totp
         self._sealer = sealer
-        self._recovery_code_key = recovery_code_key
+        self._recovery_codes = recovery_codes
         self._password_check = password_check
         self._passkeys = passkeys
         self._sessions = sessions
@@ -168,7 +166,7 @@ class SecondFactorService:
             await uow.factors.put_totp(factor)
             # the code just proved the app: this session counts as signed in with it
             await self._proved_in_session(uow, principal.session_id)
-            codes = await self._new_recovery_codes(uow, user.id)
+            codes = await self._recovery_codes.first(uow, user.id)
             await self._audit.record(uow, AuditEventType.SECOND_FACTOR_ENABLED, client, user.id, "totp")
             await uow.commit()
         self._notify(user, MailKind.SECOND_FACTOR_ENABLED)
@@ -191,7 +189,8 @@ class SecondFactorService:
             if factor is None or factor.confirmed_at is None:
                 raise SecondFactorNotEnabled
             await uow.factors.delete_totp(user.id)
-            await uow.factors.replace_recovery_codes(user.id, [])
+            if not await uow.factors.list_passkeys(user.id):  # the codes stand in for the last factor
+                await uow.factors.replace_recovery_codes(user.id, [])
             await self._audit.record(uow, AuditEventType.SECOND_FACTOR_REMOVED, client, user.id, "totp")
             await uow.commit()
         self._notify(user, MailKind.SECOND_FACTOR_REMOVED)
@@ -208,9 +207,9 @@ class SecondFactorService:
         user = principal.user
         await self._password_check.confirm(principal, password, client)
         async with self._uow() as uow:
-            if not await uow.factors.has_confirmed_totp(user.id):
+            if not await has_second_factor(uow, user.id):
                 raise SecondFactorNotEnabled
-            codes = await self._new_recovery_codes(uow, user.id)
+            codes = await self._recovery_codes.new(uow, user.id)
             await self._audit.record(uow, AuditEventType.RECOVERY_CODES_REPLACED, client, user.id)
             await uow.commit()
         self._notify(user, MailKind.RECOVERY_CODES_REPLACED)
@@ -400,7 +399,7 @@ class SecondFactorService:
     async def _accept(self, uow: UnitOfWork, user: User, method: SecondFactorMethod, code: str) -> int | None:
         """Spend ``code`` if it is right: ``None`` if not, else how many recovery codes are left."""
         if method is SecondFactorMethod.RECOVERY_CODE:
-            if not await uow.factors.use_recovery_code(user.id, self._recovery_code_hash(code)):
+            if not await uow.factors.use_recovery_code(user.id, self._recovery_codes.hash(code)):
                 return None
             return await uow.factors.count_recovery_codes(user.id)
         factor = await uow.factors.get_totp_for_update(user.id)
@@ -419,20 +418,8 @@ class SecondFactorService:
     def _secret(self, factor: TotpFactor) -> str:
         return self._sealer.open(factor.sealed_secret, factor.user_id.bytes).decode("ascii")
 
-    async def _new_recovery_codes(self, uow: UnitOfWork, user_id: UUID) -> list[str]:
-        raw = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
-        await uow.factors.replace_recovery_codes(user_id, [self._recovery_code_hash(code) for code in raw])
-        return [f"{code[:5]}-{code[5:]}" for code in raw]
-
-    def _recovery_code_hash(self, code: str) -> str:
-        return hmac.new(self._recovery_code_key, code.encode("ascii"), hashlib.sha256).hexdigest()
-
     def _notify(self, user: User, kind: MailKind) -> None:
         self._mail_queue.post(messages.second_factor_notice(user.email, kind, self._policy.product_name))
-
-
-def _new_recovery_code() -> str:
-    return "".join(secrets.choice(RECOVERY_CODE_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH))
 
 
 def _digits(code: str) -> str:

@@ -28,7 +28,8 @@ const PASSKEYS = "query Passkeys { passkeys { id name lastUsedAt } }";
 const BEGIN_PASSKEY_REGISTRATION = `mutation BeginPasskeyRegistration($input: BeginPasskeyRegistrationInput!) {
   beginPasskeyRegistration(input: $input) { __typename ${ERROR_FIELDS} ... on PasskeyOptions { optionsJson } } }`;
 const FINISH_PASSKEY_REGISTRATION = `mutation FinishPasskeyRegistration($input: FinishPasskeyRegistrationInput!) {
-  finishPasskeyRegistration(input: $input) { __typename ... on Error { message code } ... on Passkey { id name } } }`;
+  finishPasskeyRegistration(input: $input) { __typename ... on Error { message code }
+    ... on PasskeyAdded { recoveryCodes passkey { id name } } } }`;
 const BEGIN_PASSKEY_SIGN_IN = `mutation BeginPasskeySignIn {
   beginPasskeySignIn { __typename ${ERROR_FIELDS} ... on PasskeyOptions { optionsJson } } }`;
 const FINISH_PASSKEY_SIGN_IN = `mutation FinishPasskeySignIn($input: FinishPasskeySignInInput!) {
@@ -290,11 +291,15 @@ handle("totp-confirm-form", async ({ code }) => {
   if (result.__typename !== "RecoveryCodes") return say(describe(result));
   $("totp-setup").hidden = true;
   $("totp-secret").textContent = "";
-  const list = $("recovery-code-list");
-  list.replaceChildren(...result.codes.map((code) => Object.assign(document.createElement("li"), { textContent: code })));
-  $("recovery-codes").hidden = false;
+  if (result.codes.length) showRecoveryCodes(result.codes);
   await loadSecondFactors();
 });
+
+function showRecoveryCodes(codes) {
+  const list = $("recovery-code-list");
+  list.replaceChildren(...codes.map((code) => Object.assign(document.createElement("li"), { textContent: code })));
+  $("recovery-codes").hidden = false;
+}
 
 $("recovery-codes-saved").addEventListener("click", () => {
   $("recovery-code-list").replaceChildren();
@@ -311,10 +316,12 @@ handle("passkey-add-form", async ({ name, password }) => {
   const { finishPasskeyRegistration: added } = await signedIn(FINISH_PASSKEY_REGISTRATION, {
     input: { credential: JSON.stringify(credential), name },
   });
-  if (added.__typename !== "Passkey") return say(describe(added));
+  if (added.__typename !== "PasskeyAdded") return say(describe(added));
   $("passkey-add-form").reset();
-  say(`Passkey "${added.name}" added.`);
+  say(`Passkey "${added.passkey.name}" added.`);
+  if (added.recoveryCodes.length) showRecoveryCodes(added.recoveryCodes); // the first second factor
   await loadPasskeys();
+  await loadSecondFactors();
 });
 
 $("passkey-sign-in").addEventListener("click", async () => {

@@ -23,7 +23,7 @@ BEGIN_REGISTRATION = f"""mutation($input: BeginPasskeyRegistrationInput!) {{
   beginPasskeyRegistration(input: $input) {{ __typename {ERROR} ... on PasskeyOptions {{ optionsJson }} }} }}"""
 FINISH_REGISTRATION = f"""mutation($input: FinishPasskeyRegistrationInput!) {{
   finishPasskeyRegistration(input: $input) {{ __typename {ERROR}
-    ... on Passkey {{ id name createdAt lastUsedAt synced backedUp }} }} }}"""
+    ... on PasskeyAdded {{ recoveryCodes passkey {{ id name createdAt lastUsedAt synced backedUp }} }} }} }}"""
 PASSKEYS = "query { passkeys { id name lastUsedAt synced } }"
 REMOVE = f"""mutation($input: RemovePasskeyInput!) {{
   removePasskey(input: $input) {{ __typename {ERROR} ... on PasskeyRemoved {{ id }} }} }}"""
@@ -68,7 +68,7 @@ async def with_passkey(gateway: Gateway, authenticator: SoftAuthenticator, email
     """A signed-up account with a passkey in ``authenticator``; its access token."""
     token: str = (await gateway.signed_up(email))["accessToken"]
     added = await finish_registration(gateway, token, authenticator.create(await registration_options(gateway, token)))
-    assert added["__typename"] == "Passkey", added
+    assert added["__typename"] == "PasskeyAdded", added
     return token
 
 
@@ -101,16 +101,18 @@ class TestAddingAPasskey:
 
         authenticator = SoftAuthenticator(SPA)
         added = await finish_registration(gateway, token, authenticator.create(json.dumps(options)), "  My   laptop ")
-        assert added["__typename"] == "Passkey"
-        assert added["name"] == "My laptop"
-        assert added["lastUsedAt"] is None
+        assert added["__typename"] == "PasskeyAdded"
+        assert len(added["recoveryCodes"]) == 10  # the account's first second factor
+        assert (added["passkey"]["name"], added["passkey"]["lastUsedAt"]) == ("My laptop", None)
         listed = await passkeys_of(gateway, token)
-        assert [p["id"] for p in listed] == [added["id"]]
+        assert [p["id"] for p in listed] == [added["passkey"]["id"]]
         await gateway.mail_settled()
         assert "A passkey was added" in str(gateway.mailbox.messages[-1]["Subject"])
 
         again = json.loads(await registration_options(gateway, token))
-        assert [c["id"] for c in again["excludeCredentials"]] == [added["id"]]  # the browser will not add it twice
+        assert [c["id"] for c in again["excludeCredentials"]] == [added["passkey"]["id"]]  # never twice
+        second = await finish_registration(gateway, token, SoftAuthenticator(SPA).create(json.dumps(again)), "Phone")
+        assert second["recoveryCodes"] == []  # the codes made with the first still stand
 
     async def test_needs_the_password(self, gateway: Gateway) -> None:
         token = (await gateway.signed_up(ANN))["accessToken"]
@@ -308,7 +310,7 @@ class TestAPasskeyAsTheSecondStep:
         token = await with_passkey(gateway, authenticator)
         [listed] = await passkeys_of(gateway, token)
         required = await self.ticket(gateway)
-        assert required["methods"] == ["WEBAUTHN"]
+        assert required["methods"] == ["RECOVERY_CODE", "WEBAUTHN"]
         options = json.loads(required["webauthnOptions"])
         assert [c["id"] for c in options["allowCredentials"]] == [listed["id"]]
         assert options["userVerification"] == "required"
@@ -353,7 +355,7 @@ class TestRecentProofWithAPasskey:
         assert refused["code"] == "REAUTHENTICATION_REQUIRED"
 
         options = await gateway.signed_in("beginReauthentication", self.BEGIN, None, token)
-        assert options["methods"] == ["WEBAUTHN"]
+        assert options["methods"] == ["RECOVERY_CODE", "WEBAUTHN"]
         bad = authenticator.get(options["webauthnOptions"], verified=False)
         assert (await gateway.reauthenticate(token, "WEBAUTHN", bad))["code"] == "INVALID_PASSKEY"
         options = await gateway.signed_in("beginReauthentication", self.BEGIN, None, token)
@@ -373,3 +375,26 @@ class TestRecentProofWithAPasskey:
         token = (await gateway.signed_up(ANN))["accessToken"]
         answer = await gateway.signed_in("beginReauthentication", self.BEGIN, None, token)
         assert answer["code"] == "SECOND_FACTOR_NOT_ENABLED"
+
+
+class TestRecoveryCodesOfAPasskeyOnlyAccount:
+    async def test_a_recovery_code_stands_in_for_a_lost_passkey_and_goes_with_the_last_factor(
+        self, gateway: Gateway
+    ) -> None:
+        token = (await gateway.signed_up(ANN))["accessToken"]
+        added = await finish_registration(
+            gateway, token, SoftAuthenticator(SPA).create(await registration_options(gateway, token))
+        )
+        codes = added["recoveryCodes"]
+        required = await gateway.login(ANN)
+        assert required["methods"] == ["RECOVERY_CODE", "WEBAUTHN"]
+        signed_in = await gateway.complete_sign_in(required["ticket"], "RECOVERY_CODE", codes[0])
+        assert signed_in["__typename"] == "AuthPayload"
+        assert (await gateway.regenerate_recovery_codes(signed_in["accessToken"]))["__typename"] == "RecoveryCodes"
+
+        [listed] = await passkeys_of(gateway, signed_in["accessToken"])
+        variables = {"input": {"id": listed["id"], "password": PASSWORD}}
+        removed = await gateway.signed_in("removePasskey", REMOVE, variables, signed_in["accessToken"])
+        assert removed["__typename"] == "PasskeyRemoved"
+        assert (await gateway.second_factors(signed_in["accessToken"]))["recoveryCodesLeft"] == 0
+        assert (await gateway.login(ANN))["__typename"] == "AuthPayload"  # the password alone again
