@@ -27,6 +27,7 @@ from domain.services.throttle import LOGIN_PER_IP
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from uuid import UUID
 
     from domain.entities import Client, PasskeyAssertion, Principal, SignedIn, User
     from domain.policy import AuthPolicy
@@ -212,25 +213,10 @@ class PasskeyService:
                 spent, an unknown credential, no user verification, or a counter that went
                 backwards (a cloned authenticator: refused and audited).
         """
-        self._require_enabled()
-        challenge = self._ceremonies.challenge_of(credential_json)
-        credential_id, user_handle = self._ceremonies.credential_id_of(credential_json)
+        user_id, kind = await self._verified(credential_json, SIGN_IN, None, client)
         async with self._uow() as uow:
-            taken = await uow.factors.take_challenge(_challenge_hash(challenge))
-            await uow.commit()  # spent, whatever comes next
-        if taken is None or taken.purpose != SIGN_IN or taken.expires_at <= self._clock.now():
-            raise InvalidPasskey
-        async with self._uow() as uow:
-            passkey = await uow.factors.get_passkey_for_update(credential_id)
-        if passkey is None or (user_handle is not None and user_handle != passkey.user_id.bytes):
-            raise InvalidPasskey
-        asserted = self._ceremonies.verify_authentication(credential_json, challenge, passkey.public_key)
-
-        async with self._uow() as uow:
-            user = await uow.users.get(passkey.user_id)
-            kind = await self._used(uow, credential_id, asserted, client) if user is not None else None
-            if user is None or kind is None:
-                await uow.commit()  # the audit of a cloned key
+            user = await uow.users.get(user_id)
+            if user is None:
                 raise InvalidPasskey
             signed_in = await self._sessions.start(
                 uow, user, client, (kind, AuthMethod.USER_VERIFIED, AuthMethod.MULTI_FACTOR)
@@ -258,34 +244,47 @@ class PasskeyService:
         """Check a passkey's answer to ``second_step_options``: how it authenticated
         (``hwk`` or ``swk``), or ``None`` when it is not ``user``'s, not an answer to their
         challenge, or not acceptable."""
-        if not self._ceremonies.enabled:
-            return None
         try:
-            challenge = self._ceremonies.challenge_of(credential_json)
-            credential_id, _ = self._ceremonies.credential_id_of(credential_json)
+            _, kind = await self._verified(credential_json, SECOND_STEP, user.id, client)
         except InvalidPasskey:
             return None
+        return kind
+
+    async def _verified(
+        self, credential_json: str, purpose: str, user_id: UUID | None, client: Client
+    ) -> tuple[UUID, AuthMethod]:
+        """The account and kind of the passkey that answered a ``purpose`` challenge (one handed
+        out for ``user_id``, or for nobody in particular), its use recorded.
+
+        Raises:
+            InvalidPasskey: passkeys are off; not an answer to such a challenge, or expired or
+                spent; an unknown credential or another account's; not acceptable to the
+                ceremony; or a counter that went backwards (a cloned key: audited).
+        """
+        self._require_enabled()
+        challenge = self._ceremonies.challenge_of(credential_json)
+        credential_id, user_handle = self._ceremonies.credential_id_of(credential_json)
         async with self._uow() as uow:
             taken = await uow.factors.take_challenge(_challenge_hash(challenge))
             passkey = await uow.factors.get_passkey_for_update(credential_id)
-            await uow.commit()
+            await uow.commit()  # the challenge is spent, whatever comes next
         if (
             taken is None
-            or taken.purpose != SECOND_STEP
-            or taken.user_id != user.id
+            or taken.purpose != purpose
+            or taken.user_id != user_id
             or taken.expires_at <= self._clock.now()
             or passkey is None
-            or passkey.user_id != user.id
+            or (user_id is not None and passkey.user_id != user_id)
+            or (user_handle is not None and user_handle != passkey.user_id.bytes)
         ):
-            return None
-        try:
-            asserted = self._ceremonies.verify_authentication(credential_json, challenge, passkey.public_key)
-        except InvalidPasskey:
-            return None
+            raise InvalidPasskey
+        asserted = self._ceremonies.verify_authentication(credential_json, challenge, passkey.public_key)
         async with self._uow() as uow:
             kind = await self._used(uow, credential_id, asserted, client)
-            await uow.commit()
-        return kind
+            await uow.commit()  # the use, or the audit of a cloned key
+        if kind is None:
+            raise InvalidPasskey
+        return passkey.user_id, kind
 
     async def _used(
         self, uow: UnitOfWork, credential_id: bytes, asserted: PasskeyAssertion, client: Client

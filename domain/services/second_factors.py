@@ -234,38 +234,21 @@ class SecondFactorService:
             RateLimited: the account's failure streak says wait, or it is locked.
             InvalidAccessToken: the session ended meanwhile.
         """
-        if method is SecondFactorMethod.TOTP:
-            code = _digits(code)
-        elif method is SecondFactorMethod.RECOVERY_CODE:
-            code = _recovery_code(code)
+        code = _normalised(method, code)
         user = principal.user
         async with self._uow() as uow:
             if not await has_second_factor(uow, user.id):
                 raise SecondFactorNotEnabled
         failures = await self._throttle.begin_sign_in(user.email_key, client)
         now = self._clock.now()
-        passkey_kind = None
-        if method is SecondFactorMethod.WEBAUTHN:
-            passkey_kind = await self._passkeys.second_step(user, code, client)
+        passkey_kind = await self._passkey_answer(user, method, code, client)
         async with self._uow() as uow:
-            if method is SecondFactorMethod.WEBAUTHN:
-                remaining = None if passkey_kind is None else 0
-            else:
-                remaining = await self._accept(uow, user, method, code)
+            remaining = await self._proof(uow, user, method, code, passkey_kind)
             if remaining is not None:
                 await self._proved_in_session(uow, principal.session_id)
-                await self._throttle.sign_in_succeeded(uow, user.email_key)
-                await self._audit.record(uow, AuditEventType.REAUTHENTICATED, client, user.id, method.value)
-                if method is SecondFactorMethod.RECOVERY_CODE:
-                    await self._audit.record(uow, AuditEventType.RECOVERY_CODE_USED, client, user.id, str(remaining))
+                await self._succeeded(uow, user, method, remaining, AuditEventType.REAUTHENTICATED, client)
                 await uow.commit()
-        if remaining is None:
-            await self._throttle.sign_in_failed(
-                failures, AuditEventType.SECOND_FACTOR_FAILED, client, user.id, method.value
-            )
-            raise InvalidPasskey if method is SecondFactorMethod.WEBAUTHN else InvalidOtp
-        if method is SecondFactorMethod.RECOVERY_CODE:
-            self._mail_queue.post(messages.recovery_code_used(user.email, self._policy.product_name, remaining))
+        await self._settled(remaining, failures, user, method, client)
         return now + self._policy.reauthentication_window
 
     async def reauthentication_options(self, principal: Principal) -> MfaRequired:
@@ -348,10 +331,7 @@ class SecondFactorService:
             InvalidPasskey: a passkey answer that is not acceptable (counted the same way).
             RateLimited: the account's failure streak says wait, or it is locked.
         """
-        if method is SecondFactorMethod.TOTP:
-            code = _digits(code)
-        elif method is SecondFactorMethod.RECOVERY_CODE:
-            code = _recovery_code(code)
+        code = _normalised(method, code)
         ticket_hash = _ticket_hash(ticket) if 0 < len(ticket) <= CODE_MAX_LENGTH else ""
         async with self._uow() as uow:
             found = await uow.factors.get_ticket_for_update(ticket_hash) if ticket_hash else None
@@ -359,34 +339,63 @@ class SecondFactorService:
         if found is None or user is None or found.expires_at <= self._clock.now():
             raise InvalidTicket
         failures = await self._throttle.begin_sign_in(user.email_key, client)
-        passkey_kind = None
-        if method is SecondFactorMethod.WEBAUTHN:
-            passkey_kind = await self._passkeys.second_step(user, code, client)
-
+        passkey_kind = await self._passkey_answer(user, method, code, client)
         async with self._uow() as uow:
             current = await uow.factors.get_ticket_for_update(ticket_hash)
             if current is None or current.tries >= TICKET_TRIES:
                 raise InvalidTicket
-            if method is SecondFactorMethod.WEBAUTHN:
-                remaining = None if passkey_kind is None else await uow.factors.count_recovery_codes(user.id)
-            else:
-                remaining = await self._accept(uow, user, method, code)
+            remaining = await self._proof(uow, user, method, code, passkey_kind)
             if remaining is None:
                 current.tries += 1
                 await uow.factors.save_ticket(current)
             else:
                 await uow.factors.delete_ticket(ticket_hash)
-                await self._throttle.sign_in_succeeded(uow, user.email_key)
-                amr = (
-                    WITH_SECOND_FACTOR
-                    if passkey_kind is None
-                    else (AuthMethod.PASSWORD, passkey_kind, AuthMethod.MULTI_FACTOR)
-                )
-                signed_in = await self._sessions.start(uow, user, client, amr)
-                await self._audit.record(uow, AuditEventType.LOGIN_SUCCEEDED, client, user.id, method.value)
-                if method is SecondFactorMethod.RECOVERY_CODE:
-                    await self._audit.record(uow, AuditEventType.RECOVERY_CODE_USED, client, user.id, str(remaining))
+                signed_in = await self._sessions.start(uow, user, client, _amr(passkey_kind))
+                await self._succeeded(uow, user, method, remaining, AuditEventType.LOGIN_SUCCEEDED, client)
             await uow.commit()
+        await self._settled(remaining, failures, user, method, client)
+        return signed_in
+
+    # ---- the proof of a second factor, shared by completeSignIn and reauthenticate
+
+    async def _passkey_answer(
+        self, user: User, method: SecondFactorMethod, code: str, client: Client
+    ) -> AuthMethod | None:
+        """With ``WEBAUTHN``: the kind of the passkey that answered (its use recorded), or ``None``.
+        Checked before the caller's transaction: it takes its own (the challenge, the counter)."""
+        if method is not SecondFactorMethod.WEBAUTHN:
+            return None
+        return await self._passkeys.second_step(user, code, client)
+
+    async def _proof(
+        self, uow: UnitOfWork, user: User, method: SecondFactorMethod, code: str, passkey_kind: AuthMethod | None
+    ) -> int | None:
+        """``None`` if the proof failed, else how many recovery codes are left (a code or an
+        app step spent in ``uow``)."""
+        if method is SecondFactorMethod.WEBAUTHN:
+            return None if passkey_kind is None else await uow.factors.count_recovery_codes(user.id)
+        return await self._accept(uow, user, method, code)
+
+    async def _succeeded(
+        self,
+        uow: UnitOfWork,
+        user: User,
+        method: SecondFactorMethod,
+        remaining: int,
+        event: AuditEventType,
+        client: Client,
+    ) -> None:
+        """A proof passed: the failure streak ends, and ``event`` (and a spent recovery code) is audited."""
+        await self._throttle.sign_in_succeeded(uow, user.email_key)
+        await self._audit.record(uow, event, client, user.id, method.value)
+        if method is SecondFactorMethod.RECOVERY_CODE:
+            await self._audit.record(uow, AuditEventType.RECOVERY_CODE_USED, client, user.id, str(remaining))
+
+    async def _settled(
+        self, remaining: int | None, failures: int, user: User, method: SecondFactorMethod, client: Client
+    ) -> None:
+        """After the proof's transaction: a failure is counted and raised; a spent recovery code
+        mails its notice."""
         if remaining is None:
             await self._throttle.sign_in_failed(
                 failures, AuditEventType.SECOND_FACTOR_FAILED, client, user.id, method.value
@@ -394,7 +403,6 @@ class SecondFactorService:
             raise InvalidPasskey if method is SecondFactorMethod.WEBAUTHN else InvalidOtp
         if method is SecondFactorMethod.RECOVERY_CODE:
             self._mail_queue.post(messages.recovery_code_used(user.email, self._policy.product_name, remaining))
-        return signed_in
 
     async def _accept(self, uow: UnitOfWork, user: User, method: SecondFactorMethod, code: str) -> int | None:
         """Spend ``code`` if it is right: ``None`` if not, else how many recovery codes are left."""
@@ -420,6 +428,22 @@ class SecondFactorService:
 
     def _notify(self, user: User, kind: MailKind) -> None:
         self._mail_queue.post(messages.second_factor_notice(user.email, kind, self._policy.product_name))
+
+
+def _normalised(method: SecondFactorMethod, code: str) -> str:
+    """``code`` as its method checks it (a passkey's answer is checked by the passkey service)."""
+    if method is SecondFactorMethod.TOTP:
+        return _digits(code)
+    if method is SecondFactorMethod.RECOVERY_CODE:
+        return _recovery_code(code)
+    return code
+
+
+def _amr(passkey_kind: AuthMethod | None) -> tuple[AuthMethod, ...]:
+    """How a sign-in with the password and a second factor authenticated (RFC 8176)."""
+    if passkey_kind is None:
+        return WITH_SECOND_FACTOR
+    return (AuthMethod.PASSWORD, passkey_kind, AuthMethod.MULTI_FACTOR)
 
 
 def _digits(code: str) -> str:
