@@ -115,6 +115,15 @@ async def sign_up(page: Page, mailbox: SmtpSink) -> None:
     await page.wait_for_selector("#signed-in", state="visible")
 
 
+async def sign_out_then_in_with_the_password(page: Page) -> None:
+    """Sign out, then submit the sign-in form with the right password (what comes next is the caller's)."""
+    await page.click("#logout")
+    await page.wait_for_selector("#signed-out", state="visible")
+    await page.fill("#login-form input[name=email]", EMAIL)
+    await page.fill("#login-form input[name=password]", PASSWORD)
+    await page.click("#login-form button")
+
+
 async def test_the_example_spa_signs_up_refreshes_silently_and_signs_out(
     context: BrowserContext,
     spa_origin: str,
@@ -291,11 +300,7 @@ async def test_the_example_spa_sets_up_an_authenticator_app_and_signs_in_in_two_
     assert await page.inner_text("#recovery-code-list") == ""
 
     # sign out; the password alone now leads to the second step
-    await page.click("#logout")
-    await page.wait_for_selector("#signed-out", state="visible")
-    await page.fill("#login-form input[name=email]", EMAIL)
-    await page.fill("#login-form input[name=password]", PASSWORD)
-    await page.click("#login-form button")
+    await sign_out_then_in_with_the_password(page)
     await page.wait_for_selector("#second-step", state="visible")
     await page.fill("#second-step-form input[name=code]", "000000")
     await page.click("#second-step-form button")
@@ -308,11 +313,7 @@ async def test_the_example_spa_sets_up_an_authenticator_app_and_signs_in_in_two_
     assert await page.inner_text("#me-email") == EMAIL
 
     # and with a recovery code, as typed from paper
-    await page.click("#logout")
-    await page.wait_for_selector("#signed-out", state="visible")
-    await page.fill("#login-form input[name=email]", EMAIL)
-    await page.fill("#login-form input[name=password]", PASSWORD)
-    await page.click("#login-form button")
+    await sign_out_then_in_with_the_password(page)
     await page.wait_for_selector("#second-step", state="visible")
     await page.fill("#second-step-form input[name=code]", codes[0].upper())
     await page.click("#second-step-form button")
@@ -360,11 +361,7 @@ async def test_the_example_spa_adds_a_passkey_and_signs_in_with_it_alone(
     assert credential["rpId"] == "localhost"
 
     # the password now leads to a second step, which the passkey completes
-    await page.click("#logout")
-    await page.wait_for_selector("#signed-out", state="visible")
-    await page.fill("#login-form input[name=email]", EMAIL)
-    await page.fill("#login-form input[name=password]", PASSWORD)
-    await page.click("#login-form button")
+    await sign_out_then_in_with_the_password(page)
     await page.wait_for_selector("#second-step-passkey", state="visible")
     await page.click("#second-step-passkey")
     await page.wait_for_selector("#signed-in", state="visible")
