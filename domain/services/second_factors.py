@@ -245,7 +245,7 @@ class SecondFactorService:
         async with self._uow() as uow:
             remaining = await self._proof(uow, user, method, code, passkey_kind)
             if remaining is not None:
-                await self._proved_in_session(uow, principal.session_id)
+                await self._sessions.proved(uow, principal.session_id, _amr(passkey_kind))
                 await self._succeeded(uow, user, method, remaining, AuditEventType.REAUTHENTICATED, client)
                 await uow.commit()
         await self._settled(remaining, failures, user, method, client)

@@ -361,6 +361,8 @@ class TestRecentProofWithAPasskey:
         options = await gateway.signed_in("beginReauthentication", self.BEGIN, None, token)
         proved = await gateway.reauthenticate(token, "WEBAUTHN", authenticator.get(options["webauthnOptions"]))
         assert proved["__typename"] == "Reauthenticated"
+        current = [s for s in await gateway.sessions(token) if s["current"]]
+        assert [s["signInMethods"] for s in current] == [["pwd", "hwk", "mfa"]]  # the passkey, not an app code
         changed = await gateway.change_password(token, PASSWORD, "another long passphrase")
         assert changed["__typename"] == "PasswordChanged"
 
