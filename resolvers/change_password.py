@@ -9,13 +9,13 @@ from domain import errors
 from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
 from resolvers.permissions import SIGNED_IN_AS_REQUIRED
-from resolvers.sensitivity import SENSITIVE
+from resolvers.sensitivity import SENSITIVE, password_again
 from resolvers.types import InvalidInput, PasswordChanged, RateLimited, ReauthenticationRequired, WrongPassword
 
 
 @strawberry.input
 class ChangePasswordInput:
-    current_password: str
+    current_password: str | None = password_again()
     new_password: str
 
 

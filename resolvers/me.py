@@ -9,8 +9,8 @@ from resolvers.types import User
 
 async def me(info: Info[Context, None]) -> User | None:
     """The signed-in account; null without an access token."""
-    user = await info.context.current_user()
-    return User.from_domain(user) if user else None
+    principal = await info.context.principal()
+    return User.from_domain(principal.user, caller=principal) if principal else None
 
 
 field = strawberry.field(resolver=me)

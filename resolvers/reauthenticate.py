@@ -1,4 +1,4 @@
-"""``reauthenticate``: prove the second factor again before a change that needs a recent proof."""
+"""``reauthenticate``: prove again who is signed in, before changes that need a recent proof."""
 
 from __future__ import annotations
 
@@ -20,21 +20,31 @@ from resolvers.types import (
     RateLimited,
     SecondFactorMethod,
     SecondFactorNotEnabled,
+    WrongPassword,
 )
 
 
-@strawberry.input
+@strawberry.input(
+    description=(
+        "One proof: the password (accounts without a second factor), or a second-factor method with its code "
+        "(accounts with one: their strongest proof)."
+    )
+)
 class ReauthenticateInput:
-    method: SecondFactorMethod
-    code: str = strawberry.field(
+    method: SecondFactorMethod | None = None
+    code: str | None = strawberry.field(
+        default=None,
         description=(
             "Six digits from the app, a recovery code (xxxxx-xxxxx), or with WEBAUTHN JSON.stringify of what "
             "navigator.credentials.get answered to beginReauthentication's webauthnOptions."
-        )
+        ),
+    )
+    password: str | None = strawberry.field(
+        default=None, description="The account's password, on an account without a second factor."
     )
 
 
-@strawberry.type(description="This session has just proved the second factor.")
+@strawberry.type(description="This session has just proved who its owner is.")
 class Reauthenticated:
     valid_until: datetime = strawberry.field(
         description="Until when password changes, address changes, factor changes and deletion need no new proof."
@@ -42,7 +52,7 @@ class Reauthenticated:
 
 
 ReauthenticateResult = Annotated[
-    Reauthenticated | InvalidOtp | InvalidPasskey | InvalidInput | SecondFactorNotEnabled | RateLimited,
+    Reauthenticated | WrongPassword | InvalidOtp | InvalidPasskey | InvalidInput | SecondFactorNotEnabled | RateLimited,
     strawberry.union("ReauthenticateResult"),
 ]
 
@@ -50,11 +60,12 @@ ReauthenticateResult = Annotated[
 async def reauthenticate(
     info: Info[Context, None], input_: Annotated[ReauthenticateInput, strawberry.argument(name="input")]
 ) -> ReauthenticateResult:
-    """Prove the second factor again in this session (answers to ReauthenticationRequired)."""
+    """Prove again who is signed in: the password, or the second factor on an account with one
+    (the answer to ReauthenticationRequired)."""
     principal = await info.context.signed_in()
     try:
         valid_until = await info.context.services.second_factors.reauthenticate(
-            principal, input_.method, input_.code, client=info.context.client
+            principal, input_.method, input_.code, client=info.context.client, password=input_.password
         )
     except errors.AuthError as failure:
         return error_result(failure, ReauthenticateResult)

@@ -11,13 +11,13 @@ from domain import errors
 from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
 from resolvers.permissions import SIGNED_IN_AS_REQUIRED
-from resolvers.sensitivity import SENSITIVE
+from resolvers.sensitivity import SENSITIVE, password_again
 from resolvers.types import RateLimited, ReauthenticationRequired, RecoveryCodes, SecondFactorNotEnabled, WrongPassword
 
 
 @strawberry.input
 class RegenerateRecoveryCodesInput:
-    password: str
+    password: str | None = password_again()
 
 
 RegenerateRecoveryCodesResult = Annotated[

@@ -13,7 +13,7 @@ from domain import errors
 from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
 from resolvers.permissions import SIGNED_IN_AS_REQUIRED
-from resolvers.sensitivity import SENSITIVE
+from resolvers.sensitivity import SENSITIVE, password_again
 from resolvers.types import PasskeyNotFound, RateLimited, ReauthenticationRequired, WrongPassword
 
 
@@ -32,7 +32,7 @@ def credential_id_of(passkey_id: strawberry.ID) -> bytes:
 @strawberry.input
 class RemovePasskeyInput:
     id: strawberry.ID
-    password: str
+    password: str | None = password_again()
 
 
 @strawberry.type(description="The passkey no longer signs anyone in.")

@@ -11,7 +11,7 @@ from domain import errors
 from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
 from resolvers.permissions import SIGNED_IN_AS_REQUIRED
-from resolvers.sensitivity import SENSITIVE
+from resolvers.sensitivity import SENSITIVE, password_again
 from resolvers.types import (
     RateLimited,
     ReauthenticationRequired,
@@ -23,7 +23,7 @@ from resolvers.types import (
 
 @strawberry.input
 class RemoveTotpInput:
-    password: str
+    password: str | None = password_again()
 
 
 @strawberry.type(description="The authenticator app and the recovery codes are gone.")

@@ -9,14 +9,14 @@ from domain import errors
 from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
 from resolvers.permissions import SIGNED_IN_AS_REQUIRED
-from resolvers.sensitivity import SENSITIVE
+from resolvers.sensitivity import SENSITIVE, password_again
 from resolvers.types import DeliveryFailed, InvalidInput, OtpSent, RateLimited, ReauthenticationRequired, WrongPassword
 
 
 @strawberry.input
 class RequestEmailChangeInput:
     new_email: str
-    password: str
+    password: str | None = password_again()
 
 
 RequestEmailChangeResult = Annotated[

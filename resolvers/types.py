@@ -24,6 +24,13 @@ class Error:
     code: str
 
 
+async def _session_of_caller(root: User, info: strawberry.Info) -> Session | None:
+    if root.caller is None:
+        return None
+    session = await info.context.services.sessions.current(root.caller)
+    return None if session is None else Session.from_domain(session, session.id)
+
+
 @strawberry.type
 class User:
     id: strawberry.ID
@@ -32,9 +39,15 @@ class User:
     last_name: str | None
     email_verified: bool
     created_at: datetime
+    caller: strawberry.Private[object] = None  # the Principal, when this is the caller's own account (``me``)
+
+    session: Session | None = strawberry.field(
+        resolver=_session_of_caller,
+        description="Only on me: the session this request comes from, with how and when it signed in. Null elsewhere.",
+    )
 
     @classmethod
-    def from_domain(cls, user: entities.User) -> User:
+    def from_domain(cls, user: entities.User, caller: entities.Principal | None = None) -> User:
         return cls(
             id=strawberry.ID(str(user.id)),
             email=user.email,
@@ -42,6 +55,7 @@ class User:
             last_name=user.last_name,
             email_verified=user.email_verified,
             created_at=user.created_at,
+            caller=caller,
         )
 
 
@@ -116,6 +130,12 @@ class Session:
             "once it signed in or reauthenticated with the second factor."
         )
     )
+    authenticated_at: datetime = strawberry.field(
+        description=(
+            "When it last proved its owner: its sign-in, or the latest reauthenticate. Changes that need a recent "
+            "proof take it until REAUTHENTICATION_WINDOW_SECONDS after this."
+        )
+    )
 
     @classmethod
     def from_domain(cls, session: entities.Session, current_session_id: UUID) -> Session:
@@ -128,6 +148,7 @@ class Session:
             user_agent=session.user_agent,
             current=session.id == current_session_id,
             sign_in_methods=session.amr.split(),
+            authenticated_at=session.auth_time,
         )
 
 
@@ -251,9 +272,14 @@ class SecondFactorAlreadyEnabled(Error):
     code: str = "SECOND_FACTOR_ALREADY_ENABLED"
 
 
-@strawberry.type
+@strawberry.type(
+    description=(
+        "The change needs this session to have proved its owner lately: send the password in the input, or "
+        "call reauthenticate first (with the second factor, on an account that has one)."
+    )
+)
 class ReauthenticationRequired(Error):
-    message: str = "Confirm it is you: enter a code from your authenticator app first (reauthenticate)."
+    message: str = "Confirm it is you first: with your authenticator app or passkey, or else your password."
     code: str = "REAUTHENTICATION_REQUIRED"
 
 

@@ -51,7 +51,7 @@ class AccountService:
         self._audit = audit
 
     async def change_password(
-        self, principal: Principal, current_password: str, new_password: str, client: Client = UNKNOWN_CLIENT
+        self, principal: Principal, current_password: str | None, new_password: str, client: Client = UNKNOWN_CLIENT
     ) -> int:
         """Replace the password and end every other session; the caller's stays.
 
@@ -61,12 +61,13 @@ class AccountService:
         Raises:
             InvalidInput: the new password breaks the rules (checked first: it costs no try).
             InvalidCredentials: ``current_password`` is wrong.
+            ReauthenticationRequired: no ``current_password``, and no recent proof in this session.
             RateLimited: too many wrong passwords in a row for this account.
         """
         user = principal.user
         errors = InputCollector()
-        if not current_password:
-            errors.add("current_password", "Enter your current password.")
+        if current_password == "":
+            errors.add("current_password", "Enter your current password, or leave it out after reauthenticate.")
         new_password = check_new_password(new_password, errors, user.email, "new_password")
         errors.raise_if_any()
         await self._password_check.confirm(principal, current_password, client)
@@ -114,7 +115,7 @@ class AccountService:
             await uow.commit()
         return user
 
-    async def delete_account(self, principal: Principal, password: str, client: Client = UNKNOWN_CLIENT) -> UUID:
+    async def delete_account(self, principal: Principal, password: str | None, client: Client = UNKNOWN_CLIENT) -> UUID:
         """Remove the account, its sessions and codes, and the personal data in its audit events.
 
         One transaction: all of it goes, or none. The audit log keeps that an

@@ -59,17 +59,18 @@ class EmailChangeService:
         self._audit = audit
 
     async def request(
-        self, principal: Principal, new_email: str, password: str, client: Client = UNKNOWN_CLIENT
+        self, principal: Principal, new_email: str, password: str | None, client: Client = UNKNOWN_CLIENT
     ) -> OtpSent:
         """Mail a code to ``new_email``; the account keeps its address until the code comes back.
 
-        The password is asked again: a stolen access token alone cannot move the
-        account to its thief's mailbox. An address that already has a verified
+        The password is asked again, or a recent proof of the session (``PasswordCheck``): a
+        stolen access token alone cannot move the account to its thief's mailbox. An address that already has a verified
         account gets a notice instead of a code, and the caller the same answer.
 
         Raises:
             InvalidInput: not an address, or the account's own one.
             InvalidCredentials: wrong password.
+            ReauthenticationRequired: no password, and no recent proof in this session.
             RateLimited: too many wrong passwords, or mails to this address.
             DeliveryFailed: the mail server refused; nothing was written.
         """
@@ -78,8 +79,8 @@ class EmailChangeService:
         new_email = normalise_email(new_email, errors, "new_email")
         if not errors.errors and email_key(new_email) == user.email_key:
             errors.add("new_email", "This is already your address.")
-        if not password:
-            errors.add("password", "Enter your password.")
+        if password == "":
+            errors.add("password", "Enter your password, or leave it out after reauthenticate.")
         errors.raise_if_any()
         await self._password_check.confirm(principal, password, client)
         await self._throttle.check_code_request(email_key(new_email), client)

@@ -83,7 +83,9 @@ class PasskeyService:
         async with self._uow() as uow:
             return await uow.factors.list_passkeys(principal.user.id)
 
-    async def begin_registration(self, principal: Principal, password: str, client: Client = UNKNOWN_CLIENT) -> str:
+    async def begin_registration(
+        self, principal: Principal, password: str | None, client: Client = UNKNOWN_CLIENT
+    ) -> str:
         """The options for the browser's ``navigator.credentials.create``, after the password
         (and, with a second factor, a recent proof of it: see ``PasswordCheck``).
 
@@ -167,7 +169,7 @@ class PasskeyService:
         return passkey
 
     async def remove(
-        self, principal: Principal, credential_id: bytes, password: str, client: Client = UNKNOWN_CLIENT
+        self, principal: Principal, credential_id: bytes, password: str | None, client: Client = UNKNOWN_CLIENT
     ) -> None:
         """Remove one of the account's passkeys, after the password (and a recent proof of a second factor).
 

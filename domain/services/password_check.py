@@ -29,6 +29,9 @@ class PasswordCheck:
     On an account with a second factor the password is not enough: the session must
     also have proved that factor within the policy's reauthentication window (by
     signing in with it, or by ``reauthenticate``), else ``ReauthenticationRequired``.
+
+    Without a password, a session that proved its owner within that window (signing
+    in, or ``reauthenticate``) is enough, at the account's strongest level.
     """
 
     def __init__(
@@ -45,19 +48,26 @@ class PasswordCheck:
         self._clock = clock
         self._policy = policy
 
-    async def confirm(self, principal: Principal, password: str, client: Client) -> None:
-        """Pass if ``password`` is the signed-in person's (and, with a second factor, the
-        session proved it lately); the right password ends the failure streak.
+    async def confirm(self, principal: Principal, password: str | None, client: Client) -> None:
+        """Pass if the signed-in person has just proved who they are.
+
+        With ``password``: it must be theirs (and, with a second factor, the session must have
+        proved that factor within the window); the right password ends the failure streak.
+        Without: the session itself must have proved its owner within the window, by signing
+        in or by ``reauthenticate``, at the account's strongest level (the second factor when
+        it has one).
 
         Raises:
-            ReauthenticationRequired: the account has a second factor this session has not
-                proved within the window; nothing was checked.
+            ReauthenticationRequired: no recent enough proof in this session; nothing was checked.
             InvalidCredentials: wrong password (counted).
             RateLimited: too many checks, or failures in a row, for this account or
                 client; nothing was checked.
         """
+        if password is None:
+            await self._require_recent_proof(principal, second_factor_only=False)
+            return
         user = principal.user
-        await self.require_recent_second_factor(principal)
+        await self._require_recent_proof(principal, second_factor_only=True)
         await self._throttle.check_client(PASSWORD_CHECKS_PER_IP, client)
         await self._throttle.check(PASSWORD_CHECKS_PER_ACCOUNT, str(user.id), client)
         failures = await self._throttle.begin_sign_in(user.email_key, client)
@@ -70,16 +80,19 @@ class PasswordCheck:
             await self._throttle.sign_in_succeeded(uow, user.email_key)
             await uow.commit()
 
-    async def require_recent_second_factor(self, principal: Principal) -> None:
-        """Raise ``ReauthenticationRequired`` if the account has a second factor that the
-        session has not proved within the reauthentication window."""
+    async def _require_recent_proof(self, principal: Principal, *, second_factor_only: bool) -> None:
+        """Raise ``ReauthenticationRequired`` unless the session proved its owner within the
+        reauthentication window, with the second factor if the account has one.
+        ``second_factor_only``: an account without a second factor needs no recent proof
+        (its password is being checked instead)."""
         async with self._uow() as uow:
-            if not await has_second_factor(uow, principal.user.id):
+            with_factor = await has_second_factor(uow, principal.user.id)
+            if second_factor_only and not with_factor:
                 return
             session = await uow.sessions.get_for_update(principal.session_id)
         if (
             session is None
-            or not session.with_second_factor
+            or (with_factor and not session.with_second_factor)
             or self._clock.now() - session.auth_time > self._policy.reauthentication_window
         ):
             raise ReauthenticationRequired

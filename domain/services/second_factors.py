@@ -61,6 +61,10 @@ TICKET_TRIES = 5  # wrong codes a ticket takes before it is void
 CODE_MAX_LENGTH = 64  # longer input is not a code of ours: refused before any work
 
 
+_ONE_PROOF = "Give either the password, or a second-factor method with its code."
+_STRONGER_PROOF = "This account has a second factor: reauthenticate with it (method and code)."
+
+
 def _ticket_hash(ticket: str) -> str:
     return hashlib.sha256(ticket.encode("utf-8")).hexdigest()
 
@@ -172,7 +176,7 @@ class SecondFactorService:
         self._notify(user, MailKind.SECOND_FACTOR_ENABLED)
         return codes
 
-    async def remove_totp(self, principal: Principal, password: str, client: Client = UNKNOWN_CLIENT) -> None:
+    async def remove_totp(self, principal: Principal, password: str | None, client: Client = UNKNOWN_CLIENT) -> None:
         """Turn the app off, with its recovery codes, after the password.
 
         Raises:
@@ -196,7 +200,7 @@ class SecondFactorService:
         self._notify(user, MailKind.SECOND_FACTOR_REMOVED)
 
     async def regenerate_recovery_codes(
-        self, principal: Principal, password: str, client: Client = UNKNOWN_CLIENT
+        self, principal: Principal, password: str | None, client: Client = UNKNOWN_CLIENT
     ) -> list[str]:
         """New recovery codes after the password; every earlier one stops working.
 
@@ -216,9 +220,16 @@ class SecondFactorService:
         return codes
 
     async def reauthenticate(
-        self, principal: Principal, method: SecondFactorMethod, code: str, client: Client = UNKNOWN_CLIENT
+        self,
+        principal: Principal,
+        method: SecondFactorMethod | None,
+        code: str | None,
+        client: Client = UNKNOWN_CLIENT,
+        password: str | None = None,
     ) -> datetime:
-        """Prove the second factor again in this session, before a change that needs a recent proof.
+        """Prove again in this session who its owner is, before changes that need a recent proof:
+        with the second factor (``method`` and ``code``) on an account that has one, else with
+        the password.
 
         Returns:
             Until when the proof counts as recent (the policy's reauthentication window).
@@ -227,13 +238,21 @@ class SecondFactorService:
         ``reauthentication_options``.
 
         Raises:
-            InvalidInput: the code is malformed.
-            SecondFactorNotEnabled: the account has no second factor (its password is enough).
-            InvalidOtp: a wrong code (counted against the account, as at sign-in).
+            InvalidInput: neither or both of a password and a method with its code; a malformed
+                code; a password for an account whose second factor is its strongest proof.
+            SecondFactorNotEnabled: a second-factor method on an account without one.
+            InvalidCredentials: a wrong password (counted against the account, as at sign-in).
+            InvalidOtp: a wrong code (counted the same way).
             InvalidPasskey: a passkey answer that is not acceptable (counted the same way).
             RateLimited: the account's failure streak says wait, or it is locked.
             InvalidAccessToken: the session ended meanwhile.
         """
+        if password is not None:
+            if method is not None or code is not None:
+                raise InvalidInput.one("password", _ONE_PROOF)
+            return await self._reauthenticate_with_password(principal, password, client)
+        if method is None or code is None:
+            raise InvalidInput.one("method" if method is None else "code", _ONE_PROOF)
         code = _normalised(method, code)
         user = principal.user
         async with self._uow() as uow:
@@ -249,6 +268,18 @@ class SecondFactorService:
                 await self._succeeded(uow, user, method, remaining, AuditEventType.REAUTHENTICATED, client)
                 await uow.commit()
         await self._settled(remaining, failures, user, method, client)
+        return now + self._policy.reauthentication_window
+
+    async def _reauthenticate_with_password(self, principal: Principal, password: str, client: Client) -> datetime:
+        async with self._uow() as uow:
+            if await has_second_factor(uow, principal.user.id):
+                raise InvalidInput.one("password", _STRONGER_PROOF)
+        await self._password_check.confirm(principal, password, client)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            await self._sessions.proved(uow, principal.session_id, (AuthMethod.PASSWORD,))
+            await self._audit.record(uow, AuditEventType.REAUTHENTICATED, client, principal.user.id, "password")
+            await uow.commit()
         return now + self._policy.reauthentication_window
 
     async def reauthentication_options(self, principal: Principal) -> MfaRequired:

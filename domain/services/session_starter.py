@@ -63,7 +63,7 @@ class SessionStarter:
         return self.signed_in(user, session, refresh_token, now)
 
     async def proved(self, uow: UnitOfWork, session_id: UUID, amr: tuple[AuthMethod, ...]) -> None:
-        """Record on the session that its owner has just proved a second factor (``amr``).
+        """Record on the session that its owner has just proved who they are, with ``amr`` (RFC 8176).
 
         Raises:
             InvalidAccessToken: the session ended meanwhile: the caller is no longer signed in.

@@ -31,6 +31,11 @@ class SessionService:
         async with self._uow() as uow:
             return await uow.sessions.list_live(principal.user.id, now, used_since=self._policy.idle_cutoff(now))
 
+    async def current(self, principal: Principal) -> Session | None:
+        """The session the caller's request comes from, while it is live."""
+        live = await self.list_live(principal)
+        return next((session for session in live if session.id == principal.session_id), None)
+
     async def logout(self, principal: Principal, client: Client = UNKNOWN_CLIENT) -> int:
         """End the caller's own session: its refresh token and access tokens stop working.
 

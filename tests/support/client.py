@@ -102,22 +102,22 @@ class Gateway:
     async def revoke_session(self, token: str, session_id: str) -> dict[str, Any]:
         return await self.signed_in("revokeSession", REVOKE_SESSION, {"id": session_id}, token)
 
-    async def change_password(self, token: str, current: str, new: str) -> dict[str, Any]:
-        variables = {"input": {"currentPassword": current, "newPassword": new}}
+    async def change_password(self, token: str, current: str | None, new: str) -> dict[str, Any]:
+        variables = {"input": given(currentPassword=current, newPassword=new)}
         return await self.signed_in("changePassword", CHANGE_PASSWORD, variables, token)
 
     async def update_profile(self, token: str, **names: str | None) -> dict[str, Any]:
         return await self.signed_in("updateProfile", UPDATE_PROFILE, {"input": names}, token)
 
-    async def request_email_change(self, token: str, new_email: str, password: str = PASSWORD) -> dict[str, Any]:
-        variables = {"input": {"newEmail": new_email, "password": password}}
+    async def request_email_change(self, token: str, new_email: str, password: str | None = PASSWORD) -> dict[str, Any]:
+        variables = {"input": given(newEmail=new_email, password=password)}
         return await self.signed_in("requestEmailChange", REQUEST_EMAIL_CHANGE, variables, token)
 
     async def confirm_email_change(self, token: str, code: str) -> dict[str, Any]:
         return await self.signed_in("confirmEmailChange", CONFIRM_EMAIL_CHANGE, {"input": {"code": code}}, token)
 
-    async def delete_account(self, token: str, password: str = PASSWORD) -> dict[str, Any]:
-        return await self.signed_in("deleteAccount", DELETE_ACCOUNT, {"input": {"password": password}}, token)
+    async def delete_account(self, token: str, password: str | None = PASSWORD) -> dict[str, Any]:
+        return await self.signed_in("deleteAccount", DELETE_ACCOUNT, {"input": given(password=password)}, token)
 
     async def complete_sign_in(self, ticket: str, method: str, code: str) -> dict[str, Any]:
         variables = {"input": {"ticket": ticket, "method": method, "code": code}}
@@ -129,15 +129,17 @@ class Gateway:
     async def confirm_totp_enrolment(self, token: str, code: str) -> dict[str, Any]:
         return await self.signed_in("confirmTotpEnrolment", CONFIRM_TOTP_ENROLMENT, {"input": {"code": code}}, token)
 
-    async def regenerate_recovery_codes(self, token: str, password: str = PASSWORD) -> dict[str, Any]:
-        variables = {"input": {"password": password}}
+    async def regenerate_recovery_codes(self, token: str, password: str | None = PASSWORD) -> dict[str, Any]:
+        variables = {"input": given(password=password)}
         return await self.signed_in("regenerateRecoveryCodes", REGENERATE_RECOVERY_CODES, variables, token)
 
-    async def remove_totp(self, token: str, password: str = PASSWORD) -> dict[str, Any]:
-        return await self.signed_in("removeTotp", REMOVE_TOTP, {"input": {"password": password}}, token)
+    async def remove_totp(self, token: str, password: str | None = PASSWORD) -> dict[str, Any]:
+        return await self.signed_in("removeTotp", REMOVE_TOTP, {"input": given(password=password)}, token)
 
-    async def reauthenticate(self, token: str, method: str, code: str) -> dict[str, Any]:
-        variables = {"input": {"method": method, "code": code}}
+    async def reauthenticate(
+        self, token: str, method: str | None = None, code: str | None = None, *, password: str | None = None
+    ) -> dict[str, Any]:
+        variables = {"input": given(method=method, code=code, password=password)}
         return await self.signed_in("reauthenticate", REAUTHENTICATE, variables, token)
 
     async def second_factors(self, token: str) -> dict[str, Any]:
@@ -204,6 +206,13 @@ REFRESH_TOKEN = f"""mutation Refresh($input: RefreshTokenInput!) {{
   refreshToken(input: $input) {{ __typename {ERROR_FIELDS} {AUTH_PAYLOAD} }} }}"""
 REFRESH_FROM_COOKIE = f"""mutation RefreshFromCookie {{
   refreshToken {{ __typename {ERROR_FIELDS} {AUTH_PAYLOAD} }} }}"""
+
+
+def given(**fields: Any) -> dict[str, Any]:
+    """An input object of the ``fields`` that are not None: a left-out field, not a null."""
+    return {name: value for name, value in fields.items() if value is not None}
+
+
 ME = "query Me { me { id email firstName lastName emailVerified createdAt } }"
 ERROR = "... on Error { message code }"  # for results without RateLimited
 USER_FIELDS = "... on User { id email firstName lastName emailVerified }"
@@ -220,7 +229,8 @@ RESET_PASSWORD = f"""mutation ResetPassword($input: ResetPasswordInput!) {{
     {INVALID_INPUT_FIELDS} }} }}"""
 LOGOUT = "mutation Logout { logout { __typename endedSessions } }"
 LOGOUT_ALL = "mutation LogoutAll { logoutAll { __typename endedSessions } }"
-SESSIONS = "query Sessions { sessions { id createdAt lastUsedAt expiresAt clientIp userAgent current signInMethods } }"
+SESSIONS = """query Sessions { sessions {
+  id createdAt lastUsedAt expiresAt clientIp userAgent current signInMethods authenticatedAt } }"""
 REVOKE_SESSION = f"""mutation RevokeSession($id: ID!) {{
   revokeSession(id: $id) {{ __typename {ERROR} ... on SessionRevoked {{ id }} }} }}"""
 CHANGE_PASSWORD = f"""mutation ChangePassword($input: ChangePasswordInput!) {{
