@@ -9,6 +9,7 @@ the configured HOST and PORT. ``python server.py --help`` lists the other comman
 from __future__ import annotations
 
 import functools
+import gc
 import signal
 import sys
 from typing import TYPE_CHECKING
@@ -28,9 +29,26 @@ if TYPE_CHECKING:
     from settings import Settings
 
 
+# Young objects the collector lets pile up before it looks at them (Python's default: 700).
+# A request makes a few thousand short-lived objects, almost none in reference cycles.
+GC_YOUNG_THRESHOLD = 20_000
+
+
 @functools.cache
 def _default_app() -> Starlette:
-    return create_app(cli.configuration())
+    app = create_app(cli.configuration())
+    settle_memory()
+    return app
+
+
+def settle_memory() -> None:
+    """Once the app is built: what exists now (modules, the schema, the app) lives as long as
+    the process, so the garbage collector stops scanning it on every full collection
+    (``gc.freeze``), and it collects young objects less often. Measured by ``make bench``."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 def __getattr__(name: str) -> object:
@@ -56,8 +74,10 @@ def serve(settings: Settings) -> None:
     configure_logging(json_lines=settings.json_logs)
     signal.signal(signal.SIGTERM, _stopped)
     # Uvicorn's loggers go through ours (log_config=None), and RequestLog replaces its access log.
+    app = create_app(settings)
+    settle_memory()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         proxy_headers=False,

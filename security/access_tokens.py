@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from joserfc.jwk import GuestProtocol, Key
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
+VERIFIED_TOKENS_KEPT = 4096  # about 5 MiB at most: the tokens of that many recently active sessions
 
 
 class AccessTokenCodec:
@@ -29,6 +30,14 @@ class AccessTokenCodec:
     unknown kid: refused), accepts only the configured algorithm and checks the
     issuer, the audience, the expiry and the ``typ`` header, so a refresh token, an
     ID token from elsewhere or an ``alg: none`` forgery is refused.
+
+    A token that passed is remembered, keyed by its whole text, with its claims: its
+    signature and claims cannot change, so the next request with the very same token
+    skips the signature and the parsing, and only the time is checked again (the token
+    must still be valid: ``iat`` and ``nbf`` passed, ``exp`` not). No other text can
+    hit the entry. The verifying keys are fixed for the life of the process. What the
+    token is worth still depends on its session, which the caller checks on every
+    request. The oldest entries give way beyond ``VERIFIED_TOKENS_KEPT``.
     """
 
     def __init__(
@@ -44,6 +53,7 @@ class AccessTokenCodec:
         self.audience = audience
         self.lifetime_seconds = lifetime_seconds
         self._registry = jws_registry(self.keys.algorithm)
+        self._verified: dict[str, tuple[AccessClaims, int]] = {}  # token -> its claims, valid from
 
     @property
     def algorithm(self) -> str:
@@ -78,6 +88,25 @@ class AccessTokenCodec:
         return jwt.encode(header, claims, signer.key, registry=self._registry)
 
     def decode(self, token: str, now: datetime) -> AccessClaims:
+        moment = int(now.timestamp())
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            claims, valid_from = remembered
+            if valid_from <= moment < claims.expires_at:
+                return claims
+            del self._verified[token]  # expired: checked in full below, and refused
+        claims, valid_from = self._verify(token, moment)
+        if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = (claims, valid_from)
+        return claims
+
+    def _verify(self, token: str, moment: int) -> tuple[AccessClaims, int]:
+        """The token's claims, and from when it is valid (its ``iat`` or ``nbf``, whichever is later).
+
+        Raises:
+            InvalidAccessToken: anything wrong with it.
+        """
         try:
             decoded = jwt.decode(token, self._verifying_key, registry=self._registry)
         except (JoseError, ValueError, TypeError) as exc:
@@ -85,7 +114,7 @@ class AccessTokenCodec:
         if decoded.header.get("typ") != ACCESS_TOKEN_TYPE:
             raise InvalidAccessToken
         registry = jwt.JWTClaimsRegistry(
-            now=int(now.timestamp()),
+            now=moment,
             iss={"essential": True, "value": self.issuer},
             aud={"essential": True, "value": self.audience},
             exp={"essential": True},
@@ -96,7 +125,8 @@ class AccessTokenCodec:
         claims: dict[str, Any] = decoded.claims
         try:
             registry.validate(claims)
-            return AccessClaims(
+            valid_from = max(int(claims.get("iat", 0)), int(claims.get("nbf", 0)))
+            verified = AccessClaims(
                 user_id=uuid.UUID(str(claims["sub"])),
                 session_id=uuid.UUID(str(claims["sid"])),
                 token_id=str(claims["jti"]),
@@ -106,6 +136,7 @@ class AccessTokenCodec:
             )
         except (JoseError, ValueError, TypeError) as exc:
             raise InvalidAccessToken from exc
+        return verified, valid_from
 
     def _verifying_key(self, token: GuestProtocol) -> Key:
         # Called by joserfc once the header's alg is known to be the configured one.

@@ -15,6 +15,7 @@ from joserfc.jwk import OctKey
 
 from domain.errors import InvalidAccessToken
 from domain.refresh_tokens import RefreshTokenMinter, hash_refresh_token
+from security import access_tokens
 from security.access_tokens import AccessTokenCodec
 from security.signing_keys import (
     AccessTokenKey,
@@ -279,3 +280,56 @@ def test_a_refresh_token_is_stored_as_its_sha256() -> None:
     assert re.fullmatch(r"[0-9a-f]{64}", stored)
     assert stored == hash_refresh_token(token)
     assert stored != hash_refresh_token(RefreshTokenMinter(KEY).token(b"s" * 32, 1))
+
+
+class TestRememberedTokens:
+    """A token that passed is remembered: the same text again skips the signature, never the time."""
+
+    @pytest.fixture
+    def verifications(self, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+        """The tokens whose signature was checked, in order."""
+        checked: list[str] = []
+        real_decode = jwt.decode
+
+        def counted(token: str, *args: Any, **kwargs: Any) -> Any:
+            checked.append(token)
+            return real_decode(token, *args, **kwargs)
+
+        monkeypatch.setattr(jwt, "decode", counted)  # the module the codec calls
+        return checked
+
+    def test_the_same_token_again_is_not_verified_again(
+        self, codec: AccessTokenCodec, verifications: list[str]
+    ) -> None:
+        token = codec.issue(USER_ID, SESSION_ID, NOW)
+        first = codec.decode(token, NOW)
+        assert codec.decode(token, NOW + timedelta(seconds=LIFETIME - 1)) == first
+        assert verifications == [token]
+
+    def test_a_remembered_token_expires_all_the_same(self, codec: AccessTokenCodec) -> None:
+        token = codec.issue(USER_ID, SESSION_ID, NOW)
+        codec.decode(token, NOW)
+        with pytest.raises(InvalidAccessToken):
+            codec.decode(token, NOW + timedelta(seconds=LIFETIME))
+        with pytest.raises(InvalidAccessToken):
+            codec.decode(token, NOW - timedelta(seconds=1))  # before it was issued
+
+    def test_a_token_that_differs_by_one_character_is_checked_in_full(self, codec: AccessTokenCodec) -> None:
+        token = codec.issue(USER_ID, SESSION_ID, NOW)
+        codec.decode(token, NOW)
+        header, claims, signature = token.split(".")
+        flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+        with pytest.raises(InvalidAccessToken):
+            codec.decode(f"{header}.{claims}.{flipped}", NOW)
+        forged_claims = b64url({**valid_claims(), "sub": str(uuid.uuid4())})
+        with pytest.raises(InvalidAccessToken):
+            codec.decode(f"{header}.{forged_claims}.{signature}", NOW)
+
+    def test_only_so_many_are_remembered(
+        self, codec: AccessTokenCodec, verifications: list[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(access_tokens, "VERIFIED_TOKENS_KEPT", 2)
+        first, second, third = (codec.issue(USER_ID, SESSION_ID, NOW) for _ in range(3))
+        for token in (first, second, third, third, first):
+            codec.decode(token, NOW)
+        assert verifications == [first, second, third, first]  # the oldest gave way to the third
