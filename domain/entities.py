@@ -121,13 +121,17 @@ class Session:
 
 @dataclass
 class RefreshTokenRecord:
-    """What the database knows of one issued refresh token: its SHA-256 hash."""
+    """What the database knows of one issued refresh token: its SHA-256 hash.
+
+    A session's refresh tokens are numbered by ``generation``; only the one of the session's
+    current generation may be rotated. An older one was spent: the one just before at the
+    session's ``last_used_at``, when it was rotated.
+    """
 
     token_hash: str
     session_id: UUID
     generation: int
     issued_at: datetime
-    spent_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -209,7 +209,11 @@ class SessionRepository(Protocol):
 
     async def find_token(self, token_hash: str) -> RefreshTokenRecord | None: ...
 
-    async def save_token(self, record: RefreshTokenRecord) -> None: ...
+    async def find_for_rotation(self, token_hash: str) -> tuple[RefreshTokenRecord, Session, User] | None:
+        """The refresh token's record, its session locked until the transaction ends (so that
+        the rotations of one family run one at a time, each seeing the one before), and the
+        session's account: one query. ``None`` for a token this gateway does not know."""
+        ...
 
 
 class ThrottleRepository(Protocol):

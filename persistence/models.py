@@ -68,6 +68,9 @@ class RefreshTokenRow(Model):
     )
     generation = fields.IntField()
     issued_at = fields.DatetimeField()
+    # No longer written: a token is spent when its session's generation has moved past it.
+    # Gateways of earlier versions still write it while a rolling upgrade runs, so the column
+    # goes in a later release's migration.
     spent_at = fields.DatetimeField(null=True)
 
     class Meta:

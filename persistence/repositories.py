@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import functools
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tortoise.exceptions import IntegrityError
 
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
 
     from tortoise.backends.base.client import BaseDBAsyncClient
     from tortoise.models import Model
+
+
+M = TypeVar("M", bound="Model")
 
 
 def _user(row: UserRow) -> User:
@@ -39,6 +43,32 @@ _SIGNED_IN = {
     "postgres": _SIGNED_IN_SQL.format("$1", "$2", "$3", "$4"),
     "sqlite": _SIGNED_IN_SQL.format("?", "?", "?", "?"),
 }
+
+
+def _columns(model: type[Model], prefix: str) -> str:
+    """Every column of ``model``'s table, each as ``<prefix><column>``: rows of several tables in one result."""
+    table = model._meta.db_table
+    return ", ".join(f'"{table}"."{column}" AS "{prefix}{column}"' for column in sorted(model._meta.db_fields))
+
+
+def _row_of(model: type[M], prefix: str, result: Any) -> M:
+    """The ``model`` row within a result made with ``_columns(model, prefix)``."""
+    return model._init_from_db(**{column: result[prefix + column] for column in model._meta.db_fields})
+
+
+@functools.cache
+def _rotation_sql(dialect: str) -> str:
+    """A refresh runs this first: one query instead of one per table. The lock is on the
+    session row alone; after waiting for it, PostgreSQL reads the session again as the
+    rotation before left it. SQLite runs one writing transaction at a time: it has nothing
+    to lock. Made on first use: the foreign-key columns are known once Tortoise has started."""
+    placeholder, lock = ("$1", ' FOR UPDATE OF "sessions"') if dialect == "postgres" else ("?", "")
+    return (
+        f"SELECT {_columns(RefreshTokenRow, 't_')}, {_columns(SessionRow, 's_')}, {_columns(UserRow, 'u_')} "  # noqa: S608 - column names from the models, the value a parameter
+        'FROM "refresh_tokens" JOIN "sessions" ON "sessions"."id" = "refresh_tokens"."session_id" '
+        'JOIN "users" ON "users"."id" = "sessions"."user_id" '
+        f'WHERE "refresh_tokens"."token_hash" = {placeholder}{lock}'
+    )
 
 
 def _db_value(model: type[Model], field: str, value: object) -> Any:
@@ -191,7 +221,6 @@ def _token(row: RefreshTokenRow) -> RefreshTokenRecord:
         session_id=row.session_id,  # type: ignore[attr-defined]  # Tortoise adds the FK column attribute
         generation=row.generation,
         issued_at=row.issued_at,
-        spent_at=row.spent_at,
     )
 
 
@@ -261,12 +290,19 @@ class TortoiseSessionRepository:
             session_id=record.session_id,
             generation=record.generation,
             issued_at=record.issued_at,
-            spent_at=record.spent_at,
         )
 
     async def find_token(self, token_hash: str) -> RefreshTokenRecord | None:
         row = await RefreshTokenRow.filter(token_hash=token_hash).using_db(self._db).first()
         return _token(row) if row else None
 
-    async def save_token(self, record: RefreshTokenRecord) -> None:
-        await RefreshTokenRow.filter(token_hash=record.token_hash).using_db(self._db).update(spent_at=record.spent_at)
+    async def find_for_rotation(self, token_hash: str) -> tuple[RefreshTokenRecord, Session, User] | None:
+        _, rows = await self._db.execute_query(_rotation_sql(self._db.capabilities.dialect), [token_hash])
+        if not rows:
+            return None
+        found = rows[0]
+        return (
+            _token(_row_of(RefreshTokenRow, "t_", found)),
+            _session(_row_of(SessionRow, "s_", found)),
+            _user(_row_of(UserRow, "u_", found)),
+        )

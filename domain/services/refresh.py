@@ -65,25 +65,19 @@ class RefreshService:
             raise InvalidRefreshToken
         token_hash = hash_refresh_token(refresh_token)
         async with self._uow() as uow, committing_refusals(uow):
-            record = await uow.sessions.find_token(token_hash)
-            if record is None:
+            # One query: the record, its account, and its session locked, which serialises
+            # every rotation of this family; a rotation that waited sees the one before it.
+            found = await uow.sessions.find_for_rotation(token_hash)
+            if found is None:
                 raise InvalidRefreshToken
-            # The lock serialises every rotation of this family; the record is read
-            # again under it because a concurrent rotation may just have spent it.
-            session = await uow.sessions.get_for_update(record.session_id)
-            record = await uow.sessions.find_token(token_hash)
-            if session is None or record is None or session.revoked_at is not None:
-                raise InvalidRefreshToken
+            record, session, user = found
             now = self._clock.now()
-            if self._expired(session, now):
-                raise InvalidRefreshToken
-            user = await uow.users.get(session.user_id)
-            if user is None:
+            if session.revoked_at is not None or self._expired(session, now):
                 raise InvalidRefreshToken
             await self._throttle.check_in(uow, REFRESH_PER_ACCOUNT, str(user.id), client, user.id)
 
-            if record.spent_at is None and record.generation == session.generation:
-                successor = await self._rotate(uow, session, record, now, client)
+            if record.generation == session.generation:
+                successor = await self._rotate(uow, session, now, client)
                 await self._audit.record(uow, AuditEventType.TOKEN_REFRESHED, client, user.id)
                 await uow.commit()
                 return self._sessions.signed_in(user, session, successor, now)
@@ -104,17 +98,15 @@ class RefreshService:
         return not session.is_live(now, self._policy.refresh_idle_lifetime)
 
     def _is_grace_repeat(self, session: Session, record: RefreshTokenRecord, now: datetime) -> bool:
+        """The token spent by the family's last rotation (at the session's ``last_used_at``),
+        sent again within the grace window: two tabs that refreshed at once."""
         return (
-            record.spent_at is not None
-            and record.generation == session.generation - 1
-            and now - record.spent_at <= self._policy.refresh_reuse_grace
+            record.generation == session.generation - 1
+            and now - session.last_used_at <= self._policy.refresh_reuse_grace
         )
 
-    async def _rotate(
-        self, uow: UnitOfWork, session: Session, record: RefreshTokenRecord, now: datetime, client: Client
-    ) -> str:
-        record.spent_at = now
-        await uow.sessions.save_token(record)
+    async def _rotate(self, uow: UnitOfWork, session: Session, now: datetime, client: Client) -> str:
+        """Spend the current token (the session moves to the next generation) and record its successor."""
         session.generation += 1
         session.last_used_at = now
         session.client_ip = client.ip

@@ -168,15 +168,15 @@ class TestSessionRepository:
             await uow.commit()
         session.generation = 1
         session.revoked_at = NOW + timedelta(hours=1)
-        record.spent_at = NOW + timedelta(minutes=1)
         async with TortoiseUnitOfWork() as uow:
             await uow.sessions.save(session)
-            await uow.sessions.save_token(record)
             await uow.commit()
         async with TortoiseUnitOfWork() as uow:
             assert await uow.sessions.get_for_update(session.id) == session
             assert await uow.sessions.find_token("c" * 64) == record
             assert await uow.sessions.find_token("d" * 64) is None
+            assert await uow.sessions.find_for_rotation("c" * 64) == (record, session, user)
+            assert await uow.sessions.find_for_rotation("d" * 64) is None
 
     async def test_deleting_the_user_removes_its_sessions(self, database: TortoiseContext) -> None:
         user = await stored_user()

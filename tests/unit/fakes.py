@@ -220,9 +220,13 @@ class FakeSessionRepository:
     async def find_token(self, token_hash: str) -> RefreshTokenRecord | None:
         return copy.copy(self._state.refresh_tokens.get(token_hash))
 
-    async def save_token(self, record: RefreshTokenRecord) -> None:
-        if record.token_hash in self._state.refresh_tokens:
-            self._state.refresh_tokens[record.token_hash] = copy.copy(record)
+    async def find_for_rotation(self, token_hash: str) -> tuple[RefreshTokenRecord, Session, User] | None:
+        record = self._state.refresh_tokens.get(token_hash)
+        session = self._state.sessions.get(record.session_id) if record else None
+        user = self._state.users.get(session.user_id) if session else None
+        if record is None or session is None or user is None:
+            return None
+        return copy.copy(record), copy.copy(session), copy.copy(user)
 
 
 class FakeThrottleRepository:
