@@ -16,6 +16,8 @@ TARGETS: list[tuple[str, str, str, float]] = [
     ("RSS after 100k requests (MiB)", "rss_mb_after_100k", "<=", 150.0),
     ("RSS growth 20k → 100k requests (MiB)", "rss_growth_mb_20k_to_100k", "<=", 5.0),
     ("2 workers ÷ 1 worker (me)", "workers_2_to_1", ">=", 1.4),
+    ("passkey sign-ins ÷ password sign-ins", "passkey_ratio_to_password", ">=", 10.0),
+    ("completeSignIn (app code) p50 ÷ login p50", "app_step_ratio_to_login", "<=", 0.2),
 ]
 
 
@@ -56,6 +58,10 @@ def table(results: dict[str, Any]) -> str:
         "rss_mb_after_100k": f"warm {v['rss_mb_warm']:.1f} MiB",
         "rss_growth_mb_20k_to_100k": f"{v['rss_mb_after_20k']:.1f} → {v['rss_mb_after_100k']:.1f} MiB",
         "workers_2_to_1": f"{v['me_rps_2_workers']:.0f} req/s ÷ {v['me_rps']:.0f} req/s",
+        "passkey_ratio_to_password": (
+            f"{v['passkey_sign_ins_per_s']:.0f} sign-ins/s ÷ {v['password_sign_ins_per_s']:.2f}/s"
+        ),
+        "app_step_ratio_to_login": f"p50 {v['app_complete_sign_in_p50_ms']:.1f} ms ÷ {v['app_login_p50_ms']:.1f} ms",
     }
     lines = ["| measure | measured | value | target | |", "|---|---|---:|---|---|"]
     for row in results["targets"]:
@@ -102,11 +108,22 @@ def markdown(results: dict[str, Any]) -> str:
         "rss_mb_after_20k",
         "rss_mb_after_100k",
         "me_rps_2_workers",
+        "passkey_sign_ins_per_s",
+        "passkey_sign_in_p50_ms",
+        "passkey_sign_in_p99_ms",
+        "passkey_driver_cpu_percent",
+        "password_sign_ins_per_s",
+        "password_sign_in_p50_ms",
+        "password_driver_cpu_percent",
+        "app_login_p50_ms",
+        "app_complete_sign_in_p50_ms",
     ):
         lines.append(f"| `{key}` | {v[key]:g} |")
     lines += [
         "",
-        "## Every wrk run",
+        "## Every run",
+        "",
+        "wrk's, and the Python driver's (the rows marked driver: a passkey or password sign-in, begin to end).",
         "",
         "| run | ok/s | p50 ms | p90 ms | p99 ms | ok | requests | bad | socket errors |",
     ]

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from bench import report
+from bench import report, second_factors
 from bench import wrk as wrk_runner
 from security.passwords import BcryptPasswordHasher
 from security.signing_keys import load_signing_key
@@ -50,6 +50,8 @@ WARMUP_SECONDS = 2.0
 ME_CONNECTIONS = 16
 LOGIN_CONNECTIONS = 4  # enough bcrypt checks in flight to keep every core busy
 REFRESH_CHAINS = 8  # one wrk thread and connection per rotation chain
+PASSKEY_HOLDERS = 8  # people signing in with their passkey at once (and as many with a password, to compare)
+APP_HOLDERS = 24  # accounts with an authenticator app, each signed in once (a code is good once)
 MEMORY_WARMUP, MEMORY_MIDDLE, MEMORY_TOTAL = 2_000, 20_000, 100_000
 
 EMAIL = "bench@example.com"
@@ -70,6 +72,8 @@ RATE_LIMITS = [
     "REFRESH_PER_IP",
     "REFRESH_PER_ACCOUNT",
     "CODE_REQUESTS_PER_IP",
+    "PASSWORD_CHECKS_PER_IP",  # adding a passkey asks for the password
+    "PASSWORD_CHECKS_PER_ACCOUNT",
 ]
 
 
@@ -123,6 +127,9 @@ def gateway_env(database_url: str, smtp_port: int, signing_key: str) -> dict[str
         "LOCKOUT_FREE_FAILURES": "100",
         "LOCKOUT_HARD_LIMIT": "100",
         "OTP_RESEND_COOLDOWN_SECONDS": "0",
+        # passkeys, for the page of the product that uses them (production has no default origin)
+        "WEBAUTHN_RP_ID": second_factors.PASSKEY_RP_ID,
+        "WEBAUTHN_ORIGINS": second_factors.PASSKEY_ORIGIN,
     }
     env.update({f"RATE_LIMIT_{name}": "1000000/1m" for name in RATE_LIMITS})
     return env
@@ -183,12 +190,17 @@ def sign_up(gateway: RunningProcess, mailbox: SmtpSink, email: str = EMAIL) -> t
     return token, body
 
 
+def sign_up_all(gateway: RunningProcess, mailbox: SmtpSink, emails: list[str]) -> list[str]:
+    """``sign_up`` each of ``emails``, one per core (bcrypt); their access tokens, in order."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return [token for token, _ in pool.map(lambda email: sign_up(gateway, mailbox, email), emails)]
+
+
 def chain_users(gateway: RunningProcess, mailbox: SmtpSink) -> list[str]:
     """One user per refresh chain: many people refreshing, not one person's rotations
     queueing on their own account's rate-limit row."""
     emails = [f"chain-{number}@example.com" for number in range(1, REFRESH_CHAINS + 1)]
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        list(pool.map(lambda email: sign_up(gateway, mailbox, email), emails))
+    sign_up_all(gateway, mailbox, emails)
     return emails
 
 
@@ -234,6 +246,72 @@ class Bench:
     def me(self, server: RunningProcess, env: dict[str, str], name: str, seconds: float = SECONDS) -> WrkResult:
         result = wrk_runner.run(self.wrk, server.url, "me.lua", seconds=seconds, connections=ME_CONNECTIONS, env=env)
         return self.record(name, result)
+
+
+def second_factor_rows(
+    bench: Bench, gateway: RunningProcess, mailbox: SmtpSink, password_emails: list[str]
+) -> dict[str, Any]:
+    """Passkey sign-ins against password sign-ins (of ``password_emails``, accounts without a
+    second factor), both from the Python driver; then the authenticator app's step against
+    the password's, one request at a time. Signs up the accounts it needs first."""
+    passkey_emails = [f"passkey-{number}@example.com" for number in range(1, PASSKEY_HOLDERS + 1)]
+    app_emails = [f"app-{number}@example.com" for number in range(1, APP_HOLDERS + 1)]
+    say(f"second factors: signing up {PASSKEY_HOLDERS} users who add a passkey, {APP_HOLDERS} with an app")
+    tokens = sign_up_all(gateway, mailbox, passkey_emails + app_emails)
+    passkey_holders = asyncio.run(second_factors.add_passkeys(gateway.url, tokens[:PASSKEY_HOLDERS], PASSWORD))
+    app_holders = asyncio.run(second_factors.enrol_apps(gateway.url, app_emails, tokens[PASSKEY_HOLDERS:]))
+
+    say(f"passkey sign-ins: {PASSKEY_HOLDERS} people at once, each signing in again and again, {SECONDS:.0f} s")
+    passkey = asyncio.run(
+        second_factors.drive(
+            gateway.url,
+            [holder.sign_in for holder in passkey_holders],
+            warmup=WARMUP_SECONDS,
+            seconds=SECONDS,
+        )
+    )
+    bench.record("passkey sign-in (driver)", passkey.result)
+    say(f"  the driver used {passkey.cpu_percent:.0f} % of a core")
+    # as many people as with passkeys, on accounts without a second factor: like for like
+    password_people = [second_factors.PasswordHolder(email, PASSWORD) for email in password_emails[:PASSKEY_HOLDERS]]
+    say(f"password sign-ins, the same driver: {len(password_people)} people at once, {SECONDS * 2:.0f} s")
+    password = asyncio.run(
+        second_factors.drive(
+            gateway.url,
+            [person.sign_in for person in password_people],
+            warmup=WARMUP_SECONDS,
+            seconds=SECONDS * 2,
+        )
+    )
+    bench.record("login (driver)", password.result)
+    say(f"  the driver used {password.cpu_percent:.0f} % of a core")
+
+    say(f"authenticator app: {APP_HOLDERS} sign-ins, one request at a time: every login, then completeSignIn")
+    app_steps = asyncio.run(second_factors.time_app_step(gateway.url, app_holders, PASSWORD))
+    say(
+        f"  login p50 {app_steps.login_p50_ms:.1f} ms ({len(app_steps.login_ms)}), "
+        f"completeSignIn p50 {app_steps.complete_p50_ms:.1f} ms ({len(app_steps.complete_ms)})"
+    )
+    if app_steps.bad_samples:
+        bench.warnings.append(
+            f"authenticator app: {len(app_steps.bad_samples)} unexpected answers; "
+            f"e.g. {' | '.join(app_steps.bad_samples[:5])}"
+        )
+    return {
+        "passkey_sign_ins_per_s": round(passkey.result.ok_per_s, 1),
+        "passkey_sign_in_p50_ms": passkey.result.p50_ms,
+        "passkey_sign_in_p99_ms": passkey.result.p99_ms,
+        "passkey_driver_cpu_percent": passkey.cpu_percent,
+        "password_sign_ins_per_s": round(password.result.ok_per_s, 2),
+        "password_sign_in_p50_ms": password.result.p50_ms,
+        "password_driver_cpu_percent": password.cpu_percent,
+        "passkey_ratio_to_password": round(passkey.result.ok_per_s / password.result.ok_per_s, 2)
+        if password.result.ok
+        else 0.0,
+        "app_login_p50_ms": app_steps.login_p50_ms,
+        "app_complete_sign_in_p50_ms": app_steps.complete_p50_ms,
+        "app_step_ratio_to_login": round(app_steps.complete_p50_ms / app_steps.login_p50_ms, 3),
+    }
 
 
 def main() -> None:
@@ -362,6 +440,8 @@ def main() -> None:
                     )
                 )
 
+            values.update(second_factor_rows(bench, gateway, mailbox, chain_emails))
+
         say("memory: a fresh gateway process, RSS after warm-up, 20 000 and 100 000 me requests")
         with serving("gateway-memory", gateway_command, env, logs, "/readyz") as fresh:
             rss: dict[int, float] = {}
@@ -422,6 +502,9 @@ def main() -> None:
         "me_connections": ME_CONNECTIONS,
         "login_connections": LOGIN_CONNECTIONS,
         "refresh_chains": REFRESH_CHAINS,
+        "passkey_holders": PASSKEY_HOLDERS,
+        "password_sign_in_people": min(REFRESH_CHAINS, PASSKEY_HOLDERS),
+        "app_holders": APP_HOLDERS,
         "uvicorn_workers": 1,
         "database": "PostgreSQL (fresh database per run)",
     }
