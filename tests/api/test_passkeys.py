@@ -3,7 +3,6 @@ that answers as a browser would, and misbehaves where a test asks it to."""
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -14,29 +13,21 @@ from persistence.models import AuditEventRow
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.client import ERROR, PASSWORD, Gateway, GatewayFactory
 from tests.support.clock import AdjustableClock
+from tests.support.factors import (
+    ANN,
+    BEGIN_REGISTRATION,
+    BEGIN_SIGN_IN,
+    REMOVE,
+    SPA,
+    claims,
+    finish_registration,
+    finish_sign_in,
+    passkeys_of,
+    registration_options,
+    sign_in_options,
+    with_passkey,
+)
 from tests.support.settings import make_settings
-
-SPA = "http://localhost:5173"
-ANN = "ann@example.com"
-
-BEGIN_REGISTRATION = f"""mutation($input: BeginPasskeyRegistrationInput!) {{
-  beginPasskeyRegistration(input: $input) {{ __typename {ERROR} ... on PasskeyOptions {{ optionsJson }} }} }}"""
-FINISH_REGISTRATION = f"""mutation($input: FinishPasskeyRegistrationInput!) {{
-  finishPasskeyRegistration(input: $input) {{ __typename {ERROR}
-    ... on PasskeyAdded {{ recoveryCodes passkey {{ id name createdAt lastUsedAt synced backedUp }} }} }} }}"""
-PASSKEYS = "query { passkeys { id name lastUsedAt synced } }"
-REMOVE = f"""mutation($input: RemovePasskeyInput!) {{
-  removePasskey(input: $input) {{ __typename {ERROR} ... on PasskeyRemoved {{ id }} }} }}"""
-BEGIN_SIGN_IN = f"mutation {{ beginPasskeySignIn {{ __typename {ERROR} ... on PasskeyOptions {{ optionsJson }} }} }}"
-FINISH_SIGN_IN = f"""mutation($input: FinishPasskeySignInInput!) {{
-  finishPasskeySignIn(input: $input) {{ __typename {ERROR}
-    ... on AuthPayload {{ accessToken user {{ email }} }} }} }}"""
-
-
-def claims(access_token: str) -> dict[str, Any]:
-    payload = access_token.split(".")[1]
-    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    return decoded
 
 
 @pytest.fixture
@@ -48,46 +39,6 @@ def clock() -> AdjustableClock:
 async def gateway(gateway_factory: GatewayFactory, clock: AdjustableClock) -> Gateway:
     started: Gateway = await gateway_factory(clock=clock, webauthn_origins=[SPA])
     return started
-
-
-async def registration_options(gateway: Gateway, token: str) -> str:
-    begun = await gateway.signed_in(
-        "beginPasskeyRegistration", BEGIN_REGISTRATION, {"input": {"password": PASSWORD}}, token
-    )
-    assert begun["__typename"] == "PasskeyOptions", begun
-    options: str = begun["optionsJson"]
-    return options
-
-
-async def finish_registration(gateway: Gateway, token: str, credential: str, name: str = "Laptop") -> dict[str, Any]:
-    variables = {"input": {"credential": credential, "name": name}}
-    return await gateway.signed_in("finishPasskeyRegistration", FINISH_REGISTRATION, variables, token)
-
-
-async def with_passkey(gateway: Gateway, authenticator: SoftAuthenticator, email: str = ANN) -> str:
-    """A signed-up account with a passkey in ``authenticator``; its access token."""
-    token: str = (await gateway.signed_up(email))["accessToken"]
-    added = await finish_registration(gateway, token, authenticator.create(await registration_options(gateway, token)))
-    assert added["__typename"] == "PasskeyAdded", added
-    return token
-
-
-async def passkeys_of(gateway: Gateway, token: str) -> list[dict[str, Any]]:
-    body = await gateway.post(PASSKEYS, token=token)
-    assert "errors" not in body, body
-    listed: list[dict[str, Any]] = body["data"]["passkeys"]
-    return listed
-
-
-async def sign_in_options(gateway: Gateway) -> str:
-    begun = await gateway.mutate("beginPasskeySignIn", BEGIN_SIGN_IN, {})
-    assert begun["__typename"] == "PasskeyOptions", begun
-    options: str = begun["optionsJson"]
-    return options
-
-
-async def finish_sign_in(gateway: Gateway, credential: str) -> dict[str, Any]:
-    return await gateway.mutate("finishPasskeySignIn", FINISH_SIGN_IN, {"input": {"credential": credential}})
 
 
 class TestAddingAPasskey:

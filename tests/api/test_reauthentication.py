@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_second_factors import ANN, App, enrolled
 from tests.support.client import PASSWORD, Gateway, GatewayFactory
 from tests.support.clock import AdjustableClock
+from tests.support.factors import ANN, App, enrolled
 
 NEW_PASSWORD = "another long passphrase"
 ME_SESSION = "{ me { id session { id current signInMethods authenticatedAt } } }"

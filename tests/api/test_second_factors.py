@@ -8,44 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import re
 from datetime import timedelta
-from typing import Any
 
-import pyotp
 import pytest
 
 from persistence.models import SessionRow, TotpFactorRow
 from tests.support.client import PASSWORD, UPDATE_PROFILE, Gateway, GatewayFactory
 from tests.support.clock import AdjustableClock
+from tests.support.factors import ANN, App, claims, enrolled, ticket_of
 
-ANN = "ann@example.com"
 BOB = "bob@example.com"
 RECOVERY_CODE = re.compile(r"[a-z2-9]{5}-[a-z2-9]{5}")
-
-
-def claims(access_token: str) -> dict[str, Any]:
-    """The payload of a JWT, unverified: only to read what it says."""
-    payload = access_token.split(".")[1]
-    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    return decoded
-
-
-class App:
-    """The authenticator app of one account: the secret the enrolment showed."""
-
-    def __init__(self, secret: str, clock: AdjustableClock) -> None:
-        self.totp = pyotp.TOTP(secret)
-        self.clock = clock
-
-    def code(self) -> str:
-        return self.totp.at(self.clock.now())
-
-    def next_code(self) -> str:
-        """The code of the next 30-second step (a code is accepted once: a new sign-in needs a new one)."""
-        self.clock.advance(seconds=30)
-        return self.code()
 
 
 @pytest.fixture
@@ -57,23 +31,6 @@ def clock() -> AdjustableClock:
 async def gateway(gateway_factory: GatewayFactory, clock: AdjustableClock) -> Gateway:
     started: Gateway = await gateway_factory(clock=clock)
     return started
-
-
-async def enrolled(gateway: Gateway, clock: AdjustableClock, email: str = ANN) -> tuple[str, App, list[str]]:
-    """A verified account with its authenticator app on: its access token, the app, its recovery codes."""
-    token = (await gateway.signed_up(email))["accessToken"]
-    enrolment = await gateway.begin_totp_enrolment(token)
-    app = App(enrolment["secret"], clock)
-    confirmed = await gateway.confirm_totp_enrolment(token, app.code())
-    assert confirmed["__typename"] == "RecoveryCodes", confirmed
-    return token, app, confirmed["codes"]
-
-
-async def ticket_of(gateway: Gateway, email: str = ANN, password: str = PASSWORD) -> str:
-    answer = await gateway.login(email, password)
-    assert answer["__typename"] == "MfaRequired", answer
-    ticket: str = answer["ticket"]
-    return ticket
 
 
 class TestEnrolment:

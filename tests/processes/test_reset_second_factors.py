@@ -8,10 +8,10 @@ from pathlib import Path
 import pyotp
 
 from persistence.models import AuditEventRow
-from tests.api.test_passkeys import SPA, finish_sign_in, sign_in_options, with_passkey
 from tests.support.authenticator import SoftAuthenticator
 from tests.support.client import Gateway, GatewayFactory
 from tests.support.clock import AdjustableClock
+from tests.support.factors import SPA, finish_sign_in, sign_in_options, with_passkey
 from tests.support.processes import Finished, server_command
 from tests.support.settings import JWT_SECRET
 
