@@ -20,6 +20,7 @@ COPY schema/ schema/
 COPY resolvers/ resolvers/
 COPY mail/ mail/
 COPY web/ web/
+COPY oidc/ oidc/
 # The locked runtime tree (hashes checked), then the gateway without dependencies: no test
 # or lint tool goes into the image.
 RUN python -m venv /opt/gateway \

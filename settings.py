@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, PlainValidator, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from domain.rate_limiting import Rate
@@ -32,6 +41,41 @@ def _rate(value: object) -> Rate:
 
 RateSetting = Annotated[Rate, PlainValidator(_rate), NoDecode]
 _DEFAULT_LIMITS = RateLimits()  # the defaults live with the rules, in the domain
+# where providers send the browser back to (PUBLIC_URL in front): the web route and the adapter share it
+OIDC_CALLBACK_PATH = "/oauth/callback/{provider}"
+_PROVIDER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+
+
+def _loopback(host: str | None) -> bool:
+    return host in ("localhost", "127.0.0.1", "::1")
+
+
+class OidcProviderSetting(BaseModel):
+    """One OpenID Connect provider of OIDC_PROVIDERS, found by discovery at its issuer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    issuer: str
+    client_id: str = Field(min_length=1, max_length=512)
+    client_secret: SecretStr
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "email", "profile"])
+
+    @field_validator("issuer")
+    @classmethod
+    def _check_issuer(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if not parts.hostname or parts.query or parts.fragment or parts.scheme not in ("https", "http"):
+            raise ValueError(f"{value!r} is not an issuer URL: https://host[/path], no query")
+        if parts.scheme == "http" and not _loopback(parts.hostname):
+            raise ValueError(f"{value!r} must use https (http is for a provider on this machine only)")
+        return value
+
+    @field_validator("scopes")
+    @classmethod
+    def _check_scopes(cls, value: list[str]) -> list[str]:
+        if "openid" not in value or not all(scope and scope.isascii() and " " not in scope for scope in value):
+            raise ValueError('the scopes must include "openid", each one word')
+        return value
 
 
 class Settings(BaseSettings):
@@ -136,7 +180,20 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     log_format: Literal["json", "text"] | None = None  # default: json in production, text in development
 
-    @field_validator("trusted_proxies", "cors_origins", "webauthn_origins", "jwt_verification_key_files", mode="before")
+    # Sign-in with OpenID Connect providers (docs/providers.md): a JSON object of provider id to
+    # {"issuer", "client_id", "client_secret", "scopes"}; the SPA addresses the callback may return to
+    oidc_providers: dict[str, OidcProviderSetting] = Field(default_factory=dict)
+    oidc_return_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    oidc_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
+    @field_validator(
+        "trusted_proxies",
+        "cors_origins",
+        "webauthn_origins",
+        "jwt_verification_key_files",
+        "oidc_return_urls",
+        mode="before",
+    )
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
@@ -184,6 +241,30 @@ class Settings(BaseSettings):
             origins.append(item.lower())
         return origins
 
+    @field_validator("oidc_providers")
+    @classmethod
+    def _check_provider_ids(cls, value: dict[str, OidcProviderSetting]) -> dict[str, OidcProviderSetting]:
+        for provider in value:
+            if not _PROVIDER_ID.match(provider):
+                raise ValueError(f"{provider!r} is not a provider id: 1 to 32 of a-z, 0-9 and -, e.g. example-sso")
+        return value
+
+    @field_validator("oidc_return_urls")
+    @classmethod
+    def _check_return_urls(cls, value: list[str]) -> list[str]:
+        for item in value:
+            parts = urlsplit(item)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
+                raise ValueError(f"{item!r} is not an address of the SPA: scheme://host[:port]/path, no #fragment")
+            if parts.scheme == "http" and not _loopback(parts.hostname):
+                raise ValueError(f"{item!r} must use https (http is for localhost only)")
+        return value
+
+    @property
+    def oidc_callback_url(self) -> str:
+        """Where providers send the browser back to, with ``{provider}`` in place of the provider's id."""
+        return (self.public_url or f"http://{self.host}:{self.port}") + OIDC_CALLBACK_PATH
+
     @property
     def passkey_rp_id(self) -> str:
         """The relying-party ID of passkeys: WEBAUTHN_RP_ID, else PUBLIC_URL's host, else localhost."""
@@ -215,6 +296,10 @@ class Settings(BaseSettings):
             raise ValueError("REFRESH_COOKIE_SAMESITE=none needs REFRESH_COOKIE_SECURE=true (browsers insist)")
         if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 16:
             raise ValueError("METRICS_TOKEN must be at least 16 characters long")
+        if self.oidc_providers and not self.oidc_return_urls:
+            raise ValueError("OIDC_PROVIDERS needs OIDC_RETURN_URLS: where the SPA takes the sign-in back")
+        if self.oidc_providers and self.production and self.public_url is None:
+            raise ValueError("OIDC_PROVIDERS needs PUBLIC_URL when APP_ENV=production: providers redirect to it")
         for origin in self.webauthn_origins:  # named for passkeys: each must fit (CORS_ORIGINS are filtered)
             problem = _passkey_origin_problem(origin, self.passkey_rp_id)
             if problem is not None:

@@ -19,6 +19,7 @@ from domain.services.throttle import RateLimits
 from key_files import access_token_keys, server_secret
 from mail.console import ConsoleMailer
 from mail.smtp import SmtpConfig, SmtpMailer
+from oidc.providers import OpenIdProviders, ProviderConfig
 from persistence.database import Database
 from persistence.unit_of_work import TortoiseReadOnlyUnitOfWork, TortoiseUnitOfWork
 from security.access_tokens import AccessTokenCodec
@@ -68,6 +69,7 @@ def build_services(
         refresh_reuse_grace=timedelta(seconds=settings.refresh_token_reuse_grace_seconds),
         reauthentication_window=timedelta(seconds=settings.reauthentication_window_seconds),
         second_factors=settings.second_factor_policy,
+        provider_return_urls=tuple(settings.oidc_return_urls),
     )
     access_tokens = AccessTokenCodec(
         access_token_keys(settings, keys.access_token),
@@ -89,7 +91,25 @@ def build_services(
         ceremonies=WebAuthnCeremonies(settings.passkey_rp_id, settings.product_name, settings.passkey_origins),
         sealer=AesGcmSealer(keys.factor_secret),
         audit_observer=audit_observer,
+        providers=identity_providers(settings),
     )
+
+
+def identity_providers(settings: Settings) -> OpenIdProviders | None:
+    """The OpenID Connect providers of OIDC_PROVIDERS, or ``None`` when there are none."""
+    if not settings.oidc_providers:
+        return None
+    configs = [
+        ProviderConfig(
+            id=provider,
+            issuer=setting.issuer,
+            client_id=setting.client_id,
+            client_secret=setting.client_secret.get_secret_value(),
+            scopes=tuple(setting.scopes),
+        )
+        for provider, setting in settings.oidc_providers.items()
+    ]
+    return OpenIdProviders(configs, settings.oidc_callback_url, settings.oidc_timeout_seconds)
 
 
 def rate_limits(settings: Settings) -> RateLimits:

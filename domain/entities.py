@@ -12,7 +12,8 @@ from uuid import UUID  # noqa: TC003
 class User:
     id: UUID
     email: str
-    password_hash: str
+    # None: the account has no password (it was made by a provider sign-in); a reset sets one
+    password_hash: str | None
     first_name: str | None
     last_name: str | None
     email_verified: bool
@@ -184,6 +185,8 @@ class AuthMethod(enum.StrEnum):
     HARDWARE_KEY = "hwk"  # a passkey bound to one device
     SOFTWARE_KEY = "swk"  # a passkey its provider syncs between devices
     USER_VERIFIED = "user"  # the authenticator verified the person (PIN, fingerprint, face)
+    # Not an RFC 8176 value: signed in at an OpenID Connect provider; how is the provider's to say.
+    FEDERATED = "fed"
     MULTI_FACTOR = "mfa"
 
 
@@ -361,6 +364,9 @@ class AuditEventType(enum.StrEnum):
     PASSKEY_ADDED = "passkey_added"
     PASSKEY_REMOVED = "passkey_removed"
     PASSKEY_REFUSED = "passkey_refused"  # detail: why (cloned: its counter went backwards)
+    PROVIDER_SIGN_IN = "provider_sign_in"  # detail: the provider's id
+    PROVIDER_SIGN_IN_FAILED = "provider_sign_in_failed"  # detail: the provider's id and why
+    ACCOUNT_CREATED_BY_PROVIDER = "account_created_by_provider"  # detail: the provider's id
 
 
 @dataclass(frozen=True)
@@ -373,3 +379,74 @@ class AuditEvent:
     client_ip: str | None
     user_agent: str | None
     detail: str | None = None
+
+
+@dataclass(frozen=True)
+class ProviderAssertion:
+    """What an OpenID Connect provider's ID token says of the person, once every check passed."""
+
+    provider: str  # the id the operator gave the provider (OIDC_PROVIDERS)
+    subject: str  # ``sub``: who the person is at that provider, for good
+    email: str | None
+    email_verified: bool  # ``email_verified`` is exactly ``true``
+    nonce: str | None
+
+
+@dataclass
+class ProviderIdentity:
+    """An account's identity at a provider; keyed by (provider, subject), never by address."""
+
+    provider: str
+    subject: str
+    user_id: UUID
+    email: str | None  # the address the provider last asserted
+    created_at: datetime
+    last_used_at: datetime
+
+
+@dataclass(frozen=True)
+class ProviderSignInState:
+    """A provider sign-in begun in a browser: kept until its callback (once) or expiry.
+
+    ``state`` and the browser's binding cookie are kept as SHA-256 hashes, the nonce too;
+    the PKCE verifier is kept as it is (the token request sends it).
+    """
+
+    state_hash: str
+    provider: str
+    browser_hash: str
+    nonce_hash: str
+    code_verifier: str
+    return_url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ProviderSignInCode:
+    """The one-time code the SPA exchanges for a session: what the provider asserted, behind
+    the SHA-256 of a short-lived, single-use code."""
+
+    code_hash: str
+    provider: str
+    subject: str
+    email: str | None
+    email_verified: bool
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ProviderSignInStarted:
+    """Where to send the browser, and the value of the cookie that binds the sign-in to it."""
+
+    authorization_url: str
+    browser_secret: str
+    expires_in: int  # seconds the sign-in (and the cookie) lasts
+
+
+@dataclass(frozen=True)
+class ProviderCallbackOutcome:
+    """Where the callback sends the browser: ``return_url`` with a one-time ``code`` or an ``error``."""
+
+    return_url: str
+    code: str | None = None
+    error: str | None = None

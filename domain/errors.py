@@ -113,3 +113,32 @@ class SecondFactorRequired(AuthError):
 
 class SecondFactorNotEnabled(AuthError):
     """The account has no second factor to confirm, remove or make recovery codes for."""
+
+
+class ProviderUnavailable(AuthError):
+    """The provider could not be reached in time, or answered with something unusable."""
+
+
+class ProviderRefused(AuthError):
+    """The provider refused the code, or its ID token failed a check; ``reason`` says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class InvalidProviderCode(AuthError):
+    """The one-time code of a provider sign-in is unknown, expired or already used: start again."""
+
+
+class LinkRequired(AuthError):
+    """The provider asserted the address of an existing account that this identity is not linked
+    to: it is never linked silently."""
+
+    def __init__(self, provider: str) -> None:
+        super().__init__(provider)
+        self.provider = provider
+
+
+class ProviderEmailNotVerified(AuthError):
+    """The provider did not assert a verified address: no account is made from it."""

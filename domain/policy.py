@@ -26,6 +26,9 @@ class AuthPolicy:
     reauthentication_window: timedelta = timedelta(minutes=5)
     # "off": no new authenticator apps; "required": an account without one may only set one up
     second_factors: Literal["off", "optional", "required"] = "optional"
+    # where a provider sign-in may send the browser back to (OIDC_RETURN_URLS); the first is
+    # where a callback goes that cannot tell which sign-in it belongs to
+    provider_return_urls: tuple[str, ...] = ()
 
     def idle_cutoff(self, now: datetime) -> datetime:
         """Sessions last used at or before this have ended by idling (``Session.is_live``)."""

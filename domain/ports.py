@@ -25,6 +25,10 @@ if TYPE_CHECKING:
         Passkey,
         PasskeyAssertion,
         PasskeyChallenge,
+        ProviderAssertion,
+        ProviderIdentity,
+        ProviderSignInCode,
+        ProviderSignInState,
         RefreshTokenRecord,
         Session,
         SignInTicket,
@@ -299,6 +303,56 @@ class FactorRepository(Protocol):
         ...
 
 
+class IdentityProviders(Protocol):
+    """The OpenID Connect providers the operator set up (``oidc.providers``): discovery, the
+    authorization URL, and the code exchange with every check of the ID token."""
+
+    def known(self, provider: str) -> bool: ...
+
+    async def authorization_url(self, provider: str, state: str, nonce: str, code_verifier: str) -> str:
+        """Where to send the browser: the provider's authorization endpoint, with the code flow,
+        PKCE S256 of ``code_verifier``, ``state`` and ``nonce``.
+
+        Raises:
+            ProviderUnavailable: its discovery document could not be had in time.
+        """
+        ...
+
+    async def redeem(self, provider: str, code: str, code_verifier: str) -> ProviderAssertion:
+        """Exchange ``code`` for the ID token and check it: signature by the provider's JWKS,
+        ``iss``, ``aud``, ``azp`` when present, ``exp``, ``iat``. The nonce is the caller's to compare.
+
+        Raises:
+            ProviderUnavailable: the provider could not be reached in time, or answered nonsense.
+            ProviderRefused: it refused the code, or the ID token failed a check.
+        """
+        ...
+
+
+class ProviderSignInRepository(Protocol):
+    """Provider sign-ins under way, their one-time codes, and the identities linked to accounts."""
+
+    async def add_state(self, state: ProviderSignInState) -> None: ...
+
+    async def take_state(self, state_hash: str) -> ProviderSignInState | None:
+        """Delete and return the sign-in of ``state_hash``: only one caller gets it."""
+        ...
+
+    async def add_code(self, code: ProviderSignInCode) -> None: ...
+
+    async def take_code(self, code_hash: str) -> ProviderSignInCode | None:
+        """Delete and return the one-time code of ``code_hash``: only one caller gets it."""
+        ...
+
+    async def get_identity(self, provider: str, subject: str) -> ProviderIdentity | None: ...
+
+    async def add_identity(self, identity: ProviderIdentity) -> None:
+        """Insert ``identity``; raise ``EmailAlreadyTaken`` if a concurrent request linked it first."""
+        ...
+
+    async def save_identity(self, identity: ProviderIdentity) -> None: ...
+
+
 class AuditObserver(Protocol):
     def observe(self, event: AuditEvent) -> None:
         """Hear of ``event`` as a service records it, before its transaction commits.
@@ -329,6 +383,9 @@ class UnitOfWork(Protocol):
 
     @property
     def factors(self) -> FactorRepository: ...
+
+    @property
+    def providers(self) -> ProviderSignInRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

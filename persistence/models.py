@@ -12,6 +12,9 @@ class UserRow(Model):
     email = fields.CharField(max_length=254)
     # the mailbox's identity (domain.entities.email_key): one account per mailbox
     email_key = fields.CharField(max_length=254, unique=True)
+    # "": no password (an account a provider sign-in made); a password reset sets one. Not
+    # NULL: making the column nullable rebuilds the table on SQLite, and the rebuild's DROP
+    # would cascade to every session, code and factor of every account.
     password_hash = fields.CharField(max_length=128)
     first_name = fields.CharField(max_length=128, null=True)
     last_name = fields.CharField(max_length=128, null=True)
@@ -175,3 +178,49 @@ class PasskeyChallengeRow(Model):
 
     class Meta:
         table = "passkey_challenges"
+
+
+# An account's identity at an OpenID Connect provider: (provider, subject), never the address.
+class ProviderIdentityRow(Model):
+    id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyRelation[UserRow] = fields.ForeignKeyField(
+        "models.UserRow", related_name="provider_identities", on_delete=fields.CASCADE
+    )
+    provider = fields.CharField(max_length=32)
+    subject = fields.CharField(max_length=255)
+    email = fields.CharField(max_length=254, null=True)  # as the provider last asserted it
+    created_at = fields.DatetimeField()
+    last_used_at = fields.DatetimeField()
+
+    class Meta:
+        table = "provider_identities"
+        unique_together = (("provider", "subject"),)
+
+
+# A provider sign-in under way: the SHA-256 of its state, of the browser's binding cookie and
+# of its nonce; the PKCE verifier (the token request sends it). Single use, short-lived.
+class ProviderSignInStateRow(Model):
+    state_hash = fields.CharField(max_length=64, primary_key=True)
+    provider = fields.CharField(max_length=32)
+    browser_hash = fields.CharField(max_length=64)
+    nonce_hash = fields.CharField(max_length=64)
+    code_verifier = fields.CharField(max_length=128)
+    return_url = fields.CharField(max_length=2048)
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "provider_sign_in_states"
+
+
+# What a provider asserted, behind the SHA-256 of the one-time code the SPA exchanges for a
+# session. Single use, short-lived.
+class ProviderSignInCodeRow(Model):
+    code_hash = fields.CharField(max_length=64, primary_key=True)
+    provider = fields.CharField(max_length=32)
+    subject = fields.CharField(max_length=255)
+    email = fields.CharField(max_length=254, null=True)
+    email_verified = fields.BooleanField(default=False)
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "provider_sign_in_codes"

@@ -26,7 +26,7 @@ def _user(row: UserRow) -> User:
     return User(
         id=row.id,
         email=row.email,
-        password_hash=row.password_hash,
+        password_hash=row.password_hash or None,  # "": no password (see UserRow.password_hash)
         first_name=row.first_name,
         last_name=row.last_name,
         email_verified=row.email_verified,
@@ -95,7 +95,7 @@ class TortoiseUserRepository:
                 id=user.id,
                 email=user.email,
                 email_key=user.email_key,
-                password_hash=user.password_hash,
+                password_hash=user.password_hash or "",
                 first_name=user.first_name,
                 last_name=user.last_name,
                 email_verified=user.email_verified,
@@ -129,7 +129,7 @@ class TortoiseUserRepository:
                 .update(
                     email=user.email,
                     email_key=user.email_key,
-                    password_hash=user.password_hash,
+                    password_hash=user.password_hash or "",
                     first_name=user.first_name,
                     last_name=user.last_name,
                     email_verified=user.email_verified,

@@ -7,6 +7,7 @@ from tortoise.transactions import in_transaction
 
 from persistence.audit_log import TortoiseAuditRepository
 from persistence.factors import TortoiseFactorRepository
+from persistence.provider_sign_ins import TortoiseProviderSignInRepository
 from persistence.rate_counters import TortoiseThrottleRepository
 from persistence.repositories import (
     TortoiseOtpRepository,
@@ -33,6 +34,7 @@ class TortoiseUnitOfWork:
     throttles: TortoiseThrottleRepository
     audit: TortoiseAuditRepository
     factors: TortoiseFactorRepository
+    providers: TortoiseProviderSignInRepository
 
     def __init__(self) -> None:
         self._transaction: TransactionContext | None = None
@@ -51,6 +53,7 @@ class TortoiseUnitOfWork:
         self.throttles = TortoiseThrottleRepository(db)
         self.audit = TortoiseAuditRepository(db)
         self.factors = TortoiseFactorRepository(db)
+        self.providers = TortoiseProviderSignInRepository(db)
 
     async def commit(self) -> None:
         await self._db.commit()

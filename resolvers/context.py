@@ -28,6 +28,14 @@ class RefreshTokenCarrier(Protocol):
     def clear(self, response: Response) -> None: ...
 
 
+class BrowserBinding(Protocol):
+    """The cookie that binds a provider sign-in to the browser that began it (``web.provider_callback``)."""
+
+    def set(self, response: Response, value: str, max_age: int) -> None: ...
+
+    def read(self, request: Request) -> str | None: ...
+
+
 class Context:
     """What every resolver gets as ``info.context``.
 
@@ -48,6 +56,7 @@ class Context:
         request_id: str,
         transport: RefreshTokenCarrier,
         client: Client,
+        binding: BrowserBinding | None = None,
     ) -> None:
         # ``client``: the caller's address (X-Forwarded-For only from TRUSTED_PROXIES; an address
         # that is not an IP address is unknown) and user agent, for limits and the audit log
@@ -57,6 +66,7 @@ class Context:
         self.services = services
         self.request_id = request_id
         self.transport = transport
+        self.binding = binding
         self._token_read = False
         self._claims: AccessClaims | None = None
         self._token_invalid = False

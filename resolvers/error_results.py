@@ -44,6 +44,10 @@ CANDIDATES: dict[type[errors.AuthError], _Candidates] = {
     errors.SecondFactorsOff: ((types.SecondFactorsOff, lambda _: types.SecondFactorsOff()),),
     errors.SecondFactorRequired: ((types.SecondFactorRequired, lambda _: types.SecondFactorRequired()),),
     errors.ReauthenticationRequired: ((types.ReauthenticationRequired, lambda _: types.ReauthenticationRequired()),),
+    errors.ProviderUnavailable: ((types.ProviderUnavailable, lambda _: types.ProviderUnavailable()),),
+    errors.InvalidProviderCode: ((types.InvalidProviderCode, lambda _: types.InvalidProviderCode()),),
+    errors.LinkRequired: ((types.LinkRequired, lambda failure: types.LinkRequired(provider=failure.provider)),),
+    errors.ProviderEmailNotVerified: ((types.ProviderEmailNotVerified, lambda _: types.ProviderEmailNotVerified()),),
 }
 
 

@@ -360,3 +360,49 @@ class RateLimited(Error):
                 retry_after_seconds=error.retry_after_seconds,
             )
         return cls(retry_after_seconds=error.retry_after_seconds)
+
+
+@strawberry.type(
+    description=(
+        "Send the browser to `authorizationUrl` (a top-level navigation). The provider sends it back to the "
+        "gateway, which sends it on to the returnUrl with `?code=` for finishProviderSignIn, or `?error=`."
+    )
+)
+class ProviderSignInStarted:
+    authorization_url: str
+    expires_in: int = strawberry.field(description="Seconds the sign-in may take before it must start again.")
+
+
+@strawberry.type
+class ProviderUnavailable(Error):
+    message: str = "The sign-in provider could not be reached just now; try again later."
+    code: str = "PROVIDER_UNAVAILABLE"
+
+
+@strawberry.type
+class InvalidProviderCode(Error):
+    message: str = "This sign-in has expired or was already used; sign in again."
+    code: str = "INVALID_PROVIDER_CODE"
+
+
+@strawberry.type(
+    description=(
+        "An account already has the address the provider asserted, and this identity is not linked to it: "
+        "it is never linked without the account's owner. Sign in to that account the way it signs in."
+    )
+)
+class LinkRequired(Error):
+    message: str = "An account with this e-mail address exists: sign in to it the way you usually do."
+    code: str = "LINK_REQUIRED"
+    provider: str = ""
+
+
+@strawberry.type(
+    description=(
+        "The provider did not assert a verified e-mail address, so no account is made from it: "
+        "register with the address (and the code we mail) instead."
+    )
+)
+class ProviderEmailNotVerified(Error):
+    message: str = "Your provider did not confirm your e-mail address: sign up with it here instead."
+    code: str = "PROVIDER_EMAIL_NOT_VERIFIED"

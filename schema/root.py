@@ -13,6 +13,7 @@ from strawberry.schema.config import StrawberryConfig
 from resolvers import (
     begin_passkey_registration,
     begin_passkey_sign_in,
+    begin_provider_sign_in,
     begin_reauthentication,
     begin_totp_enrolment,
     change_password,
@@ -22,6 +23,7 @@ from resolvers import (
     delete_account,
     finish_passkey_registration,
     finish_passkey_sign_in,
+    finish_provider_sign_in,
     login,
     logout,
     logout_all,
@@ -107,6 +109,8 @@ class Mutation:
     rename_passkey = rename_passkey.field
     begin_passkey_sign_in = begin_passkey_sign_in.field
     finish_passkey_sign_in = finish_passkey_sign_in.field
+    begin_provider_sign_in = begin_provider_sign_in.field
+    finish_provider_sign_in = finish_provider_sign_in.field
 
 
 def build_schema(

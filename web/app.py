@@ -18,6 +18,7 @@ from web.graphql_view import GatewayGraphQL
 from web.health import Readiness, health_routes
 from web.http import RequestGuard, SecurityHeaders, http_exception_handler, server_error_handler
 from web.metrics import GatewayMetrics
+from web.provider_callback import BrowserBindingCookie, provider_callback_route
 from web.request_id import RequestIdMiddleware
 from web.request_log import RequestLog
 from web.transport import CSRF_HEADER, RefreshTokenTransport
@@ -53,7 +54,8 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock
         same_site=settings.refresh_cookie_samesite,
         path=GRAPHQL_PATH,
     )
-    graphql = GatewayGraphQL(schema, services, graphiql=development, transport=transport)
+    binding = BrowserBindingCookie(secure=settings.refresh_cookie_secure)
+    graphql = GatewayGraphQL(schema, services, graphiql=development, transport=transport, binding=binding)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -68,6 +70,7 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock
         routes=[
             Route(GRAPHQL_PATH, graphql, methods=["GET", "POST"] if development else ["POST"]),
             forward_auth_route(services.identity),  # for reverse proxies: nginx auth_request and the like
+            *([provider_callback_route(services.provider_sign_in, binding)] if settings.oidc_providers else []),
             *well_known_routes(services.identity.public_keys(), settings.jwt_issuer, settings.public_url),  # JWKS
             *graphql.ide_routes,  # GraphiQL's scripts and styles, served only with the page (development)
             *health_routes(Readiness(database.probe.problem, timeout_seconds=settings.readiness_timeout_seconds)),

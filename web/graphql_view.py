@@ -19,6 +19,7 @@ from domain.entities import Client
 from resolvers.context import Context
 from web.client_address import client_ip
 from web.http import IDE_CONTENT_SECURITY_POLICY, error_response
+from web.provider_callback import BrowserBindingCookie
 from web.transport import RefreshTokenTransport
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         *,
         graphiql: bool,
         transport: RefreshTokenTransport | None = None,
+        binding: BrowserBindingCookie | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -50,6 +52,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         )
         self._services = services
         self._transport = transport or RefreshTokenTransport()
+        self._binding = binding or BrowserBindingCookie()
         self._ide_page = (GRAPHIQL_DIRECTORY / "index.html").read_text(encoding="utf-8") if graphiql else ""
         # The page's scripts and styles: mounted next to /graphql by the app, only with the page.
         self.ide_routes: list[BaseRoute] = [Mount("/graphiql", app=GraphiQLAssets())] if graphiql else []
@@ -86,7 +89,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
         peer = request.client
         client = Client(ip=client_ip(peer.host if peer else None), user_agent=request.headers.get("user-agent"))
-        return Context(request, response, self._services, request_id, self._transport, client)  # type: ignore[arg-type]  # websockets are off
+        return Context(request, response, self._services, request_id, self._transport, client, self._binding)  # type: ignore[arg-type]  # websockets are off
 
 
 GRAPHIQL_DIRECTORY = Path(__file__).parent / "graphiql"

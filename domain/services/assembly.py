@@ -21,6 +21,7 @@ from domain.services.otp_sender import OtpSender
 from domain.services.passkeys import PasskeyService
 from domain.services.password_check import PasswordCheck
 from domain.services.password_reset import PasswordResetService
+from domain.services.provider_sign_in import NoIdentityProviders, ProviderSignInService
 from domain.services.recovery_codes import RecoveryCodeBook
 from domain.services.refresh import RefreshService
 from domain.services.registration import RegistrationService
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
         AccessTokenCodec,
         AuditObserver,
         Clock,
+        IdentityProviders,
         Mailer,
         PasskeyCeremonies,
         PasswordHasher,
@@ -64,11 +66,13 @@ def wire_services(
     sealer: SecretSealer,
     ceremonies: PasskeyCeremonies,
     audit_observer: AuditObserver | None = None,
+    providers: IdentityProviders | None = None,
 ) -> Services:
     """Every service with the collaborators it is given; unit tests give it fakes.
 
     ``reads`` serves what needs no transaction: the one query that checks the session of
-    every signed-in request (``uow`` when not given).
+    every signed-in request (``uow`` when not given). ``providers``: the OpenID Connect
+    providers set up (none when not given).
     """
     refresh_tokens = RefreshTokenMinter(keys.refresh_token)
     codes = OtpCodes(keys.otp)
@@ -116,6 +120,9 @@ def wire_services(
         ),
         second_factors=second_factors,
         passkeys=passkeys,
+        provider_sign_in=ProviderSignInService(
+            uow, providers or NoIdentityProviders(), sessions, second_factors, clock, policy, throttle, audit
+        ),
         throttle=throttle,
         mail_queue=mail_queue,
     )

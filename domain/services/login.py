@@ -51,8 +51,8 @@ class LoginService:
 
         Raises:
             InvalidInput: the address is malformed or the password empty or too long.
-            InvalidCredentials: unknown address or wrong password (indistinguishable,
-                in answer and in time).
+            InvalidCredentials: unknown address, wrong password, or an account without a
+                password (indistinguishable, in answer and in time).
             EmailNotVerified: right password, address not yet confirmed; a fresh
                 code has been mailed.
             RateLimited: too many attempts from this client, or too many failures in
@@ -79,6 +79,11 @@ class LoginService:
         if user is None:
             await self._passwords.verify_dummy(password)
             await self._failed(client, None, failures, "unknown_account")
+        elif user.password_hash is None:
+            # An account without a password (made by a provider sign-in): answered, counted
+            # and timed as a wrong password, so nobody learns how the account signs in.
+            await self._passwords.verify_dummy(password)
+            await self._failed(client, user.id, failures, "no_password")
         elif not await self._passwords.verify(password, user.password_hash):
             await self._failed(client, user.id, failures, "wrong_password")
         new_hash = await self._passwords.hash(password) if self._passwords.needs_rehash(user.password_hash) else None

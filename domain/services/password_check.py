@@ -73,7 +73,10 @@ class PasswordCheck:
         failures = await self._throttle.begin_sign_in(user.email_key, client)
         password = normalise_password(password)
         acceptable = bool(password) and is_text(password) and len(password) <= PASSWORD_MAX_LENGTH
-        if not (acceptable and await self._passwords.verify(password, user.password_hash)):
+        if acceptable and user.password_hash is None:  # no password to match: as slow as one
+            await self._passwords.verify_dummy(password)
+            acceptable = False
+        if not (acceptable and user.password_hash and await self._passwords.verify(password, user.password_hash)):
             await self._throttle.sign_in_failed(failures, AuditEventType.PASSWORD_CHECK_FAILED, client, user.id)
             raise InvalidCredentials
         async with self._uow() as uow:

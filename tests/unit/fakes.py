@@ -33,6 +33,9 @@ if TYPE_CHECKING:
         OutgoingMail,
         Passkey,
         PasskeyChallenge,
+        ProviderIdentity,
+        ProviderSignInCode,
+        ProviderSignInState,
         RefreshTokenRecord,
         Session,
         SignInTicket,
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
         FactorRepository,
         OtpRepository,
         PasswordHasher,
+        ProviderSignInRepository,
         SessionRepository,
         ThrottleRepository,
         UserRepository,
@@ -106,6 +110,9 @@ class FakeState:
     tickets: dict[str, SignInTicket] = field(default_factory=dict)
     passkeys: dict[bytes, Passkey] = field(default_factory=dict)
     passkey_challenges: dict[str, PasskeyChallenge] = field(default_factory=dict)
+    provider_states: dict[str, ProviderSignInState] = field(default_factory=dict)
+    provider_codes: dict[str, ProviderSignInCode] = field(default_factory=dict)
+    provider_identities: dict[tuple[str, str], ProviderIdentity] = field(default_factory=dict)
 
 
 class FakeUserRepository:
@@ -333,6 +340,34 @@ class FakeFactorRepository:
         return self._state.passkey_challenges.pop(challenge_hash, None)
 
 
+class FakeProviderSignInRepository:
+    def __init__(self, state: FakeState) -> None:
+        self._state = state
+
+    async def add_state(self, state: ProviderSignInState) -> None:
+        self._state.provider_states[state.state_hash] = state
+
+    async def take_state(self, state_hash: str) -> ProviderSignInState | None:
+        return self._state.provider_states.pop(state_hash, None)
+
+    async def add_code(self, code: ProviderSignInCode) -> None:
+        self._state.provider_codes[code.code_hash] = code
+
+    async def take_code(self, code_hash: str) -> ProviderSignInCode | None:
+        return self._state.provider_codes.pop(code_hash, None)
+
+    async def get_identity(self, provider: str, subject: str) -> ProviderIdentity | None:
+        return copy.copy(self._state.provider_identities.get((provider, subject)))
+
+    async def add_identity(self, identity: ProviderIdentity) -> None:
+        if (identity.provider, identity.subject) in self._state.provider_identities:
+            raise EmailAlreadyTaken
+        self._state.provider_identities[(identity.provider, identity.subject)] = copy.copy(identity)
+
+    async def save_identity(self, identity: ProviderIdentity) -> None:
+        self._state.provider_identities[(identity.provider, identity.subject)] = copy.copy(identity)
+
+
 class FakeDatabase:
     """The committed state, shared by every unit of work; tests read it to see what was written."""
 
@@ -375,6 +410,9 @@ def _snapshot(state: FakeState) -> FakeState:
         tickets=dict(state.tickets),
         passkeys=dict(state.passkeys),
         passkey_challenges=dict(state.passkey_challenges),
+        provider_states=dict(state.provider_states),
+        provider_codes=dict(state.provider_codes),
+        provider_identities=dict(state.provider_identities),
     )
 
 
@@ -385,6 +423,7 @@ class FakeUnitOfWork:
     throttles: ThrottleRepository
     audit: AuditRepository
     factors: FactorRepository
+    providers: ProviderSignInRepository
 
     def __init__(self, database: FakeDatabase) -> None:
         self._database = database
@@ -398,6 +437,7 @@ class FakeUnitOfWork:
         self.throttles = FakeThrottleRepository(self._working)
         self.audit = FakeAuditRepository(self._working)
         self.factors = FakeFactorRepository(self._working)
+        self.providers = FakeProviderSignInRepository(self._working)
         return self
 
     async def commit(self) -> None:

@@ -26,6 +26,7 @@ def gateway_at_cost_5(
 def stored_hash(database: FakeDatabase, email: str) -> str:
     user = database.user_by_email(email)
     assert user is not None
+    assert user.password_hash is not None
     return user.password_hash
 
 

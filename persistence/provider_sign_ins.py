@@ -1,0 +1,100 @@
+"""Provider sign-ins under way, their one-time codes, and the identities linked to accounts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tortoise.exceptions import IntegrityError
+
+from domain.entities import ProviderIdentity, ProviderSignInCode, ProviderSignInState
+from domain.errors import EmailAlreadyTaken
+from persistence.models import ProviderIdentityRow, ProviderSignInCodeRow, ProviderSignInStateRow
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from tortoise.backends.base.client import BaseDBAsyncClient
+
+
+class TortoiseProviderSignInRepository:
+    def __init__(self, db: BaseDBAsyncClient) -> None:
+        self._db = db
+
+    async def add_state(self, state: ProviderSignInState) -> None:
+        await ProviderSignInStateRow.create(
+            using_db=self._db,
+            state_hash=state.state_hash,
+            provider=state.provider,
+            browser_hash=state.browser_hash,
+            nonce_hash=state.nonce_hash,
+            code_verifier=state.code_verifier,
+            return_url=state.return_url,
+            expires_at=state.expires_at,
+        )
+
+    async def take_state(self, state_hash: str) -> ProviderSignInState | None:
+        row = await ProviderSignInStateRow.filter(state_hash=state_hash).using_db(self._db).first()
+        # The DELETE decides: of two callbacks with one state, only one deletes its row.
+        if row is None or not await ProviderSignInStateRow.filter(state_hash=state_hash).using_db(self._db).delete():
+            return None
+        return ProviderSignInState(
+            state_hash=row.state_hash,
+            provider=row.provider,
+            browser_hash=row.browser_hash,
+            nonce_hash=row.nonce_hash,
+            code_verifier=row.code_verifier,
+            return_url=row.return_url,
+            expires_at=row.expires_at,
+        )
+
+    async def add_code(self, code: ProviderSignInCode) -> None:
+        await ProviderSignInCodeRow.create(
+            using_db=self._db,
+            code_hash=code.code_hash,
+            provider=code.provider,
+            subject=code.subject,
+            email=code.email,
+            email_verified=code.email_verified,
+            expires_at=code.expires_at,
+        )
+
+    async def take_code(self, code_hash: str) -> ProviderSignInCode | None:
+        row = await ProviderSignInCodeRow.filter(code_hash=code_hash).using_db(self._db).first()
+        if row is None or not await ProviderSignInCodeRow.filter(code_hash=code_hash).using_db(self._db).delete():
+            return None
+        return ProviderSignInCode(
+            code_hash=row.code_hash,
+            provider=row.provider,
+            subject=row.subject,
+            email=row.email,
+            email_verified=row.email_verified,
+            expires_at=row.expires_at,
+        )
+
+    async def get_identity(self, provider: str, subject: str) -> ProviderIdentity | None:
+        row = await ProviderIdentityRow.filter(provider=provider, subject=subject).using_db(self._db).first()
+        if row is None:
+            return None
+        user_id: UUID = row.user_id  # type: ignore[attr-defined]  # Tortoise adds the FK column attribute
+        return ProviderIdentity(row.provider, row.subject, user_id, row.email, row.created_at, row.last_used_at)
+
+    async def add_identity(self, identity: ProviderIdentity) -> None:
+        try:
+            await ProviderIdentityRow.create(
+                using_db=self._db,
+                user_id=identity.user_id,
+                provider=identity.provider,
+                subject=identity.subject,
+                email=identity.email,
+                created_at=identity.created_at,
+                last_used_at=identity.last_used_at,
+            )
+        except IntegrityError:
+            raise EmailAlreadyTaken from None
+
+    async def save_identity(self, identity: ProviderIdentity) -> None:
+        await (
+            ProviderIdentityRow.filter(provider=identity.provider, subject=identity.subject)
+            .using_db(self._db)
+            .update(email=identity.email, last_used_at=identity.last_used_at)
+        )
