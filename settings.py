@@ -17,6 +17,7 @@ from pydantic import Field, PlainValidator, SecretStr, ValidationError, field_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from domain.rate_limiting import Rate
+from domain.retention import RetentionPolicy
 from domain.services.throttle import RateLimits
 
 Seconds = Annotated[int, Field(ge=1)]
@@ -32,6 +33,7 @@ def _rate(value: object) -> Rate:
 
 RateSetting = Annotated[Rate, PlainValidator(_rate), NoDecode]
 _DEFAULT_LIMITS = RateLimits()  # the defaults live with the rules, in the domain
+_DEFAULT_RETENTION = RetentionPolicy()
 
 
 class Settings(BaseSettings):
@@ -136,6 +138,18 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     log_format: Literal["json", "text"] | None = None  # default: json in production, text in development
 
+    # Retention (docs/operations.md, "Retention"): the server deletes what is past its time at
+    # start and every RETENTION_INTERVAL_SECONDS (0: never; `python server.py purge` still does)
+    retention_interval_seconds: Annotated[int, Field(ge=0, le=7 * 24 * 3600)] = 3600
+    # ended sessions (and their refresh tokens) are kept this many days after they ended
+    retention_ended_session_days: Annotated[int, Field(ge=0, le=3650)] = _DEFAULT_RETENTION.ended_session_grace.days
+    # audit events are kept this many days; 0 keeps them forever
+    retention_audit_days: Annotated[int, Field(ge=0, le=36500)] = (
+        _DEFAULT_RETENTION.audit_lifetime.days if _DEFAULT_RETENTION.audit_lifetime else 0
+    )
+    # rows per DELETE statement
+    retention_batch_size: Annotated[int, Field(ge=1, le=10000)] = _DEFAULT_RETENTION.batch_size
+
     @field_validator("trusted_proxies", "cors_origins", "webauthn_origins", "jwt_verification_key_files", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
@@ -213,6 +227,8 @@ class Settings(BaseSettings):
             raise ValueError("REFRESH_TOKEN_ABSOLUTE_TTL_SECONDS must not be shorter than the idle lifetime")
         if self.refresh_cookie_samesite == "none" and not self.refresh_cookie_secure:
             raise ValueError("REFRESH_COOKIE_SAMESITE=none needs REFRESH_COOKIE_SECURE=true (browsers insist)")
+        if 0 < self.retention_interval_seconds < 60:
+            raise ValueError("RETENTION_INTERVAL_SECONDS must be 0 (off) or at least 60")
         if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 16:
             raise ValueError("METRICS_TOKEN must be at least 16 characters long")
         for origin in self.webauthn_origins:  # named for passkeys: each must fit (CORS_ORIGINS are filtered)
