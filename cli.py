@@ -1,5 +1,5 @@
-"""The commands of ``python server.py``: serve, check, migrate, unlock-account, reset-second-factors,
-generate-key.
+"""The commands of ``python server.py``: serve, check, migrate, purge, unlock-account,
+reset-second-factors, generate-key.
 
 Each has ``--help``; wrong or extra arguments answer a usage line and exit 2. An
 expected failure (bad settings, an address that is not one, an unknown account, a
@@ -28,13 +28,14 @@ from persistence.migrate import apply_migrations, prepare_database
 from persistence.unit_of_work import TortoiseReadOnlyUnitOfWork
 from security.signing_keys import generate_signing_key
 from settings import load_settings
-from wiring import build_services
+from wiring import build_retention_job, build_services
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Coroutine
     from typing import Any
 
     from domain.services import Services
+    from domain.services.retention import RetentionReport
     from security.signing_keys import AsymmetricAlgorithm
     from settings import Settings
 
@@ -62,6 +63,11 @@ def parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     serve = commands.add_parser("serve", help="serve the gateway on HOST:PORT (the default command)")
     check = commands.add_parser("check", help="check the settings and the keys they name, then exit")
     migrate = commands.add_parser("migrate", help="apply pending database migrations to DATABASE_URL, then exit")
+    purge = commands.add_parser(
+        "purge",
+        help="delete what is past its time (ended sessions, spent codes, old counters, stale sign-ups, "
+        "old audit events), print how many rows of each table, then exit",
+    )
     unlock = commands.add_parser("unlock-account", help="end the sign-in lockout of the account with this address")
     unlock.add_argument("email", help="the account's e-mail address (any case)")
     reset = commands.add_parser(
@@ -78,6 +84,7 @@ def parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
         "serve": serve,
         "check": check,
         "migrate": migrate,
+        "purge": purge,
         "unlock-account": unlock,
         "reset-second-factors": reset,
         "generate-key": key,
@@ -101,6 +108,8 @@ def main(argv: list[str], serve: Callable[[Settings], None]) -> None:
     elif command == "migrate":
         _with_database(settings, apply_migrations(settings.database_url))
         print("migrations applied")
+    elif command == "purge":
+        purge_past_their_time(settings)
     elif command == "unlock-account":
         unlock_account(settings, options.email)
     elif command == "reset-second-factors":
@@ -120,6 +129,24 @@ def _with_database(settings: Settings, work: Coroutine[Any, Any, Any]) -> Any:
         scheme = settings.database_url.split(":", 1)[0]
         sys.stderr.write(f"cannot use the {scheme} database of DATABASE_URL: {exc}\n")
         raise SystemExit(1) from None
+
+
+def purge_past_their_time(settings: Settings) -> None:
+    """One run of the retention job (docs/operations.md, "Retention"); prints the rows deleted per table."""
+
+    async def run() -> RetentionReport | None:
+        job = build_retention_job(settings)
+        async with TortoiseContext() as context:
+            await context.init(config=tortoise_config(settings.database_url))
+            return await job.run()
+
+    report: RetentionReport | None = _with_database(settings, run())
+    if report is None:
+        print("skipped: another gateway process is purging this database right now")
+        return
+    width = max(len(table) for table in report.deleted)
+    for table, count in report.deleted.items():
+        print(f"{table:<{width}}  {count:>8} deleted")
 
 
 def _address(email: str) -> str:

@@ -2,7 +2,7 @@
 
 ``uvicorn server:app`` serves the gateway; ``python server.py`` does the same with
 the configured HOST and PORT. ``python server.py --help`` lists the other commands
-(``cli``): check, migrate, unlock-account, generate-key. The app is built by
+(``cli``): check, migrate, purge, unlock-account, reset-second-factors, generate-key. The app is built by
 ``web.app``, its services by ``wiring``, from ``settings``.
 """
 

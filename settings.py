@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from domain.rate_limiting import Rate
+from domain.retention import RetentionPolicy
 from domain.services.throttle import RateLimits
 
 Seconds = Annotated[int, Field(ge=1)]
@@ -76,6 +77,9 @@ class OidcProviderSetting(BaseModel):
         if "openid" not in value or not all(scope and scope.isascii() and " " not in scope for scope in value):
             raise ValueError('the scopes must include "openid", each one word')
         return value
+
+
+_DEFAULT_RETENTION = RetentionPolicy()
 
 
 class Settings(BaseSettings):
@@ -186,6 +190,18 @@ class Settings(BaseSettings):
     oidc_return_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     oidc_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
+    # Retention (docs/operations.md, "Retention"): the server deletes what is past its time at
+    # start and every RETENTION_INTERVAL_SECONDS (0: never; `python server.py purge` still does)
+    retention_interval_seconds: Annotated[int, Field(ge=0, le=7 * 24 * 3600)] = 3600
+    # ended sessions (and their refresh tokens) are kept this many days after they ended
+    retention_ended_session_days: Annotated[int, Field(ge=0, le=3650)] = _DEFAULT_RETENTION.ended_session_grace.days
+    # audit events are kept this many days; 0 keeps them forever
+    retention_audit_days: Annotated[int, Field(ge=0, le=36500)] = (
+        _DEFAULT_RETENTION.audit_lifetime.days if _DEFAULT_RETENTION.audit_lifetime else 0
+    )
+    # rows per DELETE statement
+    retention_batch_size: Annotated[int, Field(ge=1, le=10000)] = _DEFAULT_RETENTION.batch_size
+
     @field_validator(
         "trusted_proxies",
         "cors_origins",
@@ -294,6 +310,8 @@ class Settings(BaseSettings):
             raise ValueError("REFRESH_TOKEN_ABSOLUTE_TTL_SECONDS must not be shorter than the idle lifetime")
         if self.refresh_cookie_samesite == "none" and not self.refresh_cookie_secure:
             raise ValueError("REFRESH_COOKIE_SAMESITE=none needs REFRESH_COOKIE_SECURE=true (browsers insist)")
+        if 0 < self.retention_interval_seconds < 60:
+            raise ValueError("RETENTION_INTERVAL_SECONDS must be 0 (off) or at least 60")
         if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 16:
             raise ValueError("METRICS_TOKEN must be at least 16 characters long")
         if self.oidc_providers and not self.oidc_return_urls:

@@ -13,14 +13,17 @@ from typing import TYPE_CHECKING
 from domain.clock import SystemClock
 from domain.policy import AuthPolicy
 from domain.rate_limiting import LockoutPolicy
+from domain.retention import RetentionPolicy
 from domain.secrets import KeyRing
 from domain.services.assembly import wire_services
+from domain.services.retention import RetentionJob
 from domain.services.throttle import RateLimits
 from key_files import access_token_keys, server_secret
 from mail.console import ConsoleMailer
 from mail.smtp import SmtpConfig, SmtpMailer
 from oidc.providers import OpenIdProviders, ProviderConfig
 from persistence.database import Database
+from persistence.retention import TortoiseRetentionStore
 from persistence.unit_of_work import TortoiseReadOnlyUnitOfWork, TortoiseUnitOfWork
 from security.access_tokens import AccessTokenCodec
 from security.passkeys import WebAuthnCeremonies
@@ -60,17 +63,7 @@ def build_services(
     """The composition root: every service with its real adapters, from the settings."""
     keys = KeyRing.from_secret(server_secret(settings))
     clock = clock or SystemClock()
-    policy = AuthPolicy(
-        product_name=settings.product_name,
-        otp_lifetime=timedelta(seconds=settings.otp_ttl_seconds),
-        unverified_account_lifetime=timedelta(seconds=settings.unverified_account_ttl_seconds),
-        refresh_idle_lifetime=timedelta(seconds=settings.refresh_token_idle_ttl_seconds),
-        refresh_absolute_lifetime=timedelta(seconds=settings.refresh_token_absolute_ttl_seconds),
-        refresh_reuse_grace=timedelta(seconds=settings.refresh_token_reuse_grace_seconds),
-        reauthentication_window=timedelta(seconds=settings.reauthentication_window_seconds),
-        second_factors=settings.second_factor_policy,
-        provider_return_urls=tuple(settings.oidc_return_urls),
-    )
+    policy = auth_policy(settings)
     access_tokens = AccessTokenCodec(
         access_token_keys(settings, keys.access_token),
         issuer=settings.jwt_issuer,
@@ -110,6 +103,30 @@ def identity_providers(settings: Settings) -> OpenIdProviders | None:
         for provider, setting in settings.oidc_providers.items()
     ]
     return OpenIdProviders(configs, settings.oidc_callback_url, settings.oidc_timeout_seconds)
+
+
+def auth_policy(settings: Settings) -> AuthPolicy:
+    return AuthPolicy(
+        product_name=settings.product_name,
+        otp_lifetime=timedelta(seconds=settings.otp_ttl_seconds),
+        unverified_account_lifetime=timedelta(seconds=settings.unverified_account_ttl_seconds),
+        refresh_idle_lifetime=timedelta(seconds=settings.refresh_token_idle_ttl_seconds),
+        refresh_absolute_lifetime=timedelta(seconds=settings.refresh_token_absolute_ttl_seconds),
+        refresh_reuse_grace=timedelta(seconds=settings.refresh_token_reuse_grace_seconds),
+        reauthentication_window=timedelta(seconds=settings.reauthentication_window_seconds),
+        second_factors=settings.second_factor_policy,
+        provider_return_urls=tuple(settings.oidc_return_urls),
+    )
+
+
+def build_retention_job(settings: Settings, clock: Clock | None = None) -> RetentionJob:
+    """The job that deletes what is past its time (run by the server's lifespan and ``python server.py purge``)."""
+    policy = RetentionPolicy(
+        ended_session_grace=timedelta(days=settings.retention_ended_session_days),
+        audit_lifetime=timedelta(days=settings.retention_audit_days) if settings.retention_audit_days else None,
+        batch_size=settings.retention_batch_size,
+    )
+    return RetentionJob(TortoiseRetentionStore(), clock or SystemClock(), policy, auth_policy(settings))
 
 
 def rate_limits(settings: Settings) -> RateLimits:

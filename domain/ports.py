@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from contextlib import AbstractAsyncContextManager
     from datetime import datetime
     from types import TracebackType
     from typing import Self
@@ -361,6 +362,46 @@ class AuditObserver(Protocol):
         Must not raise and must not block.
         """
         ...
+
+
+class RetentionStore(Protocol):
+    """Deletes rows past their time (``domain.retention``). Each ``purge_*`` call deletes at
+    most ``limit`` rows in a transaction of its own and returns how many it deleted; a row
+    changed meanwhile so that it is no longer past its time is left alone."""
+
+    def exclusive_run(self) -> AbstractAsyncContextManager[bool]:
+        """Held for one run of the job: ``True`` when this process may purge now, ``False``
+        when another one is purging the same database (the run is skipped)."""
+        ...
+
+    async def purge_unverified_accounts(self, created_before: datetime, limit: int) -> int:
+        """Delete accounts never confirmed and (re)registered before ``created_before``, with
+        their codes, sessions, tokens, tickets, challenges and factors; their audit events
+        keep neither the account id nor the IP address or user agent. Returns how many accounts."""
+        ...
+
+    async def purge_refresh_tokens_of_ended_sessions(
+        self, ended_before: datetime, used_before: datetime, limit: int
+    ) -> int:
+        """Delete refresh tokens of sessions revoked or expired before ``ended_before``, or
+        last used before ``used_before``."""
+        ...
+
+    async def purge_ended_sessions(self, ended_before: datetime, used_before: datetime, limit: int) -> int:
+        """Delete those sessions (and any refresh token of theirs still there)."""
+        ...
+
+    async def purge_expired_codes(self, expired_before: datetime, limit: int) -> int: ...
+
+    async def purge_expired_sign_in_tickets(self, expired_before: datetime, limit: int) -> int: ...
+
+    async def purge_expired_passkey_challenges(self, expired_before: datetime, limit: int) -> int: ...
+
+    async def purge_expired_throttles(self, expired_before: datetime, limit: int) -> int:
+        """Delete counters whose ``expires_at`` is before ``expired_before``; never one without."""
+        ...
+
+    async def purge_audit_events(self, occurred_before: datetime, limit: int) -> int: ...
 
 
 class UnitOfWork(Protocol):

@@ -1,8 +1,11 @@
-"""The ASGI app: routes, middleware in their order, and the lifespan that opens the database."""
+"""The ASGI app: routes, middleware in their order, and the lifespan that opens the database
+and runs the retention job in the background."""
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
@@ -23,7 +26,7 @@ from web.request_id import RequestIdMiddleware
 from web.request_log import RequestLog
 from web.transport import CSRF_HEADER, RefreshTokenTransport
 from web.wellknown import well_known_routes
-from wiring import build_services, database_of
+from wiring import build_retention_job, build_services, database_of
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -56,13 +59,20 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock
     )
     binding = BrowserBindingCookie(secure=settings.refresh_cookie_secure)
     graphql = GatewayGraphQL(schema, services, graphiql=development, transport=transport, binding=binding)
+    retention = build_retention_job(settings, clock)
+    retention_interval = timedelta(seconds=settings.retention_interval_seconds)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await database.open()
+        # now and every interval; it logs its own failures and never ends by itself
+        purging = asyncio.create_task(retention.run_every(retention_interval)) if retention_interval else None
         try:
             yield
         finally:
+            if purging is not None:
+                purging.cancel()  # a batch cut short is rolled back; the next start goes on
+                await asyncio.wait([purging])
             await services.mail_queue.drain()  # notices of changes already made
             await database.close()
 

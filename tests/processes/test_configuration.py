@@ -56,6 +56,10 @@ def _start(tmp_path: Path, **env: str) -> Finished:
         ({"WEBAUTHN_RP_ID": "example.com", "WEBAUTHN_ORIGINS": "https://example.org"}, "WEBAUTHN_RP_ID"),
         ({"WEBAUTHN_RP_ID": "example.com", "WEBAUTHN_ORIGINS": "http://app.example.com"}, "https"),
         ({"WEBAUTHN_ORIGINS": "https://app.example.com/login"}, "WEBAUTHN_ORIGINS"),
+        ({"RETENTION_INTERVAL_SECONDS": "5"}, "RETENTION_INTERVAL_SECONDS"),
+        ({"RETENTION_INTERVAL_SECONDS": "-1"}, "RETENTION_INTERVAL_SECONDS"),
+        ({"RETENTION_AUDIT_DAYS": "a year"}, "RETENTION_AUDIT_DAYS"),
+        ({"RETENTION_BATCH_SIZE": "0"}, "RETENTION_BATCH_SIZE"),
     ],
 )
 def test_bad_value_stops_with_the_variable_named(tmp_path: Path, env: dict[str, str], named: str) -> None:

@@ -32,7 +32,7 @@ def test_help_lists_every_command() -> None:
         assert command in answer.stdout
 
 
-COMMANDS = ["serve", "check", "migrate", "unlock-account", "reset-second-factors", "generate-key"]
+COMMANDS = ["serve", "check", "migrate", "purge", "unlock-account", "reset-second-factors", "generate-key"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -52,7 +52,7 @@ def test_wrong_or_extra_arguments_are_a_usage_error(arguments: tuple[str, ...]) 
     assert "Traceback" not in answer.stderr
 
 
-@pytest.mark.parametrize("command", ["migrate", "serve"])
+@pytest.mark.parametrize("command", ["migrate", "purge", "serve"])
 def test_an_unreachable_database_is_one_line(tmp_path: Path, command: str) -> None:
     unreachable = {"DATABASE_URL": "postgres://nobody@127.0.0.1:9/none", "DATA_DIR": str(tmp_path), "PORT": "8799"}
     answer = run(command, env=unreachable)

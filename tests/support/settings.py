@@ -44,6 +44,9 @@ def make_settings(database_url: str, mail_port: int, data_dir: Path, **overrides
         **{f"rate_limit_{name}": "100000/1m" for name in RATE_LIMITS},
         "lockout_free_failures": 100,
         "otp_resend_cooldown_seconds": 0,
+        # no purge in the background of tests that move the clock; tests/api/test_retention.py
+        # turns it on
+        "retention_interval_seconds": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

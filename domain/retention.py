@@ -1,0 +1,77 @@
+"""What is past its time: the rules of retention, free of any storage.
+
+Every table of the gateway and what becomes of its rows (docs/operations.md, "Retention"):
+
+- ``users``: a sign-up never confirmed is deleted a day after ``AuthPolicy.account`` stopped
+  counting it as an account (``unverified_account_lifetime`` from its last ``register``), with
+  everything that hangs off it; its audit events lose the account id, IP address and user
+  agent, as when a person deletes an account. A confirmed account is never deleted here.
+- ``sessions``, with their ``refresh_tokens``: deleted once they have ended (signed out,
+  revoked, past their absolute lifetime or idle too long) for longer than
+  ``ended_session_grace``. The spent tokens of a live session stay: they are how a copied
+  token is recognised and its session revoked.
+- ``otp_challenges``: deleted a day after the code expired; until then the right code, too
+  late, is still answered "expired, ask for a new one" rather than "wrong code".
+- ``sign_in_tickets``, ``passkey_challenges``: deleted once expired; an expired one is
+  answered exactly as a missing one.
+- ``throttles``: deleted once ``expires_at`` has passed: from then on the counter decides
+  nothing (``ThrottleState``). A locked account's row has no ``expires_at`` and stays until
+  an operator unlocks it or a password reset ends the streak.
+- ``audit_events``: deleted ``audit_lifetime`` after they happened; ``None`` keeps them forever.
+- ``totp_factors``, ``recovery_codes``, ``passkeys``: the account's own; they go with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from domain.policy import AuthPolicy
+
+# How long a code past its expiry is still told apart from a wrong one, and how far past
+# its lifetime an unconfirmed sign-up is left alone, so that a purge never meets a
+# sign-up being renewed at the very moment it expires.
+AFTER_EXPIRY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """How long what has ended is kept; ``server.py`` fills it from the settings."""
+
+    ended_session_grace: timedelta = timedelta(days=7)
+    audit_lifetime: timedelta | None = timedelta(days=365)  # None: audit events are kept forever
+    batch_size: int = 1000  # rows per DELETE: a long backlog goes in short transactions
+
+    def cutoffs(self, now: datetime, auth: AuthPolicy) -> RetentionCutoffs:
+        """What is past its time at ``now``: rows dated before these instants."""
+        return RetentionCutoffs(
+            unverified_created_before=now - auth.unverified_account_lifetime - AFTER_EXPIRY,
+            sessions_ended_before=now - self.ended_session_grace,
+            sessions_used_before=now - auth.refresh_idle_lifetime - self.ended_session_grace,
+            codes_expired_before=now - AFTER_EXPIRY,
+            challenges_expired_before=now,
+            throttles_expired_before=now,
+            audit_before=None if self.audit_lifetime is None else now - self.audit_lifetime,
+        )
+
+
+@dataclass(frozen=True)
+class RetentionCutoffs:
+    """One run's instants: a row dated before its table's cutoff is deleted."""
+
+    # never-confirmed accounts (re)registered before this
+    unverified_created_before: datetime
+    # sessions revoked or expired before this, and their refresh tokens ...
+    sessions_ended_before: datetime
+    # ... and sessions last used before this (idle lifetime and grace both over)
+    sessions_used_before: datetime
+    # one-time codes that expired before this
+    codes_expired_before: datetime
+    # sign-in tickets and passkey challenges that expired before this
+    challenges_expired_before: datetime
+    # rate-limit and lockout counters whose expires_at is before this (never one without)
+    throttles_expired_before: datetime
+    # audit events that happened before this; None: none
+    audit_before: datetime | None
