@@ -52,12 +52,12 @@ async def two_gateways(
 
 
 async def live_tokens(database_url: str, user_id: str) -> list[tuple[str, int]]:
-    """(session id, generation) of every unspent refresh token of the user's live sessions."""
+    """(session id, generation) of the live refresh token (its session's generation) of each live session."""
     conn = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
     try:
         rows = await conn.fetch(
             """SELECT s.id, t.generation FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
-               WHERE s.user_id = $1 AND s.revoked_at IS NULL AND t.spent_at IS NULL""",
+               WHERE s.user_id = $1 AND s.revoked_at IS NULL AND t.generation = s.generation""",
             uuid.UUID(user_id),
         )
     finally:
