@@ -65,9 +65,11 @@ def versions() -> str:
 
 
 def _tail(text: str | bytes | None, lines: int = 8) -> str:
+    """The last ``lines`` lines of a command's output on one line, without pip's warnings."""
     if isinstance(text, bytes):
         text = text.decode(errors="replace")
-    return " | ".join((text or "").strip().splitlines()[-lines:])
+    kept = [line for line in (text or "").strip().splitlines() if not line.startswith("WARNING:")]
+    return " | ".join(kept[-lines:])[-600:]
 
 
 def installed_python(say: Callable[[str], None]) -> Path:
