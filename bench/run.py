@@ -9,6 +9,7 @@ What each line measures is explained in docs/performance.md.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import platform
@@ -19,13 +20,14 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from bench import peer as peer_app
 from bench import report, second_factors
 from bench import wrk as wrk_runner
 from security.passwords import BcryptPasswordHasher
@@ -38,6 +40,7 @@ from tests.support.processes import ROOT, RunningProcess
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
+    from bench.peer import Peer
     from bench.wrk import WrkResult
 
 RESULTS = ROOT / "bench" / "results"
@@ -45,6 +48,7 @@ ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:
 BCRYPT_COST = int(os.environ.get("BCRYPT_COST", "12"))  # the gateway's default, unless overridden
 
 ROUNDS = 3  # gateway and baseline alternate, so drift of the machine hits both; medians are reported
+LOGIN_ROUNDS = 2  # the gateway's login and the peer's alternate too, SECONDS each
 SECONDS = 5.0  # each measured wrk run
 WARMUP_SECONDS = 2.0
 ME_CONNECTIONS = 16
@@ -247,6 +251,57 @@ class Bench:
         result = wrk_runner.run(self.wrk, server.url, "me.lua", seconds=seconds, connections=ME_CONNECTIONS, env=env)
         return self.record(name, result)
 
+    def skip_peer(self, reason: str) -> None:
+        """Say loudly that the peer's rows are left out of this run, and why."""
+        message = f"the fastapi-users peer is not measured in this run, its rows are skipped: {reason}"
+        rule = "!" * 100
+        say(rule)
+        say(f"PEER SKIPPED: {message}")
+        say(rule)
+        self.warnings.append(message)
+
+
+def start_peer(bench: Bench, stack: ExitStack) -> Peer | None:
+    """fastapi-users' app (bench/peer.py), installed when missing, answering on its own database
+    until ``stack`` closes; None, said loudly, when it cannot be."""
+    try:
+        python = peer_app.installed_python(say)
+        say(f"starting the peer: fastapi-users' documented app ({peer_app.versions()}), 1 process")
+        peer = stack.enter_context(
+            peer_app.serving(
+                python,
+                admin_url=ADMIN_URL,
+                logs=bench.logs,
+                email=EMAIL,
+                password=PASSWORD,
+                bcrypt_cost=BCRYPT_COST,
+                secret=secrets.token_urlsafe(48),
+            )
+        )
+    except peer_app.PeerUnavailable as problem:
+        bench.skip_peer(str(problem))
+        return None
+    say(f"  registered {EMAIL} through its POST /auth/register; /users/me answers {peer.me_env['BENCH_PEER_ME_BODY']}")
+    return peer
+
+
+def peer_values(
+    me_rps: float, login_rps: float, me_runs: list[WrkResult], login_runs: list[WrkResult]
+) -> dict[str, Any]:
+    """The peer's figures and the gateway's ratios to them (its runs alternated with the gateway's)."""
+    peer_me_rps = median_of(me_runs, "ok_per_s")
+    peer_login_rps = median_of(login_runs, "ok_per_s")
+    return {
+        "peer": peer_app.versions(),
+        "peer_me_rps": round(peer_me_rps, 1),
+        "peer_me_p50_ms": median_of(me_runs, "p50_ms"),
+        "peer_me_p99_ms": median_of(me_runs, "p99_ms"),
+        "me_ratio_to_peer": round(me_rps / peer_me_rps, 3) if peer_me_rps else 0.0,
+        "peer_login_per_s": round(peer_login_rps, 2),
+        "peer_login_p50_ms": median_of(login_runs, "p50_ms"),
+        "login_ratio_to_peer": round(login_rps / peer_login_rps, 3) if peer_login_rps else 0.0,
+    }
+
 
 def second_factor_rows(
     bench: Bench, gateway: RunningProcess, mailbox: SmtpSink, password_emails: list[str]
@@ -338,6 +393,7 @@ def main() -> None:
     with (
         throwaway_database("gateway_bench", ADMIN_URL) as database_url,
         smtp_sink() as mailbox,
+        ExitStack() as peer_stack,
     ):
         bench = Bench(wrk, logs)
         env = gateway_env(database_url, mailbox.port, signing_key)
@@ -348,6 +404,7 @@ def main() -> None:
             say(f"  signed up {EMAIL}; me answers {len(me_body)} bytes")
             chain_emails = chain_users(gateway, mailbox)
             say(f"  signed up {len(chain_emails)} more users for the refreshToken chains")
+            peer = start_peer(bench, peer_stack)
             me_env = {
                 "BENCH_ACCESS_TOKEN": access_token,
                 "BENCH_ME_BODY": me_body,
@@ -392,25 +449,50 @@ def main() -> None:
                     wrk_runner.run(
                         wrk, server.url, "me.lua", seconds=WARMUP_SECONDS, connections=ME_CONNECTIONS, env=me_env
                     )
-                me_runs, baseline_runs, two_runs = [], [], []
+                if peer:
+                    peer_me = functools.partial(
+                        wrk_runner.run, wrk, peer.server.url, "peer_me.lua", connections=ME_CONNECTIONS, env=peer.me_env
+                    )
+                    peer_me(seconds=WARMUP_SECONDS)
+                me_runs, baseline_runs, two_runs, peer_me_runs = [], [], [], []
                 for round_number in range(1, ROUNDS + 1):
-                    say(f"me, round {round_number}/{ROUNDS}: gateway, baseline, gateway with 2 workers")
+                    also = ", fastapi-users' /users/me" if peer else ""
+                    say(f"me, round {round_number}/{ROUNDS}: gateway, baseline, gateway with 2 workers{also}")
                     me_runs.append(bench.me(gateway, me_env, "me"))
                     baseline_runs.append(bench.me(baseline, me_env, "baseline"))
                     two_runs.append(bench.me(two, me_env, "me (2 workers)"))
+                    if peer:
+                        peer_me_runs.append(bench.record("fastapi-users /users/me", peer_me(seconds=SECONDS)))
 
-            say(f"login: {LOGIN_CONNECTIONS} connections for {SECONDS * 2:.0f} s")
             login_env = {
                 "BENCH_LOGIN_REQUEST": json.dumps(
                     {"query": LOGIN, "variables": {"i": {"email": EMAIL, "password": PASSWORD}}}
                 )
             }
-            login = bench.record(
-                "login",
-                wrk_runner.run(
-                    wrk, gateway.url, "login.lua", seconds=SECONDS * 2, connections=LOGIN_CONNECTIONS, env=login_env
-                ),
-            )
+            login_runs, peer_login_runs = [], []
+            for round_number in range(1, LOGIN_ROUNDS + 1):
+                also = ", then fastapi-users' login" if peer else ""
+                runs = f"{LOGIN_CONNECTIONS} connections for {SECONDS:.0f} s"
+                say(f"login, round {round_number}/{LOGIN_ROUNDS}: {runs}{also}")
+                login_runs.append(
+                    bench.record(
+                        "login",
+                        wrk_runner.run(
+                            wrk, gateway.url, "login.lua", seconds=SECONDS, connections=LOGIN_CONNECTIONS, env=login_env
+                        ),
+                    )
+                )
+                if peer:
+                    peer_login = wrk_runner.run(
+                        wrk,
+                        peer.server.url,
+                        "peer_login.lua",
+                        seconds=SECONDS,
+                        connections=LOGIN_CONNECTIONS,
+                        env=peer.login_env,
+                    )
+                    peer_login_runs.append(bench.record("fastapi-users login", peer_login))
+            peer_stack.close()  # the peer has had its runs: it stops, its database is dropped
 
             say("me during a login storm: both wrk at once")
             storm = wrk_runner.start(
@@ -464,6 +546,7 @@ def main() -> None:
     baseline_rps = median_of(baseline_runs, "ok_per_s")
     me_p99 = median_of(me_runs, "p99_ms")
     refresh_rps = median_of(refresh_runs, "ok_per_s")
+    login_rps = median_of(login_runs, "ok_per_s")
     values.update(
         {
             "me_rps": round(me_rps, 1),
@@ -472,13 +555,13 @@ def main() -> None:
             "baseline_rps": round(baseline_rps, 1),
             "baseline_p99_ms": median_of(baseline_runs, "p99_ms"),
             "me_ratio_to_baseline": round(me_rps / baseline_rps, 3),
-            "login_per_s": round(login.ok_per_s, 2),
-            "login_p50_ms": login.p50_ms,
-            "login_p99_ms": login.p99_ms,
+            "login_per_s": round(login_rps, 2),
+            "login_p50_ms": median_of(login_runs, "p50_ms"),
+            "login_p99_ms": median_of(login_runs, "p99_ms"),
             "bcrypt_check_ms": round(bcrypt_seconds * 1000, 1),
             "bcrypt_cost": BCRYPT_COST,
             "bcrypt_bound_per_s": round(bcrypt_bound, 2),
-            "login_ratio_to_bcrypt_bound": round(login.ok_per_s / bcrypt_bound, 3),
+            "login_ratio_to_bcrypt_bound": round(login_rps / bcrypt_bound, 3),
             "me_rps_storm": round(me_storm.ok_per_s, 1),
             "me_p99_storm_ms": me_storm.p99_ms,
             "me_p99_storm_ratio": round(me_storm.p99_ms / me_p99, 2),
@@ -492,12 +575,15 @@ def main() -> None:
             "workers_2_to_1": round(median_of(two_runs, "ok_per_s") / me_rps, 3),
         }
     )
+    if peer_me_runs and peer_login_runs:
+        values.update(peer_values(me_rps, login_rps, peer_me_runs, peer_login_runs))
     results = report.assemble(
         values, machine=machine(), date=datetime.now(UTC), runs=bench.runs, warnings=bench.warnings
     )
     results["total_seconds"] = round(time.monotonic() - started, 1)
     results["settings"] = {
         "rounds": ROUNDS,
+        "login_rounds": LOGIN_ROUNDS,
         "seconds_per_run": SECONDS,
         "me_connections": ME_CONNECTIONS,
         "login_connections": LOGIN_CONNECTIONS,
