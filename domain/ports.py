@@ -234,10 +234,6 @@ class ThrottleRepository(Protocol):
 
     async def clear(self, key: str) -> None: ...
 
-    async def purge_expired(self, now: datetime) -> int:
-        """Delete counters whose ``expires_at`` has passed; returns how many."""
-        ...
-
 
 class AuditRepository(Protocol):
     async def add(self, event: AuditEvent) -> None:

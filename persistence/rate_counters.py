@@ -57,7 +57,3 @@ class TortoiseThrottleRepository:
 
     async def clear(self, key: str) -> None:
         await ThrottleRow.filter(key=key).using_db(self._db).delete()
-
-    async def purge_expired(self, now: datetime) -> int:
-        """Delete counters that can no longer change a decision."""
-        return await ThrottleRow.filter(expires_at__lt=now).using_db(self._db).delete()

@@ -50,9 +50,6 @@ class RateLimits:
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
 
 
-# Expired counters are deleted by every this-many-th check, so the table stays small.
-PURGE_EVERY = 1000
-
 # Names of the limits, as they appear in keys and in the audit log.
 LOGIN_PER_IP = "login:ip"
 LOGIN_PER_ACCOUNT = "login:account"
@@ -113,7 +110,6 @@ class Throttle:
         self._limits = limits
         self._clock = clock
         self._audit = audit
-        self._checks = 0
         self._rates = {
             LOGIN_PER_IP: limits.login_per_ip,
             VERIFY_PER_IP: limits.verify_per_ip,
@@ -208,10 +204,6 @@ class Throttle:
             raise Counted(RateLimited(seconds_to_wait(wait)))
 
     async def _hit(self, uow: UnitOfWork, limit: str, subject: str) -> timedelta | None:
-        now = self._clock.now()
-        self._checks += 1
-        if self._checks % PURGE_EVERY == 0:
-            await uow.throttles.purge_expired(now)
         rate = self._rates[limit]
 
         def count(state: ThrottleState) -> tuple[ThrottleState, timedelta | None]:

@@ -248,12 +248,6 @@ class FakeThrottleRepository:
     async def clear(self, key: str) -> None:
         self._state.throttles.pop(key, None)
 
-    async def purge_expired(self, now: datetime) -> int:
-        expired = [key for key, state in self._state.throttles.items() if state.expires_at and state.expires_at < now]
-        for key in expired:
-            del self._state.throttles[key]
-        return len(expired)
-
 
 class FakeAuditRepository:
     def __init__(self, state: FakeState) -> None:
