@@ -12,8 +12,10 @@ Every table of the gateway and what becomes of its rows (docs/operations.md, "Re
   token is recognised and its session revoked.
 - ``otp_challenges``: deleted a day after the code expired; until then the right code, too
   late, is still answered "expired, ask for a new one" rather than "wrong code".
-- ``sign_in_tickets``, ``passkey_challenges``: deleted once expired; an expired one is
-  answered exactly as a missing one.
+- ``sign_in_tickets``, ``passkey_challenges``, ``provider_sign_in_states``,
+  ``provider_sign_in_codes``: deleted once expired; an expired one is answered exactly as a
+  missing one.
+- ``provider_identities``: the account's own; they go with it.
 - ``throttles``: deleted once ``expires_at`` has passed: from then on the counter decides
   nothing (``ThrottleState``). A locked account's row has no ``expires_at`` and stays until
   an operator unlocks it or a password reset ends the streak.
@@ -69,7 +71,7 @@ class RetentionCutoffs:
     sessions_used_before: datetime
     # one-time codes that expired before this
     codes_expired_before: datetime
-    # sign-in tickets and passkey challenges that expired before this
+    # sign-in tickets, passkey challenges and provider sign-in states and codes that expired before this
     challenges_expired_before: datetime
     # rate-limit and lockout counters whose expires_at is before this (never one without)
     throttles_expired_before: datetime

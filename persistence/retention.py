@@ -16,6 +16,8 @@ from persistence.models import (
     OtpChallengeRow,
     PasskeyChallengeRow,
     PasskeyRow,
+    ProviderSignInCodeRow,
+    ProviderSignInStateRow,
     RecoveryCodeRow,
     RefreshTokenRow,
     SessionRow,
@@ -146,6 +148,12 @@ class TortoiseRetentionStore:
 
     async def purge_expired_passkey_challenges(self, expired_before: datetime, limit: int) -> int:
         return await _delete_batch(PasskeyChallengeRow, Q(expires_at__lt=expired_before), limit)
+
+    async def purge_expired_provider_states(self, expired_before: datetime, limit: int) -> int:
+        return await _delete_batch(ProviderSignInStateRow, Q(expires_at__lt=expired_before), limit)
+
+    async def purge_expired_provider_codes(self, expired_before: datetime, limit: int) -> int:
+        return await _delete_batch(ProviderSignInCodeRow, Q(expires_at__lt=expired_before), limit)
 
     async def purge_expired_throttles(self, expired_before: datetime, limit: int) -> int:
         # A row without expires_at (NULL matches no comparison) holds a locked account: it stays.

@@ -99,6 +99,14 @@ class RetentionJob:
                 "passkey_challenges",
                 lambda limit: store.purge_expired_passkey_challenges(cutoffs.challenges_expired_before, limit),
             ),
+            (
+                "provider_sign_in_states",
+                lambda limit: store.purge_expired_provider_states(cutoffs.challenges_expired_before, limit),
+            ),
+            (
+                "provider_sign_in_codes",
+                lambda limit: store.purge_expired_provider_codes(cutoffs.challenges_expired_before, limit),
+            ),
             ("throttles", lambda limit: store.purge_expired_throttles(cutoffs.throttles_expired_before, limit)),
         ]
         audit_before = cutoffs.audit_before

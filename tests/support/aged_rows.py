@@ -14,6 +14,8 @@ from persistence.models import (
     OtpChallengeRow,
     PasskeyChallengeRow,
     PasskeyRow,
+    ProviderSignInCodeRow,
+    ProviderSignInStateRow,
     RecoveryCodeRow,
     RefreshTokenRow,
     SessionRow,
@@ -33,6 +35,8 @@ TABLES: dict[str, type[Model]] = {
     "otp_challenges": OtpChallengeRow,
     "sign_in_tickets": SignInTicketRow,
     "passkey_challenges": PasskeyChallengeRow,
+    "provider_sign_in_states": ProviderSignInStateRow,
+    "provider_sign_in_codes": ProviderSignInCodeRow,
     "throttles": ThrottleRow,
     "audit_events": AuditEventRow,
     "totp_factors": TotpFactorRow,
@@ -50,6 +54,8 @@ DELETED = {
     "otp_challenges": 2,
     "sign_in_tickets": 1,
     "passkey_challenges": 1,
+    "provider_sign_in_states": 1,
+    "provider_sign_in_codes": 1,
     "throttles": 2,
     "audit_events": 2,
 }
@@ -96,6 +102,7 @@ class AgedRows:
         await self._sessions(ann)
         await self._codes(ann, bob, cat, dan)
         await self._tickets_and_challenges(ann, dan)
+        await self._provider_sign_ins()
         await self._throttles()
         await self._audit_events(ann, dan)
         await self._factors(ann, dan)
@@ -255,6 +262,28 @@ class AgedRows:
         )
         await self._challenge(ann, "live passkey challenge", expires_at=now + HOUR, gone=False)
         await self._challenge(dan, "the stale sign-up's passkey challenge", expires_at=now + HOUR, gone=True)
+
+    async def _provider_sign_ins(self) -> None:
+        now = self.now
+        for name, expires_at, gone in (
+            ("provider sign-in expired a second ago", now - timedelta(seconds=1), True),
+            ("provider sign-in still under way", now + HOUR, False),
+        ):
+            state_hash, code_hash = uuid.uuid4().hex * 2, uuid.uuid4().hex * 2
+            await ProviderSignInStateRow.create(
+                state_hash=state_hash,
+                provider="company-sso",
+                browser_hash="b" * 64,
+                nonce_hash="n" * 64,
+                code_verifier="v" * 64,
+                return_url="https://app.example.com/signed-in",
+                expires_at=expires_at,
+            )
+            self._expect("provider_sign_in_states", state_hash, f"{name}: its state", gone=gone)
+            await ProviderSignInCodeRow.create(
+                code_hash=code_hash, provider="company-sso", subject="248289761001", expires_at=expires_at
+            )
+            self._expect("provider_sign_in_codes", code_hash, f"{name}: its one-time code", gone=gone)
 
     async def _throttle(self, key: str, name: str, *, gone: bool, **state: Any) -> None:
         await ThrottleRow.create(key=key, **state)
