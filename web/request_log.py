@@ -135,4 +135,11 @@ def configure_logging(*, json_lines: bool, level: int = logging.INFO) -> None:
     """Every logger of the process to stderr: JSON lines (production) or text (development)."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(TEXT_FORMAT))
+    # Neither format shows where a line was logged from, nor the thread or process: the
+    # logging module need not look them up for every line (its documented optimisations;
+    # a quarter of what a request's line cost).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     logging.basicConfig(level=level, handlers=[handler], force=True)
