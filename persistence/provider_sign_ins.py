@@ -1,4 +1,5 @@
-"""Provider sign-ins under way, their one-time codes, and the identities linked to accounts."""
+"""Provider sign-ins under way, their one-time codes, the link tokens of LinkRequired, and the
+identities linked to accounts."""
 
 from __future__ import annotations
 
@@ -6,14 +7,16 @@ from typing import TYPE_CHECKING
 
 from tortoise.exceptions import IntegrityError
 
-from domain.entities import ProviderIdentity, ProviderSignInCode, ProviderSignInState
+from domain.entities import ProviderIdentity, ProviderLinkToken, ProviderSignInCode, ProviderSignInState
 from domain.errors import EmailAlreadyTaken
-from persistence.models import ProviderIdentityRow, ProviderSignInCodeRow, ProviderSignInStateRow
+from persistence.models import ProviderIdentityRow, ProviderLinkTokenRow, ProviderSignInCodeRow, ProviderSignInStateRow
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from uuid import UUID
 
     from tortoise.backends.base.client import BaseDBAsyncClient
+    from tortoise.models import Model
 
 
 class TortoiseProviderSignInRepository:
@@ -73,10 +76,47 @@ class TortoiseProviderSignInRepository:
 
     async def get_identity(self, provider: str, subject: str) -> ProviderIdentity | None:
         row = await ProviderIdentityRow.filter(provider=provider, subject=subject).using_db(self._db).first()
-        if row is None:
+        return None if row is None else _identity(row)
+
+    async def list_identities(self, user_id: UUID) -> list[ProviderIdentity]:
+        rows = await ProviderIdentityRow.filter(user_id=user_id).using_db(self._db).order_by("created_at", "id")
+        return [_identity(row) for row in rows]
+
+    async def delete_identity(self, user_id: UUID, provider: str) -> bool:
+        return bool(await ProviderIdentityRow.filter(user_id=user_id, provider=provider).using_db(self._db).delete())
+
+    async def add_link_token(self, token: ProviderLinkToken) -> None:
+        await ProviderLinkTokenRow.create(
+            using_db=self._db,
+            token_hash=token.token_hash,
+            provider=token.provider,
+            subject=token.subject,
+            email=token.email,
+            user_id=token.user_id,
+            expires_at=token.expires_at,
+        )
+
+    async def take_link_token(self, token_hash: str) -> ProviderLinkToken | None:
+        row = await ProviderLinkTokenRow.filter(token_hash=token_hash).using_db(self._db).first()
+        if row is None or not await ProviderLinkTokenRow.filter(token_hash=token_hash).using_db(self._db).delete():
             return None
         user_id: UUID = row.user_id  # type: ignore[attr-defined]  # Tortoise adds the FK column attribute
-        return ProviderIdentity(row.provider, row.subject, user_id, row.email, row.created_at, row.last_used_at)
+        return ProviderLinkToken(row.token_hash, row.provider, row.subject, row.email, user_id, row.expires_at)
+
+    async def purge_expired(self, now: datetime, limit: int) -> int:
+        purged = 0
+        kinds: tuple[tuple[type[Model], str], ...] = (
+            (ProviderSignInStateRow, "state_hash"),
+            (ProviderSignInCodeRow, "code_hash"),
+            (ProviderLinkTokenRow, "token_hash"),
+        )
+        for model, key in kinds:
+            # A bounded batch: the oldest first, by the expires_at index.
+            expired = model.filter(expires_at__lte=now).using_db(self._db).order_by("expires_at").limit(limit)
+            keys = await expired.values_list(key, flat=True)
+            if keys:
+                purged += await model.filter(**{f"{key}__in": keys}).using_db(self._db).delete()
+        return purged
 
     async def add_identity(self, identity: ProviderIdentity) -> None:
         try:
@@ -98,3 +138,8 @@ class TortoiseProviderSignInRepository:
             .using_db(self._db)
             .update(email=identity.email, last_used_at=identity.last_used_at)
         )
+
+
+def _identity(row: ProviderIdentityRow) -> ProviderIdentity:
+    user_id: UUID = row.user_id  # type: ignore[attr-defined]  # Tortoise adds the FK column attribute
+    return ProviderIdentity(row.provider, row.subject, user_id, row.email, row.created_at, row.last_used_at)
