@@ -60,6 +60,11 @@ class OidcProviderSetting(BaseModel):
     client_id: str = Field(min_length=1, max_length=512)
     client_secret: SecretStr
     scopes: list[str] = Field(default_factory=lambda: ["openid", "email", "profile"])
+    # the name on the SPA's button ("Sign in with …"); the provider's id when not given
+    display_name: str | None = Field(default=None, min_length=1, max_length=64)
+    # link a new identity to the account with its address when the provider asserts it verified,
+    # instead of answering LinkRequired: trusts the provider with every such account (docs/providers.md)
+    auto_link_verified_email: bool = False
 
     @field_validator("issuer")
     @classmethod

@@ -99,6 +99,8 @@ def identity_providers(settings: Settings) -> OpenIdProviders | None:
             client_id=setting.client_id,
             client_secret=setting.client_secret.get_secret_value(),
             scopes=tuple(setting.scopes),
+            display_name=setting.display_name or provider,
+            auto_link_verified_email=setting.auto_link_verified_email,
         )
         for provider, setting in settings.oidc_providers.items()
     ]

@@ -311,6 +311,8 @@ class MailKind(enum.StrEnum):
     RECOVERY_CODES_REPLACED = "recovery_codes_replaced"  # notice: new recovery codes, the old ones void
     PASSKEY_ADDED = "passkey_added"  # notice: a passkey was added
     PASSKEY_REMOVED = "passkey_removed"  # notice: a passkey was removed
+    PROVIDER_LINKED = "provider_linked"  # notice: a provider's identity now signs in to the account
+    PROVIDER_UNLINKED = "provider_unlinked"  # notice: a provider's identity no longer does
 
 
 @dataclass(frozen=True)
@@ -319,7 +321,8 @@ class OutgoingMail:
 
     ``code`` and ``code_lifetime_seconds`` are set for the kinds that carry a
     one-time code; ``new_email`` for ``EMAIL_CHANGED``; ``remaining`` (recovery codes
-    left) for ``RECOVERY_CODE_USED``.
+    left) for ``RECOVERY_CODE_USED``; ``provider`` (its display name) for ``PROVIDER_LINKED``
+    and ``PROVIDER_UNLINKED``.
     """
 
     to: str
@@ -329,6 +332,7 @@ class OutgoingMail:
     code_lifetime_seconds: int | None = None
     new_email: str | None = None
     remaining: int | None = None
+    provider: str | None = None
 
 
 class AuditEventType(enum.StrEnum):
@@ -367,6 +371,8 @@ class AuditEventType(enum.StrEnum):
     PROVIDER_SIGN_IN = "provider_sign_in"  # detail: the provider's id
     PROVIDER_SIGN_IN_FAILED = "provider_sign_in_failed"  # detail: the provider's id and why
     ACCOUNT_CREATED_BY_PROVIDER = "account_created_by_provider"  # detail: the provider's id
+    PROVIDER_LINKED = "provider_linked"  # detail: the provider's id, and ":auto" when the setting linked it
+    PROVIDER_UNLINKED = "provider_unlinked"  # detail: the provider's id
 
 
 @dataclass(frozen=True)
@@ -432,6 +438,28 @@ class ProviderSignInCode:
     email: str | None
     email_verified: bool
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ProviderLinkToken:
+    """A provider identity waiting to be linked to the account that has its address
+    (``LinkRequired``): behind the SHA-256 of a short-lived, single-use token that only a
+    session of that account can redeem."""
+
+    token_hash: str
+    provider: str
+    subject: str
+    email: str | None
+    user_id: UUID
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class SignInProvider:
+    """A provider the SPA may offer a button for: its id and the name people know it by."""
+
+    id: str
+    display_name: str
 
 
 @dataclass(frozen=True)

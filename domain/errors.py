@@ -133,11 +133,31 @@ class InvalidProviderCode(AuthError):
 
 class LinkRequired(AuthError):
     """The provider asserted the address of an existing account that this identity is not linked
-    to: it is never linked silently."""
+    to: it is never linked silently. ``link_token`` links it once a session of that account
+    redeems it (``ProviderLinkService.link``)."""
 
-    def __init__(self, provider: str) -> None:
+    def __init__(self, provider: str, link_token: str | None = None) -> None:
         super().__init__(provider)
         self.provider = provider
+        self.link_token = link_token
+
+
+class InvalidLinkToken(AuthError):
+    """The link token is unknown, expired, already used, or not for the signed-in account."""
+
+
+class ProviderAlreadyLinked(AuthError):
+    """The identity is linked to an account already, or the account has an identity at this
+    provider already (unlink it first)."""
+
+
+class ProviderNotLinked(AuthError):
+    """The account has no identity at this provider."""
+
+
+class LastSignInMethod(AuthError):
+    """Removing this would leave the account with no way in: no password, no passkey and no
+    other provider identity."""
 
 
 class ProviderEmailNotVerified(AuthError):

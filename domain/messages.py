@@ -47,3 +47,9 @@ def passkey_notice(to: str, kind: MailKind, product: str) -> OutgoingMail:
     """A passkey was added to the account, or removed from it."""
     assert kind in (MailKind.PASSKEY_ADDED, MailKind.PASSKEY_REMOVED), kind
     return OutgoingMail(to=to, kind=kind, product=product)
+
+
+def provider_notice(to: str, kind: MailKind, product: str, provider: str) -> OutgoingMail:
+    """A provider's identity was linked to the account (it signs in to it now), or unlinked."""
+    assert kind in (MailKind.PROVIDER_LINKED, MailKind.PROVIDER_UNLINKED), kind
+    return OutgoingMail(to=to, kind=kind, product=product, provider=provider)

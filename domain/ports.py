@@ -28,10 +28,12 @@ if TYPE_CHECKING:
         PasskeyChallenge,
         ProviderAssertion,
         ProviderIdentity,
+        ProviderLinkToken,
         ProviderSignInCode,
         ProviderSignInState,
         RefreshTokenRecord,
         Session,
+        SignInProvider,
         SignInTicket,
         TotpFactor,
         User,
@@ -306,6 +308,15 @@ class IdentityProviders(Protocol):
 
     def known(self, provider: str) -> bool: ...
 
+    def listed(self) -> tuple[SignInProvider, ...]:
+        """Every provider set up, in the operator's order: ids and display names, no secret."""
+        ...
+
+    def links_verified_email(self, provider: str) -> bool:
+        """Whether ``provider`` is set up to link an identity with a verified address to the
+        account that has it without asking (``auto_link_verified_email``)."""
+        ...
+
     async def authorization_url(self, provider: str, state: str, nonce: str, code_verifier: str) -> str:
         """Where to send the browser: the provider's authorization endpoint, with the code flow,
         PKCE S256 of ``code_verifier``, ``state`` and ``nonce``.
@@ -348,6 +359,20 @@ class ProviderSignInRepository(Protocol):
         ...
 
     async def save_identity(self, identity: ProviderIdentity) -> None: ...
+
+    async def list_identities(self, user_id: UUID) -> list[ProviderIdentity]:
+        """The account's identities, oldest link first."""
+        ...
+
+    async def delete_identity(self, user_id: UUID, provider: str) -> bool:
+        """Unlink the account's identity at ``provider``; False when it had none."""
+        ...
+
+    async def add_link_token(self, token: ProviderLinkToken) -> None: ...
+
+    async def take_link_token(self, token_hash: str) -> ProviderLinkToken | None:
+        """Delete and return the link token of ``token_hash``: only one caller gets it."""
+        ...
 
 
 class AuditObserver(Protocol):
@@ -396,6 +421,8 @@ class RetentionStore(Protocol):
     async def purge_expired_provider_states(self, expired_before: datetime, limit: int) -> int: ...
 
     async def purge_expired_provider_codes(self, expired_before: datetime, limit: int) -> int: ...
+
+    async def purge_expired_provider_link_tokens(self, expired_before: datetime, limit: int) -> int: ...
 
     async def purge_expired_throttles(self, expired_before: datetime, limit: int) -> int:
         """Delete counters whose ``expires_at`` is before ``expired_before``; never one without."""

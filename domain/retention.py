@@ -13,7 +13,7 @@ Every table of the gateway and what becomes of its rows (docs/operations.md, "Re
 - ``otp_challenges``: deleted a day after the code expired; until then the right code, too
   late, is still answered "expired, ask for a new one" rather than "wrong code".
 - ``sign_in_tickets``, ``passkey_challenges``, ``provider_sign_in_states``,
-  ``provider_sign_in_codes``: deleted once expired; an expired one is answered exactly as a
+  ``provider_sign_in_codes``, ``provider_link_tokens``: deleted once expired; an expired one is answered exactly as a
   missing one.
 - ``provider_identities``: the account's own; they go with it.
 - ``throttles``: deleted once ``expires_at`` has passed: from then on the counter decides

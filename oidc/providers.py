@@ -18,7 +18,7 @@ from joserfc import jwt
 from joserfc.errors import ClaimError, JoseError
 from joserfc.jwk import KeySet
 
-from domain.entities import ProviderAssertion
+from domain.entities import ProviderAssertion, SignInProvider
 from domain.errors import ProviderRefused, ProviderUnavailable
 
 if TYPE_CHECKING:
@@ -43,6 +43,8 @@ class ProviderConfig:
     client_id: str
     client_secret: str = field(repr=False)
     scopes: tuple[str, ...] = ("openid", "email", "profile")
+    display_name: str = ""  # the id when empty
+    auto_link_verified_email: bool = False
 
 
 @dataclass
@@ -64,6 +66,13 @@ class OpenIdProviders:
 
     def known(self, provider: str) -> bool:
         return provider in self._configs
+
+    def listed(self) -> tuple[SignInProvider, ...]:
+        return tuple(SignInProvider(config.id, config.display_name or config.id) for config in self._configs.values())
+
+    def links_verified_email(self, provider: str) -> bool:
+        config = self._configs.get(provider)
+        return config is not None and config.auto_link_verified_email
 
     async def authorization_url(self, provider: str, state: str, nonce: str, code_verifier: str) -> str:
         config = self._configs[provider]

@@ -224,3 +224,20 @@ class ProviderSignInCodeRow(Model):
 
     class Meta:
         table = "provider_sign_in_codes"
+
+
+# A provider identity waiting for the owner of the account that has its address to link it
+# (LinkRequired), behind the SHA-256 of a single-use, short-lived token. Only that account's
+# sessions redeem it; the account's deletion takes it along.
+class ProviderLinkTokenRow(Model):
+    token_hash = fields.CharField(max_length=64, primary_key=True)
+    provider = fields.CharField(max_length=32)
+    subject = fields.CharField(max_length=255)
+    email = fields.CharField(max_length=254, null=True)
+    user: fields.ForeignKeyRelation[UserRow] = fields.ForeignKeyField(
+        "models.UserRow", related_name="provider_link_tokens", on_delete=fields.CASCADE
+    )
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "provider_link_tokens"

@@ -1,4 +1,5 @@
-"""Provider sign-ins under way, their one-time codes, and the identities linked to accounts."""
+"""Provider sign-ins under way, their one-time codes, the link tokens of LinkRequired, and the
+identities linked to accounts."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from typing import TYPE_CHECKING
 
 from tortoise.exceptions import IntegrityError
 
-from domain.entities import ProviderIdentity, ProviderSignInCode, ProviderSignInState
+from domain.entities import ProviderIdentity, ProviderLinkToken, ProviderSignInCode, ProviderSignInState
 from domain.errors import EmailAlreadyTaken
-from persistence.models import ProviderIdentityRow, ProviderSignInCodeRow, ProviderSignInStateRow
+from persistence.models import ProviderIdentityRow, ProviderLinkTokenRow, ProviderSignInCodeRow, ProviderSignInStateRow
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -73,10 +74,32 @@ class TortoiseProviderSignInRepository:
 
     async def get_identity(self, provider: str, subject: str) -> ProviderIdentity | None:
         row = await ProviderIdentityRow.filter(provider=provider, subject=subject).using_db(self._db).first()
-        if row is None:
+        return None if row is None else _identity(row)
+
+    async def list_identities(self, user_id: UUID) -> list[ProviderIdentity]:
+        rows = await ProviderIdentityRow.filter(user_id=user_id).using_db(self._db).order_by("created_at", "id")
+        return [_identity(row) for row in rows]
+
+    async def delete_identity(self, user_id: UUID, provider: str) -> bool:
+        return bool(await ProviderIdentityRow.filter(user_id=user_id, provider=provider).using_db(self._db).delete())
+
+    async def add_link_token(self, token: ProviderLinkToken) -> None:
+        await ProviderLinkTokenRow.create(
+            using_db=self._db,
+            token_hash=token.token_hash,
+            provider=token.provider,
+            subject=token.subject,
+            email=token.email,
+            user_id=token.user_id,
+            expires_at=token.expires_at,
+        )
+
+    async def take_link_token(self, token_hash: str) -> ProviderLinkToken | None:
+        row = await ProviderLinkTokenRow.filter(token_hash=token_hash).using_db(self._db).first()
+        if row is None or not await ProviderLinkTokenRow.filter(token_hash=token_hash).using_db(self._db).delete():
             return None
         user_id: UUID = row.user_id  # type: ignore[attr-defined]  # Tortoise adds the FK column attribute
-        return ProviderIdentity(row.provider, row.subject, user_id, row.email, row.created_at, row.last_used_at)
+        return ProviderLinkToken(row.token_hash, row.provider, row.subject, row.email, user_id, row.expires_at)
 
     async def add_identity(self, identity: ProviderIdentity) -> None:
         try:
@@ -98,3 +121,8 @@ class TortoiseProviderSignInRepository:
             .using_db(self._db)
             .update(email=identity.email, last_used_at=identity.last_used_at)
         )
+
+
+def _identity(row: ProviderIdentityRow) -> ProviderIdentity:
+    user_id: UUID = row.user_id  # type: ignore[attr-defined]  # Tortoise adds the FK column attribute
+    return ProviderIdentity(row.provider, row.subject, user_id, row.email, row.created_at, row.last_used_at)

@@ -16,6 +16,7 @@ from persistence.models import (
     OtpChallengeRow,
     PasskeyChallengeRow,
     PasskeyRow,
+    ProviderLinkTokenRow,
     ProviderSignInCodeRow,
     ProviderSignInStateRow,
     RecoveryCodeRow,
@@ -154,6 +155,9 @@ class TortoiseRetentionStore:
 
     async def purge_expired_provider_codes(self, expired_before: datetime, limit: int) -> int:
         return await _delete_batch(ProviderSignInCodeRow, Q(expires_at__lt=expired_before), limit)
+
+    async def purge_expired_provider_link_tokens(self, expired_before: datetime, limit: int) -> int:
+        return await _delete_batch(ProviderLinkTokenRow, Q(expires_at__lt=expired_before), limit)
 
     async def purge_expired_throttles(self, expired_before: datetime, limit: int) -> int:
         # A row without expires_at (NULL matches no comparison) holds a locked account: it stays.

@@ -46,7 +46,16 @@ CANDIDATES: dict[type[errors.AuthError], _Candidates] = {
     errors.ReauthenticationRequired: ((types.ReauthenticationRequired, lambda _: types.ReauthenticationRequired()),),
     errors.ProviderUnavailable: ((types.ProviderUnavailable, lambda _: types.ProviderUnavailable()),),
     errors.InvalidProviderCode: ((types.InvalidProviderCode, lambda _: types.InvalidProviderCode()),),
-    errors.LinkRequired: ((types.LinkRequired, lambda failure: types.LinkRequired(provider=failure.provider)),),
+    errors.LinkRequired: (
+        (
+            types.LinkRequired,
+            lambda failure: types.LinkRequired(provider=failure.provider, link_token=failure.link_token),
+        ),
+    ),
+    errors.InvalidLinkToken: ((types.InvalidLinkToken, lambda _: types.InvalidLinkToken()),),
+    errors.ProviderAlreadyLinked: ((types.ProviderAlreadyLinked, lambda _: types.ProviderAlreadyLinked()),),
+    errors.ProviderNotLinked: ((types.ProviderNotLinked, lambda _: types.ProviderNotLinked()),),
+    errors.LastSignInMethod: ((types.LastSignInMethod, lambda _: types.LastSignInMethod()),),
     errors.ProviderEmailNotVerified: ((types.ProviderEmailNotVerified, lambda _: types.ProviderEmailNotVerified()),),
 }
 

@@ -395,6 +395,64 @@ class LinkRequired(Error):
     message: str = "An account with this e-mail address exists: sign in to it the way you usually do."
     code: str = "LINK_REQUIRED"
     provider: str = ""
+    link_token: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Links this identity to that account once a session of the account (signed in the way it "
+            "signs in) gives it to linkProvider; single use, valid for ten minutes. Keep it in memory only."
+        ),
+    )
+
+
+@strawberry.type
+class InvalidLinkToken(Error):
+    message: str = (
+        "This link has expired, was already used, or is not for this account; sign in with the provider again."
+    )
+    code: str = "INVALID_LINK_TOKEN"
+
+
+@strawberry.type(description="The identity is linked already, or the account has an identity at this provider already.")
+class ProviderAlreadyLinked(Error):
+    message: str = "This sign-in is linked already, or the account has one at this provider: unlink it first."
+    code: str = "PROVIDER_ALREADY_LINKED"
+
+
+@strawberry.type
+class ProviderNotLinked(Error):
+    message: str = "The account has no sign-in with this provider."
+    code: str = "PROVIDER_NOT_LINKED"
+
+
+@strawberry.type(
+    description="It is the account's only way in (no password, no passkey, no other provider): set a password first."
+)
+class LastSignInMethod(Error):
+    message: str = "This is the only way to sign in to the account: set a password or add a passkey first."
+    code: str = "LAST_SIGN_IN_METHOD"
+
+
+@strawberry.type(description="An identity at a sign-in provider, linked to the account.")
+class ProviderIdentity:
+    provider: str = strawberry.field(description="The provider's id (signInProviders).")
+    email: str | None = strawberry.field(description="The address the provider last asserted.")
+    linked_at: datetime
+    last_used_at: datetime = strawberry.field(description="When it last signed in (or was linked).")
+
+    @classmethod
+    def from_domain(cls, identity: entities.ProviderIdentity) -> ProviderIdentity:
+        return cls(
+            provider=identity.provider,
+            email=identity.email,
+            linked_at=identity.created_at,
+            last_used_at=identity.last_used_at,
+        )
+
+
+@strawberry.type(description="A provider the SPA may offer a sign-in button for.")
+class SignInProvider:
+    id: str = strawberry.field(description="What beginProviderSignIn takes as `provider`.")
+    display_name: str
 
 
 @strawberry.type(

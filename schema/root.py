@@ -24,11 +24,13 @@ from resolvers import (
     finish_passkey_registration,
     finish_passkey_sign_in,
     finish_provider_sign_in,
+    link_provider,
     login,
     logout,
     logout_all,
     me,
     passkeys,
+    provider_identities,
     reauthenticate,
     refresh_token,
     regenerate_recovery_codes,
@@ -43,6 +45,8 @@ from resolvers import (
     revoke_session,
     second_factors,
     sessions,
+    sign_in_providers,
+    unlink_provider,
     update_profile,
     verify_otp,
 )
@@ -77,6 +81,8 @@ class Query:
     sessions = sessions.field
     second_factors = second_factors.field
     passkeys = passkeys.field
+    provider_identities = provider_identities.field
+    sign_in_providers = sign_in_providers.field
 
 
 @strawberry.type
@@ -111,6 +117,8 @@ class Mutation:
     finish_passkey_sign_in = finish_passkey_sign_in.field
     begin_provider_sign_in = begin_provider_sign_in.field
     finish_provider_sign_in = finish_provider_sign_in.field
+    link_provider = link_provider.field
+    unlink_provider = unlink_provider.field
 
 
 def build_schema(

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from domain.services.mail_queue import MailQueue
     from domain.services.passkeys import PasskeyService
     from domain.services.password_reset import PasswordResetService
+    from domain.services.provider_links import ProviderLinkService
     from domain.services.provider_sign_in import ProviderSignInService
     from domain.services.refresh import RefreshService
     from domain.services.registration import RegistrationService
@@ -38,5 +39,6 @@ class Services:
     second_factors: SecondFactorService
     passkeys: PasskeyService
     provider_sign_in: ProviderSignInService
+    provider_links: ProviderLinkService
     throttle: Throttle
     mail_queue: MailQueue

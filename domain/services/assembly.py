@@ -21,6 +21,7 @@ from domain.services.otp_sender import OtpSender
 from domain.services.passkeys import PasskeyService
 from domain.services.password_check import PasswordCheck
 from domain.services.password_reset import PasswordResetService
+from domain.services.provider_links import ProviderLinkService
 from domain.services.provider_sign_in import NoIdentityProviders, ProviderSignInService
 from domain.services.recovery_codes import RecoveryCodeBook
 from domain.services.refresh import RefreshService
@@ -77,6 +78,7 @@ def wire_services(
     refresh_tokens = RefreshTokenMinter(keys.refresh_token)
     codes = OtpCodes(keys.otp)
     mail_queue = MailQueue(mailer)
+    providers = providers or NoIdentityProviders()
     audit = AuditTrail(uow, clock, audit_observer)
     throttle = Throttle(uow, keys.throttle, limits, clock, audit)
     tries = CodeTries(throttle, clock, policy)
@@ -121,8 +123,9 @@ def wire_services(
         second_factors=second_factors,
         passkeys=passkeys,
         provider_sign_in=ProviderSignInService(
-            uow, providers or NoIdentityProviders(), sessions, second_factors, clock, policy, throttle, audit
+            uow, providers, sessions, second_factors, clock, policy, throttle, audit, mail_queue
         ),
+        provider_links=ProviderLinkService(uow, providers, password_check, mail_queue, clock, policy, audit),
         throttle=throttle,
         mail_queue=mail_queue,
     )

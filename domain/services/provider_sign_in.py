@@ -11,7 +11,12 @@
 
 Identities are keyed by (provider, subject). A new account is made only from a verified
 address, has no password, and removes a pending sign-up on that address; an existing account
-with the address is never linked silently (``LinkRequired``).
+with the address is never linked silently: the answer is ``LinkRequired`` with a link token
+for ``ProviderLinkService.link``, unless the operator set the provider up to link verified
+addresses itself (``auto_link_verified_email``).
+
+A row that is read is deleted by that read; the ones nobody came back for go with the
+retention job (``domain.retention``).
 """
 
 from __future__ import annotations
@@ -23,12 +28,15 @@ import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from domain import messages
 from domain.entities import (
     UNKNOWN_CLIENT,
     AuditEventType,
     AuthMethod,
+    MailKind,
     ProviderCallbackOutcome,
     ProviderIdentity,
+    ProviderLinkToken,
     ProviderSignInCode,
     ProviderSignInStarted,
     ProviderSignInState,
@@ -50,16 +58,19 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
-    from domain.entities import Client, MfaRequired, ProviderAssertion, SignedIn
+    from domain.entities import Client, MfaRequired, ProviderAssertion, SignedIn, SignInProvider
     from domain.policy import AuthPolicy
     from domain.ports import Clock, IdentityProviders, UnitOfWork
     from domain.services.audit import AuditTrail
+    from domain.services.mail_queue import MailQueue
     from domain.services.second_factors import SecondFactorService
     from domain.services.session_starter import SessionStarter
     from domain.services.throttle import Throttle
 
 STATE_LIFETIME = timedelta(minutes=10)
 CODE_LIFETIME = timedelta(minutes=1)
+# long enough to sign in to the existing account (password, second factor) and link
+LINK_TOKEN_LIFETIME = timedelta(minutes=10)
 PARAMETER_MAX_LENGTH = 2048  # what a provider sends back (state, code, error); longer is not theirs
 SECRET_MAX_LENGTH = 128  # our own random values (the browser's cookie, the one-time code)
 PROVIDER_SIGN_IN = (AuthMethod.FEDERATED,)
@@ -75,8 +86,14 @@ class CallbackError:
     PROVIDER_REFUSED = "provider_refused"  # the code was refused or the ID token failed a check
 
 
-def _hash(value: str) -> str:
+def secret_hash(value: str) -> str:
+    """How a random value of ours (state, code, link token) is kept: its SHA-256."""
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def display_name(providers: IdentityProviders, provider: str) -> str:
+    """How people know ``provider``: its display name, or its id once it is no longer set up."""
+    return next((known.display_name for known in providers.listed() if known.id == provider), provider)
 
 
 def _provider_error(error: str) -> str:
@@ -84,7 +101,7 @@ def _provider_error(error: str) -> str:
 
 
 def _same_hash(value: str | None, expected_hash: str) -> bool:
-    return value is not None and hmac.compare_digest(_hash(value), expected_hash)
+    return value is not None and hmac.compare_digest(secret_hash(value), expected_hash)
 
 
 class ProviderSignInService:
@@ -98,8 +115,10 @@ class ProviderSignInService:
         policy: AuthPolicy,
         throttle: Throttle,
         audit: AuditTrail,
+        mail_queue: MailQueue,
     ) -> None:
         self._uow = uow
+        self._mail_queue = mail_queue
         self._providers = providers
         self._sessions = sessions
         self._second_factors = second_factors
@@ -136,10 +155,10 @@ class ProviderSignInService:
         async with self._uow() as uow:
             await uow.providers.add_state(
                 ProviderSignInState(
-                    state_hash=_hash(state),
+                    state_hash=secret_hash(state),
                     provider=provider,
-                    browser_hash=_hash(browser_secret),
-                    nonce_hash=_hash(nonce),
+                    browser_hash=secret_hash(browser_secret),
+                    nonce_hash=secret_hash(nonce),
                     code_verifier=code_verifier,
                     return_url=return_url,
                     expires_at=self._clock.now() + STATE_LIFETIME,
@@ -168,7 +187,7 @@ class ProviderSignInService:
         pending = None
         if state and len(state) <= PARAMETER_MAX_LENGTH:
             async with self._uow() as uow:
-                pending = await uow.providers.take_state(_hash(state))
+                pending = await uow.providers.take_state(secret_hash(state))
                 await uow.commit()
         if pending is None and error is not None and not state:
             # Some providers leave the state out of an error (RFC 6749 asks for it): an error
@@ -196,7 +215,7 @@ class ProviderSignInService:
         async with self._uow() as uow:
             await uow.providers.add_code(
                 ProviderSignInCode(
-                    code_hash=_hash(one_time),
+                    code_hash=secret_hash(one_time),
                     provider=provider,
                     subject=assertion.subject,
                     email=assertion.email,
@@ -227,8 +246,9 @@ class ProviderSignInService:
             return await self._finish(code, client)
 
     async def _finish(self, code: str, client: Client) -> SignedIn | MfaRequired:
+        linked_to: User | None = None
         async with self._uow() as uow, committing_refusals(uow):
-            pending = await uow.providers.take_code(_hash(code))
+            pending = await uow.providers.take_code(secret_hash(code))
             now = self._clock.now()
             if pending is None or pending.expires_at <= now:
                 raise Counted(InvalidProviderCode())  # spent all the same
@@ -239,18 +259,34 @@ class ProviderSignInService:
                 identity.email = pending.email
                 await uow.providers.save_identity(identity)
             else:
-                user = await self._new_account(uow, pending, now, client)
+                user, linked = await self._first_sign_in(uow, pending, now, client)
+                linked_to = user if linked else None
             mfa = await self._second_factors.challenge(uow, user)
             if mfa is not None:
                 await uow.commit()
-                return mfa
-            signed_in = await self._sessions.start(uow, user, client, amr=PROVIDER_SIGN_IN)
-            await self._audit.record(uow, AuditEventType.PROVIDER_SIGN_IN, client, user.id, pending.provider)
-            await uow.commit()
-            return signed_in
+                answer: SignedIn | MfaRequired = mfa
+            else:
+                answer = await self._sessions.start(uow, user, client, amr=PROVIDER_SIGN_IN)
+                await self._audit.record(uow, AuditEventType.PROVIDER_SIGN_IN, client, user.id, pending.provider)
+                await uow.commit()
+        if linked_to is not None:
+            name = display_name(self._providers, pending.provider)
+            notice = messages.provider_notice(
+                linked_to.email, MailKind.PROVIDER_LINKED, self._policy.product_name, name
+            )
+            self._mail_queue.post(notice)
+        return answer
 
-    async def _new_account(self, uow: UnitOfWork, pending: ProviderSignInCode, now: datetime, client: Client) -> User:
-        """The account of a first sign-in with this identity, made from its verified address."""
+    async def _first_sign_in(
+        self, uow: UnitOfWork, pending: ProviderSignInCode, now: datetime, client: Client
+    ) -> tuple[User, bool]:
+        """The account of a first sign-in with this identity: made from its verified address, or
+        (when the provider is set up for it) the account that has that address, linked; True then.
+
+        Raises:
+            Counted(ProviderEmailNotVerified): no verified address.
+            Counted(LinkRequired): an account has the address; the link token is kept with the refusal.
+        """
         errors = InputCollector()
         email = normalise_email(pending.email or "", errors)
         if errors.errors or not pending.email_verified:
@@ -261,10 +297,7 @@ class ProviderSignInService:
         found = await uow.users.get_by_email(email)
         existing = self._policy.account(found, now)
         if existing is not None and existing.email_verified:
-            await self._audit.record(
-                uow, AuditEventType.PROVIDER_SIGN_IN_FAILED, client, existing.id, f"{pending.provider}:link_required"
-            )
-            raise Counted(LinkRequired(pending.provider))
+            return await self._existing_account(uow, existing, pending, now, client), True
         if found is not None:
             # A sign-up nobody confirmed: its password was chosen before the address was proved,
             # and the provider's proof is not its: it goes, with what identifies its maker.
@@ -284,7 +317,40 @@ class ProviderSignInService:
             ProviderIdentity(pending.provider, pending.subject, user.id, email, created_at=now, last_used_at=now)
         )
         await self._audit.record(uow, AuditEventType.ACCOUNT_CREATED_BY_PROVIDER, client, user.id, pending.provider)
-        return user
+        return user, False
+
+    async def _existing_account(
+        self, uow: UnitOfWork, existing: User, pending: ProviderSignInCode, now: datetime, client: Client
+    ) -> User:
+        """Link to ``existing`` when the provider is set up to link verified addresses (and the
+        account has no identity there yet); otherwise refuse with a link token for its owner."""
+        user = await uow.users.get_for_update(existing.id) or existing
+        held = await uow.providers.list_identities(user.id)
+        if (
+            pending.email_verified  # never without: the setting is about verified addresses only
+            and self._providers.links_verified_email(pending.provider)
+            and not any(identity.provider == pending.provider for identity in held)
+        ):
+            await uow.providers.add_identity(
+                ProviderIdentity(pending.provider, pending.subject, user.id, pending.email, now, now)
+            )
+            await self._audit.record(uow, AuditEventType.PROVIDER_LINKED, client, user.id, f"{pending.provider}:auto")
+            return user
+        link_token = secrets.token_urlsafe(32)
+        await uow.providers.add_link_token(
+            ProviderLinkToken(
+                token_hash=secret_hash(link_token),
+                provider=pending.provider,
+                subject=pending.subject,
+                email=pending.email,
+                user_id=user.id,
+                expires_at=now + LINK_TOKEN_LIFETIME,
+            )
+        )
+        await self._audit.record(
+            uow, AuditEventType.PROVIDER_SIGN_IN_FAILED, client, user.id, f"{pending.provider}:link_required"
+        )
+        raise Counted(LinkRequired(pending.provider, link_token))
 
     async def _refused(
         self, return_url: str, error: str, provider: str, reason: str, client: Client
@@ -298,6 +364,12 @@ class NoIdentityProviders:
     """The providers of a gateway that has none set up: every name is unknown."""
 
     def known(self, provider: str) -> bool:
+        return False
+
+    def listed(self) -> tuple[SignInProvider, ...]:
+        return ()
+
+    def links_verified_email(self, provider: str) -> bool:
         return False
 
     async def authorization_url(self, provider: str, state: str, nonce: str, code_verifier: str) -> str:

@@ -107,6 +107,10 @@ class RetentionJob:
                 "provider_sign_in_codes",
                 lambda limit: store.purge_expired_provider_codes(cutoffs.challenges_expired_before, limit),
             ),
+            (
+                "provider_link_tokens",
+                lambda limit: store.purge_expired_provider_link_tokens(cutoffs.challenges_expired_before, limit),
+            ),
             ("throttles", lambda limit: store.purge_expired_throttles(cutoffs.throttles_expired_before, limit)),
         ]
         audit_before = cutoffs.audit_before

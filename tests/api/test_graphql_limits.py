@@ -20,7 +20,7 @@ SENSITIVE_MUTATIONS = (
     "register, verifyOtp, login, refreshToken, resendOtp, requestPasswordReset, resetPassword, "
     "changePassword, requestEmailChange, confirmEmailChange, deleteAccount, completeSignIn, "
     "confirmTotpEnrolment, regenerateRecoveryCodes, removeTotp, reauthenticate, beginPasskeyRegistration, "
-    "finishPasskeyRegistration, removePasskey, finishPasskeySignIn, finishProviderSignIn"
+    "finishPasskeyRegistration, removePasskey, finishPasskeySignIn, finishProviderSignIn, linkProvider, unlinkProvider"
 )
 ONE_SENSITIVE = f"Only one of {SENSITIVE_MUTATIONS} may be sent per request; this document has {{}}."
 TOO_MANY_TOKENS = "Syntax Error: Document contains more than 500 tokens. Parsing aborted."

@@ -4,92 +4,29 @@ callback and the SPA's two mutations, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 import pytest
 
-from tests.support.client import AUTH_PAYLOAD, ERROR, INVALID_INPUT_FIELDS, MFA_REQUIRED, PASSWORD, Gateway
+from tests.support.client import PASSWORD, Gateway
 from tests.support.clock import AdjustableClock
 from tests.support.oidc_provider import authorize, mock_provider, query_of, set_user, silent_socket
 from tests.support.processes import RunningProcess, free_port
-
-RETURN_URL = "https://spa.test/signed-in"
-OTHER_RETURN_URL = "https://spa.test/other"
-CLIENT_SECRET = "provider-client-secret-4d1f0a"
-GATEWAY_URL = "https://gateway.test"  # https: the client's cookie jar sends Secure cookies back
-
-BEGIN = f"""mutation Begin($input: BeginProviderSignInInput!) {{
-  beginProviderSignIn(input: $input) {{ __typename ... on ProviderSignInStarted {{ authorizationUrl expiresIn }}
-    {ERROR} {INVALID_INPUT_FIELDS} }} }}"""
-FINISH = f"""mutation Finish($input: FinishProviderSignInInput!) {{
-  finishProviderSignIn(input: $input) {{ __typename {AUTH_PAYLOAD} {MFA_REQUIRED} {ERROR}
-    ... on LinkRequired {{ provider }} }} }}"""
-
-
-@pytest.fixture(scope="module")
-def provider() -> Iterator[RunningProcess]:
-    with mock_provider() as running:
-        yield running
-
-
-def provider_settings(issuer: str, client_id: str = "gateway") -> dict[str, Any]:
-    return {"issuer": issuer, "client_id": client_id, "client_secret": CLIENT_SECRET}
-
-
-@pytest.fixture
-def start(gateway_factory: Callable[..., Any], provider: RunningProcess) -> Callable[..., Any]:
-    async def started(clock: AdjustableClock | None = None, **providers: dict[str, Any]) -> Gateway:
-        gateway: Gateway = await gateway_factory(
-            clock,
-            base_url=GATEWAY_URL,
-            public_url=GATEWAY_URL,
-            oidc_providers=providers or {"mock": provider_settings(provider.url)},
-            oidc_return_urls=[RETURN_URL, OTHER_RETURN_URL],
-            oidc_timeout_seconds=1,
-        )
-        return gateway
-
-    return started
-
-
-async def begin(gateway: Gateway, provider: str = "mock", return_url: str = RETURN_URL) -> dict[str, Any]:
-    return await gateway.mutate(
-        "beginProviderSignIn", BEGIN, {"input": {"provider": provider, "returnUrl": return_url}}
-    )
-
-
-async def finish(gateway: Gateway, code: str) -> dict[str, Any]:
-    return await gateway.mutate("finishProviderSignIn", FINISH, {"input": {"code": code}})
-
-
-async def callback(gateway: Gateway, location: str, http: httpx.AsyncClient | None = None) -> dict[str, str]:
-    """Follow the provider's redirect to the gateway's callback; the query the SPA gets back."""
-    parts = urlsplit(location)
-    assert f"{parts.scheme}://{parts.netloc}" == GATEWAY_URL, location
-    response = await (http or gateway.http).get(urlunsplit(("", "", parts.path, parts.query, "")))
-    assert response.status_code == 303, response.text
-    back = response.headers["location"]
-    assert back.split("?", 1)[0] in (RETURN_URL, OTHER_RETURN_URL), back
-    assert "token" not in back.lower()
-    return query_of(back)
-
-
-async def signed_in_at_provider(
-    gateway: Gateway, provider_url: str, sub: str, claims: dict[str, Any] | None = None
-) -> dict[str, str]:
-    """Begin, sign in at the provider as ``sub`` and come back: the return URL's query."""
-    if claims is not None:
-        await set_user(provider_url, sub, claims)
-    started = await begin(gateway)
-    assert started["__typename"] == "ProviderSignInStarted", started
-    return await callback(gateway, await authorize(started["authorizationUrl"], sub))
-
-
-def verified(email: str) -> dict[str, Any]:
-    return {"email": email, "email_verified": True}
+from tests.support.provider_flow import (
+    CLIENT_SECRET,
+    GATEWAY_URL,
+    OTHER_RETURN_URL,
+    RETURN_URL,
+    begin,
+    callback,
+    finish,
+    provider_settings,
+    signed_in_at_provider,
+    verified,
+)
 
 
 async def test_a_first_sign_in_makes_a_passwordless_account_and_the_next_finds_it_by_subject(
@@ -267,7 +204,7 @@ async def test_a_provider_that_is_down_is_a_typed_answer(start: Callable[..., An
     assert (await begin(gateway, provider="down"))["__typename"] == "ProviderUnavailable"
 
     with silent_socket() as hanging:
-        gateway = await start(hanging=provider_settings(hanging))
+        gateway = await start(provider_timeout=1, hanging=provider_settings(hanging))
         assert (await begin(gateway, provider="hanging"))["__typename"] == "ProviderUnavailable"
 
 

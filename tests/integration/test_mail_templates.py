@@ -39,6 +39,8 @@ def complete_mail(kind: MailKind, product: str = PRODUCT, lifetime_seconds: int 
         return messages.passkey_notice(TO, kind, product)
     if kind is MailKind.RECOVERY_CODE_USED:
         return messages.recovery_code_used(TO, product, 2)
+    if kind in (MailKind.PROVIDER_LINKED, MailKind.PROVIDER_UNLINKED):
+        return messages.provider_notice(TO, kind, product, "Example SSO")
     assert kind is MailKind.PASSWORD_CHANGED
     return messages.password_changed(TO, product)
 

@@ -14,6 +14,7 @@ from persistence.models import (
     OtpChallengeRow,
     PasskeyChallengeRow,
     PasskeyRow,
+    ProviderLinkTokenRow,
     ProviderSignInCodeRow,
     ProviderSignInStateRow,
     RecoveryCodeRow,
@@ -37,6 +38,7 @@ TABLES: dict[str, type[Model]] = {
     "passkey_challenges": PasskeyChallengeRow,
     "provider_sign_in_states": ProviderSignInStateRow,
     "provider_sign_in_codes": ProviderSignInCodeRow,
+    "provider_link_tokens": ProviderLinkTokenRow,
     "throttles": ThrottleRow,
     "audit_events": AuditEventRow,
     "totp_factors": TotpFactorRow,
@@ -56,6 +58,7 @@ DELETED = {
     "passkey_challenges": 1,
     "provider_sign_in_states": 1,
     "provider_sign_in_codes": 1,
+    "provider_link_tokens": 1,
     "throttles": 2,
     "audit_events": 2,
 }
@@ -102,7 +105,7 @@ class AgedRows:
         await self._sessions(ann)
         await self._codes(ann, bob, cat, dan)
         await self._tickets_and_challenges(ann, dan)
-        await self._provider_sign_ins()
+        await self._provider_sign_ins(ann)
         await self._throttles()
         await self._audit_events(ann, dan)
         await self._factors(ann, dan)
@@ -263,7 +266,7 @@ class AgedRows:
         await self._challenge(ann, "live passkey challenge", expires_at=now + HOUR, gone=False)
         await self._challenge(dan, "the stale sign-up's passkey challenge", expires_at=now + HOUR, gone=True)
 
-    async def _provider_sign_ins(self) -> None:
+    async def _provider_sign_ins(self, ann: uuid.UUID) -> None:
         now = self.now
         for name, expires_at, gone in (
             ("provider sign-in expired a second ago", now - timedelta(seconds=1), True),
@@ -284,6 +287,15 @@ class AgedRows:
                 code_hash=code_hash, provider="company-sso", subject="248289761001", expires_at=expires_at
             )
             self._expect("provider_sign_in_codes", code_hash, f"{name}: its one-time code", gone=gone)
+            token_hash = uuid.uuid4().hex * 2
+            await ProviderLinkTokenRow.create(
+                token_hash=token_hash,
+                provider="company-sso",
+                subject="248289761001",
+                user_id=ann,
+                expires_at=expires_at,
+            )
+            self._expect("provider_link_tokens", token_hash, f"{name}: its link token", gone=gone)
 
     async def _throttle(self, key: str, name: str, *, gone: bool, **state: Any) -> None:
         await ThrottleRow.create(key=key, **state)

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+from tortoise.models import Model
 
-from persistence.models import AuditEventRow, PasskeyChallengeRow, ThrottleRow, UserRow
+from persistence import models as gateway_models
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine, Iterator
@@ -65,8 +66,15 @@ def throwaway_database(prefix: str = "gateway_test", server: str | None = None) 
 
 async def emptied(url: str) -> str:
     """``url``'s database with every table of the gateway emptied."""
-    # every other table hangs off users (ON DELETE CASCADE) but these
-    models = (UserRow, ThrottleRow, AuditEventRow, PasskeyChallengeRow)
-    tables = ", ".join(model._meta.db_table for model in models)
+    tables = ", ".join(sorted(model._meta.db_table for model in _gateway_models()))
     await _execute(url, f"TRUNCATE {tables} CASCADE")
     return url
+
+
+def _gateway_models() -> list[type[Model]]:
+    """Every table's model of the gateway (persistence.models)."""
+    return [
+        value
+        for value in vars(gateway_models).values()
+        if isinstance(value, type) and issubclass(value, Model) and value.__module__ == gateway_models.__name__
+    ]

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         Passkey,
         PasskeyChallenge,
         ProviderIdentity,
+        ProviderLinkToken,
         ProviderSignInCode,
         ProviderSignInState,
         RefreshTokenRecord,
@@ -113,6 +114,7 @@ class FakeState:
     provider_states: dict[str, ProviderSignInState] = field(default_factory=dict)
     provider_codes: dict[str, ProviderSignInCode] = field(default_factory=dict)
     provider_identities: dict[tuple[str, str], ProviderIdentity] = field(default_factory=dict)
+    provider_link_tokens: dict[str, ProviderLinkToken] = field(default_factory=dict)
 
 
 class FakeUserRepository:
@@ -361,6 +363,22 @@ class FakeProviderSignInRepository:
     async def save_identity(self, identity: ProviderIdentity) -> None:
         self._state.provider_identities[(identity.provider, identity.subject)] = copy.copy(identity)
 
+    async def list_identities(self, user_id: UUID) -> list[ProviderIdentity]:
+        mine = [i for i in self._state.provider_identities.values() if i.user_id == user_id]
+        return [copy.copy(identity) for identity in sorted(mine, key=lambda identity: identity.created_at)]
+
+    async def delete_identity(self, user_id: UUID, provider: str) -> bool:
+        keys = [k for k, i in self._state.provider_identities.items() if i.user_id == user_id and k[0] == provider]
+        for key in keys:
+            del self._state.provider_identities[key]
+        return bool(keys)
+
+    async def add_link_token(self, token: ProviderLinkToken) -> None:
+        self._state.provider_link_tokens[token.token_hash] = token
+
+    async def take_link_token(self, token_hash: str) -> ProviderLinkToken | None:
+        return self._state.provider_link_tokens.pop(token_hash, None)
+
 
 class FakeDatabase:
     """The committed state, shared by every unit of work; tests read it to see what was written."""
@@ -407,6 +425,7 @@ def _snapshot(state: FakeState) -> FakeState:
         provider_states=dict(state.provider_states),
         provider_codes=dict(state.provider_codes),
         provider_identities=dict(state.provider_identities),
+        provider_link_tokens=dict(state.provider_link_tokens),
     )
 
 

@@ -74,6 +74,9 @@ class FakeRetentionStore:
     async def purge_expired_provider_codes(self, expired_before: datetime, limit: int) -> int:
         return self._take("provider_sign_in_codes", (expired_before,), limit)
 
+    async def purge_expired_provider_link_tokens(self, expired_before: datetime, limit: int) -> int:
+        return self._take("provider_link_tokens", (expired_before,), limit)
+
     async def purge_expired_throttles(self, expired_before: datetime, limit: int) -> int:
         return self._take("throttles", (expired_before,), limit)
 
@@ -103,6 +106,7 @@ async def test_what_is_old_is_measured_from_the_clock(clock: FixedClock) -> None
     assert store.cutoffs_of("passkey_challenges") == {(now,)}
     assert store.cutoffs_of("provider_sign_in_states") == {(now,)}
     assert store.cutoffs_of("provider_sign_in_codes") == {(now,)}
+    assert store.cutoffs_of("provider_link_tokens") == {(now,)}
     assert store.cutoffs_of("throttles") == {(now,)}
     assert store.cutoffs_of("audit_events") == {(now - 30 * DAY,)}
 
@@ -140,6 +144,7 @@ async def test_each_table_is_purged_in_batches_until_one_comes_back_short(clock:
         "passkey_challenges": 0,
         "provider_sign_in_states": 0,
         "provider_sign_in_codes": 0,
+        "provider_link_tokens": 0,
         "throttles": 7,
         "audit_events": 2,
     }
@@ -171,7 +176,8 @@ async def test_a_run_logs_one_line_of_counts(clock: FixedClock, caplog: pytest.L
     assert line.levelno == logging.INFO
     assert line.getMessage().startswith(
         "retention: deleted 3 rows (users 1, refresh_tokens 0, sessions 0, otp_challenges 0, sign_in_tickets 0, "
-        "passkey_challenges 0, provider_sign_in_states 0, provider_sign_in_codes 0, throttles 2, audit_events 0) in "
+        "passkey_challenges 0, provider_sign_in_states 0, provider_sign_in_codes 0, "
+        "provider_link_tokens 0, throttles 2, audit_events 0) in "
     )
     fields = line.fields  # type: ignore[attr-defined]  # given as extra={"fields": ...}
     assert fields["retention"] == "done"
