@@ -9,7 +9,16 @@
 // - credentials: "include" lets the browser send and store the cookie across origins.
 "use strict";
 
-const GATEWAY = new URLSearchParams(window.location.search).get("gateway") || "http://localhost:8000/graphql";
+// The gateway to talk to: ?gateway=… (kept for this tab, so that coming back from a sign-in
+// provider, at a return URL without it, still talks to the same one), else the default.
+const GATEWAY = (() => {
+  const given = new URLSearchParams(window.location.search).get("gateway");
+  if (given) sessionStorage.setItem("gateway", given);
+  return given || sessionStorage.getItem("gateway") || "http://localhost:8000/graphql";
+})();
+// Where a sign-in provider sends the browser back (via the gateway): this page, without its
+// query. It must be one of the gateway's OIDC_RETURN_URLS, exactly.
+const RETURN_URL = window.location.origin + window.location.pathname;
 
 const ERROR_FIELDS = "... on Error { message code } ... on RateLimited { retryAfterSeconds }";
 const SIGNED_IN_FIELDS = "... on AuthPayload { accessToken expiresIn }";
@@ -39,6 +48,17 @@ const BEGIN_TOTP = `mutation BeginTotp { beginTotpEnrolment { __typename ... on 
   ... on TotpEnrolment { secret qrCodeSvg } } }`;
 const CONFIRM_TOTP = `mutation ConfirmTotp($input: ConfirmTotpEnrolmentInput!) {
   confirmTotpEnrolment(input: $input) { __typename ... on Error { message code } ... on RecoveryCodes { codes } } }`;
+const SIGN_IN_PROVIDERS = "query SignInProviders { signInProviders { id displayName } }";
+const BEGIN_PROVIDER_SIGN_IN = `mutation BeginProviderSignIn($input: BeginProviderSignInInput!) {
+  beginProviderSignIn(input: $input) { __typename ${ERROR_FIELDS} ... on ProviderSignInStarted { authorizationUrl } } }`;
+const FINISH_PROVIDER_SIGN_IN = `mutation FinishProviderSignIn($input: FinishProviderSignInInput!) {
+  finishProviderSignIn(input: $input) { __typename ${SIGNED_IN_FIELDS} ${ERROR_FIELDS}
+    ... on MfaRequired { ticket methods webauthnOptions } ... on LinkRequired { provider linkToken } } }`;
+const PROVIDER_IDENTITIES = "query ProviderIdentities { providerIdentities { provider email } }";
+const LINK_PROVIDER = `mutation LinkProvider($input: LinkProviderInput!) {
+  linkProvider(input: $input) { __typename ${ERROR_FIELDS} ... on ProviderLinked { identity { provider } } } }`;
+const UNLINK_PROVIDER = `mutation UnlinkProvider($input: UnlinkProviderInput!) {
+  unlinkProvider(input: $input) { __typename ${ERROR_FIELDS} ... on ProviderUnlinked { provider } } }`;
 const REFRESH = `mutation Refresh { refreshToken { __typename ${SIGNED_IN_FIELDS} ${ERROR_FIELDS} } }`;
 const ME = "query Me { me { id email firstName lastName } }";
 const LOGOUT = "mutation Logout { logout { endedSessions } }";
@@ -53,6 +73,10 @@ let pendingPassword = null;
 // The ticket of a sign-in waiting for its second step: memory only, single use, 5 minutes.
 let pendingTicket = null;
 let pendingWebauthnOptions = null; // with it, the account's passkeys may answer the second step
+// A provider identity waiting to be linked to the account it matched (LinkRequired): memory
+// only, single use, 10 minutes; linked as soon as the person is signed in to that account.
+let pendingLinkToken = null;
+let providers = []; // the gateway's sign-in providers: { id, displayName }
 
 const $ = (id) => document.getElementById(id);
 
@@ -109,6 +133,22 @@ async function startSession(payload) {
   scheduleRefresh(payload.expiresIn);
   await loadMe();
   show("signed-in");
+  if (pendingLinkToken) await linkPendingIdentity();
+}
+
+// Links the provider identity of a LinkRequired to the account just signed in to: a fresh
+// sign-in is the recent proof the gateway asks for, so no password is needed here.
+async function linkPendingIdentity() {
+  const { linkProvider: result } = await signedIn(LINK_PROVIDER, { input: { linkToken: pendingLinkToken } });
+  pendingLinkToken = null;
+  if (result.__typename === "ProviderLinked") say(`${providerName(result.identity.provider)} is linked: it signs you in now.`);
+  else say(describe(result));
+  await loadIdentities();
+}
+
+function providerName(id) {
+  const provider = providers.find((p) => p.id === id);
+  return provider ? provider.displayName : id;
 }
 
 // Refresh well before the access token expires: halfway through a short lifetime,
@@ -153,6 +193,78 @@ async function loadMe() {
   $("me-id").textContent = me.id;
   await loadSecondFactors();
   await loadPasskeys();
+  await loadIdentities();
+}
+
+async function loadIdentities() {
+  const { providerIdentities } = await signedIn(PROVIDER_IDENTITIES);
+  $("identity-list").replaceChildren(
+    ...providerIdentities.map((identity) => {
+      const item = document.createElement("li");
+      const unlink = Object.assign(document.createElement("button"), { type: "button", textContent: "Unlink" });
+      unlink.dataset.provider = identity.provider;
+      unlink.addEventListener("click", () => unlinkProvider(identity.provider).catch((error) => say(error.message)));
+      item.append(`${providerName(identity.provider)} (${identity.email || "no address"}) `, unlink);
+      return item;
+    }),
+  );
+}
+
+async function unlinkProvider(provider) {
+  const { unlinkProvider: result } = await signedIn(UNLINK_PROVIDER, { input: { provider } });
+  if (result.__typename === "ProviderUnlinked") say(`${providerName(provider)} no longer signs you in.`);
+  else say(describe(result));
+  await loadIdentities();
+}
+
+// Sign-in providers: one button each, to sign in (signed out) or to link one (signed in).
+async function loadProviders() {
+  ({ signInProviders: providers } = await graphql(SIGN_IN_PROVIDERS));
+  for (const [listId, label] of [["provider-sign-in", "Sign in with"], ["provider-link", "Link"]]) {
+    $(listId).replaceChildren(
+      ...providers.map((provider) => {
+        const button = Object.assign(document.createElement("button"), {
+          type: "button",
+          textContent: `${label} ${provider.displayName}`,
+        });
+        button.dataset.provider = provider.id;
+        button.addEventListener("click", () => goToProvider(provider.id).catch((error) => say(error.message)));
+        return button;
+      }),
+    );
+  }
+}
+
+// Off to the provider's page; it sends the browser to the gateway, which sends it back here
+// with a one-time ?code= (or ?error=). No token ever travels in a URL.
+async function goToProvider(provider) {
+  const { beginProviderSignIn: result } = await graphql(BEGIN_PROVIDER_SIGN_IN, {
+    input: { provider, returnUrl: RETURN_URL },
+  });
+  if (result.__typename !== "ProviderSignInStarted") return say(describe(result));
+  window.location.assign(result.authorizationUrl);
+}
+
+const PROVIDER_ERRORS = {
+  access_denied: "You cancelled the sign-in at the provider.",
+  invalid_state: "That sign-in link is stale or came to another browser: please try again.",
+  provider_unavailable: "The provider is not answering right now: please try again later.",
+};
+
+// Back from a provider: the one-time code becomes a session (or a second step, or a link).
+async function finishProviderSignIn(code) {
+  const { finishProviderSignIn: result } = await graphql(FINISH_PROVIDER_SIGN_IN, { input: { code } });
+  if (result.__typename === "AuthPayload") await startSession(result);
+  else if (result.__typename === "MfaRequired") askForSecondStep(result);
+  else if (result.__typename === "LinkRequired") {
+    pendingLinkToken = result.linkToken;
+    if (accessToken) return linkPendingIdentity();
+    show("signed-out");
+    say(`${result.message} Sign in to it here once, and ${providerName(result.provider)} will be linked to it.`);
+  } else {
+    if (!accessToken) show("signed-out");
+    say(describe(result));
+  }
 }
 
 async function loadPasskeys() {
@@ -182,6 +294,7 @@ function signOutLocally(message) {
   $("recovery-code-list").replaceChildren();
   $("recovery-codes").hidden = true;
   $("passkey-list").replaceChildren();
+  $("identity-list").replaceChildren();
   show("signed-out");
   say(message);
 }
@@ -230,17 +343,20 @@ handle("code-form", async ({ code }) => {
 handle("login-form", async ({ email, password }) => {
   const { login: result } = await graphql(LOGIN, { input: { email, password } });
   if (result.__typename === "AuthPayload") await startSession(result);
-  else if (result.__typename === "MfaRequired") {
-    pendingTicket = result.ticket;
-    pendingWebauthnOptions = result.webauthnOptions;
-    $("second-step-form").reset();
-    $("second-step-passkey").hidden = !result.methods.includes("WEBAUTHN");
-    show("second-step");
-  } else if (result.__typename === "EmailNotVerified") {
+  else if (result.__typename === "MfaRequired") askForSecondStep(result);
+  else if (result.__typename === "EmailNotVerified") {
     askForCode(result.email, password);
     say(result.message);
   } else say(describe(result));
 });
+
+function askForSecondStep(required) {
+  pendingTicket = required.ticket;
+  pendingWebauthnOptions = required.webauthnOptions;
+  $("second-step-form").reset();
+  $("second-step-passkey").hidden = !required.methods.includes("WEBAUTHN");
+  show("second-step");
+}
 
 handle("second-step-form", async ({ code }) => {
   // six digits come from the app; anything else is a recovery code
@@ -352,17 +468,22 @@ $("logout").addEventListener("click", async () => {
   }
 });
 
-// On load: a cookie from an earlier visit signs the person straight back in.
+// On load: a cookie from an earlier visit signs the person straight back in; a provider's
+// one-time code (taken out of the address bar at once) finishes its sign-in.
 (async () => {
   $("gateway-url").textContent = GATEWAY;
+  const back = new URLSearchParams(window.location.search);
+  if (back.has("code") || back.has("error")) window.history.replaceState(null, "", RETURN_URL);
   try {
+    await loadProviders();
     if (await refresh()) {
       await loadMe();
       show("signed-in");
-      return;
-    }
+    } else show("signed-out");
+    if (back.has("code")) await finishProviderSignIn(back.get("code"));
+    else if (back.has("error")) say(PROVIDER_ERRORS[back.get("error")] || "The provider did not sign you in.");
   } catch (error) {
+    show("signed-out");
     say(`The gateway is not answering: ${error.message}`);
   }
-  show("signed-out");
 })();

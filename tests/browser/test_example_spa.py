@@ -9,6 +9,7 @@ Codes are read from a real aiosmtpd server.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import socket
 import subprocess
@@ -22,7 +23,8 @@ import pyotp
 import pytest
 
 from tests.support.client import PASSWORD, served_gateway
-from tests.support.processes import ROOT, free_port
+from tests.support.oidc_provider import mock_provider, set_user
+from tests.support.processes import ROOT, RunningProcess, free_port
 from tests.support.settings import development_env
 
 if TYPE_CHECKING:
@@ -387,3 +389,98 @@ async def test_the_example_spa_adds_a_passkey_and_signs_in_with_it_alone(
     await page.wait_for_function("document.getElementById('status').textContent.includes('not allowed')")
     assert await page.is_visible("#signed-out")
     assert errors == []
+
+
+# ---- sign-in with a provider: oidc-provider-mock, a real OpenID Connect provider process ----
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[RunningProcess]:
+    with mock_provider() as running:
+        yield running
+
+
+@pytest.fixture
+async def provider_gateway(
+    spa_origin: str, smtp_server: SmtpSink, tmp_path: Path, provider: RunningProcess
+) -> AsyncIterator[tuple[Gateway, str]]:
+    """A gateway process in cookie mode with the mock provider as "Mock ID", sending the
+    browser back to the SPA's page; and its GraphQL URL."""
+    providers = {
+        "mock": {
+            "issuer": provider.url,
+            "client_id": "example-spa",
+            "client_secret": "example-spa-secret",
+            "display_name": "Mock ID",
+        }
+    }
+    env = development_env(
+        smtp_server.port,
+        tmp_path,
+        REFRESH_TOKEN_TRANSPORT="cookie",
+        CORS_ORIGINS=spa_origin,
+        PUBLIC_URL="http://localhost:{port}",  # the host the SPA talks to: the binding cookie's
+        OIDC_PROVIDERS=json.dumps(providers),
+        OIDC_RETURN_URLS=f"{spa_origin}/",
+        OIDC_TIMEOUT_SECONDS="10",
+    )
+    async with served_gateway(env, smtp_server) as gateway:
+        yield gateway, f"http://localhost:{gateway.http.base_url.port}/graphql"
+
+
+async def at_the_provider_as(page: Page, sub: str) -> None:
+    """On the provider's page: sign in as ``sub``."""
+    await page.wait_for_selector("input[name=sub]")
+    await page.fill("input[name=sub]", sub)
+    await page.click("button:has-text('Authorize')")
+
+
+async def test_the_example_spa_signs_up_with_a_provider_and_keeps_its_only_way_in(
+    context: BrowserContext, spa_origin: str, provider_gateway: tuple[Gateway, str], provider: RunningProcess
+) -> None:
+    _, graphql_url = provider_gateway
+    await set_user(provider.url, "ann-at-mock-id", {"email": EMAIL, "email_verified": True})
+    page = await context.new_page()
+    await page.goto(f"{spa_origin}/?gateway={graphql_url}")
+    await page.wait_for_selector("#signed-out", state="visible")
+
+    await page.click("#provider-sign-in button[data-provider=mock]")
+    await at_the_provider_as(page, "ann-at-mock-id")
+    await page.wait_for_selector("#signed-in", state="visible")
+    assert await page.inner_text("#me-email") == EMAIL
+    assert page.url == f"{spa_origin}/"  # the one-time code is out of the address bar
+    assert "Mock ID" in await page.inner_text("#identity-list")
+
+    # the account has no password: its provider is its only way in, and stays
+    await page.click("#identity-list button[data-provider=mock]")
+    await page.wait_for_function("document.getElementById('status').textContent !== ''")
+    assert "Mock ID" in await page.inner_text("#identity-list")
+
+
+async def test_the_example_spa_links_a_provider_to_a_password_account_and_unlinks_it(
+    context: BrowserContext, spa_origin: str, provider_gateway: tuple[Gateway, str], provider: RunningProcess
+) -> None:
+    gateway, graphql_url = provider_gateway
+    await gateway.register(EMAIL, headers={"X-Requested-With": "tests"})
+    await gateway.verify(EMAIL, gateway.last_code(EMAIL), headers={"X-Requested-With": "tests"})
+    await set_user(provider.url, "ann-elsewhere", {"email": EMAIL, "email_verified": True})
+    page = await context.new_page()
+    await page.goto(f"{spa_origin}/?gateway={graphql_url}")
+    await page.wait_for_selector("#signed-out", state="visible")
+    await page.fill("#login-form input[name=email]", EMAIL)
+    await page.fill("#login-form input[name=password]", PASSWORD)
+    await page.click("#login-form button")
+    await page.wait_for_selector("#signed-in", state="visible")
+    assert await page.inner_text("#identity-list") == ""
+
+    # the same address at the provider: never linked by the provider's word alone, but by
+    # the account's owner, signed in (the cookie brings the session back after the trip)
+    await page.click("#provider-link button[data-provider=mock]")
+    await at_the_provider_as(page, "ann-elsewhere")
+    await page.wait_for_selector("#identity-list li")
+    assert "Mock ID" in await page.inner_text("#identity-list")
+    assert "linked" in (await page.inner_text("#status")).lower()
+
+    await page.click("#identity-list button[data-provider=mock]")
+    await page.wait_for_function("document.getElementById('identity-list').children.length === 0")
+    assert "no longer" in (await page.inner_text("#status")).lower()

@@ -163,13 +163,14 @@ def launch(
     inherit_env: bool = True,
 ) -> RunningProcess:
     """Start ``command`` with ``env`` (on top of ``os.environ`` unless ``inherit_env`` is false) on
-    a free port (``HOST``/``PORT`` in its environment, ``{port}`` in its arguments); its output is
-    read from now on."""
+    a free port (``HOST``/``PORT`` in its environment, ``{port}`` in its arguments and in the
+    values of ``env``, e.g. ``PUBLIC_URL``); its output is read from now on."""
     port = free_port()
+    own = {name: value.replace("{port}", str(port)) for name, value in env.items()}
     process = subprocess.Popen(
         [part.replace("{port}", str(port)) for part in command],
         cwd=cwd,
-        env={**(os.environ if inherit_env else {}), **env, "HOST": "127.0.0.1", "PORT": str(port)},
+        env={**(os.environ if inherit_env else {}), **own, "HOST": "127.0.0.1", "PORT": str(port)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
