@@ -183,7 +183,7 @@ async def test_the_example_spa_signs_in_with_a_password(
 ) -> None:
     gateway, graphql_url = cookie_gateway
     await gateway.register(EMAIL, headers={"X-Requested-With": "tests"})
-    await gateway.verify(EMAIL, gateway.last_code(EMAIL), headers={"X-Requested-With": "tests"})
+    await gateway.verify(EMAIL, await gateway.last_code(EMAIL), headers={"X-Requested-With": "tests"})
     page = await context.new_page()
     await page.goto(f"{spa_origin}/?gateway={graphql_url}")
     await page.wait_for_selector("#signed-out", state="visible")

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from persistence.models import AuditEventRow, PasskeyChallengeRow, ThrottleRow, UserRow
+from persistence.models import AuditEventRow, OutboxRow, PasskeyChallengeRow, ThrottleRow, UserRow
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine, Iterator
@@ -66,7 +66,7 @@ def throwaway_database(prefix: str = "gateway_test", server: str | None = None) 
 async def emptied(url: str) -> str:
     """``url``'s database with every table of the gateway emptied."""
     # every other table hangs off users (ON DELETE CASCADE) but these
-    models = (UserRow, ThrottleRow, AuditEventRow, PasskeyChallengeRow)
+    models = (UserRow, ThrottleRow, AuditEventRow, PasskeyChallengeRow, OutboxRow)
     tables = ", ".join(model._meta.db_table for model in models)
     await _execute(url, f"TRUNCATE {tables} CASCADE")
     return url
