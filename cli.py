@@ -1,5 +1,5 @@
 """The commands of ``python server.py``: serve, check, migrate, purge, unlock-account,
-reset-second-factors, generate-key.
+reset-second-factors, outbox (list-dead, retry), generate-key.
 
 Each has ``--help``; wrong or extra arguments answer a usage line and exit 2. An
 expected failure (bad settings, an address that is not one, an unknown account, a
@@ -14,18 +14,20 @@ import asyncio
 import json
 import os
 import sys
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from tortoise.context import TortoiseContext
 from tortoise.exceptions import BaseORMException
 
+from domain.clock import SystemClock
 from domain.errors import InvalidInput
 from domain.validation import InputCollector, normalise_email
 from key_files import configured_signing_keys
 from persistence.config import tortoise_config
 from persistence.migrate import apply_migrations, prepare_database
-from persistence.unit_of_work import TortoiseReadOnlyUnitOfWork
+from persistence.unit_of_work import TortoiseReadOnlyUnitOfWork, TortoiseUnitOfWork
 from security.signing_keys import generate_signing_key
 from settings import load_settings
 from wiring import build_retention_job, build_services
@@ -76,6 +78,13 @@ def parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
         "(after checking who asks, outside the gateway)",
     )
     reset.add_argument("email", help="the account's e-mail address (any case)")
+    outbox = commands.add_parser("outbox", help="the mail outbox: list the mails given up on, queue them again")
+    actions = outbox.add_subparsers(dest="outbox_action", metavar="ACTION", required=True)
+    actions.add_parser("list-dead", help="list dead mails: id, kind, attempts, when queued and given up, last error")
+    retry = actions.add_parser("retry", help="queue a dead mail again (or every one with --all), attempts from zero")
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", nargs="?", help="the id list-dead shows")
+    which.add_argument("--all", action="store_true", help="every dead mail")
     key = commands.add_parser("generate-key", help="make a private key for JWT_SIGNING_KEY(_FILE)")
     key.add_argument("--alg", choices=["EdDSA", "ES256", "RS256"], default="EdDSA", help="default: EdDSA")
     key.add_argument("--format", choices=["jwk", "pem"], default="jwk", help="a JWK with its kid, or PKCS#8 PEM")
@@ -87,6 +96,7 @@ def parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
         "purge": purge,
         "unlock-account": unlock,
         "reset-second-factors": reset,
+        "outbox": outbox,
         "generate-key": key,
     }
     return top, by_name
@@ -114,6 +124,11 @@ def main(argv: list[str], serve: Callable[[Settings], None]) -> None:
         unlock_account(settings, options.email)
     elif command == "reset-second-factors":
         reset_second_factors(settings, options.email)
+    elif command == "outbox":
+        if options.outbox_action == "list-dead":
+            list_dead_mail(settings)
+        else:
+            retry_dead_mail(settings, None if options.all else options.id)
     else:
         # A database that cannot be reached is one line here, not uvicorn's startup traceback.
         _with_database(settings, prepare_database(settings.database_url, migrate=settings.migrate_on_start))
@@ -176,7 +191,7 @@ def _on_account(
         async with TortoiseContext() as context:
             await context.init(config=tortoise_config(settings.database_url))
             done = await change(services)
-            await services.mail_queue.drain()  # the notice, before the process ends
+            await services.mail_dispatcher.settle()  # the notice, unless the mail server is away (then a gateway will)
             return done
 
     done: str | None = _with_database(settings, run())
@@ -210,6 +225,56 @@ def reset_second_factors(settings: Settings, email: str) -> None:
 
     done = _on_account(settings, address, reset, "nothing was removed")
     print(f"second factors removed for {done}; the owner was mailed")
+
+
+def _on_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
+    async def run() -> Any:
+        async with TortoiseContext() as context:
+            await context.init(config=tortoise_config(settings.database_url))
+            return await work()
+
+    return _with_database(settings, run())
+
+
+def list_dead_mail(settings: Settings) -> None:
+    """Print the dead mails of the outbox, oldest first: never an address or a code (they are sealed)."""
+
+    async def dead() -> list[Any]:
+        async with TortoiseReadOnlyUnitOfWork() as uow:
+            return await uow.outbox.list_dead()
+
+    items = _on_database(settings, dead)
+    if not items:
+        print("no dead mail")
+        return
+    for item in items:
+        queued, died = item.created_at.isoformat(timespec="seconds"), item.dead_at.isoformat(timespec="seconds")
+        print(
+            f"{item.id}  {item.kind.value}  attempts={item.attempts}  queued={queued}  dead={died}  {item.last_error}"
+        )
+
+
+def retry_dead_mail(settings: Settings, item_id: str | None) -> None:
+    """Queue one dead mail again (``item_id``), or every one (``None``); a running gateway sends it."""
+    wanted: uuid.UUID | None = None
+    if item_id is not None:
+        try:
+            wanted = uuid.UUID(item_id)
+        except ValueError:
+            sys.stderr.write(f"{item_id!r} is not an outbox id (list-dead shows them)\n")
+            raise SystemExit(2) from None
+
+    async def revive() -> int:
+        async with TortoiseUnitOfWork() as uow:
+            count = await uow.outbox.revive(wanted, SystemClock().now())
+            await uow.commit()
+        return count
+
+    count: int = _on_database(settings, revive)
+    if wanted is not None and count == 0:
+        sys.stderr.write(f"no dead mail has the id {wanted}\n")
+        raise SystemExit(1)
+    print(f"queued {count} dead mail{'' if count == 1 else 's'} again")
 
 
 def generate_key(algorithm: str, key_format: str, out: Path | None) -> None:

@@ -141,6 +141,13 @@ class Settings(BaseSettings):
     smtp_starttls: bool | None = None
     smtp_tls: bool = False
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The mail outbox (docs/operations.md, "The mail outbox"): retries, their backoff, the claim lease
+    outbox_max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
+    outbox_retry_base_seconds: float = Field(default=10.0, gt=0)
+    outbox_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    outbox_claim_lease_seconds: float = Field(default=120.0, gt=0)
+    outbox_poll_seconds: float = Field(default=5.0, gt=0, le=300)
+    outbox_batch_size: Annotated[int, Field(ge=1, le=100)] = 10
 
     # Browsers (docs/spa.md): where the refresh token travels, and who may call
     refresh_token_transport: Literal["body", "cookie", "both"] = "body"  # noqa: S105 - a mode, not a secret
@@ -309,6 +316,13 @@ class Settings(BaseSettings):
             raise ValueError("JWT_SECRET must be at least 32 characters long")
         if self.lockout_max_delay_seconds < self.lockout_first_delay_seconds:
             raise ValueError("LOCKOUT_MAX_DELAY_SECONDS must not be shorter than LOCKOUT_FIRST_DELAY_SECONDS")
+        if self.outbox_claim_lease_seconds <= self.smtp_timeout_seconds:
+            raise ValueError(
+                "OUTBOX_CLAIM_LEASE_SECONDS must be longer than SMTP_TIMEOUT_SECONDS: a mail still being sent "
+                "when its lease runs out would be sent again"
+            )
+        if self.outbox_retry_max_seconds < self.outbox_retry_base_seconds:
+            raise ValueError("OUTBOX_RETRY_MAX_SECONDS must not be shorter than OUTBOX_RETRY_BASE_SECONDS")
         if self.lockout_hard_limit < self.lockout_free_failures:
             raise ValueError("LOCKOUT_HARD_LIMIT must not be below LOCKOUT_FREE_FAILURES")
         if self.refresh_token_absolute_ttl_seconds < self.refresh_token_idle_ttl_seconds:

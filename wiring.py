@@ -16,6 +16,7 @@ from domain.rate_limiting import LockoutPolicy
 from domain.retention import RetentionPolicy
 from domain.secrets import KeyRing
 from domain.services.assembly import wire_services
+from domain.services.mail_dispatcher import OutboxPolicy
 from domain.services.retention import RetentionJob
 from domain.services.throttle import RateLimits
 from key_files import access_token_keys, server_secret
@@ -34,6 +35,7 @@ from security.totp import Totp
 if TYPE_CHECKING:
     from domain.ports import AuditObserver, Clock, Mailer
     from domain.services import Services
+    from domain.services.mail_dispatcher import OutboxObserver
     from settings import Settings
 
 
@@ -59,6 +61,7 @@ def build_services(
     mailer: Mailer | None = None,
     clock: Clock | None = None,
     audit_observer: AuditObserver | None = None,
+    outbox_observer: OutboxObserver | None = None,
 ) -> Services:
     """The composition root: every service with its real adapters, from the settings."""
     keys = KeyRing.from_secret(server_secret(settings))
@@ -85,6 +88,20 @@ def build_services(
         sealer=AesGcmSealer(keys.factor_secret),
         audit_observer=audit_observer,
         providers=identity_providers(settings),
+        outbox_sealer=AesGcmSealer(keys.mail_outbox),
+        outbox_policy=outbox_policy(settings),
+        outbox_observer=outbox_observer,
+    )
+
+
+def outbox_policy(settings: Settings) -> OutboxPolicy:
+    return OutboxPolicy(
+        max_attempts=settings.outbox_max_attempts,
+        retry_base=timedelta(seconds=settings.outbox_retry_base_seconds),
+        retry_max=timedelta(seconds=settings.outbox_retry_max_seconds),
+        claim_lease=timedelta(seconds=settings.outbox_claim_lease_seconds),
+        poll_interval=timedelta(seconds=settings.outbox_poll_seconds),
+        batch_size=settings.outbox_batch_size,
     )
 
 

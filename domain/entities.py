@@ -335,6 +335,41 @@ class OutgoingMail:
     provider: str | None = None
 
 
+@dataclass
+class OutboxItem:
+    """A mail waiting in the outbox, written in the transaction of the change that causes it.
+
+    ``sealed_mail`` is the ``OutgoingMail`` (address, code and all) encrypted under a key of
+    the server secret, bound to ``id``; only ``kind`` is readable in the table. The dispatcher
+    tries it when ``next_attempt_at`` has come: a claim moves that time on by the claim's lease,
+    so an item whose sender died is tried again once the lease has run out. ``dead_at`` is set
+    once ``attempts`` reached the maximum; an operator may queue it again.
+    """
+
+    id: UUID
+    kind: MailKind
+    sealed_mail: bytes
+    created_at: datetime
+    next_attempt_at: datetime
+    attempts: int = 0
+    last_error: str | None = None
+    dead_at: datetime | None = None
+
+    @property
+    def message_id(self) -> str:
+        """The same for every attempt, so a receiver can drop a second copy (delivery is at least once)."""
+        return self.id.hex
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    """What the outbox holds now: items still to deliver, the oldest one's creation, dead items."""
+
+    queued: int = 0
+    oldest_queued_at: datetime | None = None
+    dead: int = 0
+
+
 class AuditEventType(enum.StrEnum):
     REGISTERED = "registered"
     REGISTERED_AGAIN = "registered_again"  # the address already had a verified account

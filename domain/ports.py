@@ -22,6 +22,8 @@ if TYPE_CHECKING:
         NewPasskey,
         OtpChallenge,
         OtpPurpose,
+        OutboxBacklog,
+        OutboxItem,
         OutgoingMail,
         Passkey,
         PasskeyAssertion,
@@ -145,9 +147,56 @@ class PasskeyCeremonies(Protocol):
 
 
 class Mailer(Protocol):
-    async def send(self, mail: OutgoingMail) -> None:
-        """Deliver ``mail`` or raise ``DeliveryFailed``."""
+    async def send(self, mail: OutgoingMail, message_id: str | None = None) -> None:
+        """Deliver ``mail`` or raise ``DeliveryFailed``.
+
+        ``message_id``: a token the same for every attempt at this mail, made into its
+        Message-ID header so receivers can drop a copy delivered twice (a new one if ``None``).
+        """
         ...
+
+
+class Outbox(Protocol):
+    """Where services leave mail: in their own unit of work, delivered once it commits."""
+
+    async def queue(self, uow: UnitOfWork, mail: OutgoingMail) -> None:
+        """Write ``mail`` to the outbox in ``uow``'s transaction: sent if and only if it commits."""
+        ...
+
+
+class OutboxRepository(Protocol):
+    """The mail outbox. Claims are safe between processes: an item one claimed is skipped by
+    the others until its lease runs out."""
+
+    async def add(self, item: OutboxItem) -> None: ...
+
+    async def claim(self, now: datetime, lease_until: datetime, limit: int, claimant: str) -> list[OutboxItem]:
+        """Up to ``limit`` live items due at ``now``, oldest first, each with one more attempt
+        counted and its next attempt moved to ``lease_until``; items locked by another
+        transaction are skipped, not waited for. Committed by the caller."""
+        ...
+
+    async def delivered(self, item_id: UUID) -> None:
+        """Forget a delivered item (its sealed mail with it)."""
+        ...
+
+    async def postpone(self, item_id: UUID, claimant: str, next_attempt_at: datetime, error: str) -> None:
+        """Try again at ``next_attempt_at``, unless another claimant took the item meanwhile."""
+        ...
+
+    async def bury(self, item_id: UUID, claimant: str, now: datetime, error: str) -> None:
+        """Mark the item dead (no more attempts), unless another claimant took it meanwhile."""
+        ...
+
+    async def list_dead(self) -> list[OutboxItem]:
+        """Dead items, oldest first."""
+        ...
+
+    async def revive(self, item_id: UUID | None, now: datetime) -> int:
+        """Queue a dead item again (every dead one for ``None``) with its attempts reset; how many."""
+        ...
+
+    async def backlog(self) -> OutboxBacklog: ...
 
 
 class UserRepository(Protocol):
@@ -454,6 +503,13 @@ class UnitOfWork(Protocol):
 
     @property
     def providers(self) -> ProviderSignInRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Call ``action`` once this transaction has committed; never if it rolls back."""
+        ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -20,6 +20,7 @@ class KeyRing:
     throttle: bytes
     factor_secret: bytes  # seals authenticator-app secrets in the database
     recovery_code: bytes  # keys the hashes of recovery codes
+    mail_outbox: bytes  # seals the mails (addresses, codes) waiting in the outbox
 
     @classmethod
     def from_secret(cls, server_secret: bytes) -> KeyRing:
@@ -30,4 +31,5 @@ class KeyRing:
             throttle=derive_key(server_secret, "throttle"),
             factor_secret=derive_key(server_secret, "factor-secret"),
             recovery_code=derive_key(server_secret, "recovery-code"),
+            mail_outbox=derive_key(server_secret, "mail-outbox"),
         )

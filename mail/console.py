@@ -23,7 +23,7 @@ class ConsoleMailer:
         self._stream = stream
         self._renderer = renderer
 
-    async def send(self, mail: OutgoingMail) -> None:
+    async def send(self, mail: OutgoingMail, message_id: str | None = None) -> None:
         rendered = self._renderer.render(mail)
         stream = self._stream or sys.stdout
         stream.write(

@@ -3,7 +3,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 from typing import TYPE_CHECKING
 
 import aiosmtplib
@@ -34,22 +34,26 @@ class SmtpConfig:
 class SmtpMailer:
     """Sends through an SMTP server with aiosmtplib, as ``multipart/alternative``: text, then HTML.
 
-    Logs only the recipient and the kind of a message, never its subject or body:
-    they carry one-time codes.
+    Logs only the kind and the Message-ID of a message, never its recipient, subject or
+    body: they carry addresses and one-time codes.
     """
 
     def __init__(self, config: SmtpConfig, renderer: MailRenderer = default_renderer) -> None:
         self._config = config
         self._renderer = renderer
 
-    async def send(self, mail: OutgoingMail) -> None:
+    async def send(self, mail: OutgoingMail, message_id: str | None = None) -> None:
         config = self._config
         rendered = self._renderer.render(mail)
         message = EmailMessage()
         message["From"] = config.sender
         message["To"] = mail.to
         message["Subject"] = rendered.subject
-        message["Message-ID"] = make_msgid()
+        message["Message-ID"] = (
+            make_msgid(domain=_domain_of(config.sender))
+            if message_id is None
+            else (f"<{message_id}@{_domain_of(config.sender)}>")
+        )
         # clients show the last alternative they can display: the plain text is the fallback
         message.set_content(rendered.text)
         message.add_alternative(rendered.html, subtype="html")
@@ -66,7 +70,18 @@ class SmtpMailer:
             )
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             logger.error(
-                "%s mail to %s via %s:%s failed: %s", mail.kind, mail.to, config.host, config.port, type(exc).__name__
+                "%s mail %s via %s:%s failed: %s",
+                mail.kind,
+                message["Message-ID"],
+                config.host,
+                config.port,
+                type(exc).__name__,
             )
             raise DeliveryFailed from exc
-        logger.info("%s mail sent to %s", mail.kind, mail.to)
+        logger.info("%s mail %s sent", mail.kind, message["Message-ID"])
+
+
+def _domain_of(sender: str) -> str:
+    """The domain of the From address, for Message-IDs (``localhost`` when it has none)."""
+    _, address = parseaddr(sender)
+    return address.rpartition("@")[2] or "localhost"

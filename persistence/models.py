@@ -241,3 +241,22 @@ class ProviderLinkTokenRow(Model):
 
     class Meta:
         table = "provider_link_tokens"
+
+
+# The mail outbox: a mail written in the transaction of the change that causes it, sealed
+# (AES-GCM, a key derived from the server secret, bound to the id): the address and any code
+# are unreadable here. A claim moves next_attempt_at on by the claim's lease; a delivered
+# item is deleted; a dead one keeps dead_at until an operator queues it again.
+class OutboxRow(Model):
+    id = fields.UUIDField(primary_key=True)
+    kind = fields.CharField(max_length=32)
+    sealed_mail = fields.BinaryField()
+    created_at = fields.DatetimeField()
+    next_attempt_at = fields.DatetimeField(db_index=True)
+    attempts = fields.IntField(default=0)
+    claimant = fields.CharField(max_length=32, null=True)
+    last_error = fields.CharField(max_length=128, null=True)
+    dead_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "outbox"

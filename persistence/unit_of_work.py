@@ -7,6 +7,7 @@ from tortoise.transactions import in_transaction
 
 from persistence.audit_log import TortoiseAuditRepository
 from persistence.factors import TortoiseFactorRepository
+from persistence.outbox import TortoiseOutboxRepository
 from persistence.provider_sign_ins import TortoiseProviderSignInRepository
 from persistence.rate_counters import TortoiseThrottleRepository
 from persistence.repositories import (
@@ -16,6 +17,7 @@ from persistence.repositories import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import TracebackType
 
     from tortoise.backends.base.client import BaseDBAsyncClient, TransactionContext
@@ -35,10 +37,12 @@ class TortoiseUnitOfWork:
     audit: TortoiseAuditRepository
     factors: TortoiseFactorRepository
     providers: TortoiseProviderSignInRepository
+    outbox: TortoiseOutboxRepository
 
     def __init__(self) -> None:
         self._transaction: TransactionContext | None = None
         self._committed = False
+        self._after_commit: list[Callable[[], None]] = []
 
     async def __aenter__(self) -> Self:
         self._transaction = in_transaction()
@@ -54,11 +58,18 @@ class TortoiseUnitOfWork:
         self.audit = TortoiseAuditRepository(db)
         self.factors = TortoiseFactorRepository(db)
         self.providers = TortoiseProviderSignInRepository(db)
+        self.outbox = TortoiseOutboxRepository(db)
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        self._after_commit.append(action)
 
     async def commit(self) -> None:
         await self._db.commit()
         self._committed = True
         self.audit.committed()
+        for action in self._after_commit:
+            action()
+        self._after_commit.clear()
 
     async def __aexit__(
         self,

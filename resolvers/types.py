@@ -242,7 +242,11 @@ class InvalidRefreshToken(Error):
     code: str = "INVALID_REFRESH_TOKEN"
 
 
-@strawberry.type
+@strawberry.type(
+    description="No longer answered: every mail is written to the outbox with the change that causes it and "
+    "delivered afterwards, with retries. Kept in the unions it was part of so that existing documents that "
+    "select it still validate; it will be removed in a later major version."
+)
 class DeliveryFailed(Error):
     message: str = "We could not send the e-mail just now; nothing was saved. Please try again."
     code: str = "DELIVERY_FAILED"

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from domain.ports import Clock
     from tests.support.client import Gateway
-    from tests.support.mail import SmtpSink
+    from tests.support.mail import HeldSmtpSink, SmtpSink
 
 
 def _postgres_unreachable(exc: BaseException) -> NoReturn:
@@ -86,6 +86,15 @@ def smtp_server() -> Iterator[SmtpSink]:
     from tests.support.mail import smtp_sink
 
     with smtp_sink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def held_smtp_server() -> Iterator[HeldSmtpSink]:
+    """While ``holding``, keeps each sender waiting at MAIL FROM until ``release`` is set."""
+    from tests.support.mail import held_smtp_sink
+
+    with held_smtp_sink() as sink:
         yield sink
 
 

@@ -42,7 +42,7 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock
     database = database_of(settings)
     metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
     metrics = GatewayMetrics(database.probe.pool_usage) if settings.serves_metrics else None
-    services = build_services(settings, mailer, clock, audit_observer=metrics)
+    services = build_services(settings, mailer, clock, audit_observer=metrics, outbox_observer=metrics)
     limits = GraphQLLimits(
         max_depth=settings.graphql_max_depth,
         max_aliases=settings.graphql_max_aliases,
@@ -65,6 +65,7 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await database.open()
+        services.mail_dispatcher.start()
         # now and every interval; it logs its own failures and never ends by itself
         purging = asyncio.create_task(retention.run_every(retention_interval)) if retention_interval else None
         try:
@@ -73,7 +74,9 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock
             if purging is not None:
                 purging.cancel()  # a batch cut short is rolled back; the next start goes on
                 await asyncio.wait([purging])
-            await services.mail_queue.drain()  # notices of changes already made
+            # Deliveries under way finish; whatever is still queued waits in the outbox table
+            # for the next start (or another process).
+            await services.mail_dispatcher.stop()
             await database.close()
 
     app = Starlette(
@@ -90,8 +93,9 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock
         exception_handlers={HTTPException: http_exception_handler},
     )
     if metrics:
+        metrics.watch_outbox(lambda: services.mail_dispatcher.backlog)
         metrics.know_paths([route.path for route in app.routes if isinstance(route, Route)])
-    app.state.services = services  # for operators' tooling and the tests, e.g. to drain the mail queue
+    app.state.services = services  # for operators' tooling and the tests, e.g. to settle the outbox
     app.add_middleware(
         RequestGuard,
         max_body_bytes=settings.max_request_body_bytes,

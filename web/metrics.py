@@ -1,4 +1,5 @@
-"""Prometheus metrics: requests, GraphQL outcomes, security events, the database pool; and ``/metrics``.
+"""Prometheus metrics: requests, GraphQL outcomes, security events, the database pool, the mail
+outbox; and ``/metrics``.
 
 Each app has its own ``CollectorRegistry``, so several apps in one process (the
 tests) count apart. Every label value comes from a closed set: route paths of
@@ -9,6 +10,7 @@ a client sends becomes a label, so no client can grow the series without bound.
 from __future__ import annotations
 
 import hmac
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
     from starlette.requests import Request
 
-    from domain.entities import AuditEvent
+    from domain.entities import AuditEvent, MailKind, OutboxBacklog
     from schema.operations import OperationRecord
 
 METRICS_PATH = "/metrics"
@@ -51,7 +53,8 @@ class PoolUsage(Protocol):
 
 
 class GatewayMetrics:
-    """The gateway's metrics; also the domain's ``AuditObserver``, for security events.
+    """The gateway's metrics; also the domain's ``AuditObserver``, for security events, and the
+    mail dispatcher's ``OutboxObserver``.
 
     Args:
         pool_usage: how busy the database connection pool is, ``None`` while there is none.
@@ -108,6 +111,34 @@ class GatewayMetrics:
         )
         if pool_usage is not None:
             registry.register(_PoolCollector(pool_usage))
+        self.outbox_sent = Counter(
+            "gateway_outbox_sent", "Mails this process delivered from the outbox, by kind", ["kind"], registry=registry
+        )
+        self.outbox_retried = Counter(
+            "gateway_outbox_retried",
+            "Failed delivery attempts this process scheduled again, by kind",
+            ["kind"],
+            registry=registry,
+        )
+        self.outbox_dead = Counter(
+            "gateway_outbox_dead",
+            "Mails this process gave up on after the last attempt (see outbox list-dead), by kind",
+            ["kind"],
+            registry=registry,
+        )
+
+    def watch_outbox(self, backlog: Callable[[], OutboxBacklog]) -> None:
+        """Report what the outbox holds, as the dispatcher last saw it (every OUTBOX_POLL_SECONDS)."""
+        self.registry.register(_OutboxCollector(backlog))
+
+    def delivered(self, kind: MailKind) -> None:
+        self.outbox_sent.labels(kind.value).inc()
+
+    def retried(self, kind: MailKind) -> None:
+        self.outbox_retried.labels(kind.value).inc()
+
+    def died(self, kind: MailKind) -> None:
+        self.outbox_dead.labels(kind.value).inc()
 
     def know_paths(self, paths: Collection[str]) -> None:
         """The app's route paths: the only values of the ``path`` label besides ``other``."""
@@ -177,6 +208,33 @@ class _PoolCollector:
             if usage is not None and value is not None:
                 family.add_metric([], value)
             yield family
+
+
+class _OutboxCollector:
+    """The outbox's backlog as the dispatcher last counted it: no query at scrape time."""
+
+    def __init__(self, backlog: Callable[[], OutboxBacklog]) -> None:
+        self._backlog = backlog
+
+    def describe(self) -> Iterator[Metric]:
+        return self.collect()
+
+    def collect(self) -> Iterator[Metric]:
+        backlog = self._backlog()
+        queued = GaugeMetricFamily(
+            "gateway_outbox_queued", "Mails waiting in the outbox (all processes), dead ones not"
+        )
+        queued.add_metric([], backlog.queued)
+        yield queued
+        dead = GaugeMetricFamily("gateway_outbox_dead_items", "Dead mails in the outbox, waiting for outbox retry")
+        dead.add_metric([], backlog.dead)
+        yield dead
+        age = GaugeMetricFamily(
+            "gateway_outbox_oldest_queued_age_seconds", "Age of the oldest mail waiting in the outbox (0: none)"
+        )
+        oldest = backlog.oldest_queued_at
+        age.add_metric([], max(0.0, (datetime.now(UTC) - oldest).total_seconds()) if oldest else 0.0)
+        yield age
 
 
 _POOL_GAUGES = (

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from domain.services.email_change import EmailChangeService
     from domain.services.identity import IdentityService
     from domain.services.login import LoginService
-    from domain.services.mail_queue import MailQueue
+    from domain.services.mail_dispatcher import MailDispatcher
     from domain.services.passkeys import PasskeyService
     from domain.services.password_reset import PasswordResetService
     from domain.services.provider_links import ProviderLinkService
@@ -41,4 +41,4 @@ class Services:
     provider_sign_in: ProviderSignInService
     provider_links: ProviderLinkService
     throttle: Throttle
-    mail_queue: MailQueue
+    mail_dispatcher: MailDispatcher

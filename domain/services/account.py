@@ -14,9 +14,8 @@ if TYPE_CHECKING:
 
     from domain.entities import Client, Principal, User
     from domain.policy import AuthPolicy
-    from domain.ports import Clock, PasswordHasher, UnitOfWork
+    from domain.ports import Clock, Outbox, PasswordHasher, UnitOfWork
     from domain.services.audit import AuditTrail
-    from domain.services.mail_queue import MailQueue
     from domain.services.password_check import PasswordCheck
 
 
@@ -37,7 +36,7 @@ class AccountService:
         uow: Callable[[], UnitOfWork],
         passwords: PasswordHasher,
         password_check: PasswordCheck,
-        mail_queue: MailQueue,
+        outbox: Outbox,
         clock: Clock,
         policy: AuthPolicy,
         audit: AuditTrail,
@@ -45,7 +44,7 @@ class AccountService:
         self._uow = uow
         self._passwords = passwords
         self._password_check = password_check
-        self._mail_queue = mail_queue
+        self._outbox = outbox
         self._clock = clock
         self._policy = policy
         self._audit = audit
@@ -82,8 +81,8 @@ class AccountService:
                 user.id, now, used_since=self._policy.idle_cutoff(now), keep=principal.session_id
             )
             await self._audit.record(uow, AuditEventType.PASSWORD_CHANGED, client, user.id, detail=f"ended:{ended}")
+            await self._outbox.queue(uow, messages.password_changed(current.email, self._policy.product_name))
             await uow.commit()
-        self._mail_queue.post(messages.password_changed(current.email, self._policy.product_name))
         return ended
 
     async def update_profile(

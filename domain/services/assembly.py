@@ -15,9 +15,10 @@ from domain.services.code_tries import CodeTries
 from domain.services.email_change import EmailChangeService
 from domain.services.identity import IdentityService
 from domain.services.login import LoginService
-from domain.services.mail_queue import MailQueue
+from domain.services.mail_dispatcher import MailDispatcher, OutboxPolicy
 from domain.services.otp_checker import OtpChecker
 from domain.services.otp_sender import OtpSender
+from domain.services.outbox import SealedOutbox
 from domain.services.passkeys import PasskeyService
 from domain.services.password_check import PasswordCheck
 from domain.services.password_reset import PasswordResetService
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
         Clock,
         IdentityProviders,
         Mailer,
+        Outbox,
         PasskeyCeremonies,
         PasswordHasher,
         SecretSealer,
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
         UnitOfWork,
     )
     from domain.secrets import KeyRing
+    from domain.services.mail_dispatcher import OutboxObserver
     from domain.services.throttle import RateLimits
 
 
@@ -68,27 +71,34 @@ def wire_services(
     ceremonies: PasskeyCeremonies,
     audit_observer: AuditObserver | None = None,
     providers: IdentityProviders | None = None,
+    outbox_sealer: SecretSealer | None = None,
+    outbox_policy: OutboxPolicy | None = None,
+    outbox_observer: OutboxObserver | None = None,
+    outbox: Outbox | None = None,
 ) -> Services:
     """Every service with the collaborators it is given; unit tests give it fakes.
 
     ``reads`` serves what needs no transaction: the one query that checks the session of
     every signed-in request (``uow`` when not given). ``providers``: the OpenID Connect
-    providers set up (none when not given).
+    providers set up (none when not given). ``outbox_sealer`` seals the mails waiting in the
+    outbox (``sealer`` when not given); ``outbox`` replaces the sealed outbox (unit tests).
     """
     refresh_tokens = RefreshTokenMinter(keys.refresh_token)
     codes = OtpCodes(keys.otp)
-    mail_queue = MailQueue(mailer)
+    outbox_sealer = outbox_sealer or sealer
+    dispatcher = MailDispatcher(uow, mailer, outbox_sealer, clock, outbox_policy or OutboxPolicy(), outbox_observer)
+    outbox = outbox or SealedOutbox(outbox_sealer, clock, dispatcher.wake)
     providers = providers or NoIdentityProviders()
     audit = AuditTrail(uow, clock, audit_observer)
     throttle = Throttle(uow, keys.throttle, limits, clock, audit)
     tries = CodeTries(throttle, clock, policy)
     checker = OtpChecker(codes, clock, tries)
-    otp_sender = OtpSender(codes, tries, mailer, clock, policy, audit)
+    otp_sender = OtpSender(codes, tries, outbox, clock, policy, audit)
     sessions = SessionStarter(access_tokens, refresh_tokens, clock, policy)
     password_check = PasswordCheck(uow, passwords, throttle, clock, policy)
     recovery_codes = RecoveryCodeBook(keys.recovery_code)
     passkeys = PasskeyService(
-        uow, ceremonies, password_check, recovery_codes, sessions, mail_queue, clock, policy, throttle, audit
+        uow, ceremonies, password_check, recovery_codes, sessions, outbox, clock, policy, throttle, audit
     )
     second_factors = SecondFactorService(
         uow,
@@ -98,34 +108,30 @@ def wire_services(
         password_check,
         passkeys,
         sessions,
-        mail_queue,
+        outbox,
         clock,
         policy,
         throttle,
         audit,
     )
     return Services(
-        registration=RegistrationService(
-            uow, passwords, otp_sender, mailer, mail_queue, clock, policy, throttle, audit
-        ),
+        registration=RegistrationService(uow, passwords, otp_sender, outbox, clock, policy, throttle, audit),
         verification=VerificationService(uow, passwords, checker, sessions, clock, policy, throttle, audit),
         login=LoginService(uow, passwords, otp_sender, sessions, second_factors, clock, policy, throttle, audit),
         refresh=RefreshService(uow, refresh_tokens, sessions, clock, policy, throttle, audit),
         identity=IdentityService(reads or uow, access_tokens, clock, policy),
         sessions=SessionService(uow, clock, policy, audit),
         password_reset=PasswordResetService(
-            uow, passwords, otp_sender, checker, sessions, second_factors, mail_queue, clock, policy, throttle, audit
+            uow, passwords, otp_sender, checker, sessions, second_factors, outbox, clock, policy, throttle, audit
         ),
-        account=AccountService(uow, passwords, password_check, mail_queue, clock, policy, audit),
-        email_change=EmailChangeService(
-            uow, password_check, otp_sender, checker, mailer, mail_queue, policy, throttle, audit
-        ),
+        account=AccountService(uow, passwords, password_check, outbox, clock, policy, audit),
+        email_change=EmailChangeService(uow, password_check, otp_sender, checker, outbox, policy, throttle, audit),
         second_factors=second_factors,
         passkeys=passkeys,
         provider_sign_in=ProviderSignInService(
-            uow, providers, sessions, second_factors, clock, policy, throttle, audit, mail_queue
+            uow, providers, sessions, second_factors, clock, policy, throttle, audit, outbox
         ),
-        provider_links=ProviderLinkService(uow, providers, password_check, mail_queue, clock, policy, audit),
+        provider_links=ProviderLinkService(uow, providers, password_check, outbox, clock, policy, audit),
         throttle=throttle,
-        mail_queue=mail_queue,
+        mail_dispatcher=dispatcher,
     )

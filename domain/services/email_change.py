@@ -22,9 +22,8 @@ if TYPE_CHECKING:
 
     from domain.entities import Client, Principal, User
     from domain.policy import AuthPolicy
-    from domain.ports import Mailer, UnitOfWork
+    from domain.ports import Outbox, UnitOfWork
     from domain.services.audit import AuditTrail
-    from domain.services.mail_queue import MailQueue
     from domain.services.otp_checker import OtpChecker
     from domain.services.otp_sender import OtpSender
     from domain.services.password_check import PasswordCheck
@@ -42,8 +41,7 @@ class EmailChangeService:
         password_check: PasswordCheck,
         otp_sender: OtpSender,
         checker: OtpChecker,
-        mailer: Mailer,
-        mail_queue: MailQueue,
+        outbox: Outbox,
         policy: AuthPolicy,
         throttle: Throttle,
         audit: AuditTrail,
@@ -52,8 +50,7 @@ class EmailChangeService:
         self._password_check = password_check
         self._otp_sender = otp_sender
         self._checker = checker
-        self._mailer = mailer
-        self._mail_queue = mail_queue
+        self._outbox = outbox
         self._policy = policy
         self._throttle = throttle
         self._audit = audit
@@ -72,7 +69,6 @@ class EmailChangeService:
             InvalidCredentials: wrong password.
             ReauthenticationRequired: no password, and no recent proof in this session.
             RateLimited: too many wrong passwords, or mails to this address.
-            DeliveryFailed: the mail server refused; nothing was written.
         """
         user = principal.user
         errors = InputCollector()
@@ -88,7 +84,7 @@ class EmailChangeService:
         async with self._uow() as uow:
             owner = await uow.users.get_by_email(new_email)
             if owner is not None and owner.email_verified:
-                await self._mailer.send(messages.address_in_use(owner.email, self._policy.product_name))
+                await self._outbox.queue(uow, messages.address_in_use(owner.email, self._policy.product_name))
                 await self._audit.record(uow, AuditEventType.EMAIL_CHANGE_REQUESTED, client, user.id, "address_taken")
                 sent = await self._otp_sender.no_code(uow, new_email, OtpPurpose.CHANGE_EMAIL, user.id)
                 await uow.commit()
@@ -143,9 +139,9 @@ class EmailChangeService:
                 except EmailAlreadyTaken:
                     raise InvalidInput.one("new_email", _TAKEN) from None
                 await self._audit.record(uow, AuditEventType.EMAIL_CHANGED, client, user.id)
+                await self._outbox.queue(uow, messages.email_changed(old_email, self._policy.product_name, user.email))
                 await uow.commit()
         except (InvalidOtp, OtpExpired, TooManyAttempts) as failure:
             await self._audit.record_alone(AuditEventType.EMAIL_CHANGE_FAILED, client, account, type(failure).__name__)
             raise
-        self._mail_queue.post(messages.email_changed(old_email, self._policy.product_name, user.email))
         return user

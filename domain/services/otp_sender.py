@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from domain import messages
@@ -12,10 +11,10 @@ if TYPE_CHECKING:
     from datetime import datetime
     from uuid import UUID
 
-    from domain.entities import Client, OutgoingMail, User
+    from domain.entities import Client, User
     from domain.otp import OtpCodes
     from domain.policy import AuthPolicy
-    from domain.ports import Clock, Mailer, UnitOfWork
+    from domain.ports import Clock, Outbox, UnitOfWork
     from domain.services.audit import AuditTrail
     from domain.services.code_tries import CodeTries
 
@@ -26,29 +25,20 @@ _MAIL_KINDS = {
 }
 
 
-@dataclass(frozen=True)
-class IssuedCode:
-    """A code stored (uncommitted) and the mail that carries it, not yet sent."""
-
-    sent: OtpSent
-    mail: OutgoingMail
-
-
 class OtpSender:
     """Replaces a user's pending code of one purpose with a new one and mails it.
 
-    Runs inside the caller's unit of work. ``send`` mails before the caller
-    commits, so a refused message rolls the new code back and the previous one
-    stays valid; ``issue`` leaves the mail to the caller, to send after commit.
+    Runs inside the caller's unit of work: the code and its mail (in the outbox) are
+    written together, and the mail goes out once the caller commits, after the answer.
     """
 
     def __init__(
-        self, codes: OtpCodes, tries: CodeTries, mailer: Mailer, clock: Clock, policy: AuthPolicy, audit: AuditTrail
+        self, codes: OtpCodes, tries: CodeTries, outbox: Outbox, clock: Clock, policy: AuthPolicy, audit: AuditTrail
     ) -> None:
         self._audit = audit
         self._tries = tries
         self._codes = codes
-        self._mailer = mailer
+        self._outbox = outbox
         self._clock = clock
         self._policy = policy
 
@@ -82,24 +72,7 @@ class OtpSender:
         purpose: OtpPurpose = OtpPurpose.VERIFY_EMAIL,
         to: str | None = None,
     ) -> OtpSent:
-        """``issue``, then mail the code before returning.
-
-        Raises:
-            DeliveryFailed: the mail server refused; roll back.
-        """
-        issued = await self.issue(uow, user, client, purpose, to)
-        await self._mailer.send(issued.mail)
-        return issued.sent
-
-    async def issue(
-        self,
-        uow: UnitOfWork,
-        user: User,
-        client: Client,
-        purpose: OtpPurpose = OtpPurpose.VERIFY_EMAIL,
-        to: str | None = None,
-    ) -> IssuedCode:
-        """Store a new code of ``purpose`` for ``user`` and address it to ``to``.
+        """Store a new code of ``purpose`` for ``user`` and queue its mail to ``to``; the caller commits.
 
         ``to`` is the address as the requester typed it (``user.email`` when not
         given): a code never goes to a spelling nobody asked for. For CHANGE_EMAIL
@@ -122,4 +95,5 @@ class OtpSender:
         await self._audit.record(uow, AuditEventType.CODE_SENT, client, user.id, detail=purpose.value)
         lifetime_seconds = int(self._policy.otp_lifetime.total_seconds())
         mail = messages.code(to, _MAIL_KINDS[purpose], self._policy.product_name, code, lifetime_seconds)
-        return IssuedCode(sent=OtpSent(email=to, expires_at=challenge.expires_at), mail=mail)
+        await self._outbox.queue(uow, mail)
+        return OtpSent(email=to, expires_at=challenge.expires_at)

@@ -31,9 +31,8 @@ if TYPE_CHECKING:
 
     from domain.entities import Client, PasskeyAssertion, Principal, SignedIn, User
     from domain.policy import AuthPolicy
-    from domain.ports import Clock, PasskeyCeremonies, UnitOfWork
+    from domain.ports import Clock, Outbox, PasskeyCeremonies, UnitOfWork
     from domain.services.audit import AuditTrail
-    from domain.services.mail_queue import MailQueue
     from domain.services.password_check import PasswordCheck
     from domain.services.recovery_codes import RecoveryCodeBook
     from domain.services.session_starter import SessionStarter
@@ -56,7 +55,7 @@ class PasskeyService:
         password_check: PasswordCheck,
         recovery_codes: RecoveryCodeBook,
         sessions: SessionStarter,
-        mail_queue: MailQueue,
+        outbox: Outbox,
         clock: Clock,
         policy: AuthPolicy,
         throttle: Throttle,
@@ -67,7 +66,7 @@ class PasskeyService:
         self._password_check = password_check
         self._recovery_codes = recovery_codes
         self._sessions = sessions
-        self._mail_queue = mail_queue
+        self._outbox = outbox
         self._clock = clock
         self._policy = policy
         self._throttle = throttle
@@ -147,8 +146,8 @@ class PasskeyService:
             await self._sessions.proved(uow, principal.session_id, (AuthMethod.PASSWORD, kind, AuthMethod.MULTI_FACTOR))
             codes = await self._recovery_codes.first(uow, user.id)
             await self._audit.record(uow, AuditEventType.PASSKEY_ADDED, client, user.id)
+            await self._notify(uow, user, MailKind.PASSKEY_ADDED)
             await uow.commit()
-        self._notify(user, MailKind.PASSKEY_ADDED)
         return passkey, codes
 
     async def rename(self, principal: Principal, credential_id: bytes, name: str) -> Passkey:
@@ -185,8 +184,8 @@ class PasskeyService:
             if not await uow.factors.list_passkeys(user.id) and not await uow.factors.has_confirmed_totp(user.id):
                 await uow.factors.replace_recovery_codes(user.id, [])  # they stood in for the last factor
             await self._audit.record(uow, AuditEventType.PASSKEY_REMOVED, client, user.id)
+            await self._notify(uow, user, MailKind.PASSKEY_REMOVED)
             await uow.commit()
-        self._notify(user, MailKind.PASSKEY_REMOVED)
 
     # ---- signing in with a passkey alone
 
@@ -306,8 +305,8 @@ class PasskeyService:
         await uow.factors.save_passkey(current)
         return AuthMethod.SOFTWARE_KEY if current.synced else AuthMethod.HARDWARE_KEY
 
-    def _notify(self, user: User, kind: MailKind) -> None:
-        self._mail_queue.post(messages.passkey_notice(user.email, kind, self._policy.product_name))
+    async def _notify(self, uow: UnitOfWork, user: User, kind: MailKind) -> None:
+        await self._outbox.queue(uow, messages.passkey_notice(user.email, kind, self._policy.product_name))
 
 
 def _name(name: str) -> str:

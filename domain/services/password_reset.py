@@ -16,9 +16,8 @@ if TYPE_CHECKING:
 
     from domain.entities import Client, MfaRequired, SignedIn
     from domain.policy import AuthPolicy
-    from domain.ports import Clock, PasswordHasher, UnitOfWork
+    from domain.ports import Clock, Outbox, PasswordHasher, UnitOfWork
     from domain.services.audit import AuditTrail
-    from domain.services.mail_queue import MailQueue
     from domain.services.otp_checker import OtpChecker
     from domain.services.otp_sender import OtpSender
     from domain.services.second_factors import SecondFactorService
@@ -37,7 +36,7 @@ class PasswordResetService:
         checker: OtpChecker,
         sessions: SessionStarter,
         second_factors: SecondFactorService,
-        mail_queue: MailQueue,
+        outbox: Outbox,
         clock: Clock,
         policy: AuthPolicy,
         throttle: Throttle,
@@ -49,7 +48,7 @@ class PasswordResetService:
         self._checker = checker
         self._sessions = sessions
         self._second_factors = second_factors
-        self._mail_queue = mail_queue
+        self._outbox = outbox
         self._clock = clock
         self._policy = policy
         self._throttle = throttle
@@ -58,7 +57,7 @@ class PasswordResetService:
     async def request(self, email: str, client: Client = UNKNOWN_CLIENT) -> OtpSent:
         """Mail a reset code to ``email`` if it has an account; the same answer either way.
 
-        The code is mailed after the answer (see ``MailQueue``): neither a refused
+        The code is mailed after the answer (from the outbox): neither a refused
         message nor the time the mail server takes tells whether the address has
         an account.
 
@@ -77,11 +76,10 @@ class PasswordResetService:
                 sent = await self._otp_sender.no_code(uow, email, OtpPurpose.RESET_PASSWORD)
                 await uow.commit()
                 return sent
-            issued = await self._otp_sender.issue(uow, user, client, OtpPurpose.RESET_PASSWORD, to=email)
+            sent = await self._otp_sender.send(uow, user, client, OtpPurpose.RESET_PASSWORD, to=email)
             await self._audit.record(uow, AuditEventType.PASSWORD_RESET_REQUESTED, client, user.id)
             await uow.commit()
-        self._mail_queue.post(issued.mail)
-        return OtpSent(email=email, expires_at=issued.sent.expires_at)
+        return sent
 
     async def reset(
         self, email: str, code: str, new_password: str, client: Client = UNKNOWN_CLIENT
@@ -130,11 +128,11 @@ class PasswordResetService:
                     await self._throttle.sign_in_succeeded(uow, user.email_key)
                     signed_in = await self._sessions.start(uow, user, client)
                 await self._audit.record(uow, AuditEventType.PASSWORD_RESET, client, user.id)
+                await self._outbox.queue(uow, messages.password_changed(user.email, self._policy.product_name))
                 await uow.commit()
         except AuthError as failure:
             await self._audit.record_alone(
                 AuditEventType.PASSWORD_RESET_FAILED, client, user_id, type(failure).__name__
             )
             raise
-        self._mail_queue.post(messages.password_changed(user.email, self._policy.product_name))
         return signed_in

@@ -30,9 +30,8 @@ if TYPE_CHECKING:
 
     from domain.entities import Client, Principal, SignInProvider, User
     from domain.policy import AuthPolicy
-    from domain.ports import Clock, IdentityProviders, UnitOfWork
+    from domain.ports import Clock, IdentityProviders, Outbox, UnitOfWork
     from domain.services.audit import AuditTrail
-    from domain.services.mail_queue import MailQueue
     from domain.services.password_check import PasswordCheck
 
 
@@ -42,7 +41,7 @@ class ProviderLinkService:
         uow: Callable[[], UnitOfWork],
         providers: IdentityProviders,
         password_check: PasswordCheck,
-        mail_queue: MailQueue,
+        outbox: Outbox,
         clock: Clock,
         policy: AuthPolicy,
         audit: AuditTrail,
@@ -50,7 +49,7 @@ class ProviderLinkService:
         self._uow = uow
         self._providers = providers
         self._password_check = password_check
-        self._mail_queue = mail_queue
+        self._outbox = outbox
         self._clock = clock
         self._policy = policy
         self._audit = audit
@@ -101,8 +100,8 @@ class ProviderLinkService:
             except EmailAlreadyTaken:  # a concurrent sign-in or link took the identity first
                 raise ProviderAlreadyLinked from None
             await self._audit.record(uow, AuditEventType.PROVIDER_LINKED, client, user_id, pending.provider)
+            await self._notify(uow, user, MailKind.PROVIDER_LINKED, pending.provider)
             await uow.commit()
-        self._notify(user, MailKind.PROVIDER_LINKED, pending.provider)
         return identity
 
     async def unlink(
@@ -126,8 +125,8 @@ class ProviderLinkService:
             await self._check_removable(uow, user, provider)
             await uow.providers.delete_identity(user_id, provider)
             await self._audit.record(uow, AuditEventType.PROVIDER_UNLINKED, client, user_id, provider)
+            await self._notify(uow, user, MailKind.PROVIDER_UNLINKED, provider)
             await uow.commit()
-        self._notify(user, MailKind.PROVIDER_UNLINKED, provider)
 
     async def _check_removable(self, uow: UnitOfWork, user: User, provider: str) -> None:
         identities = await uow.providers.list_identities(user.id)
@@ -145,6 +144,7 @@ class ProviderLinkService:
             raise InvalidAccessToken
         return user
 
-    def _notify(self, user: User, kind: MailKind, provider: str) -> None:
+    async def _notify(self, uow: UnitOfWork, user: User, kind: MailKind, provider: str) -> None:
+        """The owner hears of it: queued with the change, sent once it commits."""
         name = display_name(self._providers, provider)
-        self._mail_queue.post(messages.provider_notice(user.email, kind, self._policy.product_name, name))
+        await self._outbox.queue(uow, messages.provider_notice(user.email, kind, self._policy.product_name, name))

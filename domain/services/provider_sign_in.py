@@ -60,9 +60,8 @@ if TYPE_CHECKING:
 
     from domain.entities import Client, MfaRequired, ProviderAssertion, SignedIn, SignInProvider
     from domain.policy import AuthPolicy
-    from domain.ports import Clock, IdentityProviders, UnitOfWork
+    from domain.ports import Clock, IdentityProviders, Outbox, UnitOfWork
     from domain.services.audit import AuditTrail
-    from domain.services.mail_queue import MailQueue
     from domain.services.second_factors import SecondFactorService
     from domain.services.session_starter import SessionStarter
     from domain.services.throttle import Throttle
@@ -115,10 +114,10 @@ class ProviderSignInService:
         policy: AuthPolicy,
         throttle: Throttle,
         audit: AuditTrail,
-        mail_queue: MailQueue,
+        outbox: Outbox,
     ) -> None:
         self._uow = uow
-        self._mail_queue = mail_queue
+        self._outbox = outbox
         self._providers = providers
         self._sessions = sessions
         self._second_factors = second_factors
@@ -246,7 +245,6 @@ class ProviderSignInService:
             return await self._finish(code, client)
 
     async def _finish(self, code: str, client: Client) -> SignedIn | MfaRequired:
-        linked_to: User | None = None
         async with self._uow() as uow, committing_refusals(uow):
             pending = await uow.providers.take_code(secret_hash(code))
             now = self._clock.now()
@@ -260,7 +258,12 @@ class ProviderSignInService:
                 await uow.providers.save_identity(identity)
             else:
                 user, linked = await self._first_sign_in(uow, pending, now, client)
-                linked_to = user if linked else None
+                if linked:  # the owner hears of it, with the change
+                    name = display_name(self._providers, pending.provider)
+                    notice = messages.provider_notice(
+                        user.email, MailKind.PROVIDER_LINKED, self._policy.product_name, name
+                    )
+                    await self._outbox.queue(uow, notice)
             mfa = await self._second_factors.challenge(uow, user)
             if mfa is not None:
                 await uow.commit()
@@ -269,12 +272,6 @@ class ProviderSignInService:
                 answer = await self._sessions.start(uow, user, client, amr=PROVIDER_SIGN_IN)
                 await self._audit.record(uow, AuditEventType.PROVIDER_SIGN_IN, client, user.id, pending.provider)
                 await uow.commit()
-        if linked_to is not None:
-            name = display_name(self._providers, pending.provider)
-            notice = messages.provider_notice(
-                linked_to.email, MailKind.PROVIDER_LINKED, self._policy.product_name, name
-            )
-            self._mail_queue.post(notice)
         return answer
 
     async def _first_sign_in(

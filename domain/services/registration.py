@@ -14,9 +14,8 @@ if TYPE_CHECKING:
 
     from domain.entities import Client
     from domain.policy import AuthPolicy
-    from domain.ports import Clock, Mailer, PasswordHasher, UnitOfWork
+    from domain.ports import Clock, Outbox, PasswordHasher, UnitOfWork
     from domain.services.audit import AuditTrail
-    from domain.services.mail_queue import MailQueue
     from domain.services.otp_sender import OtpSender
     from domain.services.throttle import Throttle
 
@@ -29,8 +28,7 @@ class RegistrationService:
         uow: Callable[[], UnitOfWork],
         passwords: PasswordHasher,
         otp_sender: OtpSender,
-        mailer: Mailer,
-        mail_queue: MailQueue,
+        outbox: Outbox,
         clock: Clock,
         policy: AuthPolicy,
         throttle: Throttle,
@@ -41,8 +39,7 @@ class RegistrationService:
         self._audit = audit
         self._passwords = passwords
         self._otp_sender = otp_sender
-        self._mailer = mailer
-        self._mail_queue = mail_queue
+        self._outbox = outbox
         self._clock = clock
         self._policy = policy
 
@@ -68,7 +65,6 @@ class RegistrationService:
         Raises:
             InvalidInput: naming each bad field.
             RateLimited: too many sign-ups from this client, or mails to this address.
-            DeliveryFailed: the mail server refused; nothing was written.
         """
         await self._throttle.check_client(REGISTER_PER_IP, client)
         errors = InputCollector()
@@ -99,7 +95,7 @@ class RegistrationService:
 
         Unknown and already verified addresses get no mail. One code per address per
         cooldown (counted from the last code mailed, registration's included), and
-        the mail goes out after the answer (see ``MailQueue``), so neither the answer
+        the mail goes out after the answer (from the outbox), so neither the answer
         nor its timing tells whether the address has an account.
 
         Raises:
@@ -120,10 +116,9 @@ class RegistrationService:
                 sent = await self._otp_sender.no_code(uow, email)
                 await uow.commit()
                 return sent
-            issued = await self._otp_sender.issue(uow, user, client, to=email)
+            sent = await self._otp_sender.send(uow, user, client, to=email)
             await uow.commit()
-        self._mail_queue.post(issued.mail)
-        return OtpSent(email=email, expires_at=issued.sent.expires_at)
+        return sent
 
     async def _register(
         self, email: str, password_hash: str, first_name: str | None, last_name: str | None, client: Client
@@ -134,7 +129,7 @@ class RegistrationService:
             now = self._clock.now()
             user = self._policy.account(found, now)
             if user is not None and user.email_verified:
-                await self._mailer.send(messages.already_registered(user.email, self._policy.product_name))
+                await self._outbox.queue(uow, messages.already_registered(user.email, self._policy.product_name))
                 await self._audit.record(uow, AuditEventType.REGISTERED_AGAIN, client, user.id)
                 sent = await self._otp_sender.no_code(uow, email)
                 await uow.commit()

@@ -47,9 +47,8 @@ if TYPE_CHECKING:
 
     from domain.entities import Client, Principal, SignedIn, User
     from domain.policy import AuthPolicy
-    from domain.ports import Clock, SecretSealer, TotpAlgorithm, UnitOfWork
+    from domain.ports import Clock, Outbox, SecretSealer, TotpAlgorithm, UnitOfWork
     from domain.services.audit import AuditTrail
-    from domain.services.mail_queue import MailQueue
     from domain.services.passkeys import PasskeyService
     from domain.services.password_check import PasswordCheck
     from domain.services.recovery_codes import RecoveryCodeBook
@@ -79,7 +78,7 @@ class SecondFactorService:
         password_check: PasswordCheck,
         passkeys: PasskeyService,
         sessions: SessionStarter,
-        mail_queue: MailQueue,
+        outbox: Outbox,
         clock: Clock,
         policy: AuthPolicy,
         throttle: Throttle,
@@ -92,7 +91,7 @@ class SecondFactorService:
         self._password_check = password_check
         self._passkeys = passkeys
         self._sessions = sessions
-        self._mail_queue = mail_queue
+        self._outbox = outbox
         self._clock = clock
         self._policy = policy
         self._throttle = throttle
@@ -172,8 +171,8 @@ class SecondFactorService:
             await self._proved_in_session(uow, principal.session_id)
             codes = await self._recovery_codes.first(uow, user.id)
             await self._audit.record(uow, AuditEventType.SECOND_FACTOR_ENABLED, client, user.id, "totp")
+            await self._notify(uow, user, MailKind.SECOND_FACTOR_ENABLED)
             await uow.commit()
-        self._notify(user, MailKind.SECOND_FACTOR_ENABLED)
         return codes
 
     async def remove_totp(self, principal: Principal, password: str | None, client: Client = UNKNOWN_CLIENT) -> None:
@@ -196,8 +195,8 @@ class SecondFactorService:
             if not await uow.factors.list_passkeys(user.id):  # the codes stand in for the last factor
                 await uow.factors.replace_recovery_codes(user.id, [])
             await self._audit.record(uow, AuditEventType.SECOND_FACTOR_REMOVED, client, user.id, "totp")
+            await self._notify(uow, user, MailKind.SECOND_FACTOR_REMOVED)
             await uow.commit()
-        self._notify(user, MailKind.SECOND_FACTOR_REMOVED)
 
     async def regenerate_recovery_codes(
         self, principal: Principal, password: str | None, client: Client = UNKNOWN_CLIENT
@@ -215,8 +214,8 @@ class SecondFactorService:
                 raise SecondFactorNotEnabled
             codes = await self._recovery_codes.new(uow, user.id)
             await self._audit.record(uow, AuditEventType.RECOVERY_CODES_REPLACED, client, user.id)
+            await self._notify(uow, user, MailKind.RECOVERY_CODES_REPLACED)
             await uow.commit()
-        self._notify(user, MailKind.RECOVERY_CODES_REPLACED)
         return codes
 
     async def reauthenticate(
@@ -325,8 +324,8 @@ class SecondFactorService:
             for passkey in await uow.factors.list_passkeys(user.id):
                 await uow.factors.delete_passkey(user.id, passkey.credential_id)
             await self._audit.record(uow, AuditEventType.SECOND_FACTOR_REMOVED, UNKNOWN_CLIENT, user.id, "operator")
+            await self._notify(uow, user, MailKind.SECOND_FACTOR_REMOVED)
             await uow.commit()
-        self._notify(user, MailKind.SECOND_FACTOR_REMOVED)
         return user.email
 
     # ---- signing in
@@ -421,19 +420,18 @@ class SecondFactorService:
         await self._audit.record(uow, event, client, user.id, method.value)
         if method is SecondFactorMethod.RECOVERY_CODE:
             await self._audit.record(uow, AuditEventType.RECOVERY_CODE_USED, client, user.id, str(remaining))
+            mail = messages.recovery_code_used(user.email, self._policy.product_name, remaining)
+            await self._outbox.queue(uow, mail)
 
     async def _settled(
         self, remaining: int | None, failures: int, user: User, method: SecondFactorMethod, client: Client
     ) -> None:
-        """After the proof's transaction: a failure is counted and raised; a spent recovery code
-        mails its notice."""
+        """After the proof's transaction: a failure is counted and raised."""
         if remaining is None:
             await self._throttle.sign_in_failed(
                 failures, AuditEventType.SECOND_FACTOR_FAILED, client, user.id, method.value
             )
             raise InvalidPasskey if method is SecondFactorMethod.WEBAUTHN else InvalidOtp
-        if method is SecondFactorMethod.RECOVERY_CODE:
-            self._mail_queue.post(messages.recovery_code_used(user.email, self._policy.product_name, remaining))
 
     async def _accept(self, uow: UnitOfWork, user: User, method: SecondFactorMethod, code: str) -> int | None:
         """Spend ``code`` if it is right: ``None`` if not, else how many recovery codes are left."""
@@ -457,8 +455,8 @@ class SecondFactorService:
     def _secret(self, factor: TotpFactor) -> str:
         return self._sealer.open(factor.sealed_secret, factor.user_id.bytes).decode("ascii")
 
-    def _notify(self, user: User, kind: MailKind) -> None:
-        self._mail_queue.post(messages.second_factor_notice(user.email, kind, self._policy.product_name))
+    async def _notify(self, uow: UnitOfWork, user: User, kind: MailKind) -> None:
+        await self._outbox.queue(uow, messages.second_factor_notice(user.email, kind, self._policy.product_name))
 
 
 def _normalised(method: SecondFactorMethod, code: str) -> str:

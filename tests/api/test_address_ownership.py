@@ -115,7 +115,7 @@ class TestLookAlikeAddresses:
 
         assert recipients(gateway).count(squatted) == 1  # its own sign-up code, nothing of hers
         assert recipients(gateway).count(real) == 2
-        assert (await gateway.verify(real, gateway.last_code(real)))["__typename"] == "AuthPayload"
+        assert (await gateway.verify(real, await gateway.last_code(real)))["__typename"] == "AuthPayload"
         assert (await gateway.login(real, ATTACKER_PASSWORD))["__typename"] == "InvalidCredentials"
 
     async def test_codes_go_to_the_address_as_it_was_typed(self, gateway: Gateway) -> None:

@@ -55,7 +55,7 @@ class TestWhatIsNotAnAddress:
     async def test_register_answers(self, behind_a_proxy: Gateway, forwarded: str) -> None:
         answer = await behind_a_proxy.register("bob@example.com", headers=from_ip(forwarded))
         assert answer["__typename"] == "OtpSent"
-        verified = await behind_a_proxy.verify("bob@example.com", behind_a_proxy.last_code("bob@example.com"))
+        verified = await behind_a_proxy.verify("bob@example.com", await behind_a_proxy.last_code("bob@example.com"))
         assert verified["__typename"] == "AuthPayload"
         assert None in await audited_addresses()
 

@@ -81,7 +81,7 @@ async def start(gateway_factory: GatewayFactory, **settings: Any) -> Gateway:
 async def signed_up(gateway: Gateway, email: str = ANN) -> dict[str, Any]:
     """A new account signed in from the SPA; the jar holds its refresh cookie."""
     await gateway.register(email, headers=XHR)
-    payload = await gateway.verify(email, gateway.last_code(email), headers=XHR)
+    payload = await gateway.verify(email, await gateway.last_code(email), headers=XHR)
     assert payload["__typename"] == "AuthPayload", payload
     assert gateway.http.cookies.get(COOKIE)
     return payload

@@ -31,7 +31,7 @@ async def delete_account(
 async def signed_up_on_device(gateway: Gateway, email: str, headers: dict[str, str]) -> dict[str, Any]:
     """``Gateway.signed_up``, every request from the device of ``headers``."""
     await gateway.register(email, headers=headers)
-    payload = await gateway.verify(email, gateway.last_code(email), headers=headers)
+    payload = await gateway.verify(email, await gateway.last_code(email), headers=headers)
     assert payload["__typename"] == "AuthPayload", payload
     return payload
 

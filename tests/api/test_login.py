@@ -16,11 +16,11 @@ class TestLogin:
 
     async def test_unverified_account_gets_email_not_verified_and_a_fresh_code(self, gateway: Gateway) -> None:
         await gateway.register("late-verifier@example.com")
-        first = gateway.last_code("late-verifier@example.com")
+        first = await gateway.last_code("late-verifier@example.com")
         result = await gateway.login("late-verifier@example.com")
         assert result["__typename"] == "EmailNotVerified"
         assert len(gateway.mailbox.bodies_to("late-verifier@example.com")) == 2
-        fresh = gateway.last_code("late-verifier@example.com")
+        fresh = await gateway.last_code("late-verifier@example.com")
         if fresh != first:
             assert (await gateway.verify("late-verifier@example.com", first))["__typename"] == "InvalidOtp"
         assert (await gateway.verify("late-verifier@example.com", fresh))["__typename"] == "AuthPayload"

@@ -256,7 +256,7 @@ async def test_a_pending_sign_up_on_the_address_does_not_survive(
 
     gateway: Gateway = await start()
     await gateway.register("pending@example.com", "a password someone planted")
-    planted_code = gateway.last_code("pending@example.com")
+    planted_code = await gateway.last_code("pending@example.com")
     back = await signed_in_at_provider(gateway, provider.url, "pending-sub", verified("pending@example.com"))
     answer = await finish(gateway, back["code"])
     assert answer["__typename"] == "AuthPayload", answer
@@ -294,7 +294,7 @@ async def test_an_account_without_a_password_answers_login_as_a_wrong_password_d
     # The reset flow gives it a password.
     await gateway.request_password_reset("nopw@example.com")
     await gateway.mail_settled()
-    reset = await gateway.reset_password("nopw@example.com", gateway.last_code("nopw@example.com"), PASSWORD)
+    reset = await gateway.reset_password("nopw@example.com", await gateway.last_code("nopw@example.com"), PASSWORD)
     assert reset["__typename"] == "AuthPayload", reset
     assert (await gateway.login("nopw@example.com"))["__typename"] == "AuthPayload"
 

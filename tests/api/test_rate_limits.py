@@ -159,7 +159,7 @@ class TestLoginLockout:
 class TestVerifyOtpLimits:
     async def test_guessing_a_code_five_times_then_the_sixth(self, gateway: Gateway) -> None:
         await gateway.register("pending@example.com")
-        code = gateway.last_code("pending@example.com")
+        code = await gateway.last_code("pending@example.com")
         wrong = [f"{(int(code) + n) % 1_000_000:06d}" for n in range(1, 6)]
         answers = [(await gateway.verify("pending@example.com", guess))["__typename"] for guess in wrong]
         assert answers == ["InvalidOtp"] * 4 + ["TooManyAttempts"]
@@ -173,7 +173,7 @@ class TestVerifyOtpLimits:
             await gateway.verify("pending@example.com", "000000")
         await gateway.register("pending@example.com")  # a fresh code with five fresh tries
         assert (await gateway.verify("pending@example.com", "000000"))["__typename"] in {"InvalidOtp", "AuthPayload"}
-        assert_rate_limited(await gateway.verify("pending@example.com", gateway.last_code("pending@example.com")))
+        assert_rate_limited(await gateway.verify("pending@example.com", await gateway.last_code("pending@example.com")))
 
     async def test_per_ip_limit(self, gateway_factory: GatewayFactory) -> None:
         gateway: Gateway = await gateway_factory(rate_limit_verify_per_ip="3/10m")
@@ -235,7 +235,7 @@ class TestAuditLog:
         caplog.set_level("INFO", logger="gateway.audit")
 
         await gateway.register("audited@example.com", headers=client)
-        code = gateway.last_code("audited@example.com")
+        code = await gateway.last_code("audited@example.com")
         await gateway.verify("audited@example.com", "000000" if code != "000000" else "111111", headers=client)
         signed_in = await gateway.verify("audited@example.com", code, headers=client)
         await gateway.login("audited@example.com", "wrong password", headers=client)

@@ -160,7 +160,7 @@ class TestTheCookie:
     async def test_what_signs_no_one_in_sets_no_cookie(self, browser: Gateway) -> None:
         await browser.register(ANN)
         assert set_cookies(browser.last_response) == []
-        code = browser.last_code(ANN)
+        code = await browser.last_code(ANN)
         wrong_code = "000000" if code != "000000" else "111111"
         assert (await browser.verify(ANN, wrong_code))["__typename"] == "InvalidOtp"
         assert set_cookies(browser.last_response) == []
@@ -176,7 +176,7 @@ class TestTheCookie:
 class TestEverySignInSetsTheCookie:
     async def test_verify_otp(self, browser: Gateway) -> None:
         await browser.register(ANN)
-        payload = await browser.verify(ANN, browser.last_code(ANN))
+        payload = await browser.verify(ANN, await browser.last_code(ANN))
         assert payload["__typename"] == "AuthPayload"
         assert payload["refreshToken"] is None
         token = delivered(browser.last_response)
@@ -515,7 +515,7 @@ class TestASinglePageApp:
         browser.http.event_hooks = {"request": [keep_request], "response": [keep_body]}
 
         await browser.register(ANN, firstName="Ann")
-        signed_in = await browser.verify(ANN, browser.last_code(ANN))
+        signed_in = await browser.verify(ANN, await browser.last_code(ANN))
         access_tokens = [signed_in["accessToken"]]
         cookies = [delivered(browser.last_response)]
         for _ in range(2):

@@ -40,7 +40,7 @@ async def fresh_code(gateway: Gateway, email: str, previous: str) -> str:
 class TestResendOtp:
     async def test_a_pending_account_gets_a_new_code_that_verifies_it(self, gateway: Gateway) -> None:
         await gateway.register("pending@example.com")
-        first_code = gateway.last_code("pending@example.com")
+        first_code = await gateway.last_code("pending@example.com")
 
         answer = await gateway.resend_otp("pending@example.com")
         assert_code_mail_answer(answer, "pending@example.com")

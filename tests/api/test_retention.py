@@ -90,5 +90,5 @@ async def test_a_live_sign_up_survives_the_purge_at_start(
     # its code of six days ago is gone (a day after it expired), the sign-up is not: a new code confirms it
     assert (await restarted.resend_otp(STRANGER))["__typename"] == "OtpSent"
     await restarted.mail_settled()
-    assert (await restarted.verify(STRANGER, restarted.last_code(STRANGER)))["__typename"] == "AuthPayload"
+    assert (await restarted.verify(STRANGER, await restarted.last_code(STRANGER)))["__typename"] == "AuthPayload"
     assert not purging.done()

@@ -11,7 +11,7 @@ class TestFullSession:
         assert sent["__typename"] == "OtpSent"
         assert sent["email"] == "Ann.Lee@example.com"
 
-        payload = await gateway.verify("ann.lee@example.com", gateway.last_code("Ann.Lee@example.com"))
+        payload = await gateway.verify("ann.lee@example.com", await gateway.last_code("Ann.Lee@example.com"))
         assert payload["__typename"] == "AuthPayload"
         assert payload["tokenType"] == "Bearer"
         assert payload["expiresIn"] == 900

@@ -185,7 +185,7 @@ async def test_the_example_spa_signs_in_with_a_password(
 ) -> None:
     gateway, graphql_url = cookie_gateway
     await gateway.register(EMAIL, headers={"X-Requested-With": "tests"})
-    await gateway.verify(EMAIL, gateway.last_code(EMAIL), headers={"X-Requested-With": "tests"})
+    await gateway.verify(EMAIL, await gateway.last_code(EMAIL), headers={"X-Requested-With": "tests"})
     page = await context.new_page()
     await page.goto(f"{spa_origin}/?gateway={graphql_url}")
     await page.wait_for_selector("#signed-out", state="visible")
@@ -462,7 +462,7 @@ async def test_the_example_spa_links_a_provider_to_a_password_account_and_unlink
 ) -> None:
     gateway, graphql_url = provider_gateway
     await gateway.register(EMAIL, headers={"X-Requested-With": "tests"})
-    await gateway.verify(EMAIL, gateway.last_code(EMAIL), headers={"X-Requested-With": "tests"})
+    await gateway.verify(EMAIL, await gateway.last_code(EMAIL), headers={"X-Requested-With": "tests"})
     await set_user(provider.url, "ann-elsewhere", {"email": EMAIL, "email_verified": True})
     page = await context.new_page()
     await page.goto(f"{spa_origin}/?gateway={graphql_url}")

@@ -61,13 +61,15 @@ class TestSmtpMailer:
         assert "Acme" in text
         assert "Acme" in html
 
-    async def test_logs_the_recipient_and_kind_never_the_content(
+    async def test_logs_the_kind_and_message_id_never_the_recipient_or_content(
         self, smtp_server: SmtpSink, caplog: pytest.LogCaptureFixture
     ) -> None:
         caplog.set_level(logging.DEBUG)
-        await mailer(smtp_server.port).send(MAIL)
+        await mailer(smtp_server.port).send(MAIL, message_id="0123abcd")
         logged = client_side_log(caplog)
-        assert any("someone@example.com" in line and "verify_email" in line for line in logged)
+        assert str(smtp_server.messages[0]["Message-ID"]) == "<0123abcd@example.com>"
+        assert any("<0123abcd@example.com>" in line and "verify_email" in line for line in logged)
+        assert not any("someone@example.com" in line for line in logged)
         assert not any(CODE in line for line in logged)
         assert not any("verification code" in line for line in logged)
 
@@ -78,7 +80,8 @@ class TestSmtpMailer:
         with pytest.raises(DeliveryFailed):
             await mailer(refusing_smtp_server.port).send(MAIL)
         logged = client_side_log(caplog)
-        assert any("someone@example.com" in line and "failed" in line for line in logged)
+        assert any("verify_email" in line and "failed" in line for line in logged)
+        assert not any("someone@example.com" in line for line in logged)
         assert not any(CODE in line for line in logged)
         assert not any("verification code" in line for line in logged)
 

@@ -12,19 +12,14 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-from aiosmtpd.controller import Controller
-
 from tests.support.client import LOGIN, PASSWORD, Gateway, served_gateway
-from tests.support.mail import SmtpSink
-from tests.support.processes import RunningProcess, free_port
+from tests.support.mail import HeldSmtpSink, SmtpSink
+from tests.support.processes import RunningProcess
 from tests.support.settings import JWT_SECRET, SIGNING_KEY
 
 ADDRESS = "leaving@example.com"
@@ -171,37 +166,6 @@ class TestSigterm:
             assert (await stuck.rest()).startswith(b"HTTP/1.1 500 ")
         assert "timeout graceful shutdown exceeded" in server.output, server.output
         assert "Application shutdown complete" in server.output, server.output
-
-
-@dataclass
-class HeldSmtpSink(SmtpSink):
-    """An SMTP server that, while ``holding``, keeps a sender waiting at MAIL FROM until ``release`` is set."""
-
-    holding: bool = False
-    sending: threading.Event = field(default_factory=threading.Event)
-    release: threading.Event = field(default_factory=threading.Event)
-
-    async def handle_MAIL(  # noqa: N802 - aiosmtpd's hook name
-        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
-    ) -> str:
-        if self.holding:
-            self.sending.set()
-            await asyncio.to_thread(self.release.wait, 30)
-        envelope.mail_from = address
-        envelope.mail_options.extend(mail_options)
-        return "250 OK"
-
-
-@pytest.fixture
-def held_smtp_server() -> Iterator[HeldSmtpSink]:
-    sink = HeldSmtpSink(port=free_port())
-    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
-    controller.start()
-    try:
-        yield sink
-    finally:
-        sink.release.set()
-        controller.stop()
 
 
 class TestQueuedMail:

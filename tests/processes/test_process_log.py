@@ -23,7 +23,7 @@ class TestProductionProcess:
         async with served_gateway(env, smtp_server) as gateway:
             headers = {"X-Request-ID": REQUEST_ID}
             await gateway.register(email, headers=headers)
-            code = gateway.last_code(email)
+            code = await gateway.last_code(email)
             verified = await gateway.verify(email, code, headers=headers)
             signed_in = await gateway.login(email, headers=headers)
             refreshed = await gateway.refresh(signed_in["refreshToken"], headers=headers)

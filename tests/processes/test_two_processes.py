@@ -68,7 +68,7 @@ async def live_tokens(database_url: str, user_id: str) -> list[tuple[str, int]]:
 async def test_a_token_issued_by_one_process_works_on_the_other(two_gateways: tuple[Gateway, Gateway, str]) -> None:
     first, second, _ = two_gateways
     await first.register("ann@example.com")
-    signed_in = await second.verify("ann@example.com", first.last_code("ann@example.com"))  # code from the first
+    signed_in = await second.verify("ann@example.com", await first.last_code("ann@example.com"))  # code from the first
     assert signed_in["__typename"] == "AuthPayload"
 
     me = await first.me(signed_in["accessToken"])  # access token from the second

@@ -3,6 +3,7 @@ sends, and the mailbox the gateway mails to."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -27,6 +28,9 @@ class Gateway:
     app: Any = None  # the in-process app, or
     process: RunningProcess | None = None  # the gateway process
     last_response: httpx.Response | None = None  # of ``post``: its status, headers and Set-Cookie
+    # In-process: after each ``post``, deliver what it queued, so the mailbox shows it at once
+    # (off where a test times the answers: delivery is not part of them)
+    settle_mail_after_requests: bool = True
 
     async def post(
         self,
@@ -42,6 +46,8 @@ class Gateway:
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
         )
         self.last_response = response
+        if self.app is not None and self.settle_mail_after_requests:
+            await self.mail_settled()
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -60,13 +66,24 @@ class Gateway:
         return self.process.lines
 
     async def mail_settled(self) -> None:
-        """Wait until the mail the gateway sends after answering (resend, reset, notices) is out."""
-        await self.app.state.services.mail_queue.drain()
+        """Wait until the mail the gateway sends after answering is out: every outbox item due
+        now is delivered (or postponed, if the mail server refuses). In-process gateways only."""
+        await self.app.state.services.mail_dispatcher.settle()
+
+    async def mail_retried_until(self, email: str, count: int = 1, within: float = 10.0) -> list[str]:
+        """The bodies of the mails to ``email`` once there are ``count`` of them, letting the
+        outbox retry what the mail server refused (in-process gateways; fails after ``within`` s)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while len(bodies := self.mailbox.bodies_to(email)) < count:
+            assert loop.time() < deadline, f"{len(bodies)} of {count} mails to {email} within {within} s"
+            await self.mail_settled()
+            await asyncio.sleep(0.02)
+        return bodies
 
     async def code_to(self, email: str) -> str:
         """The last code mailed to ``email``, once queued mail is out."""
-        await self.mail_settled()
-        return self.last_code(email)
+        return await self.last_code(email)
 
     async def signed_in(self, field: str, query: str, variables: dict[str, Any] | None, token: str) -> dict[str, Any]:
         """``mutate`` (or query) as the holder of the access token ``token``."""
@@ -145,7 +162,13 @@ class Gateway:
     async def second_factors(self, token: str) -> dict[str, Any]:
         return await self.signed_in("secondFactors", SECOND_FACTORS, None, token)
 
-    def last_code(self, email: str) -> str:
+    async def last_code(self, email: str) -> str:
+        """The code of the last mail to ``email``, once the mail due now is out (a gateway
+        process: once a first mail to ``email`` has come, 10 seconds at most)."""
+        if self.app is not None:
+            await self.mail_settled()
+        else:
+            await asyncio.to_thread(self.mailbox.wait_for_code, email)
         bodies = self.mailbox.bodies_to(email)
         assert bodies, f"no mail to {email}"
         match = re.search(r"\b(\d{6})\b", bodies[-1])
@@ -183,7 +206,7 @@ class Gateway:
     async def signed_up(self, email: str, password: str = PASSWORD) -> dict[str, Any]:
         """Register and verify: the AuthPayload of a new, verified account."""
         await self.register(email, password)
-        payload = await self.verify(email, self.last_code(email), password=password)
+        payload = await self.verify(email, await self.last_code(email), password=password)
         assert payload["__typename"] == "AuthPayload", payload
         return payload
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 import time
@@ -31,6 +32,19 @@ class SmtpSink:
     messages: list[Message] = field(default_factory=list)
     recipients: list[list[str]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _controller: Controller | None = None
+
+    def start(self) -> None:
+        """Listen on ``port`` (again, after ``stop``: an outage that ends)."""
+        # SMTPUTF8, as most mail servers offer: internationalised addresses (straße@…) travel as typed
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True)
+        self._controller.start()
+
+    def stop(self) -> None:
+        """Stop listening: connections to ``port`` are refused, as from a mail server that is down."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
         if self.reply.startswith("250"):
@@ -77,10 +91,39 @@ def _decoded_part(message: Message, content_type: str) -> str:
 def smtp_sink() -> Iterator[SmtpSink]:
     """A running sink on a free port; stopped on leaving."""
     sink = SmtpSink(port=free_port())
-    # SMTPUTF8, as most mail servers offer: internationalised addresses (straße@…) travel as typed
-    controller = Controller(sink, hostname="127.0.0.1", port=sink.port, enable_SMTPUTF8=True)
-    controller.start()
+    sink.start()
     try:
         yield sink
     finally:
-        controller.stop()
+        sink.stop()
+
+
+@dataclass
+class HeldSmtpSink(SmtpSink):
+    """An SMTP server that, while ``holding``, keeps a sender waiting at MAIL FROM until ``release`` is set."""
+
+    holding: bool = False
+    sending: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    async def handle_MAIL(  # noqa: N802 - aiosmtpd's hook name
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
+    ) -> str:
+        if self.holding:
+            self.sending.set()
+            await asyncio.to_thread(self.release.wait, 30)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+
+@contextmanager
+def held_smtp_sink() -> Iterator[HeldSmtpSink]:
+    """A running ``HeldSmtpSink`` on a free port; released and stopped on leaving."""
+    sink = HeldSmtpSink(port=free_port())
+    sink.start()
+    try:
+        yield sink
+    finally:
+        sink.release.set()
+        sink.stop()

@@ -13,10 +13,10 @@ import copy
 import dataclasses
 import hashlib
 import hmac
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Self, TypeVar
 
-from domain.entities import MailKind, email_key
+from domain.entities import MailKind, OutboxBacklog, email_key
 from domain.errors import DeliveryFailed, EmailAlreadyTaken
 from domain.rate_limiting import ThrottleState
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         AuditEvent,
         OtpChallenge,
         OtpPurpose,
+        OutboxItem,
         OutgoingMail,
         Passkey,
         PasskeyChallenge,
@@ -47,10 +48,12 @@ if TYPE_CHECKING:
         AuditRepository,
         FactorRepository,
         OtpRepository,
+        OutboxRepository,
         PasswordHasher,
         ProviderSignInRepository,
         SessionRepository,
         ThrottleRepository,
+        UnitOfWork,
         UserRepository,
     )
 
@@ -75,12 +78,14 @@ class FakeMailer:
 
     def __init__(self) -> None:
         self.sent: list[OutgoingMail] = []
+        self.message_ids: list[str | None] = []
         self.failing = False
 
-    async def send(self, mail: OutgoingMail) -> None:
+    async def send(self, mail: OutgoingMail, message_id: str | None = None) -> None:
         if self.failing:
             raise DeliveryFailed
         self.sent.append(mail)
+        self.message_ids.append(message_id)
 
     def sent_to(self, address: str) -> list[OutgoingMail]:
         return [mail for mail in self.sent if mail.to == address]
@@ -96,6 +101,18 @@ class FakeMailer:
 
     def kinds_sent_to(self, address: str) -> list[MailKind]:
         return [mail.kind for mail in self.sent_to(address)]
+
+
+class MailedAtCommit:
+    """An ``Outbox`` that hands each mail to the mailer's list the moment its unit of work commits
+    (and never if it rolls back): the services' tests read what was mailed without a dispatcher.
+    The sealed outbox and its dispatcher are tested on their own (test_mail_dispatcher.py)."""
+
+    def __init__(self, mailer: FakeMailer) -> None:
+        self._mailer = mailer
+
+    async def queue(self, uow: UnitOfWork, mail: OutgoingMail) -> None:
+        uow.after_commit(lambda: self._mailer.sent.append(mail))
 
 
 @dataclass
@@ -115,6 +132,8 @@ class FakeState:
     provider_codes: dict[str, ProviderSignInCode] = field(default_factory=dict)
     provider_identities: dict[tuple[str, str], ProviderIdentity] = field(default_factory=dict)
     provider_link_tokens: dict[str, ProviderLinkToken] = field(default_factory=dict)
+    outbox: dict[UUID, OutboxItem] = field(default_factory=dict)
+    outbox_claimants: dict[UUID, str] = field(default_factory=dict)
 
 
 class FakeUserRepository:
@@ -380,6 +399,54 @@ class FakeProviderSignInRepository:
         return self._state.provider_link_tokens.pop(token_hash, None)
 
 
+class FakeOutboxRepository:
+    def __init__(self, state: FakeState) -> None:
+        self._state = state
+
+    async def add(self, item: OutboxItem) -> None:
+        self._state.outbox[item.id] = replace(item)
+
+    async def claim(self, now: datetime, lease_until: datetime, limit: int, claimant: str) -> list[OutboxItem]:
+        due = sorted(
+            (item for item in self._state.outbox.values() if item.dead_at is None and item.next_attempt_at <= now),
+            key=lambda item: item.next_attempt_at,
+        )[:limit]
+        claimed = [replace(item, attempts=item.attempts + 1, next_attempt_at=lease_until) for item in due]
+        for item in claimed:
+            self._state.outbox[item.id] = item
+            self._state.outbox_claimants[item.id] = claimant
+        return [replace(item) for item in claimed]
+
+    async def delivered(self, item_id: UUID) -> None:
+        self._state.outbox.pop(item_id, None)
+
+    async def postpone(self, item_id: UUID, claimant: str, next_attempt_at: datetime, error: str) -> None:
+        if item_id in self._state.outbox and self._state.outbox_claimants.get(item_id) == claimant:
+            self._state.outbox[item_id] = replace(
+                self._state.outbox[item_id], next_attempt_at=next_attempt_at, last_error=error
+            )
+
+    async def bury(self, item_id: UUID, claimant: str, now: datetime, error: str) -> None:
+        if item_id in self._state.outbox and self._state.outbox_claimants.get(item_id) == claimant:
+            self._state.outbox[item_id] = replace(self._state.outbox[item_id], dead_at=now, last_error=error)
+
+    async def list_dead(self) -> list[OutboxItem]:
+        dead = [replace(item) for item in self._state.outbox.values() if item.dead_at is not None]
+        return sorted(dead, key=lambda item: item.created_at)
+
+    async def revive(self, item_id: UUID | None, now: datetime) -> int:
+        revived = [item for item in await self.list_dead() if item_id is None or item.id == item_id]
+        for item in revived:
+            self._state.outbox[item.id] = replace(item, dead_at=None, attempts=0, next_attempt_at=now, last_error=None)
+        return len(revived)
+
+    async def backlog(self) -> OutboxBacklog:
+        queued = [item for item in self._state.outbox.values() if item.dead_at is None]
+        dead = len(self._state.outbox) - len(queued)
+        oldest = min((item.created_at for item in queued), default=None)
+        return OutboxBacklog(queued=len(queued), oldest_queued_at=oldest, dead=dead)
+
+
 class FakeDatabase:
     """The committed state, shared by every unit of work; tests read it to see what was written."""
 
@@ -426,6 +493,8 @@ def _snapshot(state: FakeState) -> FakeState:
         provider_codes=dict(state.provider_codes),
         provider_identities=dict(state.provider_identities),
         provider_link_tokens=dict(state.provider_link_tokens),
+        outbox=dict(state.outbox),
+        outbox_claimants=dict(state.outbox_claimants),
     )
 
 
@@ -437,10 +506,15 @@ class FakeUnitOfWork:
     audit: AuditRepository
     factors: FactorRepository
     providers: ProviderSignInRepository
+    outbox: OutboxRepository
 
     def __init__(self, database: FakeDatabase) -> None:
         self._database = database
         self._working: FakeState | None = None
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        self._after_commit.append(action)
 
     async def __aenter__(self) -> Self:
         self._working = _snapshot(self._database.state)
@@ -451,11 +525,15 @@ class FakeUnitOfWork:
         self.audit = FakeAuditRepository(self._working)
         self.factors = FakeFactorRepository(self._working)
         self.providers = FakeProviderSignInRepository(self._working)
+        self.outbox = FakeOutboxRepository(self._working)
         return self
 
     async def commit(self) -> None:
         assert self._working is not None, "commit() outside `async with`"
         self._database.state = _snapshot(self._working)
+        for action in self._after_commit:
+            action()
+        self._after_commit.clear()
 
     async def __aexit__(
         self,

@@ -20,6 +20,7 @@ from security.access_tokens import AccessTokenCodec
 from security.passkeys import WebAuthnCeremonies
 from security.sealing import AesGcmSealer
 from security.totp import Totp
+from tests.unit.fakes import MailedAtCommit
 
 if TYPE_CHECKING:
     from domain.entities import Principal, SignedIn
@@ -74,6 +75,7 @@ def build_gateway(
         totp=Totp(),
         sealer=AesGcmSealer(KEYS.factor_secret),
         ceremonies=WebAuthnCeremonies("localhost", "Auth Gateway", ["http://localhost:5173"]),
+        outbox=MailedAtCommit(mailer),
     )
     fields = {field.name: getattr(services, field.name) for field in dataclasses.fields(services)}
     return WiredServices(**fields, access_tokens=access_tokens, otp_codes=OtpCodes(KEYS.otp))

@@ -84,7 +84,6 @@ class TestChangePassword:
         self, gateway: WiredServices, verified_user: VerifiedUser, principal: Principal, mailer: FakeMailer
     ) -> None:
         await gateway.account.change_password(principal, verified_user.password, NEW_PASSWORD)
-        await gateway.mail_queue.drain()
 
         assert mailer.kinds_sent_to(verified_user.email) == [MailKind.PASSWORD_CHANGED]
 
@@ -112,7 +111,6 @@ class TestChangePassword:
     ) -> None:
         with pytest.raises(InvalidCredentials):
             await gateway.account.change_password(principal, "not my password", NEW_PASSWORD)
-        await gateway.mail_queue.drain()
 
         assert database.audit_events()[-1] == "password_check_failed"
         assert mailer.sent == []

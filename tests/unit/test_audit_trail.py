@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from domain.entities import AuditEvent, AuditEventType, Client
-from domain.errors import DeliveryFailed, InvalidCredentials, InvalidOtp, InvalidRefreshToken, RateLimited
+from domain.errors import InvalidCredentials, InvalidOtp, InvalidRefreshToken, RateLimited
 from domain.rate_limiting import Rate
 from domain.services.audit import AuditTrail
 from domain.services.throttle import RateLimits
@@ -39,14 +39,6 @@ class TestAuditTrail:
         assert {(event.client_ip, event.user_agent) for event in database.state.audit_events} == {
             ("203.0.113.5", "Phone/1.0")
         }
-
-    async def test_a_refused_mail_leaves_no_registered_event(
-        self, gateway: WiredServices, database: FakeDatabase, mailer: FakeMailer
-    ) -> None:
-        mailer.failing = True
-        with pytest.raises(DeliveryFailed):
-            await gateway.registration.register(ALICE, ALICE_PASSWORD, client=PHONE)
-        assert database.audit_events() == []
 
     async def test_login_failures_name_their_reason_but_not_the_address(
         self, gateway: WiredServices, database: FakeDatabase, verified_user: VerifiedUser

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from domain.errors import DeliveryFailed, EmailNotVerified, InvalidCredentials, InvalidInput
+from domain.errors import EmailNotVerified, InvalidCredentials, InvalidInput
 from security.passwords import BcryptPasswordHasher
 from tests.unit.fakes import CountingPasswordHasher
 from tests.unit.gateway import build_gateway, signed
@@ -91,16 +91,6 @@ class TestLogin:
         with pytest.raises(InvalidCredentials):
             await gateway.login.login(pending_user.email, "not the password")
         assert len(mailer.sent) == 1  # only the code of the registration
-
-    async def test_a_fresh_code_that_cannot_be_mailed_keeps_the_previous_one(
-        self, gateway: WiredServices, pending_user: PendingUser, mailer: FakeMailer
-    ) -> None:
-        mailer.failing = True
-        with pytest.raises(DeliveryFailed):
-            await gateway.login.login(pending_user.email, pending_user.password)
-        mailer.failing = False
-
-        await gateway.verification.verify(pending_user.email, pending_user.code, pending_user.password)
 
     @pytest.mark.parametrize(
         ("email", "password", "bad_fields"),

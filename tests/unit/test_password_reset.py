@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -33,7 +32,6 @@ UNKNOWN = "nobody@example.com"
 async def reset_code(gateway: WiredServices, verified_user: VerifiedUser, mailer: FakeMailer) -> str:
     """The code a reset request for Alice's address mailed to her."""
     await gateway.password_reset.request(verified_user.email)
-    await gateway.mail_queue.drain()
     return mailer.last_code_sent_to(verified_user.email, MailKind.RESET_PASSWORD)
 
 
@@ -61,7 +59,6 @@ class TestRequest:
         self, gateway: WiredServices, verified_user: VerifiedUser, mailer: FakeMailer, clock: FixedClock
     ) -> None:
         sent = await gateway.password_reset.request(verified_user.email)
-        await gateway.mail_queue.drain()
 
         assert sent == OtpSent(email=verified_user.email, expires_at=clock.now() + timedelta(minutes=10))
         assert mailer.kinds_sent_to(verified_user.email) == [MailKind.RESET_PASSWORD]
@@ -72,7 +69,6 @@ class TestRequest:
         self, gateway: WiredServices, verified_user: VerifiedUser, mailer: FakeMailer
     ) -> None:
         await gateway.password_reset.request(" ALICE@Example.COM ")
-        await gateway.mail_queue.drain()
 
         # to the address as typed: a code never goes to a spelling nobody asked for
         assert mailer.kinds_sent_to("ALICE@example.com") == [MailKind.RESET_PASSWORD]
@@ -82,35 +78,14 @@ class TestRequest:
     ) -> None:
         for_alice = await gateway.password_reset.request(verified_user.email)
         for_nobody = await gateway.password_reset.request(UNKNOWN)
-        await gateway.mail_queue.drain()
 
         assert for_nobody == OtpSent(email=UNKNOWN, expires_at=for_alice.expires_at)
         assert [mail.to for mail in mailer.sent] == [verified_user.email]
-
-    async def test_a_failing_mailer_changes_nothing_in_the_answer(
-        self,
-        gateway: WiredServices,
-        verified_user: VerifiedUser,
-        mailer: FakeMailer,
-        clock: FixedClock,
-        caplog: pytest.LogCaptureFixture,
-    ) -> None:
-        mailer.failing = True
-        with caplog.at_level(logging.ERROR):
-            for_alice = await gateway.password_reset.request(verified_user.email)
-            for_nobody = await gateway.password_reset.request(UNKNOWN)
-            await gateway.mail_queue.drain()
-
-        assert for_alice == OtpSent(email=verified_user.email, expires_at=clock.now() + timedelta(minutes=10))
-        assert for_nobody.expires_at == for_alice.expires_at
-        assert mailer.sent == []
-        assert len(caplog.records) == 1  # the code that could not go out is logged, not raised
 
     async def test_a_pending_account_gets_a_code_too(
         self, gateway: WiredServices, pending_user: PendingUser, mailer: FakeMailer
     ) -> None:
         await gateway.password_reset.request(pending_user.email)
-        await gateway.mail_queue.drain()
 
         assert mailer.kinds_sent_to(pending_user.email) == [MailKind.VERIFY_EMAIL, MailKind.RESET_PASSWORD]
 
@@ -176,7 +151,6 @@ class TestReset:
         self, gateway: WiredServices, pending_user: PendingUser, mailer: FakeMailer, database: FakeDatabase
     ) -> None:
         await gateway.password_reset.request(pending_user.email)
-        await gateway.mail_queue.drain()
         code = mailer.last_code_sent_to(pending_user.email, MailKind.RESET_PASSWORD)
 
         signed_in = signed(await gateway.password_reset.reset(pending_user.email, code, NEW_PASSWORD))
@@ -200,7 +174,6 @@ class TestReset:
         assert refused.value.locked
 
         await locking_gateway.password_reset.request(verified_user.email)
-        await locking_gateway.mail_queue.drain()
         code = mailer.last_code_sent_to(verified_user.email, MailKind.RESET_PASSWORD)
         await locking_gateway.password_reset.reset(verified_user.email, code, NEW_PASSWORD)
 
@@ -210,7 +183,6 @@ class TestReset:
         self, gateway: WiredServices, verified_user: VerifiedUser, reset_code: str, mailer: FakeMailer
     ) -> None:
         await gateway.password_reset.reset(verified_user.email, reset_code, NEW_PASSWORD)
-        await gateway.mail_queue.drain()
 
         assert mailer.kinds_sent_to(verified_user.email)[-1] == MailKind.PASSWORD_CHANGED
 
@@ -228,7 +200,6 @@ class TestReset:
         self, gateway: WiredServices, verified_user: VerifiedUser, reset_code: str, mailer: FakeMailer
     ) -> None:
         await gateway.password_reset.request(verified_user.email)
-        await gateway.mail_queue.drain()
         new_code = mailer.last_code_sent_to(verified_user.email, MailKind.RESET_PASSWORD)
         if new_code == reset_code:  # one chance in a million; nothing to tell apart
             pytest.skip("the new code happens to equal the old one")

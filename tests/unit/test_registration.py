@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from domain.entities import MailKind, OtpPurpose, OtpSent
-from domain.errors import DeliveryFailed, InvalidCredentials, InvalidInput, InvalidOtp
+from domain.errors import InvalidCredentials, InvalidInput, InvalidOtp
 from domain.services.throttle import RateLimits
 from tests.unit.gateway import ALICE, ALICE_PASSWORD, START
 
@@ -175,29 +175,6 @@ class TestRegister:
 
         assert mailer.codes_sent_to(pending_user.email) == [pending_user.code]
         await gateway.verification.verify(pending_user.email, pending_user.code, pending_user.password)
-
-    async def test_mail_refused_leaves_nothing_written(
-        self, gateway: WiredServices, database: FakeDatabase, mailer: FakeMailer
-    ) -> None:
-        mailer.failing = True
-
-        with pytest.raises(DeliveryFailed):
-            await gateway.registration.register(ALICE, ALICE_PASSWORD)
-
-        assert database.state.users == {}
-        assert database.state.challenges == {}
-
-    async def test_mail_refused_keeps_a_pending_accounts_password_and_code(
-        self, gateway: WiredServices, pending_user: PendingUser, mailer: FakeMailer, clock: FixedClock
-    ) -> None:
-        clock.advance(COOLDOWN)
-        mailer.failing = True
-        with pytest.raises(DeliveryFailed):
-            await gateway.registration.register(pending_user.email, NEW_PASSWORD)
-        mailer.failing = False
-
-        await gateway.verification.verify(pending_user.email, pending_user.code, pending_user.password)
-        await gateway.login.login(pending_user.email, pending_user.password)
 
     async def test_hashes_the_password_even_for_a_verified_address(
         self,
