@@ -150,8 +150,11 @@ async def test_the_example_spa_signs_up_refreshes_silently_and_signs_out(
     assert cookie["sameSite"] == "Strict"
     assert cookie["path"] == "/graphql"
     assert await page.evaluate("document.cookie") == ""
-    stored = await page.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")
-    assert stored == "{}{}"  # nothing in localStorage or sessionStorage
+    # no token in localStorage or sessionStorage: only the gateway's address, for this tab
+    assert await page.evaluate("JSON.stringify(localStorage)") == "{}"
+    assert await page.evaluate("JSON.stringify(sessionStorage)") == json.dumps(
+        {"gateway": graphql_url}, separators=(",", ":")
+    )
 
     # the SPA refreshes before each access token expires: well past the first token's
     # lifetime, `me` still answers, and the cookie has rotated
