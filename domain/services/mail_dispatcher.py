@@ -143,6 +143,11 @@ class MailDispatcher:
             return len(items)
 
     async def _deliver(self, item: OutboxItem) -> None:
+        if item.attempts > self._policy.max_attempts:
+            # Claimed more often than it may be tried, with no outcome recorded: each try ended
+            # its process (or its claim's lease) before it could say. It is not tried again.
+            await self._failed(item, "no_outcome")
+            return
         try:
             mail = unseal(self._sealer, item)
             await self._mailer.send(mail, message_id=item.message_id)

@@ -8,8 +8,10 @@ import asyncio
 import logging
 import re
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from persistence.models import OutboxRow
 from persistence.unit_of_work import TortoiseReadOnlyUnitOfWork, TortoiseUnitOfWork
 from tests.support.mail import ACCEPTED, CODE
 
@@ -99,6 +101,23 @@ class TestRetriesAndDeadItems:
         code = await gateway.code_to("refused@example.com")
         assert (await gateway.verify("refused@example.com", code))["__typename"] == "AuthPayload"
         assert await dead_items() == []
+
+    async def test_an_item_claimed_past_its_attempts_with_no_outcome_is_dead_not_sent(
+        self, gateway_factory: GatewayFactory, smtp_server: SmtpSink
+    ) -> None:
+        """A mail whose every try took its process down (claimed, never answered for) must not
+        be claimed for ever: past its attempts it is dead, whatever the mail server says now."""
+        gateway: Gateway = await gateway_factory(outbox_max_attempts=3, **FAST_RETRIES)
+        smtp_server.stop()
+        assert (await gateway.register("crashes@example.com"))["__typename"] == "OtpSent"
+        await gateway.mail_settled()
+        # as if the next tries had each been claimed, then lost with their process
+        await OutboxRow.all().update(attempts=3, next_attempt_at=datetime.now(UTC))
+        smtp_server.start()
+        await gateway.mail_settled()
+        assert smtp_server.messages == []
+        [item] = await dead_items()
+        assert (item.attempts, item.last_error) == (4, "no_outcome")
 
 
 class TestMessageIds:
