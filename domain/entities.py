@@ -223,6 +223,7 @@ class SignInTicket:
     user_id: UUID
     expires_at: datetime
     tries: int = 0
+    first_factor: str = "pwd"  # the RFC 8176 method of the first step: "pwd", or "fed" (a provider)
 
 
 @dataclass(frozen=True)

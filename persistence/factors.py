@@ -94,6 +94,7 @@ class TortoiseFactorRepository:
             user_id=ticket.user_id,
             expires_at=ticket.expires_at,
             tries=ticket.tries,
+            first_factor=ticket.first_factor,
         )
 
     async def get_ticket_for_update(self, ticket_hash: str) -> SignInTicket | None:
@@ -101,7 +102,7 @@ class TortoiseFactorRepository:
         if row is None:
             return None
         user_id: UUID = row.user_id  # type: ignore[attr-defined]  # Tortoise adds the FK column attribute
-        return SignInTicket(row.ticket_hash, user_id, row.expires_at, row.tries)
+        return SignInTicket(row.ticket_hash, user_id, row.expires_at, row.tries, row.first_factor)
 
     async def save_ticket(self, ticket: SignInTicket) -> None:
         await SignInTicketRow.filter(ticket_hash=ticket.ticket_hash).using_db(self._db).update(tries=ticket.tries)

@@ -144,6 +144,8 @@ class SignInTicketRow(Model):
     )
     expires_at = fields.DatetimeField(db_index=True)
     tries = fields.IntField(default=0)
+    # how the first step proved the person (RFC 8176): "pwd", or "fed" for a provider
+    first_factor = fields.CharField(max_length=8, default="pwd")
 
     class Meta:
         table = "sign_in_tickets"

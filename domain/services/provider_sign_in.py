@@ -264,7 +264,7 @@ class ProviderSignInService:
                         user.email, MailKind.PROVIDER_LINKED, self._policy.product_name, name
                     )
                     await self._outbox.queue(uow, notice)
-            mfa = await self._second_factors.challenge(uow, user)
+            mfa = await self._second_factors.challenge(uow, user, first_factor=AuthMethod.FEDERATED)
             if mfa is not None:
                 await uow.commit()
                 answer: SignedIn | MfaRequired = mfa

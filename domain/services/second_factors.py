@@ -330,16 +330,19 @@ class SecondFactorService:
 
     # ---- signing in
 
-    async def challenge(self, uow: UnitOfWork, user: User) -> MfaRequired | None:
-        """In the sign-in's unit of work, after the right password: a ticket for the second
-        step if ``user`` has a second factor, else ``None`` (the sign-in completes now)."""
+    async def challenge(
+        self, uow: UnitOfWork, user: User, first_factor: AuthMethod = AuthMethod.PASSWORD
+    ) -> MfaRequired | None:
+        """In the sign-in's unit of work, after its first step (``first_factor``: the right
+        password, or a provider's word): a ticket for the second step if ``user`` has a second
+        factor, else ``None`` (the sign-in completes now)."""
         has_totp = await uow.factors.has_confirmed_totp(user.id)
         webauthn_options = await self._passkeys.second_step_options(uow, user)
         if not has_totp and webauthn_options is None:
             return None
         ticket = secrets.token_urlsafe(32)
         expires_at = self._clock.now() + TICKET_LIFETIME
-        await uow.factors.add_ticket(SignInTicket(_ticket_hash(ticket), user.id, expires_at))
+        await uow.factors.add_ticket(SignInTicket(_ticket_hash(ticket), user.id, expires_at, first_factor=first_factor))
         methods = [SecondFactorMethod.TOTP] if has_totp else []
         if await uow.factors.count_recovery_codes(user.id):
             methods.append(SecondFactorMethod.RECOVERY_CODE)
@@ -380,7 +383,8 @@ class SecondFactorService:
                 await uow.factors.save_ticket(current)
             else:
                 await uow.factors.delete_ticket(ticket_hash)
-                signed_in = await self._sessions.start(uow, user, client, _amr(passkey_kind))
+                amr = _amr(passkey_kind, first_factor=AuthMethod(current.first_factor))
+                signed_in = await self._sessions.start(uow, user, client, amr)
                 await self._succeeded(uow, user, method, remaining, AuditEventType.LOGIN_SUCCEEDED, client)
             await uow.commit()
         await self._settled(remaining, failures, user, method, client)
@@ -468,11 +472,12 @@ def _normalised(method: SecondFactorMethod, code: str) -> str:
     return code
 
 
-def _amr(passkey_kind: AuthMethod | None) -> tuple[AuthMethod, ...]:
-    """How a sign-in with the password and a second factor authenticated (RFC 8176)."""
-    if passkey_kind is None:
+def _amr(passkey_kind: AuthMethod | None, first_factor: AuthMethod = AuthMethod.PASSWORD) -> tuple[AuthMethod, ...]:
+    """How a sign-in with a first step (the password, or a provider) and a second factor
+    authenticated (RFC 8176): the app's code, or the kind of passkey."""
+    if passkey_kind is None and first_factor is AuthMethod.PASSWORD:
         return WITH_SECOND_FACTOR
-    return (AuthMethod.PASSWORD, passkey_kind, AuthMethod.MULTI_FACTOR)
+    return (first_factor, passkey_kind or AuthMethod.ONE_TIME_PASSWORD, AuthMethod.MULTI_FACTOR)
 
 
 def _digits(code: str) -> str:

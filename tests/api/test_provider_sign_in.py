@@ -4,6 +4,7 @@ callback and the SPA's two mutations, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -311,4 +312,10 @@ async def test_an_account_with_a_second_factor_needs_it_after_the_provider(
     confirmed = await gateway.confirm_totp_enrolment(token, pyotp.TOTP(enrolment["secret"]).now())
     assert confirmed["__typename"] == "RecoveryCodes", confirmed
     back = await signed_in_at_provider(gateway, provider.url, "mfa-sub")
-    assert (await finish(gateway, back["code"]))["__typename"] == "MfaRequired"
+    required = await finish(gateway, back["code"])
+    assert required["__typename"] == "MfaRequired"
+    code = pyotp.TOTP(enrolment["secret"]).at(time.time() + 30)  # the next step's: a code works once
+    signed_in = await gateway.complete_sign_in(required["ticket"], "TOTP", code)
+    assert signed_in["__typename"] == "AuthPayload", signed_in
+    [current] = [s for s in await gateway.sessions(signed_in["accessToken"]) if s["current"]]
+    assert current["signInMethods"] == ["fed", "otp", "mfa"]  # the provider, then the app
