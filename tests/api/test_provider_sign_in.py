@@ -300,6 +300,24 @@ async def test_an_account_without_a_password_answers_login_as_a_wrong_password_d
     assert (await gateway.login("nopw@example.com"))["__typename"] == "AuthPayload"
 
 
+async def test_a_fresh_provider_sign_in_stands_in_for_the_password_it_does_not_have(
+    start: Callable[..., Any], provider: RunningProcess
+) -> None:
+    clock = AdjustableClock()
+    gateway: Gateway = await start(clock)
+    back = await signed_in_at_provider(gateway, provider.url, "fresh-sub", verified("fresh@example.com"))
+    token = (await finish(gateway, back["code"]))["accessToken"]
+    clock.advance(minutes=5, seconds=1)
+    late = await gateway.change_password(token, None, PASSWORD)
+    assert late["__typename"] == "ReauthenticationRequired", late
+
+    back = await signed_in_at_provider(gateway, provider.url, "fresh-sub")
+    token = (await finish(gateway, back["code"]))["accessToken"]
+    changed = await gateway.change_password(token, None, PASSWORD)  # the new sign-in is the proof
+    assert changed["__typename"] == "PasswordChanged", changed
+    assert (await gateway.login("fresh@example.com"))["__typename"] == "AuthPayload"
+
+
 async def test_an_account_with_a_second_factor_needs_it_after_the_provider(
     start: Callable[..., Any], provider: RunningProcess
 ) -> None:
