@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     otp_ttl_seconds: Annotated[int, Field(ge=60, le=24 * 3600)] = 10 * 60
     # a sign-up whose code never came back is forgotten after this long (docs/security.md)
     unverified_account_ttl_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
+    # whether requestSignInCode for an address without an account makes one, without a
+    # password, confirmed by the code (docs/api.md, "Sign-in by e-mail code")
+    sign_in_code_creates_accounts: bool = False
     # how long a sign-in with the second factor (or reauthenticate) lets its session change
     # what matters on an account that has one (docs/api.md, "Second factors")
     reauthentication_window_seconds: Annotated[int, Field(ge=30, le=24 * 3600)] = 5 * 60

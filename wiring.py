@@ -135,6 +135,7 @@ def auth_policy(settings: Settings) -> AuthPolicy:
         reauthentication_window=timedelta(seconds=settings.reauthentication_window_seconds),
         second_factors=settings.second_factor_policy,
         provider_return_urls=tuple(settings.oidc_return_urls),
+        sign_in_code_creates_accounts=settings.sign_in_code_creates_accounts,
     )
 
 

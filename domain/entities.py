@@ -12,7 +12,7 @@ from uuid import UUID  # noqa: TC003
 class User:
     id: UUID
     email: str
-    # None: the account has no password (it was made by a provider sign-in); a reset sets one
+    # None: the account has no password (made by a provider or e-mail code sign-in); a reset sets one
     password_hash: str | None
     first_name: str | None
     last_name: str | None
@@ -62,6 +62,7 @@ class OtpPurpose(enum.StrEnum):
     VERIFY_EMAIL = "verify_email"
     RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose, not a secret
     CHANGE_EMAIL = "change_email"
+    SIGN_IN = "sign_in"  # passwordless sign-in by e-mail code
 
 
 @dataclass
@@ -191,6 +192,9 @@ class AuthMethod(enum.StrEnum):
 
 
 PASSWORD_ONLY = (AuthMethod.PASSWORD,)
+# RFC 8176 has no value for a code mailed to the address; "otp" (a one-time password) is what
+# it is. No sign-in takes an authenticator app's code as its only proof, so "otp" alone means this.
+EMAIL_CODE_ONLY = (AuthMethod.ONE_TIME_PASSWORD,)
 WITH_SECOND_FACTOR = (AuthMethod.PASSWORD, AuthMethod.ONE_TIME_PASSWORD, AuthMethod.MULTI_FACTOR)
 
 
@@ -302,6 +306,7 @@ class MailKind(enum.StrEnum):
     VERIFY_EMAIL = "verify_email"  # a code that confirms a new account's address
     RESET_PASSWORD = "reset_password"  # noqa: S105 - a message kind, not a secret; a code to set a new password
     CHANGE_EMAIL = "change_email"  # a code, sent to the new address, that confirms the change
+    SIGN_IN_CODE = "sign_in_code"  # a code that signs in without the password
     ALREADY_REGISTERED = "already_registered"  # notice: someone used this address for a new account
     ADDRESS_IN_USE = "address_in_use"  # notice: another account asked to move to this address
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 - notice: the password was changed or reset
@@ -409,6 +414,9 @@ class AuditEventType(enum.StrEnum):
     ACCOUNT_CREATED_BY_PROVIDER = "account_created_by_provider"  # detail: the provider's id
     PROVIDER_LINKED = "provider_linked"  # detail: the provider's id, and ":auto" when the setting linked it
     PROVIDER_UNLINKED = "provider_unlinked"  # detail: the provider's id
+    SIGN_IN_CODE_REQUESTED = "sign_in_code_requested"  # a sign-in code was mailed to the account
+    SIGN_IN_CODE_FAILED = "sign_in_code_failed"  # detail: why
+    ACCOUNT_CREATED_BY_SIGN_IN_CODE = "account_created_by_sign_in_code"  # SIGN_IN_CODE_CREATES_ACCOUNTS
 
 
 @dataclass(frozen=True)

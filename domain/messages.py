@@ -6,7 +6,7 @@ from domain.entities import MailKind, OutgoingMail
 
 
 def code(to: str, kind: MailKind, product: str, code: str, lifetime_seconds: int) -> OutgoingMail:
-    """A one-time code: VERIFY_EMAIL, RESET_PASSWORD or CHANGE_EMAIL."""
+    """A one-time code: VERIFY_EMAIL, RESET_PASSWORD, CHANGE_EMAIL or SIGN_IN_CODE."""
     return OutgoingMail(to=to, kind=kind, product=product, code=code, code_lifetime_seconds=lifetime_seconds)
 
 

@@ -29,6 +29,9 @@ class AuthPolicy:
     # where a provider sign-in may send the browser back to (OIDC_RETURN_URLS); the first is
     # where a callback goes that cannot tell which sign-in it belongs to
     provider_return_urls: tuple[str, ...] = ()
+    # whether asking for a sign-in code for an address without an account makes one
+    # (SIGN_IN_CODE_CREATES_ACCOUNTS): the code then confirms the address
+    sign_in_code_creates_accounts: bool = False
 
     def idle_cutoff(self, now: datetime) -> datetime:
         """Sessions last used at or before this have ended by idling (``Session.is_live``)."""

@@ -40,12 +40,14 @@ from resolvers import (
     rename_passkey,
     request_email_change,
     request_password_reset,
+    request_sign_in_code,
     resend_otp,
     reset_password,
     revoke_session,
     second_factors,
     sessions,
     sign_in_providers,
+    sign_in_with_code,
     unlink_provider,
     update_profile,
     verify_otp,
@@ -97,6 +99,8 @@ class Mutation:
     revoke_session = revoke_session.field
     request_password_reset = request_password_reset.field
     reset_password = reset_password.field
+    request_sign_in_code = request_sign_in_code.field
+    sign_in_with_code = sign_in_with_code.field
     change_password = change_password.field
     update_profile = update_profile.field
     request_email_change = request_email_change.field

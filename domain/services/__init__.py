@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from domain.services.account import AccountService
+    from domain.services.code_sign_in import CodeSignInService
     from domain.services.email_change import EmailChangeService
     from domain.services.identity import IdentityService
     from domain.services.login import LoginService
@@ -34,6 +35,7 @@ class Services:
     identity: IdentityService
     sessions: SessionService
     password_reset: PasswordResetService
+    code_sign_in: CodeSignInService
     account: AccountService
     email_change: EmailChangeService
     second_factors: SecondFactorService

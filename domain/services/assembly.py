@@ -11,6 +11,7 @@ from domain.refresh_tokens import RefreshTokenMinter
 from domain.services import Services
 from domain.services.account import AccountService
 from domain.services.audit import AuditTrail
+from domain.services.code_sign_in import CodeSignInService
 from domain.services.code_tries import CodeTries
 from domain.services.email_change import EmailChangeService
 from domain.services.identity import IdentityService
@@ -123,6 +124,9 @@ def wire_services(
         sessions=SessionService(uow, clock, policy, audit),
         password_reset=PasswordResetService(
             uow, passwords, otp_sender, checker, sessions, second_factors, outbox, clock, policy, throttle, audit
+        ),
+        code_sign_in=CodeSignInService(
+            uow, otp_sender, checker, sessions, second_factors, clock, policy, throttle, audit
         ),
         account=AccountService(uow, passwords, password_check, outbox, clock, policy, audit),
         email_change=EmailChangeService(uow, password_check, otp_sender, checker, outbox, policy, throttle, audit),

@@ -22,6 +22,7 @@ _MAIL_KINDS = {
     OtpPurpose.VERIFY_EMAIL: MailKind.VERIFY_EMAIL,
     OtpPurpose.RESET_PASSWORD: MailKind.RESET_PASSWORD,
     OtpPurpose.CHANGE_EMAIL: MailKind.CHANGE_EMAIL,
+    OtpPurpose.SIGN_IN: MailKind.SIGN_IN_CODE,
 }
 
 

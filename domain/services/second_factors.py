@@ -477,7 +477,8 @@ def _amr(passkey_kind: AuthMethod | None, first_factor: AuthMethod = AuthMethod.
     authenticated (RFC 8176): the app's code, or the kind of passkey."""
     if passkey_kind is None and first_factor is AuthMethod.PASSWORD:
         return WITH_SECOND_FACTOR
-    return (first_factor, passkey_kind or AuthMethod.ONE_TIME_PASSWORD, AuthMethod.MULTI_FACTOR)
+    steps = (first_factor, passkey_kind or AuthMethod.ONE_TIME_PASSWORD, AuthMethod.MULTI_FACTOR)
+    return tuple(dict.fromkeys(steps))  # an e-mail code, then the app's: "otp" once
 
 
 def _digits(code: str) -> str:

@@ -18,7 +18,8 @@ from tests.support.settings import JWT_SECRET
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SENSITIVE_MUTATIONS = (
     "register, verifyOtp, login, refreshToken, resendOtp, requestPasswordReset, resetPassword, "
-    "changePassword, requestEmailChange, confirmEmailChange, deleteAccount, completeSignIn, "
+    "requestSignInCode, signInWithCode, changePassword, requestEmailChange, confirmEmailChange, deleteAccount, "
+    "completeSignIn, "
     "confirmTotpEnrolment, regenerateRecoveryCodes, removeTotp, reauthenticate, beginPasskeyRegistration, "
     "finishPasskeyRegistration, removePasskey, finishPasskeySignIn, finishProviderSignIn, linkProvider, unlinkProvider"
 )

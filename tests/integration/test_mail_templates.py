@@ -15,7 +15,7 @@ CODE = "424242"
 PRODUCT = "Acme"
 TO = "ann@example.com"
 NEW_EMAIL = "ann.new@example.org"
-CODE_KINDS = [MailKind.VERIFY_EMAIL, MailKind.RESET_PASSWORD, MailKind.CHANGE_EMAIL]
+CODE_KINDS = [MailKind.VERIFY_EMAIL, MailKind.RESET_PASSWORD, MailKind.CHANGE_EMAIL, MailKind.SIGN_IN_CODE]
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +116,8 @@ class TestCodeMails:
             "you can ignore this message.",
             MailKind.CHANGE_EMAIL: "If you did not ask for this, someone signed in to Acme asked to use this address "
             "for their account. Ignore this message and nothing changes.",
+            MailKind.SIGN_IN_CODE: "If you did not ask for this, you can ignore this message: without the code, "
+            "nobody signs in.",
         }[kind]
         mail = renderer.render(complete_mail(kind))
         assert expected in flat(mail.text)

@@ -104,6 +104,13 @@ class Gateway:
         variables = {"input": {"email": email, "code": code, "newPassword": new_password}}
         return await self.mutate("resetPassword", RESET_PASSWORD, variables, headers)
 
+    async def request_sign_in_code(self, email: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        return await self.mutate("requestSignInCode", REQUEST_SIGN_IN_CODE, {"input": {"email": email}}, headers)
+
+    async def sign_in_with_code(self, email: str, code: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        variables = {"input": {"email": email, "code": code}}
+        return await self.mutate("signInWithCode", SIGN_IN_WITH_CODE, variables, headers)
+
     async def logout(self, token: str) -> dict[str, Any]:
         return await self.signed_in("logout", LOGOUT, None, token)
 
@@ -249,6 +256,12 @@ REQUEST_PASSWORD_RESET = f"""mutation RequestPasswordReset($input: RequestPasswo
     ... on OtpSent {{ email expiresAt }} {INVALID_INPUT_FIELDS} }} }}"""
 RESET_PASSWORD = f"""mutation ResetPassword($input: ResetPasswordInput!) {{
   resetPassword(input: $input) {{ __typename {ERROR_FIELDS} {AUTH_PAYLOAD} {MFA_REQUIRED}
+    {INVALID_INPUT_FIELDS} }} }}"""
+REQUEST_SIGN_IN_CODE = f"""mutation RequestSignInCode($input: RequestSignInCodeInput!) {{
+  requestSignInCode(input: $input) {{ __typename {ERROR_FIELDS}
+    ... on OtpSent {{ email expiresAt }} {INVALID_INPUT_FIELDS} }} }}"""
+SIGN_IN_WITH_CODE = f"""mutation SignInWithCode($input: SignInWithCodeInput!) {{
+  signInWithCode(input: $input) {{ __typename {ERROR_FIELDS} {AUTH_PAYLOAD} {MFA_REQUIRED}
     {INVALID_INPUT_FIELDS} }} }}"""
 LOGOUT = "mutation Logout { logout { __typename endedSessions } }"
 LOGOUT_ALL = "mutation LogoutAll { logoutAll { __typename endedSessions } }"
