@@ -375,7 +375,7 @@ class Settings(BaseSettings):
                 "OUTBOX_CLAIM_LEASE_SECONDS must be longer than SMTP_TIMEOUT_SECONDS: a mail still being sent "
                 "when its lease runs out would be sent again"
             )
-        if self.outbox_claim_lease_seconds <= self.webhook_timeout_seconds:
+        if self.webhook_endpoints and self.outbox_claim_lease_seconds <= self.webhook_timeout_seconds:
             raise ValueError(
                 "OUTBOX_CLAIM_LEASE_SECONDS must be longer than WEBHOOK_TIMEOUT_SECONDS: an event still being sent "
                 "when its lease runs out would be sent again"

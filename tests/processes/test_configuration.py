@@ -73,7 +73,10 @@ def _start(tmp_path: Path, **env: str) -> Finished:
         ({"WEBHOOK_ENDPOINTS": _webhooks(events=[])}, "WEBHOOK_ENDPOINTS_CRM_EVENTS"),
         ({"WEBHOOK_ENDPOINTS": _webhooks(url="ftp://crm.example.com/hook")}, "WEBHOOK_ENDPOINTS_CRM_URL"),
         ({"WEBHOOK_ENDPOINTS": json.dumps({"CRM!": json.loads(_webhooks())["crm"]})}, "WEBHOOK_ENDPOINTS"),
-        ({"WEBHOOK_TIMEOUT_SECONDS": "30", "OUTBOX_CLAIM_LEASE_SECONDS": "20"}, "WEBHOOK_TIMEOUT_SECONDS"),
+        (
+            {"WEBHOOK_ENDPOINTS": _webhooks(), "WEBHOOK_TIMEOUT_SECONDS": "30", "OUTBOX_CLAIM_LEASE_SECONDS": "20"},
+            "WEBHOOK_TIMEOUT_SECONDS",
+        ),
     ],
 )
 def test_bad_value_stops_with_the_variable_named(tmp_path: Path, env: dict[str, str], named: str) -> None:
