@@ -23,6 +23,8 @@ from domain.services.audit import AuditTrail
 from domain.services.webhooks import WebhookAnnouncer
 from persistence.unit_of_work import TortoiseReadOnlyUnitOfWork, TortoiseUnitOfWork
 from tests.support.client import PASSWORD
+from tests.support.clock import AdjustableClock
+from tests.support.factors import enrolled, ticket_of
 from tests.support.webhook_receiver import webhook_receiver
 
 if TYPE_CHECKING:
@@ -147,6 +149,24 @@ class TestAccountLife:
             assert to_crm.keys() == {"user.created", "user.verified", "session.created", "user.deleted"}
             # the same event, the same id at every endpoint: receivers that share a store drop one
             assert to_crm["user.deleted"].headers["webhook-id"] == deleted.headers["webhook-id"]
+
+    async def test_a_second_factor_announces_the_factor_and_the_session_it_completes(
+        self, gateway_factory: GatewayFactory, receiver: WebhookReceiver
+    ) -> None:
+        clock = AdjustableClock()
+        gateway = await start(gateway_factory, receiver, clock=clock)
+        token, app, _codes = await enrolled(gateway, clock, ADDRESS)
+        ticket = await ticket_of(gateway, ADDRESS)
+        signed_in = await gateway.complete_sign_in(ticket, "TOTP", app.next_code())
+        assert signed_in["__typename"] == "AuthPayload", signed_in
+        await gateway.mail_settled()
+        payloads = [verified(message) for message in receiver.received]
+        assert {"type": "user.factor_added", "factor": "totp"} in [
+            {"type": p["type"], "factor": p["data"].get("factor")} for p in payloads
+        ]
+        [completed] = [p for p in payloads if p["type"] == "session.created" and p["data"]["method"] == "totp"]
+        assert completed["data"]["session_id"]
+        assert token not in b"".join(message.body for message in receiver.received).decode()
 
 
 def signed_up_session(payloads: list[dict[str, Any]]) -> str:
