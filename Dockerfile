@@ -21,6 +21,7 @@ COPY resolvers/ resolvers/
 COPY mail/ mail/
 COPY web/ web/
 COPY oidc/ oidc/
+COPY webhooks/ webhooks/
 # The locked runtime tree (hashes checked), then the gateway without dependencies: no test
 # or lint tool goes into the image.
 RUN python -m venv /opt/gateway \

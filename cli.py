@@ -249,9 +249,8 @@ def list_dead_mail(settings: Settings) -> None:
         return
     for item in items:
         queued, died = item.created_at.isoformat(timespec="seconds"), item.dead_at.isoformat(timespec="seconds")
-        print(
-            f"{item.id}  {item.kind.value}  attempts={item.attempts}  queued={queued}  dead={died}  {item.last_error}"
-        )
+        kind = item.kind.value if item.endpoint is None else f"{item.kind.value} to {item.endpoint}"  # a webhook
+        print(f"{item.id}  {kind}  attempts={item.attempts}  queued={queued}  dead={died}  {item.last_error}")
 
 
 def retry_dead_mail(settings: Settings, item_id: str | None) -> None:

@@ -6,6 +6,7 @@ files some settings name are read (and checked) by ``key_files``.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import re
 import sys
@@ -25,6 +26,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from domain.entities import WebhookEventType  # noqa: TC001 - pydantic reads the field types at runtime
 from domain.rate_limiting import Rate
 from domain.retention import RetentionPolicy
 from domain.services.throttle import RateLimits
@@ -49,6 +51,47 @@ _PROVIDER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 
 def _loopback(host: str | None) -> bool:
     return host in ("localhost", "127.0.0.1", "::1")
+
+
+_WEBHOOK_SECRET = re.compile(r"^whsec_[A-Za-z0-9+/]+={0,2}$")
+
+
+class WebhookEndpointSetting(BaseModel):
+    """One endpoint of WEBHOOK_ENDPOINTS: where events go, the secret that signs them, which events."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+    # Standard Webhooks: "whsec_" and the base64 of 24 to 64 random bytes
+    secret: SecretStr
+    events: list[WebhookEventType] | Literal["all"] = "all"
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname or parts.fragment or parts.username:
+            raise ValueError(f"{value!r} is not an endpoint URL: https://host[:port]/path, no #fragment or user")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _check_secret(cls, value: SecretStr) -> SecretStr:
+        text = value.get_secret_value()
+        try:
+            key = base64.b64decode(text.removeprefix("whsec_"), validate=True)
+        except ValueError:
+            key = b""
+        if not _WEBHOOK_SECRET.match(text) or not 24 <= len(key) <= 64:
+            raise ValueError("a webhook secret is whsec_ and the base64 of 24 to 64 random bytes")
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _check_events(cls, value: list[WebhookEventType] | str) -> list[WebhookEventType] | str:
+        if isinstance(value, list) and not value:
+            raise ValueError('an endpoint needs at least one event, or "all"')
+        return value
 
 
 class OidcProviderSetting(BaseModel):
@@ -204,6 +247,9 @@ class Settings(BaseSettings):
     oidc_providers: dict[str, OidcProviderSetting] = Field(default_factory=dict)
     oidc_return_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     oidc_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Signed webhooks (docs/webhooks.md): {"id": {"url", "secret": "whsec_…", "events": [...] or "all"}}
+    webhook_endpoints: dict[str, WebhookEndpointSetting] = Field(default_factory=dict)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
     # Retention (docs/operations.md, "Retention"): the server deletes what is past its time at
     # start and every RETENTION_INTERVAL_SECONDS (0: never; `python server.py purge` still does)
@@ -280,6 +326,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"{provider!r} is not a provider id: 1 to 32 of a-z, 0-9 and -, e.g. example-sso")
         return value
 
+    @field_validator("webhook_endpoints")
+    @classmethod
+    def _check_endpoint_ids(cls, value: dict[str, WebhookEndpointSetting]) -> dict[str, WebhookEndpointSetting]:
+        for endpoint in value:
+            if not _PROVIDER_ID.match(endpoint):
+                raise ValueError(f"{endpoint!r} is not an endpoint id: 1 to 32 of a-z, 0-9 and -, e.g. crm-sync")
+        return value
+
     @field_validator("oidc_return_urls")
     @classmethod
     def _check_return_urls(cls, value: list[str]) -> list[str]:
@@ -322,6 +376,11 @@ class Settings(BaseSettings):
         if self.outbox_claim_lease_seconds <= self.smtp_timeout_seconds:
             raise ValueError(
                 "OUTBOX_CLAIM_LEASE_SECONDS must be longer than SMTP_TIMEOUT_SECONDS: a mail still being sent "
+                "when its lease runs out would be sent again"
+            )
+        if self.webhook_endpoints and self.outbox_claim_lease_seconds <= self.webhook_timeout_seconds:
+            raise ValueError(
+                "OUTBOX_CLAIM_LEASE_SECONDS must be longer than WEBHOOK_TIMEOUT_SECONDS: an event still being sent "
                 "when its lease runs out would be sent again"
             )
         if self.outbox_retry_max_seconds < self.outbox_retry_base_seconds:

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from domain.clock import SystemClock
+from domain.entities import WebhookEndpoint
 from domain.policy import AuthPolicy
 from domain.rate_limiting import LockoutPolicy
 from domain.retention import RetentionPolicy
@@ -31,6 +32,7 @@ from security.passkeys import WebAuthnCeremonies
 from security.passwords import BcryptPasswordHasher
 from security.sealing import AesGcmSealer
 from security.totp import Totp
+from webhooks.sender import EndpointTarget, StandardWebhookSender
 
 if TYPE_CHECKING:
     from domain.ports import AuditObserver, Clock, Mailer
@@ -91,6 +93,29 @@ def build_services(
         outbox_sealer=AesGcmSealer(keys.mail_outbox),
         outbox_policy=outbox_policy(settings),
         outbox_observer=outbox_observer,
+        webhook_endpoints=webhook_endpoints(settings),
+        webhooks=webhook_sender(settings),
+    )
+
+
+def webhook_endpoints(settings: Settings) -> list[WebhookEndpoint]:
+    """The endpoints of WEBHOOK_ENDPOINTS as the domain sees them: which events each wants."""
+    return [
+        WebhookEndpoint(endpoint, None if setting.events == "all" else frozenset(setting.events))
+        for endpoint, setting in settings.webhook_endpoints.items()
+    ]
+
+
+def webhook_sender(settings: Settings) -> StandardWebhookSender | None:
+    if not settings.webhook_endpoints:
+        return None
+    targets = {
+        endpoint: EndpointTarget(setting.url, setting.secret.get_secret_value())
+        for endpoint, setting in settings.webhook_endpoints.items()
+    }
+    # the real time, whatever clock the services run on: receivers check it against theirs
+    return StandardWebhookSender(
+        targets, settings.webhook_timeout_seconds, SystemClock().now, user_agent=settings.product_name
     )
 
 

@@ -341,25 +341,68 @@ class OutgoingMail:
     provider: str | None = None
 
 
+class WebhookEventType(enum.StrEnum):
+    """Every event the gateway announces to webhook endpoints (docs/webhooks.md)."""
+
+    USER_CREATED = "user.created"  # a sign-up's address was verified, or a provider's sign-in made the account
+    USER_VERIFIED = "user.verified"  # the account's address is proven (with a sign-up's user.created)
+    USER_PROFILE_UPDATED = "user.profile_updated"
+    USER_EMAIL_CHANGED = "user.email_changed"
+    USER_PASSWORD_CHANGED = "user.password_changed"  # noqa: S105 - an event name, not a secret
+    USER_PASSWORD_RESET = "user.password_reset"  # noqa: S105 - an event name, not a secret
+    USER_DELETED = "user.deleted"
+    USER_FACTOR_ADDED = "user.factor_added"  # an authenticator app or a passkey
+    USER_FACTOR_REMOVED = "user.factor_removed"
+    USER_IDENTITY_LINKED = "user.identity_linked"  # a provider's identity signs in to the account
+    USER_IDENTITY_UNLINKED = "user.identity_unlinked"
+    SESSION_CREATED = "session.created"  # someone signed in
+    SESSION_REVOKED = "session.revoked"  # signed out, revoked, or ended for a reused refresh token
+
+
+@dataclass(frozen=True)
+class WebhookEndpoint:
+    """An endpoint the operator set up (WEBHOOK_ENDPOINTS): what the domain needs of it, which
+    events it wants (``None``: all). Its address and secret stay with the sender."""
+
+    id: str
+    events: frozenset[WebhookEventType] | None = None
+
+    def wants(self, event_type: WebhookEventType) -> bool:
+        return self.events is None or event_type in self.events
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One event for one endpoint: ``body`` is the JSON sent, ``webhook_id`` the same on every
+    attempt (and for every endpoint the event goes to), so a receiver can drop a second copy."""
+
+    endpoint: str
+    webhook_id: str
+    body: str
+
+
 @dataclass
 class OutboxItem:
-    """A mail waiting in the outbox, written in the transaction of the change that causes it.
+    """A mail or a webhook delivery waiting in the outbox, written in the transaction of the
+    change that causes it.
 
-    ``sealed_mail`` is the ``OutgoingMail`` (address, code and all) encrypted under a key of
-    the server secret, bound to ``id``; only ``kind`` is readable in the table. The dispatcher
+    ``sealed_mail`` is the ``OutgoingMail`` (address, code and all), or for a webhook (``endpoint``
+    set, ``kind`` the event's type) the ``WebhookDelivery``, encrypted under a key of
+    the server secret, bound to ``id``; only ``kind`` and ``endpoint`` are readable in the table. The dispatcher
     tries it when ``next_attempt_at`` has come: a claim moves that time on by the claim's lease,
     so an item whose sender died is tried again once the lease has run out. ``dead_at`` is set
     once ``attempts`` reached the maximum; an operator may queue it again.
     """
 
     id: UUID
-    kind: MailKind
+    kind: MailKind | WebhookEventType
     sealed_mail: bytes
     created_at: datetime
     next_attempt_at: datetime
     attempts: int = 0
     last_error: str | None = None
     dead_at: datetime | None = None
+    endpoint: str | None = None  # the webhook endpoint's id; ``None`` for a mail
 
     @property
     def message_id(self) -> str:

@@ -58,7 +58,7 @@ class InvalidAccessToken(AuthError):
 
 
 class DeliveryFailed(AuthError):
-    """The mail server could not take the message; nothing was written."""
+    """The mail server could not take the message, or a webhook endpoint did not take the event."""
 
 
 class RateLimited(AuthError):

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         SignInTicket,
         TotpFactor,
         User,
+        WebhookDelivery,
     )
     from domain.rate_limiting import ThrottleState
 
@@ -153,6 +154,13 @@ class Mailer(Protocol):
         ``message_id``: a token the same for every attempt at this mail, made into its
         Message-ID header so receivers can drop a copy delivered twice (a new one if ``None``).
         """
+        ...
+
+
+class WebhookSender(Protocol):
+    async def send(self, delivery: WebhookDelivery) -> None:
+        """POST ``delivery`` to its endpoint, signed (Standard Webhooks), or raise ``DeliveryFailed``
+        (no 2xx answer, a redirect, a timeout, an endpoint no longer configured)."""
         ...
 
 

@@ -251,14 +251,15 @@ class ProviderLinkTokenRow(Model):
 # item is deleted; a dead one keeps dead_at until an operator queues it again.
 class OutboxRow(Model):
     id = fields.UUIDField(primary_key=True)
-    kind = fields.CharField(max_length=32)
-    sealed_mail = fields.BinaryField()
+    kind = fields.CharField(max_length=32)  # the mail's kind, or the webhook event's type
+    sealed_mail = fields.BinaryField()  # the sealed mail, or the sealed webhook delivery
     created_at = fields.DatetimeField()
     next_attempt_at = fields.DatetimeField(db_index=True)
     attempts = fields.IntField(default=0)
     claimant = fields.CharField(max_length=32, null=True)
     last_error = fields.CharField(max_length=128, null=True)
     dead_at = fields.DatetimeField(null=True)
+    endpoint = fields.CharField(max_length=64, null=True)  # a webhook's endpoint id; NULL for a mail
 
     class Meta:
         table = "outbox"

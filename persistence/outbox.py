@@ -1,6 +1,7 @@
-"""The mail outbox table. Claims lock with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several
-gateway processes share the work without two claiming one item; SQLite has one writer at a
-time, which is lock enough for the single process it serves."""
+"""The outbox table: mails, and webhook deliveries (``endpoint`` set). Claims lock with
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several gateway processes share the work without
+two claiming one item; SQLite has one writer at a time, which is lock enough for the single
+process it serves."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from tortoise.expressions import F
 
-from domain.entities import MailKind, OutboxBacklog, OutboxItem
+from domain.entities import MailKind, OutboxBacklog, OutboxItem, WebhookEventType
 from persistence.models import OutboxRow
 
 if TYPE_CHECKING:
@@ -21,13 +22,14 @@ if TYPE_CHECKING:
 def _item(row: OutboxRow) -> OutboxItem:
     return OutboxItem(
         id=row.id,
-        kind=MailKind(row.kind),
+        kind=MailKind(row.kind) if row.endpoint is None else WebhookEventType(row.kind),
         sealed_mail=bytes(row.sealed_mail),
         created_at=row.created_at,
         next_attempt_at=row.next_attempt_at,
         attempts=row.attempts,
         last_error=row.last_error,
         dead_at=row.dead_at,
+        endpoint=row.endpoint,
     )
 
 
@@ -44,6 +46,7 @@ class TortoiseOutboxRepository:
             created_at=item.created_at,
             next_attempt_at=item.next_attempt_at,
             attempts=item.attempts,
+            endpoint=item.endpoint,
         )
 
     async def claim(self, now: datetime, lease_until: datetime, limit: int, claimant: str) -> list[OutboxItem]:

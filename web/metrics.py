@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
     from starlette.requests import Request
 
-    from domain.entities import AuditEvent, MailKind, OutboxBacklog
+    from domain.entities import AuditEvent, MailKind, OutboxBacklog, WebhookEventType
     from schema.operations import OperationRecord
 
 METRICS_PATH = "/metrics"
@@ -112,7 +112,10 @@ class GatewayMetrics:
         if pool_usage is not None:
             registry.register(_PoolCollector(pool_usage))
         self.outbox_sent = Counter(
-            "gateway_outbox_sent", "Mails this process delivered from the outbox, by kind", ["kind"], registry=registry
+            "gateway_outbox_sent",
+            "Mails and webhook events this process delivered from the outbox, by kind",
+            ["kind"],
+            registry=registry,
         )
         self.outbox_retried = Counter(
             "gateway_outbox_retried",
@@ -122,7 +125,7 @@ class GatewayMetrics:
         )
         self.outbox_dead = Counter(
             "gateway_outbox_dead",
-            "Mails this process gave up on after the last attempt (see outbox list-dead), by kind",
+            "Mails and webhook events this process gave up on after the last attempt (see outbox list-dead), by kind",
             ["kind"],
             registry=registry,
         )
@@ -131,13 +134,13 @@ class GatewayMetrics:
         """Report what the outbox holds, as the dispatcher last saw it (every OUTBOX_POLL_SECONDS)."""
         self.registry.register(_OutboxCollector(backlog))
 
-    def delivered(self, kind: MailKind) -> None:
+    def delivered(self, kind: MailKind | WebhookEventType) -> None:
         self.outbox_sent.labels(kind.value).inc()
 
-    def retried(self, kind: MailKind) -> None:
+    def retried(self, kind: MailKind | WebhookEventType) -> None:
         self.outbox_retried.labels(kind.value).inc()
 
-    def died(self, kind: MailKind) -> None:
+    def died(self, kind: MailKind | WebhookEventType) -> None:
         self.outbox_dead.labels(kind.value).inc()
 
     def know_paths(self, paths: Collection[str]) -> None:

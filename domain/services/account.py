@@ -130,7 +130,7 @@ class AccountService:
             await self._locked(uow, user.id)
             await uow.audit.forget_account(user.id)
             await uow.users.delete(user.id)
-            await self._audit.record(uow, AuditEventType.ACCOUNT_DELETED, UNKNOWN_CLIENT)
+            await self._audit.record(uow, AuditEventType.ACCOUNT_DELETED, UNKNOWN_CLIENT, forgotten_user_id=user.id)
             await uow.commit()
         return user.id
 

@@ -33,10 +33,12 @@ from domain.services.session_starter import SessionStarter
 from domain.services.sessions import SessionService
 from domain.services.throttle import Throttle
 from domain.services.verification import VerificationService
+from domain.services.webhooks import WebhookAnnouncer
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
+    from domain.entities import WebhookEndpoint
     from domain.policy import AuthPolicy
     from domain.ports import (
         AccessTokenCodec,
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
         SecretSealer,
         TotpAlgorithm,
         UnitOfWork,
+        WebhookSender,
     )
     from domain.secrets import KeyRing
     from domain.services.mail_dispatcher import OutboxObserver
@@ -76,6 +79,8 @@ def wire_services(
     outbox_policy: OutboxPolicy | None = None,
     outbox_observer: OutboxObserver | None = None,
     outbox: Outbox | None = None,
+    webhook_endpoints: Sequence[WebhookEndpoint] = (),
+    webhooks: WebhookSender | None = None,
 ) -> Services:
     """Every service with the collaborators it is given; unit tests give it fakes.
 
@@ -83,14 +88,18 @@ def wire_services(
     every signed-in request (``uow`` when not given). ``providers``: the OpenID Connect
     providers set up (none when not given). ``outbox_sealer`` seals the mails waiting in the
     outbox (``sealer`` when not given); ``outbox`` replaces the sealed outbox (unit tests).
+    ``webhook_endpoints`` get the account's events, sent by ``webhooks`` (none when not given).
     """
     refresh_tokens = RefreshTokenMinter(keys.refresh_token)
     codes = OtpCodes(keys.otp)
     outbox_sealer = outbox_sealer or sealer
-    dispatcher = MailDispatcher(uow, mailer, outbox_sealer, clock, outbox_policy or OutboxPolicy(), outbox_observer)
+    dispatcher = MailDispatcher(
+        uow, mailer, outbox_sealer, clock, outbox_policy or OutboxPolicy(), outbox_observer, webhooks=webhooks
+    )
     outbox = outbox or SealedOutbox(outbox_sealer, clock, dispatcher.wake)
     providers = providers or NoIdentityProviders()
-    audit = AuditTrail(uow, clock, audit_observer)
+    announcer = WebhookAnnouncer(webhook_endpoints, outbox_sealer, clock, dispatcher.wake)
+    audit = AuditTrail(uow, clock, audit_observer, announcer)
     throttle = Throttle(uow, keys.throttle, limits, clock, audit)
     tries = CodeTries(throttle, clock, policy)
     checker = OtpChecker(codes, clock, tries)

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
     from domain.entities import AuditEventType, Client
     from domain.ports import AuditObserver, Clock, UnitOfWork
+    from domain.services.webhooks import WebhookAnnouncer
 
 
 class AuditTrail:
@@ -18,13 +19,21 @@ class AuditTrail:
     An event that belongs to a change (a sign-in, a rotation) is written in that
     change's unit of work, so both are kept or neither; a failure, which changes
     nothing else, is written on its own. An ``observer`` (the metrics) hears of
-    each event as it is recorded.
+    each event as it is recorded. Events of an account's life are announced to the
+    ``webhooks`` endpoints in the same unit of work: kept with the change, or gone with it.
     """
 
-    def __init__(self, uow: Callable[[], UnitOfWork], clock: Clock, observer: AuditObserver | None = None) -> None:
+    def __init__(
+        self,
+        uow: Callable[[], UnitOfWork],
+        clock: Clock,
+        observer: AuditObserver | None = None,
+        webhooks: WebhookAnnouncer | None = None,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._observer = observer
+        self._webhooks = webhooks
 
     async def record(
         self,
@@ -33,7 +42,13 @@ class AuditTrail:
         client: Client,
         user_id: UUID | None = None,
         detail: str | None = None,
+        *,
+        session_id: UUID | None = None,
+        forgotten_user_id: UUID | None = None,
     ) -> None:
+        """Write the event in ``uow``. ``session_id``: the session it tells of, for webhooks only
+        (the audit log has no column for it); ``forgotten_user_id``: the account a deletion
+        announces to webhooks, which the audit log must not keep."""
         event = AuditEvent(
             type=event_type,
             occurred_at=self._clock.now(),
@@ -43,6 +58,8 @@ class AuditTrail:
             detail=detail,
         )
         await uow.audit.add(event)
+        if self._webhooks is not None:
+            await self._webhooks.announce(uow, event, user_id or forgotten_user_id, session_id)
         if self._observer is not None:
             self._observer.observe(event)
 

@@ -163,5 +163,7 @@ class CodeSignInService:
             return mfa
         await self._throttle.sign_in_succeeded(uow, user.email_key)
         signed_in = await self._sessions.start(uow, user, client, EMAIL_CODE_ONLY)
-        await self._audit.record(uow, AuditEventType.LOGIN_SUCCEEDED, client, user.id, SIGNED_IN_WITH_CODE)
+        await self._audit.record(
+            uow, AuditEventType.LOGIN_SUCCEEDED, client, user.id, SIGNED_IN_WITH_CODE, session_id=signed_in.session_id
+        )
         return signed_in

@@ -110,7 +110,9 @@ class LoginService:
                 await uow.commit()
                 return mfa
             signed_in = await self._sessions.start(uow, current, client)
-            await self._audit.record(uow, AuditEventType.LOGIN_SUCCEEDED, client, current.id)
+            await self._audit.record(
+                uow, AuditEventType.LOGIN_SUCCEEDED, client, current.id, session_id=signed_in.session_id
+            )
             await uow.commit()
             return signed_in
 

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Protocol
 from domain.entities import OutboxBacklog
 from domain.errors import DeliveryFailed
 from domain.services.outbox import unseal
+from domain.services.webhooks import unseal_delivery
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from domain.entities import MailKind, OutboxItem
-    from domain.ports import Clock, Mailer, SecretSealer, UnitOfWork
+    from domain.entities import MailKind, OutboxItem, WebhookEventType
+    from domain.ports import Clock, Mailer, SecretSealer, UnitOfWork, WebhookSender
 
 logger = logging.getLogger("gateway.outbox")
 
@@ -50,11 +51,11 @@ class OutboxPolicy:
 class OutboxObserver(Protocol):
     """Hears what the dispatcher does (metrics). Must not raise and must not block."""
 
-    def delivered(self, kind: MailKind) -> None: ...
+    def delivered(self, kind: MailKind | WebhookEventType) -> None: ...
 
-    def retried(self, kind: MailKind) -> None: ...
+    def retried(self, kind: MailKind | WebhookEventType) -> None: ...
 
-    def died(self, kind: MailKind) -> None: ...
+    def died(self, kind: MailKind | WebhookEventType) -> None: ...
 
 
 class MailDispatcher:
@@ -63,7 +64,9 @@ class MailDispatcher:
 
     Several processes may run one each on the same database: claims skip what another holds,
     and an item whose claimant died is retried once its lease has run out. Delivery is at
-    least once; each item carries the same Message-ID on every attempt.
+    least once; each item carries the same Message-ID (a webhook: the same webhook-id) on
+    every attempt. Webhook deliveries go through the same claims, retries and dead state,
+    sent by ``webhooks`` (without it, they fail and are retried until dead).
     """
 
     def __init__(
@@ -75,9 +78,11 @@ class MailDispatcher:
         policy: OutboxPolicy,
         observer: OutboxObserver | None = None,
         jitter: Callable[[], float] = random.random,
+        webhooks: WebhookSender | None = None,
     ) -> None:
         self._uow = uow
         self._mailer = mailer
+        self._webhooks = webhooks
         self._sealer = sealer
         self._clock = clock
         self._policy = policy
@@ -149,8 +154,11 @@ class MailDispatcher:
             await self._failed(item, "no_outcome")
             return
         try:
-            mail = unseal(self._sealer, item)
-            await self._mailer.send(mail, message_id=item.message_id)
+            if item.endpoint is not None:
+                await self._send_webhook(item)
+            else:
+                mail = unseal(self._sealer, item)
+                await self._mailer.send(mail, message_id=item.message_id)
         except DeliveryFailed as exc:
             await self._failed(item, _reason(exc))
         except Exception as exc:  # a bug (a template, a changed key): logged, and retried like a refusal
@@ -163,6 +171,11 @@ class MailDispatcher:
             logger.info("outbox: item %s (%s) delivered on attempt %d", item.id, item.kind.value, item.attempts)
             if self._observer is not None:
                 self._observer.delivered(item.kind)
+
+    async def _send_webhook(self, item: OutboxItem) -> None:
+        if self._webhooks is None:
+            raise DeliveryFailed("webhooks are not set up")
+        await self._webhooks.send(unseal_delivery(self._sealer, item))
 
     async def _failed(self, item: OutboxItem, reason: str) -> None:
         now = self._clock.now()
@@ -200,9 +213,10 @@ class MailDispatcher:
 
 
 def _reason(exc: DeliveryFailed) -> str:
-    """What went wrong, without the address or the mail: the cause's type (the SMTP reply code, if any)."""
+    """What went wrong, without the address or the mail: the cause's type (the SMTP reply code,
+    if any), or a webhook's refusal as its sender put it (the HTTP status)."""
     cause = exc.__cause__
     if cause is None:
-        return "DeliveryFailed"
+        return str(exc) or "DeliveryFailed"
     code = getattr(cause, "code", None)
     return f"{type(cause).__name__} {code}" if isinstance(code, int) else type(cause).__name__

@@ -222,7 +222,9 @@ class PasskeyService:
             signed_in = await self._sessions.start(
                 uow, user, client, (kind, AuthMethod.USER_VERIFIED, AuthMethod.MULTI_FACTOR)
             )
-            await self._audit.record(uow, AuditEventType.LOGIN_SUCCEEDED, client, user.id, "passkey")
+            await self._audit.record(
+                uow, AuditEventType.LOGIN_SUCCEEDED, client, user.id, "passkey", session_id=signed_in.session_id
+            )
             await uow.commit()
         return signed_in
 

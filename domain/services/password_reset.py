@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from domain import messages
-from domain.entities import UNKNOWN_CLIENT, AuditEventType, OtpPurpose, OtpSent, email_key
+from domain.entities import UNKNOWN_CLIENT, AuditEventType, OtpPurpose, OtpSent, SignedIn, email_key
 from domain.errors import AuthError, InvalidOtp
 from domain.services.code_tries import code_subject
 from domain.services.refusals import committing_refusals
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from uuid import UUID
 
-    from domain.entities import Client, MfaRequired, SignedIn
+    from domain.entities import Client, MfaRequired
     from domain.policy import AuthPolicy
     from domain.ports import Clock, Outbox, PasswordHasher, UnitOfWork
     from domain.services.audit import AuditTrail
@@ -127,7 +127,8 @@ class PasswordResetService:
                 if signed_in is None:
                     await self._throttle.sign_in_succeeded(uow, user.email_key)
                     signed_in = await self._sessions.start(uow, user, client)
-                await self._audit.record(uow, AuditEventType.PASSWORD_RESET, client, user.id)
+                session_id = signed_in.session_id if isinstance(signed_in, SignedIn) else None
+                await self._audit.record(uow, AuditEventType.PASSWORD_RESET, client, user.id, session_id=session_id)
                 await self._outbox.queue(uow, messages.password_changed(user.email, self._policy.product_name))
                 await uow.commit()
         except AuthError as failure:

@@ -269,8 +269,16 @@ class ProviderSignInService:
                 await uow.commit()
                 answer: SignedIn | MfaRequired = mfa
             else:
-                answer = await self._sessions.start(uow, user, client, amr=PROVIDER_SIGN_IN)
-                await self._audit.record(uow, AuditEventType.PROVIDER_SIGN_IN, client, user.id, pending.provider)
+                started = await self._sessions.start(uow, user, client, amr=PROVIDER_SIGN_IN)
+                await self._audit.record(
+                    uow,
+                    AuditEventType.PROVIDER_SIGN_IN,
+                    client,
+                    user.id,
+                    pending.provider,
+                    session_id=started.session_id,
+                )
+                answer = started
                 await uow.commit()
         return answer
 

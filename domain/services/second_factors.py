@@ -385,7 +385,9 @@ class SecondFactorService:
                 await uow.factors.delete_ticket(ticket_hash)
                 amr = _amr(passkey_kind, first_factor=AuthMethod(current.first_factor))
                 signed_in = await self._sessions.start(uow, user, client, amr)
-                await self._succeeded(uow, user, method, remaining, AuditEventType.LOGIN_SUCCEEDED, client)
+                await self._succeeded(
+                    uow, user, method, remaining, AuditEventType.LOGIN_SUCCEEDED, client, signed_in.session_id
+                )
             await uow.commit()
         await self._settled(remaining, failures, user, method, client)
         return signed_in
@@ -418,10 +420,12 @@ class SecondFactorService:
         remaining: int,
         event: AuditEventType,
         client: Client,
+        session_id: UUID | None = None,
     ) -> None:
-        """A proof passed: the failure streak ends, and ``event`` (and a spent recovery code) is audited."""
+        """A proof passed: the failure streak ends, and ``event`` (and a spent recovery code) is audited;
+        ``session_id``: the session it started, if it signed in."""
         await self._throttle.sign_in_succeeded(uow, user.email_key)
-        await self._audit.record(uow, event, client, user.id, method.value)
+        await self._audit.record(uow, event, client, user.id, method.value, session_id=session_id)
         if method is SecondFactorMethod.RECOVERY_CODE:
             await self._audit.record(uow, AuditEventType.RECOVERY_CODE_USED, client, user.id, str(remaining))
             mail = messages.recovery_code_used(user.email, self._policy.product_name, remaining)

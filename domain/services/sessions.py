@@ -73,7 +73,7 @@ class SessionService:
             session.revoked_at = now
             await uow.sessions.save(session)
             event = AuditEventType.LOGGED_OUT if session.id == principal.session_id else AuditEventType.SESSION_REVOKED
-            await self._audit.record(uow, event, client, principal.user.id)
+            await self._audit.record(uow, event, client, principal.user.id, session_id=session.id)
             await uow.commit()
         return session.id
 

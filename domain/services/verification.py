@@ -98,6 +98,8 @@ class VerificationService:
         # The owner has proven the address: a lockout run up before it was hers ends.
         await self._throttle.sign_in_succeeded(uow, pending.email_key)
         signed_in = await self._sessions.start(uow, pending, client)
-        await self._audit.record(uow, AuditEventType.VERIFY_SUCCEEDED, client, pending.id)
+        await self._audit.record(
+            uow, AuditEventType.VERIFY_SUCCEEDED, client, pending.id, session_id=signed_in.session_id
+        )
         await uow.commit()
         return signed_in

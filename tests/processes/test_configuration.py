@@ -20,6 +20,13 @@ RSA_1024_PEM = (
 )
 
 
+GOOD_WEBHOOK_SECRET = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+
+def _webhooks(**endpoint: object) -> str:
+    return json.dumps({"crm": {"url": "https://crm.example.com/hook", "secret": GOOD_WEBHOOK_SECRET} | endpoint})
+
+
 def _jwk_with_kid(kid: str) -> str:
     return json.dumps(generate_signing_key("EdDSA").private_jwk() | {"kid": kid})
 
@@ -60,6 +67,16 @@ def _start(tmp_path: Path, **env: str) -> Finished:
         ({"RETENTION_INTERVAL_SECONDS": "-1"}, "RETENTION_INTERVAL_SECONDS"),
         ({"RETENTION_AUDIT_DAYS": "a year"}, "RETENTION_AUDIT_DAYS"),
         ({"RETENTION_BATCH_SIZE": "0"}, "RETENTION_BATCH_SIZE"),
+        ({"WEBHOOK_ENDPOINTS": _webhooks(secret="whsec_c2hvcnQ=")}, "WEBHOOK_ENDPOINTS_CRM_SECRET"),
+        ({"WEBHOOK_ENDPOINTS": _webhooks(secret="not-a-whsec-secret-at-all-0123456789")}, "webhook secret"),
+        ({"WEBHOOK_ENDPOINTS": _webhooks(events=["user.exploded"])}, "WEBHOOK_ENDPOINTS_CRM_EVENTS"),
+        ({"WEBHOOK_ENDPOINTS": _webhooks(events=[])}, "WEBHOOK_ENDPOINTS_CRM_EVENTS"),
+        ({"WEBHOOK_ENDPOINTS": _webhooks(url="ftp://crm.example.com/hook")}, "WEBHOOK_ENDPOINTS_CRM_URL"),
+        ({"WEBHOOK_ENDPOINTS": json.dumps({"CRM!": json.loads(_webhooks())["crm"]})}, "WEBHOOK_ENDPOINTS"),
+        (
+            {"WEBHOOK_ENDPOINTS": _webhooks(), "WEBHOOK_TIMEOUT_SECONDS": "30", "OUTBOX_CLAIM_LEASE_SECONDS": "20"},
+            "WEBHOOK_TIMEOUT_SECONDS",
+        ),
     ],
 )
 def test_bad_value_stops_with_the_variable_named(tmp_path: Path, env: dict[str, str], named: str) -> None:
@@ -67,6 +84,12 @@ def test_bad_value_stops_with_the_variable_named(tmp_path: Path, env: dict[str, 
     assert result.status == 2
     assert named in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_refused_webhook_setting_does_not_echo_its_secret(tmp_path: Path) -> None:
+    result = _start(tmp_path, WEBHOOK_ENDPOINTS=_webhooks(url="ftp://crm.example.com/hook"))
+    assert result.status == 2
+    assert GOOD_WEBHOOK_SECRET.removeprefix("whsec_") not in result.stderr + result.stdout
 
 
 def test_good_settings_pass_the_check(tmp_path: Path) -> None:
