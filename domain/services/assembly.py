@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from domain.devices import DeviceFingerprints
 from domain.otp import OtpCodes
 from domain.refresh_tokens import RefreshTokenMinter
 from domain.services import Services
@@ -104,7 +105,9 @@ def wire_services(
     tries = CodeTries(throttle, clock, policy)
     checker = OtpChecker(codes, clock, tries)
     otp_sender = OtpSender(codes, tries, outbox, clock, policy, audit)
-    sessions = SessionStarter(access_tokens, refresh_tokens, clock, policy)
+    sessions = SessionStarter(
+        access_tokens, refresh_tokens, clock, policy, outbox, DeviceFingerprints(keys.known_device)
+    )
     password_check = PasswordCheck(uow, passwords, throttle, clock, policy)
     recovery_codes = RecoveryCodeBook(keys.recovery_code)
     passkeys = PasskeyService(
