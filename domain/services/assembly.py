@@ -14,6 +14,7 @@ from domain.services.account import AccountService
 from domain.services.audit import AuditTrail
 from domain.services.code_sign_in import CodeSignInService
 from domain.services.code_tries import CodeTries
+from domain.services.data_export import DataExportService
 from domain.services.email_change import EmailChangeService
 from domain.services.identity import IdentityService
 from domain.services.login import LoginService
@@ -150,4 +151,5 @@ def wire_services(
         provider_links=ProviderLinkService(uow, providers, password_check, outbox, clock, policy, audit),
         throttle=throttle,
         mail_dispatcher=dispatcher,
+        data_export=DataExportService(uow, clock, policy),
     )
