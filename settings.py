@@ -166,6 +166,9 @@ class Settings(BaseSettings):
     # whether requestSignInCode for an address without an account makes one, without a
     # password, confirmed by the code (docs/api.md, "Sign-in by e-mail code")
     sign_in_code_creates_accounts: bool = False
+    # mail the owner when a sign-in comes from a browser or network none of the account's
+    # sign-ins of the last 90 days came from (docs/security.md, "New-device notices")
+    new_device_notices: bool = True
     # how long a sign-in with the second factor (or reauthenticate) lets its session change
     # what matters on an account that has one (docs/api.md, "Second factors")
     reauthentication_window_seconds: Annotated[int, Field(ge=30, le=24 * 3600)] = 5 * 60

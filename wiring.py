@@ -161,6 +161,7 @@ def auth_policy(settings: Settings) -> AuthPolicy:
         second_factors=settings.second_factor_policy,
         provider_return_urls=tuple(settings.oidc_return_urls),
         sign_in_code_creates_accounts=settings.sign_in_code_creates_accounts,
+        new_device_notices=settings.new_device_notices,
     )
 
 

@@ -319,6 +319,7 @@ class MailKind(enum.StrEnum):
     PASSKEY_REMOVED = "passkey_removed"  # notice: a passkey was removed
     PROVIDER_LINKED = "provider_linked"  # notice: a provider's identity now signs in to the account
     PROVIDER_UNLINKED = "provider_unlinked"  # notice: a provider's identity no longer does
+    NEW_DEVICE_SIGN_IN = "new_device_sign_in"  # notice: a browser or network not seen before signed in
 
 
 @dataclass(frozen=True)
@@ -328,7 +329,8 @@ class OutgoingMail:
     ``code`` and ``code_lifetime_seconds`` are set for the kinds that carry a
     one-time code; ``new_email`` for ``EMAIL_CHANGED``; ``remaining`` (recovery codes
     left) for ``RECOVERY_CODE_USED``; ``provider`` (its display name) for ``PROVIDER_LINKED``
-    and ``PROVIDER_UNLINKED``.
+    and ``PROVIDER_UNLINKED``; ``signed_in_at`` (UTC, written out), ``client_ip`` and ``device``
+    (a summary of the user agent) for ``NEW_DEVICE_SIGN_IN``.
     """
 
     to: str
@@ -339,6 +341,9 @@ class OutgoingMail:
     new_email: str | None = None
     remaining: int | None = None
     provider: str | None = None
+    signed_in_at: str | None = None
+    client_ip: str | None = None
+    device: str | None = None
 
 
 class WebhookEventType(enum.StrEnum):

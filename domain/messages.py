@@ -53,3 +53,15 @@ def provider_notice(to: str, kind: MailKind, product: str, provider: str) -> Out
     """A provider's identity was linked to the account (it signs in to it now), or unlinked."""
     assert kind in (MailKind.PROVIDER_LINKED, MailKind.PROVIDER_UNLINKED), kind
     return OutgoingMail(to=to, kind=kind, product=product, provider=provider)
+
+
+def new_device_sign_in(to: str, product: str, signed_in_at: str, client_ip: str | None, device: str) -> OutgoingMail:
+    """Someone signed in to the account from a browser or network it had not signed in from lately."""
+    return OutgoingMail(
+        to=to,
+        kind=MailKind.NEW_DEVICE_SIGN_IN,
+        product=product,
+        signed_in_at=signed_in_at,
+        client_ip=client_ip or "an unknown address",
+        device=device,
+    )

@@ -32,6 +32,10 @@ class AuthPolicy:
     # whether asking for a sign-in code for an address without an account makes one
     # (SIGN_IN_CODE_CREATES_ACCOUNTS): the code then confirms the address
     sign_in_code_creates_accounts: bool = False
+    # mail the owner when a sign-in comes from a device not among those of the account's
+    # sign-ins within ``known_device_memory`` (NEW_DEVICE_NOTICES)
+    new_device_notices: bool = True
+    known_device_memory: timedelta = timedelta(days=90)
 
     def idle_cutoff(self, now: datetime) -> datetime:
         """Sessions last used at or before this have ended by idling (``Session.is_live``)."""

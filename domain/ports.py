@@ -269,6 +269,15 @@ class SessionRepository(Protocol):
         """Revoke every live session of the account but ``keep``; returns how many."""
         ...
 
+    async def known_devices(self, user_id: UUID, seen_since: datetime) -> set[str] | None:
+        """The device hashes of the account's sign-ins since ``seen_since``; ``None`` when the
+        account has never had one recorded (its first sign-in)."""
+        ...
+
+    async def remember_device(self, user_id: UUID, device_hash: str, now: datetime) -> None:
+        """Record (or refresh) that the account signed in from ``device_hash`` at ``now``."""
+        ...
+
     async def add_token(self, record: RefreshTokenRecord) -> None: ...
 
     async def find_token(self, token_hash: str) -> RefreshTokenRecord | None: ...
@@ -297,6 +306,10 @@ class ThrottleRepository(Protocol):
 class AuditRepository(Protocol):
     async def add(self, event: AuditEvent) -> None:
         """Keep ``event``; it is also logged as one structured line once committed."""
+        ...
+
+    async def list_for_account(self, user_id: UUID, since: datetime, limit: int) -> list[AuditEvent]:
+        """The account's events since ``since``, newest first, at most ``limit``."""
         ...
 
     async def forget_account(self, user_id: UUID) -> None:

@@ -21,6 +21,7 @@ class KeyRing:
     factor_secret: bytes  # seals authenticator-app secrets in the database
     recovery_code: bytes  # keys the hashes of recovery codes
     mail_outbox: bytes  # seals the mails (addresses, codes) waiting in the outbox
+    known_device: bytes  # keys the hashes of the devices an account signed in from
 
     @classmethod
     def from_secret(cls, server_secret: bytes) -> KeyRing:
@@ -32,4 +33,5 @@ class KeyRing:
             factor_secret=derive_key(server_secret, "factor-secret"),
             recovery_code=derive_key(server_secret, "recovery-code"),
             mail_outbox=derive_key(server_secret, "mail-outbox"),
+            known_device=derive_key(server_secret, "known-device"),
         )

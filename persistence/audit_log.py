@@ -7,14 +7,14 @@ import json
 import logging
 from typing import TYPE_CHECKING
 
+from domain.entities import AuditEvent, AuditEventType
 from persistence.models import AuditEventRow
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from uuid import UUID
 
     from tortoise.backends.base.client import BaseDBAsyncClient
-
-    from domain.entities import AuditEvent
 
 audit_logger = logging.getLogger("gateway.audit")
 
@@ -37,6 +37,25 @@ class TortoiseAuditRepository:
             detail=event.detail,
         )
         self._uncommitted.append(event)
+
+    async def list_for_account(self, user_id: UUID, since: datetime, limit: int) -> list[AuditEvent]:
+        rows = (
+            await AuditEventRow.filter(user_id=user_id, occurred_at__gte=since)
+            .using_db(self._db)
+            .order_by("-occurred_at", "-id")
+            .limit(limit)
+        )
+        return [
+            AuditEvent(
+                type=AuditEventType(row.event),
+                occurred_at=row.occurred_at,
+                user_id=user_id,
+                client_ip=row.client_ip,
+                user_agent=row.user_agent,
+                detail=row.detail,
+            )
+            for row in rows
+        ]
 
     async def forget_account(self, user_id: UUID) -> None:
         await (

@@ -64,6 +64,21 @@ class SessionRow(Model):
         table = "sessions"
 
 
+# A device an account signed in from: the keyed hash of its browser, system and network
+# (domain.devices), never the user agent or address themselves; for new-device notices.
+class KnownDeviceRow(Model):
+    id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyRelation[UserRow] = fields.ForeignKeyField(
+        "models.UserRow", related_name="known_devices", on_delete=fields.CASCADE
+    )
+    device_hash = fields.CharField(max_length=64)
+    last_seen_at = fields.DatetimeField()
+
+    class Meta:
+        table = "known_devices"
+        unique_together = (("user", "device_hash"),)
+
+
 class RefreshTokenRow(Model):
     token_hash = fields.CharField(max_length=64, primary_key=True)
     session: fields.ForeignKeyRelation[SessionRow] = fields.ForeignKeyField(

@@ -9,7 +9,7 @@ from tortoise.exceptions import IntegrityError
 
 from domain.entities import OtpChallenge, OtpPurpose, RefreshTokenRecord, Session, User, email_key
 from domain.errors import EmailAlreadyTaken
-from persistence.models import OtpChallengeRow, RefreshTokenRow, SessionRow, UserRow
+from persistence.models import KnownDeviceRow, OtpChallengeRow, RefreshTokenRow, SessionRow, UserRow
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -282,6 +282,23 @@ class TortoiseSessionRepository:
         if keep is not None:
             query = query.exclude(id=keep)
         return await query.using_db(self._db).update(revoked_at=now)
+
+    async def known_devices(self, user_id: UUID, seen_since: datetime) -> set[str] | None:
+        rows = (
+            await KnownDeviceRow.filter(user_id=user_id).using_db(self._db).values_list("device_hash", "last_seen_at")
+        )
+        if not rows:
+            return None
+        return {device_hash for device_hash, last_seen_at in rows if last_seen_at >= seen_since}
+
+    async def remember_device(self, user_id: UUID, device_hash: str, now: datetime) -> None:
+        # One statement (INSERT … ON CONFLICT DO UPDATE): two sign-ins at once keep one row.
+        await KnownDeviceRow.bulk_create(
+            [KnownDeviceRow(user_id=user_id, device_hash=device_hash, last_seen_at=now)],
+            on_conflict=["user_id", "device_hash"],
+            update_fields=["last_seen_at"],
+            using_db=self._db,
+        )
 
     async def add_token(self, record: RefreshTokenRecord) -> None:
         await RefreshTokenRow.create(

@@ -29,6 +29,7 @@ from resolvers import (
     logout,
     logout_all,
     me,
+    my_data,
     passkeys,
     provider_identities,
     reauthenticate,
@@ -85,6 +86,7 @@ class Query:
     passkeys = passkeys.field
     provider_identities = provider_identities.field
     sign_in_providers = sign_in_providers.field
+    my_data = my_data.field
 
 
 @strawberry.type

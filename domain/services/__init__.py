@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from domain.services.account import AccountService
     from domain.services.code_sign_in import CodeSignInService
+    from domain.services.data_export import DataExportService
     from domain.services.email_change import EmailChangeService
     from domain.services.identity import IdentityService
     from domain.services.login import LoginService
@@ -44,3 +45,4 @@ class Services:
     provider_links: ProviderLinkService
     throttle: Throttle
     mail_dispatcher: MailDispatcher
+    data_export: DataExportService

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from domain.devices import DeviceFingerprints
 from domain.otp import OtpCodes
 from domain.refresh_tokens import RefreshTokenMinter
 from domain.services import Services
@@ -13,6 +14,7 @@ from domain.services.account import AccountService
 from domain.services.audit import AuditTrail
 from domain.services.code_sign_in import CodeSignInService
 from domain.services.code_tries import CodeTries
+from domain.services.data_export import DataExportService
 from domain.services.email_change import EmailChangeService
 from domain.services.identity import IdentityService
 from domain.services.login import LoginService
@@ -104,7 +106,9 @@ def wire_services(
     tries = CodeTries(throttle, clock, policy)
     checker = OtpChecker(codes, clock, tries)
     otp_sender = OtpSender(codes, tries, outbox, clock, policy, audit)
-    sessions = SessionStarter(access_tokens, refresh_tokens, clock, policy)
+    sessions = SessionStarter(
+        access_tokens, refresh_tokens, clock, policy, outbox, DeviceFingerprints(keys.known_device)
+    )
     password_check = PasswordCheck(uow, passwords, throttle, clock, policy)
     recovery_codes = RecoveryCodeBook(keys.recovery_code)
     passkeys = PasskeyService(
@@ -147,4 +151,5 @@ def wire_services(
         provider_links=ProviderLinkService(uow, providers, password_check, outbox, clock, policy, audit),
         throttle=throttle,
         mail_dispatcher=dispatcher,
+        data_export=DataExportService(uow, clock, policy),
     )

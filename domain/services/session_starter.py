@@ -3,6 +3,8 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
+from domain import messages
+from domain.devices import device_summary
 from domain.entities import PASSWORD_ONLY, RefreshTokenRecord, Session, SignedIn, truncated_user_agent
 from domain.errors import InvalidAccessToken
 from domain.refresh_tokens import hash_refresh_token
@@ -11,14 +13,16 @@ if TYPE_CHECKING:
     from datetime import datetime
     from uuid import UUID
 
+    from domain.devices import DeviceFingerprints
     from domain.entities import AuthMethod, Client, User
     from domain.policy import AuthPolicy
-    from domain.ports import AccessTokenCodec, Clock, UnitOfWork
+    from domain.ports import AccessTokenCodec, Clock, Outbox, UnitOfWork
     from domain.refresh_tokens import RefreshTokenMinter
 
 
 class SessionStarter:
-    """Opens a session (a new refresh-token family) and issues its first token pair."""
+    """Opens a session (a new refresh-token family) and issues its first token pair; every
+    sign-in comes through here, so here its owner hears of one from a new device."""
 
     def __init__(
         self,
@@ -26,11 +30,15 @@ class SessionStarter:
         refresh_tokens: RefreshTokenMinter,
         clock: Clock,
         policy: AuthPolicy,
+        outbox: Outbox,
+        devices: DeviceFingerprints,
     ) -> None:
         self._access_tokens = access_tokens
         self._refresh_tokens = refresh_tokens
         self._clock = clock
         self._policy = policy
+        self._outbox = outbox
+        self._devices = devices
 
     async def start(
         self, uow: UnitOfWork, user: User, client: Client, amr: tuple[AuthMethod, ...] = PASSWORD_ONLY
@@ -60,7 +68,29 @@ class SessionStarter:
                 issued_at=now,
             )
         )
+        if self._policy.new_device_notices:
+            await self._notice_if_new_device(uow, user, client, now)
         return self.signed_in(user, session, refresh_token, now)
+
+    async def _notice_if_new_device(self, uow: UnitOfWork, user: User, client: Client, now: datetime) -> None:
+        """Mail the owner (in the sign-in's transaction) when no sign-in of the account within
+        the policy's memory came from this device; the account's first sign-in ever (after its
+        sign-up, or the first since notices were turned on) only teaches the device."""
+        device = self._devices.of(client.ip, client.user_agent)
+        known = await uow.sessions.known_devices(user.id, now - self._policy.known_device_memory)
+        await uow.sessions.remember_device(user.id, device, now)
+        if known is None or device in known:
+            return
+        await self._outbox.queue(
+            uow,
+            messages.new_device_sign_in(
+                user.email,
+                self._policy.product_name,
+                signed_in_at=now.strftime("%A %d %B %Y, %H:%M UTC"),
+                client_ip=client.ip,
+                device=device_summary(client.user_agent),
+            ),
+        )
 
     async def proved(self, uow: UnitOfWork, session_id: UUID, amr: tuple[AuthMethod, ...]) -> None:
         """Record on the session that its owner has just proved who they are, with ``amr`` (RFC 8176).

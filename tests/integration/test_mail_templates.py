@@ -41,6 +41,10 @@ def complete_mail(kind: MailKind, product: str = PRODUCT, lifetime_seconds: int 
         return messages.recovery_code_used(TO, product, 2)
     if kind in (MailKind.PROVIDER_LINKED, MailKind.PROVIDER_UNLINKED):
         return messages.provider_notice(TO, kind, product, "Example SSO")
+    if kind is MailKind.NEW_DEVICE_SIGN_IN:
+        return messages.new_device_sign_in(
+            TO, product, "Sunday 29 November 2026, 23:04 UTC", "198.51.100.7", "Firefox on Windows"
+        )
     assert kind is MailKind.PASSWORD_CHANGED
     return messages.password_changed(TO, product)
 

@@ -134,6 +134,7 @@ class FakeState:
     provider_link_tokens: dict[str, ProviderLinkToken] = field(default_factory=dict)
     outbox: dict[UUID, OutboxItem] = field(default_factory=dict)
     outbox_claimants: dict[UUID, str] = field(default_factory=dict)
+    known_devices: dict[tuple[UUID, str], datetime] = field(default_factory=dict)
 
 
 class FakeUserRepository:
@@ -241,6 +242,13 @@ class FakeSessionRepository:
                 ended += 1
         return ended
 
+    async def known_devices(self, user_id: UUID, seen_since: datetime) -> set[str] | None:
+        mine = {device: seen for (owner, device), seen in self._state.known_devices.items() if owner == user_id}
+        return {device for device, seen in mine.items() if seen >= seen_since} if mine else None
+
+    async def remember_device(self, user_id: UUID, device_hash: str, now: datetime) -> None:
+        self._state.known_devices[(user_id, device_hash)] = now
+
     async def add_token(self, record: RefreshTokenRecord) -> None:
         assert record.token_hash not in self._state.refresh_tokens, "refresh token issued twice"
         self._state.refresh_tokens[record.token_hash] = copy.copy(record)
@@ -276,6 +284,10 @@ class FakeAuditRepository:
 
     async def add(self, event: AuditEvent) -> None:
         self._state.audit_events.append(event)
+
+    async def list_for_account(self, user_id: UUID, since: datetime, limit: int) -> list[AuditEvent]:
+        mine = [event for event in self._state.audit_events if event.user_id == user_id and event.occurred_at >= since]
+        return sorted(mine, key=lambda event: event.occurred_at, reverse=True)[:limit]
 
     async def forget_account(self, user_id: UUID) -> None:
         self._state.audit_events = [
@@ -495,6 +507,7 @@ def _snapshot(state: FakeState) -> FakeState:
         provider_link_tokens=dict(state.provider_link_tokens),
         outbox=dict(state.outbox),
         outbox_claimants=dict(state.outbox_claimants),
+        known_devices=dict(state.known_devices),
     )
 
 
