@@ -18,6 +18,8 @@ class User:
     last_name: str | None
     email_verified: bool
     created_at: datetime
+    # the language of the account's mails (one of the shipped ones); None: the caller's, else the default
+    locale: str | None = None
 
     @property
     def email_key(self) -> str:
@@ -46,6 +48,8 @@ class Client:
 
     ip: str | None = None
     user_agent: str | None = None
+    # the shipped language the caller's Accept-Language prefers, if it names one
+    locale: str | None = None
 
 
 UNKNOWN_CLIENT = Client()
@@ -328,7 +332,8 @@ class OutgoingMail:
     ``code`` and ``code_lifetime_seconds`` are set for the kinds that carry a
     one-time code; ``new_email`` for ``EMAIL_CHANGED``; ``remaining`` (recovery codes
     left) for ``RECOVERY_CODE_USED``; ``provider`` (its display name) for ``PROVIDER_LINKED``
-    and ``PROVIDER_UNLINKED``.
+    and ``PROVIDER_UNLINKED``. ``locale`` is the language the domain chose
+    (``AuthPolicy.mail_locale``).
     """
 
     to: str
@@ -339,6 +344,8 @@ class OutgoingMail:
     new_email: str | None = None
     remaining: int | None = None
     provider: str | None = None
+    # the language to write it in; None (mails queued before languages existed): the default
+    locale: str | None = None
 
 
 class WebhookEventType(enum.StrEnum):

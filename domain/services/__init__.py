@@ -44,3 +44,5 @@ class Services:
     provider_links: ProviderLinkService
     throttle: Throttle
     mail_dispatcher: MailDispatcher
+    # the languages mails are written in: the web layer picks the caller's among them
+    mail_locales: tuple[str, ...]

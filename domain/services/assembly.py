@@ -147,4 +147,5 @@ def wire_services(
         provider_links=ProviderLinkService(uow, providers, password_check, outbox, clock, policy, audit),
         throttle=throttle,
         mail_dispatcher=dispatcher,
+        mail_locales=policy.mail_locales,
     )
