@@ -51,7 +51,7 @@ makemigrations: $(STAMP)
 
 ## messages-extract: collect the mail's English words from mail/templates into mail/locales/messages.pot
 messages-extract: $(STAMP)
-	$(BIN)/pybabel -q extract --no-location --sort-output -F babel.cfg -o mail/locales/messages.pot .
+	$(BIN)/pybabel -q extract --no-location --sort-output --project "Auth Gateway mail" --copyright-holder "the Auth Gateway authors" -F babel.cfg -o mail/locales/messages.pot .
 
 ## messages-init LANG=xx: start a catalog for another mail language (mail/locales/xx/LC_MESSAGES/messages.po)
 messages-init: messages-extract

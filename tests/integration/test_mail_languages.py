@@ -9,10 +9,12 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+import wiring
 from domain import messages
 from domain.entities import MailKind, OutgoingMail
 from mail.catalogs import LOCALES_DIR, SOURCE_LOCALE, catalog_path, shipped_locales
 from mail.render import TEMPLATES_DIR, MailRenderer, lifetime_in_words
+from settings import Settings
 from tests.integration.test_mail_templates import CODE, CODE_KINDS, NEW_EMAIL, complete_mail
 
 PRODUCT = "Zephyr Notes"
@@ -163,3 +165,18 @@ def test_every_catalog_directory_holds_a_catalog() -> None:
     for directory in Path(LOCALES_DIR).iterdir():
         if directory.is_dir():
             assert catalog_path(directory.name).is_file(), directory
+
+
+class TestTheDefaultLanguageSetting:
+    def test_the_gateway_takes_a_shipped_one_and_offers_every_shipped_language(self) -> None:
+        settings = Settings(_env_file=None, default_locale="de")
+        policy = wiring.auth_policy(settings)
+        assert (policy.default_locale, policy.mail_locales) == ("de", shipped_locales())
+        assert wiring.mail_renderer(settings).default_locale == "de"
+
+    def test_the_gateway_refuses_to_start_with_one_that_does_not_ship(self) -> None:
+        settings = Settings(_env_file=None, default_locale="tlh")
+        with pytest.raises(ValueError, match="DEFAULT_LOCALE='tlh'"):
+            wiring.auth_policy(settings)
+        with pytest.raises(ValueError, match="tlh"):
+            wiring.build_mailer(settings)
