@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint docs schema migrate makemigrations graphiql-assets ci bench lock
+.PHONY: install run test lint docs schema migrate makemigrations graphiql-assets ci bench lock messages-extract messages-init messages-update messages-check
 
 # The whole dependency tree comes from requirements-dev.lock (hashes checked), then the
 # gateway itself without dependencies: make run, CI and the image install the same versions.
@@ -48,6 +48,22 @@ migrate: $(STAMP)
 ## makemigrations: write a migration for model changes (against a scratch SQLite file)
 makemigrations: $(STAMP)
 	DATABASE_URL=sqlite://$(CURDIR)/data/makemigrations.sqlite3 $(BIN)/tortoise makemigrations
+
+## messages-extract: collect the mail's English words from mail/templates into mail/locales/messages.pot
+messages-extract: $(STAMP)
+	$(BIN)/pybabel -q extract --no-location --sort-output --project "Auth Gateway mail" --copyright-holder "the Auth Gateway authors" -F babel.cfg -o mail/locales/messages.pot .
+
+## messages-init LANG=xx: start a catalog for another mail language (mail/locales/xx/LC_MESSAGES/messages.po)
+messages-init: messages-extract
+	$(BIN)/pybabel init -i mail/locales/messages.pot -d mail/locales -l $(LANG)
+
+## messages-update: carry new and changed words into every catalog (changed ones come back fuzzy: translate them)
+messages-update: messages-extract
+	$(BIN)/pybabel update --no-fuzzy-matching -i mail/locales/messages.pot -d mail/locales
+
+## messages-check: every catalog translates every word, placeholders kept (the gateway compiles the catalogs at start)
+messages-check: $(STAMP)
+	$(BIN)/python -m pytest -q tests/integration/test_mail_languages.py
 
 ## graphiql-assets: fetch the pinned GraphiQL packages (web/graphiql/vendor/packages.toml) from npm; scripts/fetch_graphiql.py --check verifies them offline
 graphiql-assets:

@@ -146,6 +146,9 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: Annotated[int, Field(ge=1, le=3600)] = 20
 
     product_name: str = "Auth Gateway"
+    # the language of mails to people whose account and request name none that ships (en, de, fr);
+    # the gateway refuses to start with one that does not ship (docs/configuration.md)
+    default_locale: str = "en"
     jwt_secret: SecretStr | None = None
     jwt_issuer: str = "auth-gateway"
     jwt_audience: str = "auth-gateway"

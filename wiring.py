@@ -21,7 +21,9 @@ from domain.services.mail_dispatcher import OutboxPolicy
 from domain.services.retention import RetentionJob
 from domain.services.throttle import RateLimits
 from key_files import access_token_keys, server_secret
+from mail.catalogs import shipped_locales
 from mail.console import ConsoleMailer
+from mail.render import MailRenderer
 from mail.smtp import SmtpConfig, SmtpMailer
 from oidc.providers import OpenIdProviders, ProviderConfig
 from persistence.database import Database
@@ -41,7 +43,13 @@ if TYPE_CHECKING:
     from settings import Settings
 
 
+def mail_renderer(settings: Settings) -> MailRenderer:
+    """The mail's templates in every shipped language; ``ValueError`` if DEFAULT_LOCALE is not one of them."""
+    return MailRenderer(default_locale=settings.default_locale)
+
+
 def build_mailer(settings: Settings) -> Mailer:
+    renderer = mail_renderer(settings)
     if settings.email_backend == "smtp":
         return SmtpMailer(
             SmtpConfig(
@@ -53,9 +61,10 @@ def build_mailer(settings: Settings) -> Mailer:
                 starttls=settings.smtp_starttls,
                 use_tls=settings.smtp_tls,
                 timeout_seconds=settings.smtp_timeout_seconds,
-            )
+            ),
+            renderer,
         )
-    return ConsoleMailer(settings.email_from)
+    return ConsoleMailer(settings.email_from, renderer=renderer)
 
 
 def build_services(
@@ -130,6 +139,12 @@ def outbox_policy(settings: Settings) -> OutboxPolicy:
     )
 
 
+def checked_default_locale(default_locale: str, languages: tuple[str, ...]) -> str:
+    if default_locale not in languages:
+        raise ValueError(f"DEFAULT_LOCALE={default_locale!r} ships no mail catalog: use one of {', '.join(languages)}")
+    return default_locale
+
+
 def identity_providers(settings: Settings) -> OpenIdProviders | None:
     """The OpenID Connect providers of OIDC_PROVIDERS, or ``None`` when there are none."""
     if not settings.oidc_providers:
@@ -162,6 +177,8 @@ def auth_policy(settings: Settings) -> AuthPolicy:
         provider_return_urls=tuple(settings.oidc_return_urls),
         sign_in_code_creates_accounts=settings.sign_in_code_creates_accounts,
         new_device_notices=settings.new_device_notices,
+        mail_locales=(languages := shipped_locales()),
+        default_locale=checked_default_locale(settings.default_locale, languages),
     )
 
 

@@ -18,6 +18,8 @@ class User:
     last_name: str | None
     email_verified: bool
     created_at: datetime
+    # the language of the account's mails (one of the shipped ones); None: the caller's, else the default
+    locale: str | None = None
 
     @property
     def email_key(self) -> str:
@@ -46,6 +48,8 @@ class Client:
 
     ip: str | None = None
     user_agent: str | None = None
+    # the shipped language the caller's Accept-Language prefers, if it names one
+    locale: str | None = None
 
 
 UNKNOWN_CLIENT = Client()
@@ -330,7 +334,8 @@ class OutgoingMail:
     one-time code; ``new_email`` for ``EMAIL_CHANGED``; ``remaining`` (recovery codes
     left) for ``RECOVERY_CODE_USED``; ``provider`` (its display name) for ``PROVIDER_LINKED``
     and ``PROVIDER_UNLINKED``; ``signed_in_at`` (UTC, written out), ``client_ip`` and ``device``
-    (a summary of the user agent) for ``NEW_DEVICE_SIGN_IN``.
+    (a summary of the user agent) for ``NEW_DEVICE_SIGN_IN``. ``locale`` is the language the
+    domain chose (``AuthPolicy.mail_locale``).
     """
 
     to: str
@@ -344,6 +349,8 @@ class OutgoingMail:
     signed_in_at: str | None = None
     client_ip: str | None = None
     device: str | None = None
+    # the language to write it in; None (mails queued before languages existed): the default
+    locale: str | None = None
 
 
 class WebhookEventType(enum.StrEnum):

@@ -1,29 +1,36 @@
-"""Every mail the gateway sends, as the domain asks for it; ``mail/`` renders the text."""
+"""Every mail the gateway sends, as the domain asks for it; ``mail/`` renders the text.
+
+``locale`` is the language the mail is written in: ``AuthPolicy.mail_locale`` chooses it.
+"""
 
 from __future__ import annotations
 
 from domain.entities import MailKind, OutgoingMail
 
 
-def code(to: str, kind: MailKind, product: str, code: str, lifetime_seconds: int) -> OutgoingMail:
+def code(
+    to: str, kind: MailKind, product: str, code: str, lifetime_seconds: int, *, locale: str | None = None
+) -> OutgoingMail:
     """A one-time code: VERIFY_EMAIL, RESET_PASSWORD, CHANGE_EMAIL or SIGN_IN_CODE."""
-    return OutgoingMail(to=to, kind=kind, product=product, code=code, code_lifetime_seconds=lifetime_seconds)
+    return OutgoingMail(
+        to=to, kind=kind, product=product, code=code, code_lifetime_seconds=lifetime_seconds, locale=locale
+    )
 
 
-def already_registered(to: str, product: str) -> OutgoingMail:
-    return OutgoingMail(to=to, kind=MailKind.ALREADY_REGISTERED, product=product)
+def already_registered(to: str, product: str, *, locale: str | None = None) -> OutgoingMail:
+    return OutgoingMail(to=to, kind=MailKind.ALREADY_REGISTERED, product=product, locale=locale)
 
 
-def address_in_use(to: str, product: str) -> OutgoingMail:
-    return OutgoingMail(to=to, kind=MailKind.ADDRESS_IN_USE, product=product)
+def address_in_use(to: str, product: str, *, locale: str | None = None) -> OutgoingMail:
+    return OutgoingMail(to=to, kind=MailKind.ADDRESS_IN_USE, product=product, locale=locale)
 
 
-def password_changed(to: str, product: str) -> OutgoingMail:
-    return OutgoingMail(to=to, kind=MailKind.PASSWORD_CHANGED, product=product)
+def password_changed(to: str, product: str, *, locale: str | None = None) -> OutgoingMail:
+    return OutgoingMail(to=to, kind=MailKind.PASSWORD_CHANGED, product=product, locale=locale)
 
 
-def email_changed(to: str, product: str, new_email: str) -> OutgoingMail:
-    return OutgoingMail(to=to, kind=MailKind.EMAIL_CHANGED, product=product, new_email=new_email)
+def email_changed(to: str, product: str, new_email: str, *, locale: str | None = None) -> OutgoingMail:
+    return OutgoingMail(to=to, kind=MailKind.EMAIL_CHANGED, product=product, new_email=new_email, locale=locale)
 
 
 SECOND_FACTOR_NOTICES = (
@@ -33,29 +40,31 @@ SECOND_FACTOR_NOTICES = (
 )
 
 
-def second_factor_notice(to: str, kind: MailKind, product: str) -> OutgoingMail:
+def second_factor_notice(to: str, kind: MailKind, product: str, *, locale: str | None = None) -> OutgoingMail:
     """One of ``SECOND_FACTOR_NOTICES``: the authenticator app was set up or removed, or the recovery codes replaced."""
     assert kind in SECOND_FACTOR_NOTICES, kind
-    return OutgoingMail(to=to, kind=kind, product=product)
+    return OutgoingMail(to=to, kind=kind, product=product, locale=locale)
 
 
-def recovery_code_used(to: str, product: str, remaining: int) -> OutgoingMail:
-    return OutgoingMail(to=to, kind=MailKind.RECOVERY_CODE_USED, product=product, remaining=remaining)
+def recovery_code_used(to: str, product: str, remaining: int, *, locale: str | None = None) -> OutgoingMail:
+    return OutgoingMail(to=to, kind=MailKind.RECOVERY_CODE_USED, product=product, remaining=remaining, locale=locale)
 
 
-def passkey_notice(to: str, kind: MailKind, product: str) -> OutgoingMail:
+def passkey_notice(to: str, kind: MailKind, product: str, *, locale: str | None = None) -> OutgoingMail:
     """A passkey was added to the account, or removed from it."""
     assert kind in (MailKind.PASSKEY_ADDED, MailKind.PASSKEY_REMOVED), kind
-    return OutgoingMail(to=to, kind=kind, product=product)
+    return OutgoingMail(to=to, kind=kind, product=product, locale=locale)
 
 
-def provider_notice(to: str, kind: MailKind, product: str, provider: str) -> OutgoingMail:
+def provider_notice(to: str, kind: MailKind, product: str, provider: str, *, locale: str | None = None) -> OutgoingMail:
     """A provider's identity was linked to the account (it signs in to it now), or unlinked."""
     assert kind in (MailKind.PROVIDER_LINKED, MailKind.PROVIDER_UNLINKED), kind
-    return OutgoingMail(to=to, kind=kind, product=product, provider=provider)
+    return OutgoingMail(to=to, kind=kind, product=product, provider=provider, locale=locale)
 
 
-def new_device_sign_in(to: str, product: str, signed_in_at: str, client_ip: str | None, device: str) -> OutgoingMail:
+def new_device_sign_in(
+    to: str, product: str, signed_in_at: str, client_ip: str | None, device: str, locale: str | None = None
+) -> OutgoingMail:
     """Someone signed in to the account from a browser or network it had not signed in from lately."""
     return OutgoingMail(
         to=to,
@@ -64,4 +73,5 @@ def new_device_sign_in(to: str, product: str, signed_in_at: str, client_ip: str 
         signed_in_at=signed_in_at,
         client_ip=client_ip or "an unknown address",
         device=device,
+        locale=locale,
     )

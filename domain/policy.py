@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from domain.entities import User
+    from domain.entities import Client, User
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,21 @@ class AuthPolicy:
     # sign-ins within ``known_device_memory`` (NEW_DEVICE_NOTICES)
     new_device_notices: bool = True
     known_device_memory: timedelta = timedelta(days=90)
+    # the languages mails are written in (the shipped catalogs) and the one used when neither
+    # the account nor the request names one of them (DEFAULT_LOCALE)
+    mail_locales: tuple[str, ...] = ("en",)
+    default_locale: str = "en"
+
+    def mail_locale(self, account_locale: str | None, client: Client | None = None) -> str:
+        """The language of a mail: the account's, else the caller's Accept-Language, else the default.
+
+        ``account_locale`` is None for an address without an account: such a mail is in the
+        caller's language, which tells the caller nothing about the address.
+        """
+        for locale in (account_locale, client.locale if client else None):
+            if locale is not None and locale in self.mail_locales:
+                return locale
+        return self.default_locale
 
     def idle_cutoff(self, now: datetime) -> datetime:
         """Sessions last used at or before this have ended by idling (``Session.is_live``)."""

@@ -96,6 +96,21 @@ def _contains_address(password: str, email: str) -> bool:
     return len(local_part) >= LOCAL_PART_MIN_LENGTH and local_part in folded
 
 
+def check_locale(raw: str | None, supported: tuple[str, ...], errors: InputCollector) -> str | None:
+    """One of the ``supported`` mail languages, as spelled there (``de``, ``pt_BR``); None stays None.
+
+    Case and a hyphen for the underscore are forgiven (``DE``, ``pt-br``); anything else is a field error.
+    """
+    if raw is None:
+        return None
+    wanted = raw.strip().replace("-", "_").lower()
+    for locale in supported:
+        if locale.lower() == wanted:
+            return locale
+    errors.add("locale", f"Use one of the languages mails are written in: {', '.join(supported)}.")
+    return None
+
+
 def check_name(raw: str | None, errors: InputCollector, field: str) -> str | None:
     if raw is None:
         return None

@@ -18,6 +18,8 @@ class UserRow(Model):
     password_hash = fields.CharField(max_length=128)
     first_name = fields.CharField(max_length=128, null=True)
     last_name = fields.CharField(max_length=128, null=True)
+    # the language of the account's mails; NULL: the caller's or DEFAULT_LOCALE
+    locale = fields.CharField(max_length=16, null=True)
     email_verified = fields.BooleanField(default=False)
     created_at = fields.DatetimeField()
 

@@ -31,6 +31,7 @@ def _user(row: UserRow) -> User:
         last_name=row.last_name,
         email_verified=row.email_verified,
         created_at=row.created_at,
+        locale=row.locale,
     )
 
 
@@ -100,6 +101,7 @@ class TortoiseUserRepository:
                 last_name=user.last_name,
                 email_verified=user.email_verified,
                 created_at=user.created_at,
+                locale=user.locale,
             )
         except IntegrityError as exc:
             raise EmailAlreadyTaken from exc
@@ -134,6 +136,7 @@ class TortoiseUserRepository:
                     last_name=user.last_name,
                     email_verified=user.email_verified,
                     created_at=user.created_at,
+                    locale=user.locale,
                 )
             )
         except IntegrityError as exc:

@@ -18,6 +18,14 @@ class RegisterInput:
     password: str
     first_name: str | None = None
     last_name: str | None = None
+    locale: str | None = strawberry.field(
+        default=None,
+        description=(
+            "The language of the account's mails, one the gateway ships (`en`, `de`, `fr`, …); anything else"
+            " is InvalidInput on `locale`. Left out: the verification code is in the request's"
+            " Accept-Language, else the default."
+        ),
+    )
 
 
 RegisterResult = Annotated[OtpSent | InvalidInput | RateLimited | DeliveryFailed, strawberry.union("RegisterResult")]
@@ -34,6 +42,7 @@ async def register(
             first_name=input_.first_name,
             last_name=input_.last_name,
             client=info.context.client,
+            locale=input_.locale,
         )
     except errors.AuthError as failure:
         return error_result(failure, RegisterResult)

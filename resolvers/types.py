@@ -39,6 +39,12 @@ class User:
     last_name: str | None
     email_verified: bool
     created_at: datetime
+    locale: str | None = strawberry.field(
+        description=(
+            "The language of the account's mails (`en`, `de`, `fr`, …). Null: the language the request"
+            " asks for with Accept-Language, else the gateway's default."
+        )
+    )
     caller: strawberry.Private[object] = None  # the Principal, when this is the caller's own account (``me``)
 
     session: Session | None = strawberry.field(
@@ -55,6 +61,7 @@ class User:
             last_name=user.last_name,
             email_verified=user.email_verified,
             created_at=user.created_at,
+            locale=user.locale,
             caller=caller,
         )
 

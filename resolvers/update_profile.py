@@ -18,6 +18,13 @@ from resolvers.types import InvalidInput, User
 class UpdateProfileInput:
     first_name: str | None = strawberry.UNSET
     last_name: str | None = strawberry.UNSET
+    locale: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "The language of the account's mails, one the gateway ships (`en`, `de`, `fr`, …); anything else"
+            " is InvalidInput on `locale`. Null: the request's Accept-Language, else the default."
+        ),
+    )
 
 
 UpdateProfileResult = Annotated[User | InvalidInput, strawberry.union("UpdateProfileResult")]
@@ -26,7 +33,7 @@ UpdateProfileResult = Annotated[User | InvalidInput, strawberry.union("UpdatePro
 async def update_profile(
     info: Info[Context, None], input_: Annotated[UpdateProfileInput, strawberry.argument(name="input")]
 ) -> UpdateProfileResult:
-    """Change the names on the account."""
+    """Change the names on the account, or the language of its mails."""
     principal = await info.context.signed_in()
     try:
         user = await info.context.services.account.update_profile(
@@ -34,6 +41,7 @@ async def update_profile(
             first_name=UNCHANGED if input_.first_name is strawberry.UNSET else input_.first_name,
             last_name=UNCHANGED if input_.last_name is strawberry.UNSET else input_.last_name,
             client=info.context.client,
+            locale=UNCHANGED if input_.locale is strawberry.UNSET else input_.locale,
         )
     except errors.AuthError as failure:
         return error_result(failure, UpdateProfileResult)

@@ -17,6 +17,7 @@ from strawberry.asgi import GraphQL
 
 from domain.entities import Client
 from resolvers.context import Context
+from web.accept_language import negotiated_locale
 from web.client_address import client_ip
 from web.http import IDE_CONTENT_SECURITY_POLICY, error_response
 from web.provider_callback import BrowserBindingCookie
@@ -88,7 +89,11 @@ class GatewayGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
         peer = request.client
-        client = Client(ip=client_ip(peer.host if peer else None), user_agent=request.headers.get("user-agent"))
+        client = Client(
+            ip=client_ip(peer.host if peer else None),
+            user_agent=request.headers.get("user-agent"),
+            locale=negotiated_locale(request.headers.get("accept-language"), self._services.mail_locales),
+        )
         return Context(request, response, self._services, request_id, self._transport, client, self._binding)  # type: ignore[arg-type]  # websockets are off
 
 

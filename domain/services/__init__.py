@@ -46,3 +46,5 @@ class Services:
     throttle: Throttle
     mail_dispatcher: MailDispatcher
     data_export: DataExportService
+    # the languages mails are written in: the web layer picks the caller's among them
+    mail_locales: tuple[str, ...]

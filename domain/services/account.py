@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from domain import messages
 from domain.entities import UNKNOWN_CLIENT, AuditEventType
 from domain.errors import InvalidAccessToken
-from domain.validation import InputCollector, check_name, check_new_password
+from domain.validation import InputCollector, check_locale, check_name, check_new_password
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -81,7 +81,12 @@ class AccountService:
                 user.id, now, used_since=self._policy.idle_cutoff(now), keep=principal.session_id
             )
             await self._audit.record(uow, AuditEventType.PASSWORD_CHANGED, client, user.id, detail=f"ended:{ended}")
-            await self._outbox.queue(uow, messages.password_changed(current.email, self._policy.product_name))
+            await self._outbox.queue(
+                uow,
+                messages.password_changed(
+                    current.email, self._policy.product_name, locale=self._policy.mail_locale(current.locale)
+                ),
+            )
             await uow.commit()
         return ended
 
@@ -91,8 +96,9 @@ class AccountService:
         first_name: str | Unchanged | None = UNCHANGED,
         last_name: str | Unchanged | None = UNCHANGED,
         client: Client = UNKNOWN_CLIENT,
+        locale: str | Unchanged | None = UNCHANGED,
     ) -> User:
-        """Set the names given (``None`` clears one), keep the ones left out.
+        """Set the names and the mail language given (``None`` clears one), keep the ones left out.
 
         Raises:
             InvalidInput: naming each bad field.
@@ -102,6 +108,8 @@ class AccountService:
             first_name = check_name(first_name, errors, "first_name")
         if not isinstance(last_name, Unchanged):
             last_name = check_name(last_name, errors, "last_name")
+        if not isinstance(locale, Unchanged):
+            locale = check_locale(locale, self._policy.mail_locales, errors)
         errors.raise_if_any()
         async with self._uow() as uow:
             user = await self._locked(uow, principal.user.id)
@@ -109,6 +117,8 @@ class AccountService:
                 user.first_name = first_name
             if not isinstance(last_name, Unchanged):
                 user.last_name = last_name
+            if not isinstance(locale, Unchanged):
+                user.locale = locale
             await uow.users.save(user)
             await self._audit.record(uow, AuditEventType.PROFILE_UPDATED, client, user.id)
             await uow.commit()

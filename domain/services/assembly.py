@@ -152,4 +152,5 @@ def wire_services(
         throttle=throttle,
         mail_dispatcher=dispatcher,
         data_export=DataExportService(uow, clock, policy),
+        mail_locales=policy.mail_locales,
     )

@@ -84,7 +84,12 @@ class EmailChangeService:
         async with self._uow() as uow:
             owner = await uow.users.get_by_email(new_email)
             if owner is not None and owner.email_verified:
-                await self._outbox.queue(uow, messages.address_in_use(owner.email, self._policy.product_name))
+                await self._outbox.queue(
+                    uow,
+                    messages.address_in_use(
+                        owner.email, self._policy.product_name, locale=self._policy.mail_locale(owner.locale)
+                    ),
+                )
                 await self._audit.record(uow, AuditEventType.EMAIL_CHANGE_REQUESTED, client, user.id, "address_taken")
                 sent = await self._otp_sender.no_code(uow, new_email, OtpPurpose.CHANGE_EMAIL, user.id)
                 await uow.commit()
@@ -139,7 +144,9 @@ class EmailChangeService:
                 except EmailAlreadyTaken:
                     raise InvalidInput.one("new_email", _TAKEN) from None
                 await self._audit.record(uow, AuditEventType.EMAIL_CHANGED, client, user.id)
-                await self._outbox.queue(uow, messages.email_changed(old_email, self._policy.product_name, user.email))
+                locale = self._policy.mail_locale(user.locale)
+                notice = messages.email_changed(old_email, self._policy.product_name, user.email, locale=locale)
+                await self._outbox.queue(uow, notice)
                 await uow.commit()
         except (InvalidOtp, OtpExpired, TooManyAttempts) as failure:
             await self._audit.record_alone(AuditEventType.EMAIL_CHANGE_FAILED, client, account, type(failure).__name__)

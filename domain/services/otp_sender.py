@@ -95,6 +95,9 @@ class OtpSender:
         await self._tries.restart(uow, purpose, code_subject(purpose, to, user.id))
         await self._audit.record(uow, AuditEventType.CODE_SENT, client, user.id, detail=purpose.value)
         lifetime_seconds = int(self._policy.otp_lifetime.total_seconds())
-        mail = messages.code(to, _MAIL_KINDS[purpose], self._policy.product_name, code, lifetime_seconds)
+        # the account's language, else the requester's: a code to an address without an
+        # account is written in the language of whoever asked for it
+        locale = self._policy.mail_locale(user.locale, client)
+        mail = messages.code(to, _MAIL_KINDS[purpose], self._policy.product_name, code, lifetime_seconds, locale=locale)
         await self._outbox.queue(uow, mail)
         return OtpSent(email=to, expires_at=challenge.expires_at)

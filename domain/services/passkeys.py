@@ -308,7 +308,12 @@ class PasskeyService:
         return AuthMethod.SOFTWARE_KEY if current.synced else AuthMethod.HARDWARE_KEY
 
     async def _notify(self, uow: UnitOfWork, user: User, kind: MailKind) -> None:
-        await self._outbox.queue(uow, messages.passkey_notice(user.email, kind, self._policy.product_name))
+        await self._outbox.queue(
+            uow,
+            messages.passkey_notice(
+                user.email, kind, self._policy.product_name, locale=self._policy.mail_locale(user.locale)
+            ),
+        )
 
 
 def _name(name: str) -> str:

@@ -129,7 +129,12 @@ class PasswordResetService:
                     signed_in = await self._sessions.start(uow, user, client)
                 session_id = signed_in.session_id if isinstance(signed_in, SignedIn) else None
                 await self._audit.record(uow, AuditEventType.PASSWORD_RESET, client, user.id, session_id=session_id)
-                await self._outbox.queue(uow, messages.password_changed(user.email, self._policy.product_name))
+                await self._outbox.queue(
+                    uow,
+                    messages.password_changed(
+                        user.email, self._policy.product_name, locale=self._policy.mail_locale(user.locale)
+                    ),
+                )
                 await uow.commit()
         except AuthError as failure:
             await self._audit.record_alone(

@@ -147,4 +147,9 @@ class ProviderLinkService:
     async def _notify(self, uow: UnitOfWork, user: User, kind: MailKind, provider: str) -> None:
         """The owner hears of it: queued with the change, sent once it commits."""
         name = display_name(self._providers, provider)
-        await self._outbox.queue(uow, messages.provider_notice(user.email, kind, self._policy.product_name, name))
+        await self._outbox.queue(
+            uow,
+            messages.provider_notice(
+                user.email, kind, self._policy.product_name, name, locale=self._policy.mail_locale(user.locale)
+            ),
+        )

@@ -261,7 +261,11 @@ class ProviderSignInService:
                 if linked:  # the owner hears of it, with the change
                     name = display_name(self._providers, pending.provider)
                     notice = messages.provider_notice(
-                        user.email, MailKind.PROVIDER_LINKED, self._policy.product_name, name
+                        user.email,
+                        MailKind.PROVIDER_LINKED,
+                        self._policy.product_name,
+                        name,
+                        locale=self._policy.mail_locale(user.locale),
                     )
                     await self._outbox.queue(uow, notice)
             mfa = await self._second_factors.challenge(uow, user, first_factor=AuthMethod.FEDERATED)

@@ -7,7 +7,7 @@ from domain import messages
 from domain.entities import UNKNOWN_CLIENT, AuditEventType, OtpSent, User, email_key
 from domain.errors import EmailAlreadyTaken
 from domain.services.throttle import CODE_REQUESTS_PER_IP, REGISTER_PER_IP, RESEND_COOLDOWN
-from domain.validation import InputCollector, check_name, check_new_password, normalise_email
+from domain.validation import InputCollector, check_locale, check_name, check_new_password, normalise_email
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -50,6 +50,7 @@ class RegistrationService:
         first_name: str | None = None,
         last_name: str | None = None,
         client: Client = UNKNOWN_CLIENT,
+        locale: str | None = None,
     ) -> OtpSent:
         """Create the account, or refresh a pending one, and mail a code.
 
@@ -62,6 +63,9 @@ class RegistrationService:
         (``VerificationService.verify``): whoever proves the address chooses the
         password, so nobody can plant one in an address that is not theirs.
 
+        ``locale`` (one of ``AuthPolicy.mail_locales``) is the new account's mail language; an
+        address that already has an account keeps its own.
+
         Raises:
             InvalidInput: naming each bad field.
             RateLimited: too many sign-ups from this client, or mails to this address.
@@ -72,6 +76,7 @@ class RegistrationService:
         password = check_new_password(password, errors, email)
         first_name = check_name(first_name, errors, "first_name")
         last_name = check_name(last_name, errors, "last_name")
+        locale = check_locale(locale, self._policy.mail_locales, errors)
         errors.raise_if_any()
         account = email_key(email)
         if await self._throttle.cooling_down(RESEND_COOLDOWN, account):
@@ -84,11 +89,11 @@ class RegistrationService:
         # and keeps the database lock short.
         password_hash = await self._passwords.hash(password)
         try:
-            return await self._register(email, password_hash, first_name, last_name, client)
+            return await self._register(email, password_hash, first_name, last_name, client, locale)
         except EmailAlreadyTaken:
             # Another request created the account between our lookup and insert;
             # now the lookup finds it.
-            return await self._register(email, password_hash, first_name, last_name, client)
+            return await self._register(email, password_hash, first_name, last_name, client, locale)
 
     async def resend_code(self, email: str, client: Client = UNKNOWN_CLIENT) -> OtpSent:
         """Mail a new verification code to a pending account; the same answer for any address.
@@ -121,7 +126,13 @@ class RegistrationService:
         return sent
 
     async def _register(
-        self, email: str, password_hash: str, first_name: str | None, last_name: str | None, client: Client
+        self,
+        email: str,
+        password_hash: str,
+        first_name: str | None,
+        last_name: str | None,
+        client: Client,
+        locale: str | None,
     ) -> OtpSent:
         async with self._uow() as uow:
             await self._throttle.start_cooldown(uow, RESEND_COOLDOWN, email_key(email))
@@ -129,7 +140,12 @@ class RegistrationService:
             now = self._clock.now()
             user = self._policy.account(found, now)
             if user is not None and user.email_verified:
-                await self._outbox.queue(uow, messages.already_registered(user.email, self._policy.product_name))
+                await self._outbox.queue(
+                    uow,
+                    messages.already_registered(
+                        user.email, self._policy.product_name, locale=self._policy.mail_locale(user.locale)
+                    ),
+                )
                 await self._audit.record(uow, AuditEventType.REGISTERED_AGAIN, client, user.id)
                 sent = await self._otp_sender.no_code(uow, email)
                 await uow.commit()
@@ -147,6 +163,7 @@ class RegistrationService:
                     last_name=last_name,
                     email_verified=False,
                     created_at=now,
+                    locale=locale,
                 )
                 await uow.users.add(user)
             else:
@@ -156,6 +173,7 @@ class RegistrationService:
                 user.password_hash = password_hash
                 user.first_name = first_name
                 user.last_name = last_name
+                user.locale = locale
                 user.created_at = now
                 await uow.users.save(user)
             await self._audit.record(uow, AuditEventType.REGISTERED, client, user.id)

@@ -428,7 +428,9 @@ class SecondFactorService:
         await self._audit.record(uow, event, client, user.id, method.value, session_id=session_id)
         if method is SecondFactorMethod.RECOVERY_CODE:
             await self._audit.record(uow, AuditEventType.RECOVERY_CODE_USED, client, user.id, str(remaining))
-            mail = messages.recovery_code_used(user.email, self._policy.product_name, remaining)
+            mail = messages.recovery_code_used(
+                user.email, self._policy.product_name, remaining, locale=self._policy.mail_locale(user.locale)
+            )
             await self._outbox.queue(uow, mail)
 
     async def _settled(
@@ -464,7 +466,10 @@ class SecondFactorService:
         return self._sealer.open(factor.sealed_secret, factor.user_id.bytes).decode("ascii")
 
     async def _notify(self, uow: UnitOfWork, user: User, kind: MailKind) -> None:
-        await self._outbox.queue(uow, messages.second_factor_notice(user.email, kind, self._policy.product_name))
+        locale = self._policy.mail_locale(user.locale)
+        await self._outbox.queue(
+            uow, messages.second_factor_notice(user.email, kind, self._policy.product_name, locale=locale)
+        )
 
 
 def _normalised(method: SecondFactorMethod, code: str) -> str:

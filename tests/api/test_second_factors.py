@@ -140,7 +140,7 @@ class TestSignInInTwoSteps:
         await gateway.mail_settled()
         notice = gateway.mailbox.bodies_to(ANN)[-1]
         assert "recovery codes" in notice
-        assert "9 of them are left" in " ".join(notice.split())
+        assert "9 recovery codes are left" in " ".join(notice.split())
 
         again = await gateway.complete_sign_in(await ticket_of(gateway), "RECOVERY_CODE", codes[0])
         assert again["__typename"] == "InvalidOtp"

@@ -243,9 +243,9 @@ def given(**fields: Any) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if value is not None}
 
 
-ME = "query Me { me { id email firstName lastName emailVerified createdAt } }"
+ME = "query Me { me { id email firstName lastName emailVerified createdAt locale } }"
 ERROR = "... on Error { message code }"  # for results without RateLimited
-USER_FIELDS = "... on User { id email firstName lastName emailVerified }"
+USER_FIELDS = "... on User { id email firstName lastName emailVerified locale }"
 INVALID_INPUT_FIELDS = "... on InvalidInput { fields { field message } }"
 
 RESEND_OTP = f"""mutation ResendOtp($input: ResendOtpInput!) {{
