@@ -34,13 +34,14 @@ class WebhookReceiver:
     answer: str = "ok"  # "ok", "fail" (500), "hang" (no answer), "redirect" (307 to /followed)
     received: list[Received] = field(default_factory=list)
     followed: int = 0  # requests to where the redirect points
+    released: asyncio.Event = field(default_factory=asyncio.Event)  # set on leaving: "hang" answers then
 
     async def _hook(self, request: Request) -> Response:
         self.received.append(Received(dict(request.headers), await request.body(), time.monotonic()))
         if self.answer == "fail":
             return Response("no", status_code=500)
         if self.answer == "hang":
-            await asyncio.sleep(3600)
+            await self.released.wait()  # no answer for as long as the test runs
         if self.answer == "redirect":
             return RedirectResponse("/followed", status_code=307)
         return Response(status_code=204)
@@ -75,6 +76,7 @@ async def webhook_receiver() -> AsyncIterator[WebhookReceiver]:
     try:
         yield receiver
     finally:
+        receiver.released.set()
         server.should_exit = True
         server.force_exit = True  # a hanging request is not waited for
         with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
