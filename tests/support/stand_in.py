@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 from joserfc.jwk import RSAKey
@@ -102,6 +102,9 @@ class StandInProvider:
         return authorization
 
 
+Provider = TypeVar("Provider", bound=StandInProvider)
+
+
 def s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
@@ -142,7 +145,7 @@ def now() -> int:
 
 
 @contextmanager
-def serving(provider: StandInProvider) -> Iterator[StandInProvider]:
+def serving(provider: Provider) -> Iterator[Provider]:
     """``provider`` served on a free loopback port (``provider.url``) until leaving."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
