@@ -80,6 +80,7 @@ class GitHubProvider:
             scope=" ".join(self.config.scopes),
             redirect_uri=self._callback_url.format(provider=self.config.id),
             code_challenge_method="S256",
+            token_endpoint_auth_method="client_secret_post",  # noqa: S106 - a method's name: as GitHub documents it
             timeout=self._timeout,
             follow_redirects=False,
         )
