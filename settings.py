@@ -209,7 +209,7 @@ class AppleProviderSetting(_ProviderSetting):
     @model_validator(mode="after")
     def _one_key(self) -> AppleProviderSetting:
         if (self.private_key is None) == (self.private_key_file is None):
-            raise ValueError("an Apple provider needs private_key (the .p8 PEM) or private_key_file, not both")
+            raise ValueError("an Apple provider needs one of private_key (the .p8 file's PEM) and private_key_file")
         return self
 
 
@@ -234,7 +234,11 @@ ProviderSetting = Annotated[
     | Annotated[MicrosoftProviderSetting, Tag("microsoft")]
     | Annotated[AppleProviderSetting, Tag("apple")]
     | Annotated[GitHubProviderSetting, Tag("github")],
-    Discriminator(_provider_kind),
+    Discriminator(
+        _provider_kind,
+        custom_error_type="provider_kind",
+        custom_error_message='"kind" is one of oidc (the default), google, microsoft, apple, github',
+    ),
 ]
 PROVIDER_DISPLAY_NAMES = {"google": "Google", "microsoft": "Microsoft", "apple": "Apple", "github": "GitHub"}
 
