@@ -158,7 +158,6 @@ class GoogleProviderSetting(_OpenIdScopes):
     client_secret: SecretStr
 
 
-MICROSOFT_MULTI_TENANT = ("common", "organizations", "consumers")
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,254}$")
 _TENANT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
