@@ -108,7 +108,7 @@ async def _posted_form(request: Request) -> dict[str, str]:
             return {}
     try:
         return dict(parse_qsl(body.decode("utf-8"), max_num_fields=16))
-    except (UnicodeDecodeError, ValueError):
+    except ValueError:  # not UTF-8 (UnicodeDecodeError is one), or too many fields
         return {}
 
 

@@ -211,11 +211,11 @@ class ProviderSignInService:
         if pending is None or pending.provider != provider or pending.expires_at <= self._clock.now():
             return await self._refused(fallback, CallbackError.INVALID_STATE, provider, "state", client)
         back = pending.return_url
+        traits = self._providers.traits(provider)
+        if posted != traits.form_post:  # (and the browser's binding comes the other way)
+            return await self._refused(back, CallbackError.INVALID_STATE, provider, "method", client)
         if not _same_hash(browser_secret, pending.browser_hash):
             return await self._refused(back, CallbackError.INVALID_STATE, provider, "browser", client)
-        traits = self._providers.traits(provider)
-        if posted != traits.form_post:
-            return await self._refused(back, CallbackError.INVALID_STATE, provider, "method", client)
         if error is not None:
             return await self._refused(back, _provider_error(error), provider, _provider_error(error), client)
         if not code or len(code) > PARAMETER_MAX_LENGTH:

@@ -361,3 +361,52 @@ async def test_a_github_outage_is_a_typed_answer(start: Callable[..., Any], gith
     github.down, github.api_down = outage == "everything", outage == "api"
     assert await come_back(gateway, answer) == {"error": "provider_unavailable"}
     assert await failures() == ["github:unavailable"]
+
+
+async def test_a_redirect_provider_answer_posted_as_a_form_is_refused(
+    start: Callable[..., Any], microsoft: MicrosoftStandIn
+) -> None:
+    gateway: Gateway = await start(entra=microsoft_settings(microsoft, trust_email=True))
+    microsoft.users["ms-posted"] = {"tid": TENANT_A, "email": "posted@contoso.example"}
+    started = await begin(gateway, "entra")
+    answer = await choose_at_provider(started["authorizationUrl"], "ms-posted")
+    as_form = type(answer)(answer.url.split("?", 1)[0], posted=query_of(answer.url))
+    assert await come_back(gateway, as_form) == {"error": "invalid_state"}
+    assert await failures() == ["entra:method"]
+
+
+async def test_a_cancelled_apple_sign_in_comes_back_as_an_error(start: Callable[..., Any], apple: AppleStandIn) -> None:
+    gateway: Gateway = await start(apple=apple_settings(apple))
+    started = await begin(gateway, "apple")
+    answer = await choose_at_provider(started["authorizationUrl"], "", cancel=True)
+    assert answer.posted is not None
+    assert answer.posted["error"] == "user_cancelled_authorize"
+    assert await come_back(gateway, answer) == {"error": "provider_error"}
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json", b'{"state": "x", "code": "y"}'),
+        ("application/x-www-form-urlencoded", b"state=%ff%fe&code=\xff"),
+        ("multipart/form-data; boundary=b", b"--b\r\n"),
+    ],
+    ids=["json", "not-utf8", "multipart"],
+)
+async def test_whatever_is_posted_to_the_callback_gets_a_redirect(
+    start: Callable[..., Any], apple: AppleStandIn, content_type: str, body: bytes
+) -> None:
+    gateway: Gateway = await start(apple=apple_settings(apple))
+    response = await gateway.http.post("/oauth/callback/apple", content=body, headers={"content-type": content_type})
+    assert response.status_code == 303, response.text
+    assert query_of(response.headers["location"]) == {"error": "invalid_state"}
+
+
+async def test_a_posted_callback_past_the_size_cap_is_not_read(start: Callable[..., Any], apple: AppleStandIn) -> None:
+    gateway: Gateway = await start(apple=apple_settings(apple))
+    apple.users["004444.apple"] = {"email": "padded@example.com"}
+    started = await begin(gateway, "apple")
+    answer = await choose_at_provider(started["authorizationUrl"], "004444.apple")
+    assert answer.posted is not None
+    padded = type(answer)(answer.url, posted={**answer.posted, "padding": "x" * 20_000})
+    assert await come_back(gateway, padded) == {"error": "invalid_state"}
