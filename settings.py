@@ -15,11 +15,14 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     PlainValidator,
     SecretStr,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -94,37 +97,149 @@ class WebhookEndpointSetting(BaseModel):
         return value
 
 
-class OidcProviderSetting(BaseModel):
-    """One OpenID Connect provider of OIDC_PROVIDERS, found by discovery at its issuer."""
+def _provider_url(value: str) -> str:
+    """A provider's URL (issuer, authority, API): https, or http on this machine only; no query."""
+    parts = urlsplit(value)
+    if not parts.hostname or parts.query or parts.fragment or parts.scheme not in ("https", "http"):
+        raise ValueError(f"{value!r} is not a provider URL: https://host[/path], no query")
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        raise ValueError(f"{value!r} must use https (http is for a provider on this machine only)")
+    return value
+
+
+ProviderUrl = Annotated[str, AfterValidator(_provider_url)]
+_OPENID_SCOPES = ["openid", "email", "profile"]
+
+
+class _ProviderSetting(BaseModel):
+    """What every provider of OIDC_PROVIDERS has, whatever its kind."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    issuer: str
     client_id: str = Field(min_length=1, max_length=512)
-    client_secret: SecretStr
-    scopes: list[str] = Field(default_factory=lambda: ["openid", "email", "profile"])
-    # the name on the SPA's button ("Sign in with …"); the provider's id when not given
+    # the name on the SPA's button ("Sign in with …"); the preset's name, or the provider's id
     display_name: str | None = Field(default=None, min_length=1, max_length=64)
     # link a new identity to the account with its address when the provider asserts it verified,
     # instead of answering LinkRequired: trusts the provider with every such account (docs/providers.md)
     auto_link_verified_email: bool = False
 
-    @field_validator("issuer")
+    @field_validator("scopes", check_fields=False)
     @classmethod
-    def _check_issuer(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if not parts.hostname or parts.query or parts.fragment or parts.scheme not in ("https", "http"):
-            raise ValueError(f"{value!r} is not an issuer URL: https://host[/path], no query")
-        if parts.scheme == "http" and not _loopback(parts.hostname):
-            raise ValueError(f"{value!r} must use https (http is for a provider on this machine only)")
+    def _check_scopes(cls, value: list[str]) -> list[str]:
+        if not all(scope and scope.isascii() and " " not in scope for scope in value):
+            raise ValueError("each scope is one word")
         return value
+
+
+class _OpenIdScopes(_ProviderSetting):
+    scopes: list[str] = Field(default_factory=lambda: list(_OPENID_SCOPES))
 
     @field_validator("scopes")
     @classmethod
-    def _check_scopes(cls, value: list[str]) -> list[str]:
-        if "openid" not in value or not all(scope and scope.isascii() and " " not in scope for scope in value):
-            raise ValueError('the scopes must include "openid", each one word')
+    def _check_openid(cls, value: list[str]) -> list[str]:
+        if "openid" not in value:
+            raise ValueError('the scopes must include "openid"')
         return value
+
+
+class OidcProviderSetting(_OpenIdScopes):
+    """A provider found by discovery at its issuer (``"kind": "oidc"``, the default)."""
+
+    kind: Literal["oidc"] = "oidc"
+    issuer: ProviderUrl
+    client_secret: SecretStr
+
+
+class GoogleProviderSetting(_OpenIdScopes):
+    """Google (``"kind": "google"``): OpenID Connect at accounts.google.com."""
+
+    kind: Literal["google"]
+    issuer: ProviderUrl = "https://accounts.google.com"
+    client_secret: SecretStr
+
+
+_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,254}$")
+_TENANT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+class MicrosoftProviderSetting(_OpenIdScopes):
+    """Microsoft Entra ID (``"kind": "microsoft"``): one tenant, or many through ``common``,
+    ``organizations`` or ``consumers``."""
+
+    kind: Literal["microsoft"]
+    authority: ProviderUrl = "https://login.microsoftonline.com"
+    # common, organizations, consumers, or one tenant (its id or one of its domains)
+    tenant: str = "common"
+    # the tenant ids (tid) whose people may sign in; empty: every tenant the authority lets in
+    allowed_tenants: list[str] = Field(default_factory=list)
+    # Entra ID lets a tenant's administrators set an address nobody proved: only true makes it verified
+    trust_email: bool = False
+    client_secret: SecretStr
+
+    @field_validator("tenant")
+    @classmethod
+    def _check_tenant(cls, value: str) -> str:
+        if not _TENANT.match(value):
+            raise ValueError(f"{value!r} is not a tenant: common, organizations, consumers, a tenant id or domain")
+        return value.lower()
+
+    @field_validator("allowed_tenants")
+    @classmethod
+    def _check_allowed(cls, value: list[str]) -> list[str]:
+        for tenant in value:
+            if not _TENANT_ID.match(tenant.lower()):
+                raise ValueError(f"{tenant!r} is not a tenant id (a GUID, as in the tid claim)")
+        return [tenant.lower() for tenant in value]
+
+
+class AppleProviderSetting(_ProviderSetting):
+    """Sign in with Apple (``"kind": "apple"``): a form POST to the callback, and a client secret
+    the gateway signs itself with the key Apple gave the team."""
+
+    kind: Literal["apple"]
+    issuer: ProviderUrl = "https://appleid.apple.com"
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "name", "email"])
+    team_id: str = Field(pattern=r"^[A-Z0-9]{10}$")
+    key_id: str = Field(pattern=r"^[A-Z0-9]{10}$")
+    # the .p8 file's PEM (an EC P-256 private key), or the path of the file: one of the two
+    private_key: SecretStr | None = None
+    private_key_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_key(self) -> AppleProviderSetting:
+        if (self.private_key is None) == (self.private_key_file is None):
+            raise ValueError("an Apple provider needs one of private_key (the .p8 file's PEM) and private_key_file")
+        return self
+
+
+class GitHubProviderSetting(_ProviderSetting):
+    """GitHub (``"kind": "github"``): OAuth 2.0 without ID tokens; the person from its REST API."""
+
+    kind: Literal["github"]
+    url: ProviderUrl = "https://github.com"  # the authorization and token endpoints' host
+    api_url: ProviderUrl = "https://api.github.com"
+    scopes: list[str] = Field(default_factory=lambda: ["read:user", "user:email"])
+    client_secret: SecretStr
+
+
+def _provider_kind(value: object) -> str:
+    kind = value.get("kind", "oidc") if isinstance(value, dict) else getattr(value, "kind", "oidc")
+    return kind if isinstance(kind, str) else "oidc"
+
+
+ProviderSetting = Annotated[
+    Annotated[OidcProviderSetting, Tag("oidc")]
+    | Annotated[GoogleProviderSetting, Tag("google")]
+    | Annotated[MicrosoftProviderSetting, Tag("microsoft")]
+    | Annotated[AppleProviderSetting, Tag("apple")]
+    | Annotated[GitHubProviderSetting, Tag("github")],
+    Discriminator(
+        _provider_kind,
+        custom_error_type="provider_kind",
+        custom_error_message='"kind" is one of oidc (the default), google, microsoft, apple, github',
+    ),
+]
+PROVIDER_DISPLAY_NAMES = {"google": "Google", "microsoft": "Microsoft", "apple": "Apple", "github": "GitHub"}
 
 
 _DEFAULT_RETENTION = RetentionPolicy()
@@ -249,8 +364,9 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] | None = None  # default: json in production, text in development
 
     # Sign-in with OpenID Connect providers (docs/providers.md): a JSON object of provider id to
-    # {"issuer", "client_id", "client_secret", "scopes"}; the SPA addresses the callback may return to
-    oidc_providers: dict[str, OidcProviderSetting] = Field(default_factory=dict)
+    # a setting of its kind (oidc by default, or a preset: google, microsoft, apple, github); the SPA
+    # addresses the callback may return to
+    oidc_providers: dict[str, ProviderSetting] = Field(default_factory=dict)
     oidc_return_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     oidc_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     # Signed webhooks (docs/webhooks.md): {"id": {"url", "secret": "whsec_…", "events": [...] or "all"}}
@@ -326,7 +442,7 @@ class Settings(BaseSettings):
 
     @field_validator("oidc_providers")
     @classmethod
-    def _check_provider_ids(cls, value: dict[str, OidcProviderSetting]) -> dict[str, OidcProviderSetting]:
+    def _check_provider_ids(cls, value: dict[str, ProviderSetting]) -> dict[str, ProviderSetting]:
         for provider in value:
             if not _PROVIDER_ID.match(provider):
                 raise ValueError(f"{provider!r} is not a provider id: 1 to 32 of a-z, 0-9 and -, e.g. example-sso")

@@ -7,6 +7,7 @@ without Starlette, Strawberry or uvicorn. The services themselves are wired by
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -34,13 +35,19 @@ from security.passkeys import WebAuthnCeremonies
 from security.passwords import BcryptPasswordHasher
 from security.sealing import AesGcmSealer
 from security.totp import Totp
+from settings import (
+    PROVIDER_DISPLAY_NAMES,
+    AppleProviderSetting,
+    GitHubProviderSetting,
+    MicrosoftProviderSetting,
+)
 from webhooks.sender import EndpointTarget, StandardWebhookSender
 
 if TYPE_CHECKING:
     from domain.ports import AuditObserver, Clock, Mailer
     from domain.services import Services
     from domain.services.mail_dispatcher import OutboxObserver
-    from settings import Settings
+    from settings import ProviderSetting, Settings
 
 
 def mail_renderer(settings: Settings) -> MailRenderer:
@@ -146,22 +153,58 @@ def checked_default_locale(default_locale: str, languages: tuple[str, ...]) -> s
 
 
 def identity_providers(settings: Settings) -> OpenIdProviders | None:
-    """The OpenID Connect providers of OIDC_PROVIDERS, or ``None`` when there are none."""
+    """The providers of OIDC_PROVIDERS, or ``None`` when there are none.
+
+    Raises:
+        ValueError: an Apple provider's private key cannot be read or is not an EC P-256 key.
+    """
     if not settings.oidc_providers:
         return None
-    configs = [
-        ProviderConfig(
-            id=provider,
-            issuer=setting.issuer,
-            client_id=setting.client_id,
-            client_secret=setting.client_secret.get_secret_value(),
-            scopes=tuple(setting.scopes),
-            display_name=setting.display_name or provider,
-            auto_link_verified_email=setting.auto_link_verified_email,
-        )
-        for provider, setting in settings.oidc_providers.items()
-    ]
+    configs = [provider_config(provider, setting) for provider, setting in settings.oidc_providers.items()]
     return OpenIdProviders(configs, settings.oidc_callback_url, settings.oidc_timeout_seconds)
+
+
+def provider_config(provider: str, setting: ProviderSetting) -> ProviderConfig:
+    """One provider's setting, its preset filled in, for the adapter."""
+    secret = getattr(setting, "client_secret", None)  # Apple has none: the gateway signs one with the key
+    config = ProviderConfig(
+        id=provider,
+        issuer=getattr(setting, "issuer", ""),
+        client_id=setting.client_id,
+        client_secret=secret.get_secret_value() if secret is not None else "",
+        scopes=tuple(setting.scopes),
+        display_name=setting.display_name or PROVIDER_DISPLAY_NAMES.get(setting.kind, provider),
+        auto_link_verified_email=setting.auto_link_verified_email,
+        kind=setting.kind,
+    )
+    if isinstance(setting, MicrosoftProviderSetting):
+        issuer = f"{setting.authority.rstrip('/')}/{setting.tenant}/v2.0"
+        return replace(
+            config, issuer=issuer, allowed_tenants=tuple(setting.allowed_tenants), trust_email=setting.trust_email
+        )
+    if isinstance(setting, AppleProviderSetting):
+        return replace(
+            config,
+            apple_team_id=setting.team_id,
+            apple_key_id=setting.key_id,
+            apple_private_key=_apple_private_key(provider, setting),
+        )
+    if isinstance(setting, GitHubProviderSetting):
+        return replace(config, issuer=setting.url, api_url=setting.api_url)
+    return config
+
+
+def _apple_private_key(provider: str, setting: AppleProviderSetting) -> str:
+    if setting.private_key is not None:
+        return setting.private_key.get_secret_value()
+    assert setting.private_key_file is not None  # the setting has one of the two
+    try:
+        return setting.private_key_file.read_text()
+    except (OSError, UnicodeDecodeError) as failure:
+        raise ValueError(
+            f"OIDC_PROVIDERS[{provider}]: cannot read private_key_file {setting.private_key_file}: "
+            f"{failure.__class__.__name__}"
+        ) from None
 
 
 def auth_policy(settings: Settings) -> AuthPolicy:

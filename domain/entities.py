@@ -493,8 +493,10 @@ class ProviderAssertion:
     provider: str  # the id the operator gave the provider (OIDC_PROVIDERS)
     subject: str  # ``sub``: who the person is at that provider, for good
     email: str | None
-    email_verified: bool  # ``email_verified`` is exactly ``true``
-    nonce: str | None
+    email_verified: bool  # the provider vouches for the address (each kind says how)
+    nonce: str | None  # the ID token's; None without one (OAuth 2.0 providers: ProviderTraits.id_token)
+    given_name: str | None = None  # for a new account's name, when the provider gives one
+    family_name: str | None = None
 
 
 @dataclass
@@ -537,6 +539,8 @@ class ProviderSignInCode:
     email: str | None
     email_verified: bool
     expires_at: datetime
+    given_name: str | None = None  # the provider's, for an account made by this sign-in
+    family_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -568,6 +572,16 @@ class ProviderSignInStarted:
     authorization_url: str
     browser_secret: str
     expires_in: int  # seconds the sign-in (and the cookie) lasts
+    # the provider posts its callback from its own site (form_post): the binding cookie must go along
+    cross_site_callback: bool = False
+
+
+@dataclass(frozen=True)
+class ProviderTraits:
+    """How a provider's sign-in goes, as far as the flow must know."""
+
+    form_post: bool = False  # its callback is a form POST (response_mode=form_post), not a redirect
+    id_token: bool = True  # it answers an ID token (with our nonce); False: OAuth 2.0 and an API
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         ProviderLinkToken,
         ProviderSignInCode,
         ProviderSignInState,
+        ProviderTraits,
         RefreshTokenRecord,
         Session,
         SignInProvider,
@@ -387,6 +388,11 @@ class IdentityProviders(Protocol):
         account that has it without asking (``auto_link_verified_email``)."""
         ...
 
+    def traits(self, provider: str) -> ProviderTraits:
+        """How ``provider``'s callback comes back (a redirect or a form POST), and whether it
+        answers with an ID token that carries the nonce."""
+        ...
+
     async def authorization_url(self, provider: str, state: str, nonce: str, code_verifier: str) -> str:
         """Where to send the browser: the provider's authorization endpoint, with the code flow,
         PKCE S256 of ``code_verifier``, ``state`` and ``nonce``.
@@ -396,9 +402,13 @@ class IdentityProviders(Protocol):
         """
         ...
 
-    async def redeem(self, provider: str, code: str, code_verifier: str) -> ProviderAssertion:
+    async def redeem(
+        self, provider: str, code: str, code_verifier: str, posted_user: str | None = None
+    ) -> ProviderAssertion:
         """Exchange ``code`` for the ID token and check it: signature by the provider's JWKS,
         ``iss``, ``aud``, ``azp`` when present, ``exp``, ``iat``. The nonce is the caller's to compare.
+        A provider without ID tokens (GitHub) is asked for the person with the access token instead.
+        ``posted_user`` is what the callback posted as ``user`` (Apple, on a first sign-in: the name).
 
         Raises:
             ProviderUnavailable: the provider could not be reached in time, or answered nonsense.

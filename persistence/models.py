@@ -240,6 +240,9 @@ class ProviderSignInCodeRow(Model):
     email = fields.CharField(max_length=254, null=True)
     email_verified = fields.BooleanField(default=False)
     expires_at = fields.DatetimeField(db_index=True)
+    # the name the provider gave (Apple: only on the first sign-in), for an account this sign-in makes
+    given_name = fields.CharField(max_length=128, null=True)
+    family_name = fields.CharField(max_length=128, null=True)
 
     class Meta:
         table = "provider_sign_in_codes"

@@ -57,6 +57,8 @@ class TortoiseProviderSignInRepository:
             email=code.email,
             email_verified=code.email_verified,
             expires_at=code.expires_at,
+            given_name=code.given_name,
+            family_name=code.family_name,
         )
 
     async def take_code(self, code_hash: str) -> ProviderSignInCode | None:
@@ -70,6 +72,8 @@ class TortoiseProviderSignInRepository:
             email=row.email,
             email_verified=row.email_verified,
             expires_at=row.expires_at,
+            given_name=row.given_name,
+            family_name=row.family_name,
         )
 
     async def get_identity(self, provider: str, subject: str) -> ProviderIdentity | None:

@@ -45,7 +45,9 @@ async def begin_provider_sign_in(
     except errors.AuthError as failure:
         return error_result(failure, BeginProviderSignInResult)
     if binding is not None:
-        binding.set(context.response, started.browser_secret, started.expires_in)
+        binding.set(
+            context.response, started.browser_secret, started.expires_in, cross_site=started.cross_site_callback
+        )
     return ProviderSignInStarted(authorization_url=started.authorization_url, expires_in=started.expires_in)
 
 

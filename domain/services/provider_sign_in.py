@@ -40,6 +40,7 @@ from domain.entities import (
     ProviderSignInCode,
     ProviderSignInStarted,
     ProviderSignInState,
+    ProviderTraits,
     User,
 )
 from domain.errors import (
@@ -52,7 +53,7 @@ from domain.errors import (
 )
 from domain.services.refusals import Counted, committing_refusals
 from domain.services.throttle import LOGIN_PER_IP
-from domain.validation import InputCollector, normalise_email
+from domain.validation import InputCollector, check_name, normalise_email
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -97,6 +98,13 @@ def display_name(providers: IdentityProviders, provider: str) -> str:
 
 def _provider_error(error: str) -> str:
     return CallbackError.ACCESS_DENIED if error == "access_denied" else CallbackError.PROVIDER_ERROR
+
+
+def _name(raw: str | None) -> str | None:
+    """A name the provider gave, if it is one we can keep; otherwise none (never a refusal)."""
+    errors = InputCollector()
+    name = check_name(raw, errors, "name") if raw else None
+    return None if errors.errors else name
 
 
 def _same_hash(value: str | None, expected_hash: str) -> bool:
@@ -151,6 +159,7 @@ class ProviderSignInService:
         state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         code_verifier = secrets.token_urlsafe(48)  # 64 characters: RFC 7636 asks for 43 to 128
         url = await self._providers.authorization_url(provider, state, nonce, code_verifier)
+        traits = self._providers.traits(provider)
         async with self._uow() as uow:
             await uow.providers.add_state(
                 ProviderSignInState(
@@ -164,7 +173,9 @@ class ProviderSignInService:
                 )
             )
             await uow.commit()
-        return ProviderSignInStarted(url, browser_secret, int(STATE_LIFETIME.total_seconds()))
+        return ProviderSignInStarted(
+            url, browser_secret, int(STATE_LIFETIME.total_seconds()), cross_site_callback=traits.form_post
+        )
 
     async def callback(
         self,
@@ -174,13 +185,18 @@ class ProviderSignInService:
         error: str | None,
         browser_secret: str | None,
         client: Client = UNKNOWN_CLIENT,
+        *,
+        posted: bool = False,
+        posted_user: str | None = None,
     ) -> ProviderCallbackOutcome:
         """Where the provider's redirect sends the browser on: never an exception, always a
         return URL of the allow-list with a one-time code or an error code.
 
         A state that cannot be used (unknown, expired, already used, another provider's,
         another browser's) ends at the first return URL when it names none of its own.
-        The state is spent by its first callback, whatever that callback brings.
+        The state is spent by its first callback, whatever that callback brings. ``posted``: the
+        callback came as a form POST, which only a provider that answers so (form_post) may send;
+        ``posted_user`` is the ``user`` field of such a POST (Apple's name of the person).
         """
         fallback = self._policy.provider_return_urls[0]
         pending = None
@@ -195,6 +211,9 @@ class ProviderSignInService:
         if pending is None or pending.provider != provider or pending.expires_at <= self._clock.now():
             return await self._refused(fallback, CallbackError.INVALID_STATE, provider, "state", client)
         back = pending.return_url
+        traits = self._providers.traits(provider)
+        if posted != traits.form_post:  # (and the browser's binding comes the other way)
+            return await self._refused(back, CallbackError.INVALID_STATE, provider, "method", client)
         if not _same_hash(browser_secret, pending.browser_hash):
             return await self._refused(back, CallbackError.INVALID_STATE, provider, "browser", client)
         if error is not None:
@@ -202,13 +221,15 @@ class ProviderSignInService:
         if not code or len(code) > PARAMETER_MAX_LENGTH:
             return await self._refused(back, CallbackError.PROVIDER_ERROR, provider, "no_code", client)
         try:
-            assertion = await self._providers.redeem(provider, code, pending.code_verifier)
+            user_field = posted_user if posted_user and len(posted_user) <= PARAMETER_MAX_LENGTH else None
+            assertion = await self._providers.redeem(provider, code, pending.code_verifier, user_field)
         except ProviderUnavailable:
             return await self._refused(back, CallbackError.PROVIDER_UNAVAILABLE, provider, "unavailable", client)
         except ProviderRefused as refusal:
             return await self._refused(back, CallbackError.PROVIDER_REFUSED, provider, refusal.reason, client)
         # The nonce ties the ID token to this sign-in: one minted for another cannot be replayed.
-        if not _same_hash(assertion.nonce, pending.nonce_hash):
+        # (Without an ID token, the state and PKCE alone tie the code to it.)
+        if traits.id_token and not _same_hash(assertion.nonce, pending.nonce_hash):
             return await self._refused(back, CallbackError.PROVIDER_REFUSED, provider, "nonce", client)
         one_time = secrets.token_urlsafe(32)
         async with self._uow() as uow:
@@ -220,6 +241,8 @@ class ProviderSignInService:
                     email=assertion.email,
                     email_verified=assertion.email_verified,
                     expires_at=self._clock.now() + CODE_LIFETIME,
+                    given_name=_name(assertion.given_name),
+                    family_name=_name(assertion.family_name),
                 )
             )
             await uow.commit()
@@ -316,8 +339,8 @@ class ProviderSignInService:
             id=uuid.uuid4(),
             email=email,
             password_hash=None,
-            first_name=None,
-            last_name=None,
+            first_name=pending.given_name,
+            last_name=pending.family_name,
             email_verified=True,
             created_at=now,
         )
@@ -381,8 +404,13 @@ class NoIdentityProviders:
     def links_verified_email(self, provider: str) -> bool:
         return False
 
+    def traits(self, provider: str) -> ProviderTraits:
+        return ProviderTraits()
+
     async def authorization_url(self, provider: str, state: str, nonce: str, code_verifier: str) -> str:
         raise ProviderUnavailable
 
-    async def redeem(self, provider: str, code: str, code_verifier: str) -> ProviderAssertion:
+    async def redeem(
+        self, provider: str, code: str, code_verifier: str, posted_user: str | None = None
+    ) -> ProviderAssertion:
         raise ProviderUnavailable

@@ -92,6 +92,33 @@ def test_a_refused_webhook_setting_does_not_echo_its_secret(tmp_path: Path) -> N
     assert GOOD_WEBHOOK_SECRET.removeprefix("whsec_") not in result.stderr + result.stdout
 
 
+APPLE_KEY_TEXT = "-----BEGIN PRIVATE KEY-----\nnot-the-teams-key-0123\n-----END PRIVATE KEY-----\n"
+
+
+def _apple(**more: object) -> dict[str, str]:
+    apple = {"kind": "apple", "client_id": "com.example.web", "team_id": "TEAM123456", "key_id": "KEY1234567"}
+    return {"OIDC_PROVIDERS": json.dumps({"apple": apple | more}), "OIDC_RETURN_URLS": "https://app.example.com/in"}
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        (_apple(private_key=APPLE_KEY_TEXT), "OIDC_PROVIDERS[apple]"),
+        (_apple(private_key_file="/nonexistent/AuthKey.p8"), "OIDC_PROVIDERS[apple]"),
+        (_apple(), "OIDC_PROVIDERS_APPLE"),
+    ],
+    ids=["not-a-key", "no-file", "no-key"],
+)
+def test_an_apple_provider_without_a_usable_key_stops_without_showing_it(
+    tmp_path: Path, env: dict[str, str], named: str
+) -> None:
+    result = _start(tmp_path, **env)
+    assert result.status == 2
+    assert named in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "not-the-teams-key" not in result.stderr + result.stdout
+
+
 def test_good_settings_pass_the_check(tmp_path: Path) -> None:
     result = _start(tmp_path)
     assert result.status == 0, result.stderr

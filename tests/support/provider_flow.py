@@ -1,8 +1,12 @@
 """The SPA's and the browser's part of a provider sign-in, for tests through the API: begin,
-the provider's page (``tests.support.oidc_provider``), the gateway's callback, finish."""
+the provider's page (``tests.support.oidc_provider``, or a stand-in's: ``tests.support.stand_in``),
+the gateway's callback (a redirect, or a form POST), finish."""
 
 from __future__ import annotations
 
+import html
+import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -72,3 +76,49 @@ async def provider_sign_in(
     back = await signed_in_at_provider(gateway, provider_url, sub, claims, provider)
     assert "code" in back, back
     return await finish(gateway, back["code"])
+
+
+@dataclass(frozen=True)
+class ProviderAnswer:
+    """Where a provider's page sends the browser after the person chose: a redirect (GET) to
+    ``url``, or a form the page posts to ``url`` by itself (``response_mode=form_post``)."""
+
+    url: str
+    posted: dict[str, str] | None = None
+
+
+async def choose_at_provider(authorization_url: str, user: str, *, cancel: bool = False) -> ProviderAnswer:
+    """Do what a person does on a stand-in provider's page (``tests.support.stand_in``): open it,
+    then sign in as ``user`` (or cancel)."""
+    async with httpx.AsyncClient() as browser:
+        page = await browser.get(authorization_url)
+        assert page.status_code == 200, page.text
+        answer = await browser.post(authorization_url, data={"user": user, **({"cancel": "1"} if cancel else {})})
+    if answer.status_code == 302:
+        return ProviderAnswer(answer.headers["location"])
+    assert answer.status_code == 200, answer.text
+    form = re.search(r'<form method="post" action="([^"]+)">', answer.text)
+    assert form is not None, answer.text
+    fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', answer.text)
+    return ProviderAnswer(html.unescape(form.group(1)), {name: html.unescape(value) for name, value in fields})
+
+
+async def come_back(gateway: Gateway, answer: ProviderAnswer, http: httpx.AsyncClient | None = None) -> dict[str, str]:
+    """The browser arrives at the gateway's callback as the provider sent it (GET or form POST):
+    the query the SPA gets back."""
+    if answer.posted is None:
+        return await callback(gateway, answer.url, http)
+    parts = urlsplit(answer.url)
+    assert f"{parts.scheme}://{parts.netloc}" == GATEWAY_URL, answer.url
+    response = await (http or gateway.http).post(parts.path, data=answer.posted)
+    assert response.status_code == 303, response.text
+    back = response.headers["location"]
+    assert back.split("?", 1)[0] in (RETURN_URL, OTHER_RETURN_URL), back
+    return query_of(back)
+
+
+async def stand_in_sign_in(gateway: Gateway, provider: str, user: str) -> dict[str, str]:
+    """Begin at ``provider`` (a stand-in), sign in there as ``user`` and come back: the return URL's query."""
+    started = await begin(gateway, provider)
+    assert started["__typename"] == "ProviderSignInStarted", started
+    return await come_back(gateway, await choose_at_provider(started["authorizationUrl"], user))
