@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from contextlib import AbstractAsyncContextManager
-    from datetime import datetime
+    from datetime import datetime, timedelta
     from types import TracebackType
     from typing import Self
     from uuid import UUID
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
         User,
         WebhookDelivery,
     )
-    from domain.rate_limiting import ThrottleState
+    from domain.rate_limiting import Rate, ThrottleState
 
 T = TypeVar("T")
 
@@ -298,6 +298,14 @@ class ThrottleRepository(Protocol):
 
         A key never seen before starts as ``ThrottleState()``. Until the unit of work
         commits, no other transaction can read or change the key.
+        """
+        ...
+
+    async def hit(self, key: str, rate: Rate, now: datetime) -> timedelta | None:
+        """Count one attempt at ``rate`` for ``key``, as ``domain.rate_limiting.hit`` decides it.
+
+        Atomic on its own, so it may run outside a transaction: ``None`` when the
+        attempt is admitted (and counted), else how long to wait (and nothing counted).
         """
         ...
 

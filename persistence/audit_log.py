@@ -8,6 +8,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from domain.entities import AuditEvent, AuditEventType
+from persistence import written_out
 from persistence.models import AuditEventRow
 
 if TYPE_CHECKING:
@@ -27,15 +28,15 @@ class TortoiseAuditRepository:
         self._uncommitted: list[AuditEvent] = []
 
     async def add(self, event: AuditEvent) -> None:
-        await AuditEventRow.create(
-            using_db=self._db,
-            occurred_at=event.occurred_at,
-            event=event.type.value,
-            user_id=event.user_id,
-            client_ip=event.client_ip,
-            user_agent=event.user_agent,
-            detail=event.detail,
-        )
+        values = {
+            "occurred_at": event.occurred_at,
+            "event": event.type.value,
+            "user_id": event.user_id,
+            "client_ip": event.client_ip,
+            "user_agent": event.user_agent,
+            "detail": event.detail,
+        }
+        await written_out.insert(self._db, AuditEventRow, values)
         self._uncommitted.append(event)
 
     async def list_for_account(self, user_id: UUID, since: datetime, limit: int) -> list[AuditEvent]:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from domain.rate_limiting import ThrottleState
+from tortoise.transactions import in_transaction
+
+from domain.rate_limiting import ThrottleState, hit
 from persistence.models import ThrottleRow
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from datetime import datetime
+    from datetime import datetime, timedelta
 
     from tortoise.backends.base.client import BaseDBAsyncClient
+
+    from domain.rate_limiting import Rate
 
 T = TypeVar("T")
 
@@ -24,6 +28,23 @@ _SAVE = {
     "sqlite": 'UPDATE "throttles" SET "count" = ?, "marked_at" = ?, "expires_at" = ? WHERE "key" = ?',
 }
 
+# domain.rate_limiting.hit in one statement, for PostgreSQL: with ``arrival`` the later of
+# the stored theoretical arrival time and now ($2), an attempt is admitted when
+# ``arrival - now`` is within the tolerance ($4), and moves the time to ``arrival`` plus
+# the interval ($3). ON CONFLICT DO UPDATE locks the row and judges its latest version,
+# so concurrent hits on one key take their turns; a refused hit changes nothing and
+# returns no row. GREATEST skips NULL: a row without a time arrives now.
+_HIT = """
+INSERT INTO "throttles" AS t ("key", "count", "marked_at", "expires_at")
+VALUES ($1, 0, $2::timestamptz + $3::interval, $2::timestamptz + $3::interval)
+ON CONFLICT ("key") DO UPDATE
+SET "marked_at" = GREATEST(t."marked_at", $2::timestamptz) + $3::interval,
+    "expires_at" = GREATEST(t."marked_at", $2::timestamptz) + $3::interval
+WHERE GREATEST(t."marked_at", $2::timestamptz) - $2::timestamptz <= $4::interval
+RETURNING "marked_at"
+"""
+_STATE = 'SELECT "count", "marked_at", "expires_at" FROM "throttles" WHERE "key" = $1'
+
 
 def _db_time(moment: datetime | None) -> Any:
     """``moment`` as Tortoise writes a datetime to this table (UTC; text on SQLite)."""
@@ -31,8 +52,30 @@ def _db_time(moment: datetime | None) -> Any:
 
 
 class TortoiseThrottleRepository:
-    def __init__(self, db: BaseDBAsyncClient) -> None:
+    def __init__(self, db: BaseDBAsyncClient, *, in_transaction: bool = True) -> None:
         self._db = db
+        self._in_transaction = in_transaction
+
+    async def hit(self, key: str, rate: Rate, now: datetime) -> timedelta | None:
+        # ``now`` is read before the statement waits for the row, as far behind as the
+        # hit before it took (milliseconds): the attempt is judged a little strictly then,
+        # never leniently, and the time it moves to is still after the one before.
+        if self._db.capabilities.dialect != "postgres":
+            if self._in_transaction:
+                return await self.update(key, lambda state: hit(state, rate, now))
+            async with in_transaction() as connection:  # SQLite: the select and the update as one
+                return await TortoiseThrottleRepository(connection).hit(key, rate, now)
+        interval = rate.window / rate.limit
+        admitted = await self._db.execute_query_dict(_HIT, [key, now, interval, rate.window - interval])
+        if admitted:
+            return None
+        # Refused: how long to wait, from the row as it is now (refusals are the rare case).
+        _, rows = await self._db.execute_query(_STATE, [key])
+        state = (
+            ThrottleState(rows[0]["count"], rows[0]["marked_at"], rows[0]["expires_at"]) if rows else ThrottleState()
+        )
+        _, wait = hit(state, rate, now)
+        return wait if wait is not None else rate.window / rate.limit
 
     async def update(self, key: str, change: Callable[[ThrottleState], tuple[ThrottleState, T]]) -> T:
         # Lock the row; when there is none yet, INSERT … ON CONFLICT DO NOTHING and lock

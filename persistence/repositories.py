@@ -9,6 +9,7 @@ from tortoise.exceptions import IntegrityError
 
 from domain.entities import OtpChallenge, OtpPurpose, RefreshTokenRecord, Session, User, email_key
 from domain.errors import EmailAlreadyTaken
+from persistence import written_out
 from persistence.models import KnownDeviceRow, OtpChallengeRow, RefreshTokenRow, SessionRow, UserRow
 
 if TYPE_CHECKING:
@@ -253,19 +254,16 @@ class TortoiseSessionRepository:
         return _session(row) if row else None
 
     async def save(self, session: Session) -> None:
-        await (
-            SessionRow.filter(id=session.id)
-            .using_db(self._db)
-            .update(
-                generation=session.generation,
-                last_used_at=session.last_used_at,
-                revoked_at=session.revoked_at,
-                client_ip=session.client_ip,
-                user_agent=session.user_agent,
-                amr=session.amr,
-                authenticated_at=session.authenticated_at,
-            )
-        )
+        values = {
+            "generation": session.generation,
+            "last_used_at": session.last_used_at,
+            "revoked_at": session.revoked_at,
+            "client_ip": session.client_ip,
+            "user_agent": session.user_agent,
+            "amr": session.amr,
+            "authenticated_at": session.authenticated_at,
+        }
+        await written_out.update(self._db, SessionRow, session.id, values)
 
     async def list_live(self, user_id: UUID, now: datetime, used_since: datetime) -> list[Session]:
         rows = (
@@ -304,13 +302,13 @@ class TortoiseSessionRepository:
         )
 
     async def add_token(self, record: RefreshTokenRecord) -> None:
-        await RefreshTokenRow.create(
-            using_db=self._db,
-            token_hash=record.token_hash,
-            session_id=record.session_id,
-            generation=record.generation,
-            issued_at=record.issued_at,
-        )
+        values = {
+            "token_hash": record.token_hash,
+            "session_id": record.session_id,
+            "generation": record.generation,
+            "issued_at": record.issued_at,
+        }
+        await written_out.insert(self._db, RefreshTokenRow, values)
 
     async def find_token(self, token_hash: str) -> RefreshTokenRecord | None:
         row = await RefreshTokenRow.filter(token_hash=token_hash).using_db(self._db).first()

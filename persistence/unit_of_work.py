@@ -50,11 +50,11 @@ class TortoiseUnitOfWork:
         self._repositories_on(self._db)
         return self
 
-    def _repositories_on(self, db: BaseDBAsyncClient) -> None:
+    def _repositories_on(self, db: BaseDBAsyncClient, *, in_transaction: bool = True) -> None:
         self.users = TortoiseUserRepository(db)
         self.otps = TortoiseOtpRepository(db)
         self.sessions = TortoiseSessionRepository(db)
-        self.throttles = TortoiseThrottleRepository(db)
+        self.throttles = TortoiseThrottleRepository(db, in_transaction=in_transaction)
         self.audit = TortoiseAuditRepository(db)
         self.factors = TortoiseFactorRepository(db)
         self.providers = TortoiseProviderSignInRepository(db)
@@ -85,16 +85,18 @@ class TortoiseUnitOfWork:
 
 
 class TortoiseReadOnlyUnitOfWork(TortoiseUnitOfWork):
-    """Reads on the pool, outside a transaction; it cannot commit.
+    """Single statements on the pool, outside a transaction; it cannot commit.
 
     For a single query (the session check of every signed-in request) a transaction
     only adds BEGIN and ROLLBACK: two more round trips to the database that change nothing.
+    The one write it is used for, a counter's hit (``ThrottleRepository.hit``), is a
+    single statement too, atomic on its own.
     """
 
     async def __aenter__(self) -> Self:
         handler = get_connections()
         (name,) = handler.db_config  # the gateway configures one database
-        self._repositories_on(handler.get(name))
+        self._repositories_on(handler.get(name), in_transaction=False)
         return self
 
     async def commit(self) -> None:

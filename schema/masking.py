@@ -8,12 +8,17 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
+
+from schema.prepared import execute_prepared
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from strawberry.types import ExecutionContext, ExecutionResult
     from strawberry.types.graphql import OperationType
+
+    from schema.prepared import PreparedOperations
 
 logger = logging.getLogger("gateway.graphql")
 
@@ -69,9 +74,14 @@ class GatewaySchema(strawberry.Schema):
     rule) reaches the result after the extensions have finished, unmasked.
     """
 
-    def __init__(self, *args: Any, hide_suggestions: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, hide_suggestions: bool = False, prepared: PreparedOperations | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.hide_suggestions = hide_suggestions
+        # Documents validated before, executed without Strawberry's extensions (schema.prepared).
+        # Schema directives would need Strawberry's DirectivesExtension: the gateway has none.
+        self.prepared = prepared if not self.directives else None
 
     async def execute(
         self,
@@ -83,15 +93,28 @@ class GatewaySchema(strawberry.Schema):
         allowed_operation_types: Iterable[OperationType] | None = None,
         operation_extensions: dict[str, Any] | None = None,
     ) -> ExecutionResult:
-        result = await super().execute(
-            query,
-            variable_values,
-            context_value,
-            root_value,
-            operation_name,
-            allowed_operation_types,
-            operation_extensions,
-        )
+        prepared = self.prepared.get(query, operation_name) if self.prepared is not None and query else None
+        allowed = DEFAULT_ALLOWED_OPERATION_TYPES if allowed_operation_types is None else allowed_operation_types
+        if prepared is not None and prepared.operation_type in allowed:
+            result = await execute_prepared(
+                self,
+                prepared,
+                variable_values=variable_values,
+                context_value=context_value,
+                root_value=root_value,
+                operation_name=operation_name,
+                operation_extensions=operation_extensions,
+            )
+        else:
+            result = await super().execute(
+                query,
+                variable_values,
+                context_value,
+                root_value,
+                operation_name,
+                allowed_operation_types,
+                operation_extensions,
+            )
         if result.errors:
             request_id = _request_id(context_value)
             errors = [masked(error, request_id) if is_unexpected(error) else error for error in result.errors]

@@ -20,9 +20,9 @@ from strawberry.types.base import get_object_definition
 from resolvers.unauthenticated import UNAUTHENTICATED
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+    from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
 
-    from graphql import GraphQLResolveInfo
+    from graphql import DocumentNode, GraphQLResolveInfo
 
 SCOPE_KEY = "graphql_operation"
 MAX_OPERATION_NAME = 64
@@ -66,11 +66,25 @@ def start_record(scope: MutableMapping[str, Any]) -> OperationRecord:
     return record
 
 
-def _record_of(context: object) -> OperationRecord | None:
+def record_of(context: object) -> OperationRecord | None:
     request = getattr(context, "request", None)
     state = getattr(request, "scope", {}).get("state", {})
     record = state.get(SCOPE_KEY)
     return record if isinstance(record, OperationRecord) else None
+
+
+def note_operation(
+    record: OperationRecord,
+    document: DocumentNode | None,
+    operation_name: str | None,
+    errors: Sequence[GraphQLError] | None,
+) -> None:
+    """Once the operation ended: its name as the document gives it, and whether it was refused before it ran."""
+    if document is not None:
+        operation = get_operation_ast(document, operation_name)
+        if operation is not None and operation.name is not None:
+            record.operation_name = operation.name.value[:MAX_OPERATION_NAME]
+    record.refused = bool(errors) and not record.fields
 
 
 def outcome_of(value: object) -> str:
@@ -98,22 +112,17 @@ class RecordOperations(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        record = _record_of(self.execution_context.context)
-        if record is None:
-            return
-        document = self.execution_context.graphql_document
-        if document is not None:
-            operation = get_operation_ast(document, self.execution_context.operation_name)
-            if operation is not None and operation.name is not None:
-                record.operation_name = operation.name.value[:MAX_OPERATION_NAME]
-        record.refused = bool(self.execution_context.pre_execution_errors) and not record.fields
+        context = self.execution_context
+        record = record_of(context.context)
+        if record is not None:
+            note_operation(record, context.graphql_document, context.operation_name, context.pre_execution_errors)
 
     def resolve(
         self, _next: Callable[..., Any], root: Any, info: GraphQLResolveInfo[Any], *args: Any, **kwargs: Any
     ) -> Any:
         if info.path.prev is not None:  # not a root field
             return _next(root, info, *args, **kwargs)
-        record = _record_of(info.context)
+        record = record_of(info.context)
         if record is None:
             return _next(root, info, *args, **kwargs)
         try:

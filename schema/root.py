@@ -56,6 +56,7 @@ from resolvers import (
 from schema.limits import undeclared_mutations
 from schema.masking import GatewaySchema
 from schema.operations import RecordOperations
+from schema.prepared import PreparedOperations
 from schema.validation import DocumentValidator, ValidatedDocuments
 
 if TYPE_CHECKING:
@@ -132,10 +133,11 @@ def build_schema(
 ) -> GatewaySchema:
     """The schema; ``limits`` bound every document, production turns introspection and suggestions off."""
     validator = DocumentValidator(limits.rule() if limits else None, maxsize=DOCUMENT_CACHE_SIZE)
+    prepared = PreparedOperations(maxsize=DOCUMENT_CACHE_SIZE)
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         RecordOperations,
         functools.partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
-        functools.partial(ValidatedDocuments, validator),
+        functools.partial(ValidatedDocuments, validator, prepared),
     ]
     if limits is not None:
         extensions.extend(limits.extensions())
@@ -147,6 +149,7 @@ def build_schema(
         extensions=extensions,
         config=StrawberryConfig(),
         hide_suggestions=not suggestions,
+        prepared=prepared,
     )
     if undeclared := undeclared_mutations(schema._schema):
         raise TypeError(f"Mutation fields {', '.join(undeclared)} must be declared metadata=SENSITIVE or NOT_SENSITIVE")

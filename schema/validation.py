@@ -26,10 +26,14 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from schema.prepared import PreparedOperation
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from graphql import ASTValidationRule, DocumentNode, GraphQLSchema
+
+    from schema.prepared import PreparedOperations
 
 MAX_VALIDATION_ERRORS = 3
 MORE_ERRORS_LEFT_OUT = f"More errors were left out: the first {MAX_VALIDATION_ERRORS} are shown."
@@ -65,9 +69,10 @@ class ValidatedDocuments(SchemaExtension):
     context before this step runs, and are checked with GraphQL's own.
     """
 
-    def __init__(self, validator: DocumentValidator) -> None:
+    def __init__(self, validator: DocumentValidator, prepared: PreparedOperations | None = None) -> None:
         super().__init__()
         self._validator = validator
+        self._prepared = prepared
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
@@ -75,4 +80,8 @@ class ValidatedDocuments(SchemaExtension):
         context.pre_execution_errors = self._validator.validate(
             context.schema._schema, context.graphql_document, context.validation_rules
         )
+        if not context.pre_execution_errors and self._prepared is not None and context.query:
+            # The operation type was found before validation, or the request ended there.
+            prepared = PreparedOperation(context.graphql_document, context.operation_type)
+            self._prepared.remember(context.query, context._provided_operation_name, prepared)
         yield

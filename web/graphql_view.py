@@ -14,6 +14,9 @@ from starlette.responses import HTMLResponse
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from strawberry.asgi import GraphQL
+from strawberry.http import process_result
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.types.graphql import OperationType
 
 from domain.entities import Client
 from resolvers.context import Context
@@ -33,6 +36,8 @@ if TYPE_CHECKING:
 
 
 class GatewayGraphQL(GraphQL[Context, None]):
+    schema: GatewaySchema
+
     """One operation per POST; no batches, uploads or subscriptions; GraphiQL and GET queries if asked."""
 
     def __init__(
@@ -61,11 +66,52 @@ class GatewayGraphQL(GraphQL[Context, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Strawberry answers a refused request in plain text; ours are GraphQL-shaped JSON.
         # Only HTTP comes here: the router sends no websocket to this view.
+        request = Request(scope, receive)
         try:
-            response = await self.run(Request(scope, receive))
+            response = await self._run_prepared(request) or await self.run(request)
         except HTTPException as exc:
             response = error_response(exc.status_code, exc.reason)
         await response(scope, receive, send)
+
+    async def _run_prepared(self, request: Request) -> Response | None:
+        """The answer to a plain JSON POST of a document the schema validated before; else ``None``.
+
+        Such a request can meet none of the refusals of Strawberry's way through a request
+        (method, content type, batch, missing query, operation type), so it takes the short
+        one: body, context, execution (``schema.prepared``), JSON. Anything else, and the
+        first time a document comes, goes Strawberry's whole way, which reads the body the
+        request keeps.
+        """
+        if request.method != "POST" or self.schema.prepared is None:
+            return None
+        content_type, _ = parse_content_type(request.headers.get("content-type", ""))
+        if "application/json" not in content_type or (
+            self._stream_transport_map and self._get_stream_transport_from_headers(request.headers)
+        ):
+            return None
+        data = self.decode_json(await request.body())
+        if not isinstance(data, dict):
+            return None
+        query, variables = data.get("query"), data.get("variables")
+        operation_name, extensions = data.get("operationName"), data.get("extensions")
+        if not (
+            isinstance(query, str)
+            and isinstance(variables, dict | None)
+            and isinstance(operation_name, str | None)
+            and isinstance(extensions, dict | None)
+            and self.schema.prepared.get(query, operation_name) is not None
+        ):
+            return None
+        sub_response = await self.get_sub_response(request)
+        result = await self.schema.execute(
+            query,
+            variable_values=variables,
+            context_value=await self.get_context(request, sub_response),
+            operation_name=operation_name,
+            allowed_operation_types=_POST_OPERATIONS,
+            operation_extensions=extensions,
+        )
+        return self.create_response(process_result(result), sub_response)
 
     def decode_json(self, data: str | bytes) -> object:
         # Strawberry turns only JSONDecodeError into a 400: bad UTF-8, nesting past the
@@ -96,6 +142,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
         )
         return Context(request, response, self._services, request_id, self._transport, client, self._binding)  # type: ignore[arg-type]  # websockets are off
 
+
+_POST_OPERATIONS = OperationType.from_http("POST")
 
 GRAPHIQL_DIRECTORY = Path(__file__).parent / "graphiql"
 # Vendored files sit under their package's version (vendor/graphiql@3.8.3/…): another

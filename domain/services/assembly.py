@@ -102,7 +102,7 @@ def wire_services(
     providers = providers or NoIdentityProviders()
     announcer = WebhookAnnouncer(webhook_endpoints, outbox_sealer, clock, dispatcher.wake)
     audit = AuditTrail(uow, clock, audit_observer, announcer)
-    throttle = Throttle(uow, keys.throttle, limits, clock, audit)
+    throttle = Throttle(uow, keys.throttle, limits, clock, audit, statements=reads)
     tries = CodeTries(throttle, clock, policy)
     checker = OtpChecker(codes, clock, tries)
     otp_sender = OtpSender(codes, tries, outbox, clock, policy, audit)

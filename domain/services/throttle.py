@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from domain.entities import AuditEventType, email_key
 from domain.errors import RateLimited
-from domain.rate_limiting import LockoutPolicy, Rate, ThrottleState, hit, seconds_to_wait
+from domain.rate_limiting import LockoutPolicy, Rate, ThrottleState, seconds_to_wait
 from domain.services.refusals import Counted, committing_refusals
 from domain.validation import InputCollector, normalise_email
 
@@ -104,8 +104,11 @@ class Throttle:
         limits: RateLimits,
         clock: Clock,
         audit: AuditTrail,
+        statements: Callable[[], UnitOfWork] | None = None,
     ) -> None:
+        """``statements``: units of work outside a transaction (``uow`` if not given), for a lone hit."""
         self._uow = uow
+        self._statements = statements or uow
         self._key = key
         self._limits = limits
         self._clock = clock
@@ -183,9 +186,16 @@ class Throttle:
         """
         if subject is None:
             return
-        async with self._uow() as uow, committing_refusals(uow):
-            await self.check_in(uow, limit, subject, client)
-            await uow.commit()
+        # One statement, outside a transaction: the counter's hit is atomic on its own.
+        async with self._statements() as statements:
+            wait = await statements.throttles.hit(
+                self.counter_key(limit, subject), self._rates[limit], self._clock.now()
+            )
+        if wait is not None:
+            async with self._uow() as uow:
+                await self._audit.record(uow, AuditEventType.RATE_LIMITED, client, detail=limit)
+                await uow.commit()
+            raise RateLimited(seconds_to_wait(wait))
 
     async def check_in(
         self, uow: UnitOfWork, limit: str, subject: str, client: Client, user_id: UUID | None = None
@@ -204,14 +214,7 @@ class Throttle:
             raise Counted(RateLimited(seconds_to_wait(wait)))
 
     async def _hit(self, uow: UnitOfWork, limit: str, subject: str) -> timedelta | None:
-        rate = self._rates[limit]
-
-        def count(state: ThrottleState) -> tuple[ThrottleState, timedelta | None]:
-            # "now" is read under the row lock: a request that waited for the lock must
-            # not judge the counter by a time earlier than the change it waited for.
-            return hit(state, rate=rate, now=self._clock.now())
-
-        return await uow.throttles.update(self.counter_key(limit, subject), count)
+        return await uow.throttles.hit(self.counter_key(limit, subject), self._rates[limit], self._clock.now())
 
     async def start_cooldown(self, uow: UnitOfWork, limit: str, subject: str) -> None:
         """Spend ``limit``'s whole budget for ``subject`` now, refused or not: the next

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import bcrypt
 import pytest
 
-from security.passwords import BcryptPasswordHasher
+from security.passwords import HASHING_NICENESS, BcryptPasswordHasher
 
 
 async def test_hashing_and_checking_run_in_worker_threads(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -33,3 +34,19 @@ async def test_hashing_and_checking_run_in_worker_threads(monkeypatch: pytest.Mo
 
     assert len(seen) == 3
     assert loop_thread not in seen
+
+
+async def test_hashing_threads_yield_to_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scheduler favours the loop's thread over a hash: nice 10 against the loop's own."""
+    niceness: list[int] = []
+    real_checkpw = bcrypt.checkpw
+
+    def checkpw(password: bytes, hashed: bytes) -> bool:
+        niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return real_checkpw(password, hashed)
+
+    hasher = BcryptPasswordHasher(cost=4)
+    monkeypatch.setattr(bcrypt, "checkpw", checkpw)
+    await hasher.verify_dummy("a password")
+    loop_niceness = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert niceness == [min(loop_niceness + HASHING_NICENESS, 19)]

@@ -12,7 +12,7 @@ import pytest
 from domain.entities import AuditEvent, AuditEventType
 from domain.rate_limiting import Rate, ThrottleState, hit
 from persistence.models import AuditEventRow, ThrottleRow
-from persistence.unit_of_work import TortoiseUnitOfWork
+from persistence.unit_of_work import TortoiseReadOnlyUnitOfWork, TortoiseUnitOfWork
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 KEY = "a" * 64
@@ -67,6 +67,30 @@ class TestThrottleRepository:
             await holder.commit()
         assert await waiting is None
         assert [row.key for row in await ThrottleRow.all()] == [KEY]  # counted on a new row
+
+    async def test_a_lone_hit_decides_as_the_rule_does(self) -> None:
+        """``hit`` (one statement on PostgreSQL) against ``domain.rate_limiting.hit`` over a day of attempts."""
+        rate = Rate(3, timedelta(minutes=10))
+        state, expected, got = ThrottleState(), [], []
+        moments = [NOW + timedelta(seconds=s) for s in (0, 1, 2, 3, 4, 200, 201, 202, 1000, 1001, 5000, 86400, 86401)]
+        for moment in moments:
+            state, wait = hit(state, rate, moment)
+            expected.append(wait)
+            async with TortoiseReadOnlyUnitOfWork() as statements:
+                got.append(await statements.throttles.hit(KEY, rate, moment))
+        assert got == expected
+        assert [wait is None for wait in got] == [True, True, True, False, False, True, False, False] + [True] * 5
+
+    async def test_concurrent_lone_hits_are_counted_one_after_another(self) -> None:
+        rate = Rate(5, timedelta(hours=1))
+
+        async def hit_alone() -> timedelta | None:
+            async with TortoiseReadOnlyUnitOfWork() as statements:
+                return await statements.throttles.hit(KEY, rate, NOW)
+
+        waits = await asyncio.gather(*(hit_alone() for _ in range(20)))
+        assert sum(wait is None for wait in waits) == 5
+        assert {wait for wait in waits if wait is not None} == {timedelta(minutes=12)}
 
     async def test_an_update_not_committed_is_forgotten(self) -> None:
         rate = Rate(1, timedelta(hours=1))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Self, TypeVar
 
 from domain.entities import MailKind, OutboxBacklog, email_key
 from domain.errors import DeliveryFailed, EmailAlreadyTaken
-from domain.rate_limiting import ThrottleState
+from domain.rate_limiting import ThrottleState, hit
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
         UnitOfWork,
         UserRepository,
     )
+    from domain.rate_limiting import Rate
 
 T = TypeVar("T")
 
@@ -274,6 +275,9 @@ class FakeThrottleRepository:
         self._state.throttles[key] = after
         return outcome
 
+    async def hit(self, key: str, rate: Rate, now: datetime) -> timedelta | None:
+        return await self.update(key, lambda state: hit(state, rate, now))
+
     async def clear(self, key: str) -> None:
         self._state.throttles.pop(key, None)
 
@@ -471,6 +475,9 @@ class FakeDatabase:
     def unit_of_work(self) -> FakeUnitOfWork:
         return FakeUnitOfWork(self)
 
+    def statements(self) -> FakeStatements:
+        return FakeStatements(self)
+
     def user_by_email(self, email: str) -> User | None:
         """The committed account itself, not a copy: changing it is a write another request committed."""
         key = email_key(email)
@@ -530,7 +537,11 @@ class FakeUnitOfWork:
         self._after_commit.append(action)
 
     async def __aenter__(self) -> Self:
-        self._working = _snapshot(self._database.state)
+        self._on(_snapshot(self._database.state))
+        return self
+
+    def _on(self, working: FakeState) -> None:
+        self._working = working
         self.users = FakeUserRepository(self._working, self._database)
         self.otps = FakeOtpRepository(self._working)
         self.sessions = FakeSessionRepository(self._working)
@@ -539,7 +550,6 @@ class FakeUnitOfWork:
         self.factors = FakeFactorRepository(self._working)
         self.providers = FakeProviderSignInRepository(self._working)
         self.outbox = FakeOutboxRepository(self._working)
-        return self
 
     async def commit(self) -> None:
         assert self._working is not None, "commit() outside `async with`"
@@ -601,3 +611,14 @@ class CountingPasswordHasher:
 
     def needs_rehash(self, password_hash: str) -> bool:
         return self._inner.needs_rehash(password_hash)
+
+
+class FakeStatements(FakeUnitOfWork):
+    """Single statements outside a transaction: each change is committed as it is made; it cannot commit."""
+
+    async def __aenter__(self) -> Self:
+        self._on(self._database.state)
+        return self
+
+    async def commit(self) -> None:
+        raise TypeError("single statements cannot commit")

@@ -65,6 +65,7 @@ def build_gateway(
     )
     services = wire_services(
         uow=database.unit_of_work,
+        reads=database.statements,
         passwords=passwords,
         mailer=mailer,
         clock=clock,
