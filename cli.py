@@ -30,6 +30,7 @@ from persistence.migrate import apply_migrations, prepare_database
 from persistence.unit_of_work import TortoiseReadOnlyUnitOfWork, TortoiseUnitOfWork
 from security.signing_keys import generate_signing_key
 from settings import load_settings
+from web.app import trusted_documents
 from wiring import build_retention_job, build_services, identity_providers
 
 if TYPE_CHECKING:
@@ -45,12 +46,13 @@ PROGRAM = "python server.py"
 
 
 def configuration() -> Settings:
-    """The settings, with the keys they name read and checked (an Apple provider's too); or stop
-    with the reason (exit 2)."""
+    """The settings, with the keys they name read and checked (an Apple provider's too) and the
+    trusted documents validated; or stop with the reason (exit 2)."""
     settings = load_settings()
     try:
         configured_signing_keys(settings)
         identity_providers(settings)
+        trusted_documents(settings)
     except ValueError as exc:
         sys.stderr.write(f"Invalid configuration:\n  {exc}\n")
         raise SystemExit(2) from None

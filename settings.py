@@ -332,6 +332,10 @@ class Settings(BaseSettings):
     graphql_max_tokens: Annotated[int, Field(ge=1)] = 500
     graphql_max_directives: Annotated[int, Field(ge=0)] = 20
     max_request_body_bytes: Annotated[int, Field(ge=1)] = 64 * 1024
+    # Trusted documents (docs/security.md): the SPA's documents by id, from its manifest;
+    # with TRUSTED_DOCUMENTS_ONLY nothing else runs
+    trusted_documents: Path | None = None
+    trusted_documents_only: bool = False
 
     # Rate limits and lockout (docs/security.md): rates are "attempts/window", e.g. 30/10m
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -511,6 +515,8 @@ class Settings(BaseSettings):
             raise ValueError("LOCKOUT_HARD_LIMIT must not be below LOCKOUT_FREE_FAILURES")
         if self.refresh_token_absolute_ttl_seconds < self.refresh_token_idle_ttl_seconds:
             raise ValueError("REFRESH_TOKEN_ABSOLUTE_TTL_SECONDS must not be shorter than the idle lifetime")
+        if self.trusted_documents_only and self.trusted_documents is None:
+            raise ValueError("TRUSTED_DOCUMENTS_ONLY needs TRUSTED_DOCUMENTS, the manifest of the documents to run")
         if self.refresh_cookie_samesite == "none" and not self.refresh_cookie_secure:
             raise ValueError("REFRESH_COOKIE_SAMESITE=none needs REFRESH_COOKIE_SECURE=true (browsers insist)")
         if 0 < self.retention_interval_seconds < 60:

@@ -15,10 +15,12 @@ from schema.prepared import execute_prepared
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from graphql import ASTValidationRule, DocumentNode
     from strawberry.types import ExecutionContext, ExecutionResult
     from strawberry.types.graphql import OperationType
 
     from schema.prepared import PreparedOperations
+    from schema.validation import DocumentValidator
 
 logger = logging.getLogger("gateway.graphql")
 
@@ -75,10 +77,20 @@ class GatewaySchema(strawberry.Schema):
     """
 
     def __init__(
-        self, *args: Any, hide_suggestions: bool = False, prepared: PreparedOperations | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        hide_suggestions: bool = False,
+        prepared: PreparedOperations | None = None,
+        validator: DocumentValidator | None = None,
+        validation_rules: tuple[type[ASTValidationRule], ...] = (),
+        max_tokens: int | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.hide_suggestions = hide_suggestions
+        self.max_tokens = max_tokens
+        self._validator = validator
+        self._validation_rules = validation_rules
         # Documents validated before, executed without Strawberry's extensions (schema.prepared).
         # Schema directives would need Strawberry's DirectivesExtension: the gateway has none.
         self.prepared = prepared if not self.directives else None
@@ -120,6 +132,11 @@ class GatewaySchema(strawberry.Schema):
             errors = [masked(error, request_id) if is_unexpected(error) else error for error in result.errors]
             result.errors = [without_suggestions(error) for error in errors] if self.hide_suggestions else errors
         return result
+
+    def validate_document(self, document: DocumentNode) -> list[GraphQLError]:
+        """What validating ``document`` for a request answers: the same validator, with the same rules."""
+        assert self._validator is not None, "built without a validator"
+        return self._validator.validate(self._schema, document, self._validation_rules)
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Log unexpected errors in full, with the request id the client is shown.

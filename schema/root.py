@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import strawberry
+from graphql import NoSchemaIntrospectionCustomRule, specified_rules
 from strawberry.extensions import DisableIntrospection, ParserCache
 from strawberry.schema.config import StrawberryConfig
 
@@ -62,6 +63,7 @@ from schema.validation import DocumentValidator, ValidatedDocuments
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from graphql import ASTValidationRule
     from strawberry.extensions import SchemaExtension
 
     from schema.limits import GraphQLLimits
@@ -141,8 +143,11 @@ def build_schema(
     ]
     if limits is not None:
         extensions.extend(limits.extensions())
+    # The rules each request is validated with: GraphQL's, and what DisableIntrospection adds.
+    rules: tuple[type[ASTValidationRule], ...] = tuple(specified_rules)
     if not introspection:
         extensions.append(DisableIntrospection)
+        rules += (NoSchemaIntrospectionCustomRule,)
     schema = GatewaySchema(
         query=Query,
         mutation=Mutation,
@@ -150,6 +155,9 @@ def build_schema(
         config=StrawberryConfig(),
         hide_suggestions=not suggestions,
         prepared=prepared,
+        validator=validator,
+        validation_rules=rules,
+        max_tokens=limits.max_tokens if limits else None,
     )
     if undeclared := undeclared_mutations(schema._schema):
         raise TypeError(f"Mutation fields {', '.join(undeclared)} must be declared metadata=SENSITIVE or NOT_SENSITIVE")

@@ -16,6 +16,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from schema.limits import GraphQLLimits
 from schema.root import build_schema
+from schema.trusted import TrustedDocuments
 from web.forward_auth import forward_auth_route
 from web.graphql_view import GatewayGraphQL
 from web.health import Readiness, health_routes
@@ -32,9 +33,35 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from domain.ports import Clock, Mailer
+    from schema.masking import GatewaySchema
     from settings import Settings
 
 GRAPHQL_PATH = "/graphql"
+
+
+def graphql_limits(settings: Settings) -> GraphQLLimits:
+    return GraphQLLimits(
+        max_depth=settings.graphql_max_depth,
+        max_aliases=settings.graphql_max_aliases,
+        max_tokens=settings.graphql_max_tokens,
+        max_directives=settings.graphql_max_directives,
+    )
+
+
+def trusted_documents(settings: Settings, schema: GatewaySchema | None = None) -> TrustedDocuments | None:
+    """The manifest of TRUSTED_DOCUMENTS, every entry checked against the schema the app serves.
+
+    Raises:
+        ValueError: the manifest cannot be read, or one of its entries is wrong or refused.
+    """
+    if settings.trusted_documents is None:
+        return None
+    if schema is None:
+        development = not settings.production
+        schema = build_schema(graphql_limits(settings), introspection=development, suggestions=development)
+    trusted = TrustedDocuments.load(settings.trusted_documents, only=settings.trusted_documents_only)
+    trusted.check(schema)
+    return trusted
 
 
 def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock | None = None) -> Starlette:
@@ -43,14 +70,9 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock
     metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
     metrics = GatewayMetrics(database.probe.pool_usage) if settings.serves_metrics else None
     services = build_services(settings, mailer, clock, audit_observer=metrics, outbox_observer=metrics)
-    limits = GraphQLLimits(
-        max_depth=settings.graphql_max_depth,
-        max_aliases=settings.graphql_max_aliases,
-        max_tokens=settings.graphql_max_tokens,
-        max_directives=settings.graphql_max_directives,
-    )
     development = not settings.production
-    schema = build_schema(limits, introspection=development, suggestions=development)
+    schema = build_schema(graphql_limits(settings), introspection=development, suggestions=development)
+    trusted = trusted_documents(settings, schema)
     transport = RefreshTokenTransport(
         mode=settings.refresh_token_transport,
         secure=settings.refresh_cookie_secure,
@@ -58,7 +80,9 @@ def create_app(settings: Settings, *, mailer: Mailer | None = None, clock: Clock
         path=GRAPHQL_PATH,
     )
     binding = BrowserBindingCookie(secure=settings.refresh_cookie_secure)
-    graphql = GatewayGraphQL(schema, services, graphiql=development, transport=transport, binding=binding)
+    graphql = GatewayGraphQL(
+        schema, services, graphiql=development, transport=transport, binding=binding, trusted=trusted
+    )
     retention = build_retention_job(settings, clock)
     retention_interval = timedelta(seconds=settings.retention_interval_seconds)
 

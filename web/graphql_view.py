@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cross_web import HTTPException
 from starlette.requests import Request
@@ -27,12 +29,16 @@ from web.provider_callback import BrowserBindingCookie
 from web.transport import RefreshTokenTransport
 
 if TYPE_CHECKING:
+    from cross_web import AsyncHTTPRequestAdapter
     from starlette.responses import Response
     from starlette.types import Receive, Scope, Send
     from starlette.websockets import WebSocket
+    from strawberry.http import GraphQLRequestData
+    from strawberry.http.base import BaseRequestProtocol
 
     from domain.services import Services
     from schema.masking import GatewaySchema
+    from schema.trusted import TrustedDocuments
 
 
 class GatewayGraphQL(GraphQL[Context, None]):
@@ -48,6 +54,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         graphiql: bool,
         transport: RefreshTokenTransport | None = None,
         binding: BrowserBindingCookie | None = None,
+        trusted: TrustedDocuments | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -59,6 +66,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         self._services = services
         self._transport = transport or RefreshTokenTransport()
         self._binding = binding or BrowserBindingCookie()
+        self._trusted = trusted
         self._ide_page = (GRAPHIQL_DIRECTORY / "index.html").read_text(encoding="utf-8") if graphiql else ""
         # The page's scripts and styles: mounted next to /graphql by the app, only with the page.
         self.ide_routes: list[BaseRoute] = [Mount("/graphiql", app=GraphiQLAssets())] if graphiql else []
@@ -92,6 +100,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
         data = self.decode_json(await request.body())
         if not isinstance(data, dict):
             return None
+        if self._trusted is not None:
+            data = self._with_trusted_document(data)
         query, variables = data.get("query"), data.get("variables")
         operation_name, extensions = data.get("operationName"), data.get("extensions")
         if not (
@@ -113,6 +123,40 @@ class GatewayGraphQL(GraphQL[Context, None]):
         )
         return self.create_response(process_result(result), sub_response)
 
+    def _with_trusted_document(self, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` with the text of the trusted document it names as its query (schema.trusted).
+
+        Raises:
+            HTTPException: 400 for an id that names no trusted document, and under
+                TRUSTED_DOCUMENTS_ONLY for a request that brings a document's text.
+        """
+        assert self._trusted is not None
+        document_id = data.get("documentId")
+        extensions = data.get("extensions")
+        if document_id is None and isinstance(extensions, dict) and isinstance(extensions.get("persistedQuery"), dict):
+            document_id = extensions["persistedQuery"].get("sha256Hash")  # Apollo's way of naming it
+        if document_id is None:
+            if self._trusted.only and data.get("query") is not None:
+                raise HTTPException(400, "Only trusted documents are run here: send the document's documentId")
+            return data
+        if data.get("query") is not None:
+            raise HTTPException(400, "Send either a query or a documentId, not both")
+        query = self._trusted.text(document_id)
+        if query is None:
+            raise HTTPException(400, "No trusted document has this documentId")
+        return {**data, "query": query}
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData | list[GraphQLRequestData]:
+        # The long way (a document's first time, a GET) names trusted documents the same way.
+        parsed = await super().parse_http_body(request)
+        if self._trusted is None or isinstance(parsed, list):  # a batch: Strawberry refused it already
+            return parsed
+        raw = request.query_params if request.method == "GET" else self.decode_json(await request.get_body())
+        if not isinstance(raw, Mapping):
+            return parsed
+        fields = {"query": parsed.query, "documentId": raw.get("documentId"), "extensions": parsed.extensions}
+        return dataclasses.replace(parsed, query=self._with_trusted_document(fields)["query"])
+
     def decode_json(self, data: str | bytes) -> object:
         # Strawberry turns only JSONDecodeError into a 400: bad UTF-8, nesting past the
         # recursion limit and bodies that are not objects would all become 500s.
@@ -123,6 +167,10 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if not isinstance(decoded, dict | list):
             raise HTTPException(400, "Expected a JSON object")
         return decoded
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # A GET that names a trusted document asks for its answer, not for the page.
+        return super().should_render_graphql_ide(request) and "documentId" not in request.query_params
 
     @property
     def graphql_ide_html(self) -> str:
