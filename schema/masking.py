@@ -105,7 +105,10 @@ class GatewaySchema(strawberry.Schema):
         allowed_operation_types: Iterable[OperationType] | None = None,
         operation_extensions: dict[str, Any] | None = None,
     ) -> ExecutionResult:
-        prepared = self.prepared.get(query, operation_name) if self.prepared is not None and query else None
+        prepared = None
+        # Whatever a client sent as the operation name reaches here (a list, say): only a name is looked up.
+        if self.prepared is not None and query and isinstance(operation_name, str | None):
+            prepared = self.prepared.get(query, operation_name)
         allowed = DEFAULT_ALLOWED_OPERATION_TYPES if allowed_operation_types is None else allowed_operation_types
         if prepared is not None and prepared.operation_type in allowed:
             result = await execute_prepared(
