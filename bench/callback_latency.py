@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import httpx2
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from tests.support.oidc_provider import authorize, query_of, set_user
@@ -154,10 +155,12 @@ async def _time_token_exchange(metadata: dict[str, Any], sub: str) -> float:
 
 
 _VERIFIER = "bench-code-verifier-" + "v" * 40  # PKCE: 43 to 128 characters
+_TLS = httpx2.create_ssl_context()  # one, as the gateway's: building it is tens of milliseconds
 
 
 def _client() -> AsyncOAuth2Client:
     return AsyncOAuth2Client(
+        verify=_TLS,
         client_id="bench",
         client_secret=CLIENT_SECRET,
         scope="openid email profile",

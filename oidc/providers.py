@@ -61,6 +61,9 @@ class OpenIdProviders:
         self._configs = {config.id: config for config in configs}
         self._callback_url = callback_url
         self._timeout = httpx2.Timeout(timeout_seconds)
+        # Built once: building one loads the CA bundle, tens of milliseconds of CPU that would
+        # hold the event loop in every sign-in's two clients.
+        self._tls = httpx2.create_ssl_context()
         self._metadata: dict[str, _Cached] = {}
         self._jwks: dict[str, _Cached] = {}
 
@@ -118,6 +121,7 @@ class OpenIdProviders:
             code_challenge_method="S256",
             timeout=self._timeout,
             follow_redirects=False,
+            verify=self._tls,
         )
 
     async def _discovered(self, client: AsyncOAuth2Client, config: ProviderConfig) -> dict[str, Any]:
