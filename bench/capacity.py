@@ -151,7 +151,7 @@ SELECT resource_manager, record_type, record_length, fpi_length FROM records
 WHERE block_ref ~ $3 OR (xid <> '0' AND xid IN (SELECT xid FROM ours))
 """
 DATABASE_COUNTERS = """
-SELECT xact_commit, tup_inserted, tup_updated, tup_deleted FROM pg_stat_database WHERE datname = $1
+SELECT xact_commit, xact_rollback, tup_inserted, tup_updated, tup_deleted FROM pg_stat_database WHERE datname = $1
 """
 
 
@@ -322,7 +322,39 @@ async def measure_operations(database_url: str, observer: Observer, mailbox: Smt
             "client_transactions": sum(operations[n]["transactions"] for n in names),
             "wal_rows_written": sum(operations[n]["rows_written"] for n in names),
         }
-    return {"operations": operations, "pg_stat_database": cross_check}
+    return {"operations": operations, "pg_stat_database": cross_check, "storage": await storage(database_url)}
+
+
+TUPLE_OVERHEAD = 28  # bytes: a heap tuple's header (23, aligned to 24) and its line pointer (4)
+
+
+async def storage(database_url: str) -> dict[str, dict[str, float]]:
+    """Per table with rows after the measurements: its rows, the average heap bytes of one
+    (``pg_column_size`` of the row plus ``TUPLE_OVERHEAD``; before fill factor and dead
+    versions) and its indexes. The whole relation's size of a table this small is mostly
+    empty pages, so it is not used."""
+    connection = await admin_connect(database_url)
+    try:
+        tables = await connection.fetch(
+            "SELECT c.relname, (SELECT count(*) FROM pg_index i WHERE i.indrelid = c.oid) AS indexes "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY c.relname"
+        )
+        sizes = {}
+        for table in tables:
+            name = table["relname"]
+            # the name is one of the catalogue's own tables of this database, quoted
+            query = f'SELECT count(*) AS rows, avg(pg_column_size(t.*)) AS width FROM "{name}" t'  # noqa: S608
+            row = await connection.fetchrow(query)
+            if row["rows"]:
+                sizes[name] = {
+                    "rows": row["rows"],
+                    "heap_bytes_per_row": round(float(row["width"]) + TUPLE_OVERHEAD),
+                    "indexes": table["indexes"],
+                }
+    finally:
+        await connection.close()
+    return sizes
 
 
 def cpu_seconds(pids: list[int]) -> float:
