@@ -33,7 +33,6 @@ import asyncio
 import contextvars
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -51,6 +50,7 @@ from asyncpg.connection import Connection
 
 from bench import run as bench_run
 from bench import wrk as wrk_runner
+from bench.accounting import Statement, transactions, wal_summary
 from tests.support.client import Gateway
 from tests.support.databases import admin_connect, throwaway_database
 from tests.support.mail import SmtpSink, held_smtp_sink
@@ -74,17 +74,9 @@ LOAD_SECONDS = 5.0
 STATS_SETTLE_SECONDS = 11.0  # PostgreSQL 15: an idle backend reports its counters after 10 s
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 CALLS = ("execute", "executemany", "fetch", "fetchrow", "fetchval")
-HEAP_WRITES = re.compile(r"^(INSERT|UPDATE|HOT_UPDATE|DELETE|MULTI_INSERT)")
 
 # the operation being measured, in the task that runs it (and the tasks it starts)
 OPERATION: contextvars.ContextVar[str | None] = contextvars.ContextVar("operation", default=None)
-
-
-@dataclass
-class Statement:
-    sql: str
-    in_transaction: bool  # sent inside BEGIN … COMMIT (BEGIN itself is not)
-    prepared: bool  # asyncpg prepared it first: one more round trip
 
 
 @dataclass
@@ -120,28 +112,6 @@ class StatementCounter:
     def take(self) -> list[Statement]:
         taken, self.seen = self.seen, []
         return taken
-
-
-def transactions(statements: list[Statement]) -> int:
-    """The transactions ``statements`` make: each statement sent outside a transaction is a
-    ``BEGIN`` or a transaction of its own (``COMMIT`` is sent inside)."""
-    return sum(1 for statement in statements if not statement.in_transaction)
-
-
-def wal_summary(records: list[dict[str, Any]]) -> dict[str, int]:
-    """WAL records of one operation (resource manager, record type, bytes, full-page image bytes)
-    summed: bytes, and the rows written, locked and indexed."""
-    heap = [r for r in records if r["resource_manager"] in ("Heap", "Heap2")]
-    return {
-        "wal_bytes": sum(r["record_length"] for r in records),
-        "fpi_bytes": sum(r["fpi_length"] for r in records),
-        "rows_written": sum(1 for r in heap if HEAP_WRITES.match(r["record_type"])),
-        "row_locks": sum(1 for r in heap if r["record_type"].startswith("LOCK")),
-        "index_entries": sum(
-            1 for r in records if r["resource_manager"] == "Btree" and r["record_type"].startswith("INSERT")
-        ),
-        "commits": sum(1 for r in records if r["resource_manager"] == "Transaction" and "COMMIT" in r["record_type"]),
-    }
 
 
 WAL_OF_DATABASE = """

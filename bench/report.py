@@ -55,6 +55,25 @@ CALLBACK_FIGURES = (
 PEER_FIGURES = ("peer_me_rps", "peer_me_p50_ms", "peer_me_p99_ms", "peer_login_per_s", "peer_login_p50_ms")
 
 
+NOTES = """## About the delivery and provider rows
+
+- **register, slow mail server ÷ instant**: every mail goes out from the outbox after the
+  answer, so a mail server that takes 0.5 s per message must not show in `register`'s
+  latency; 1.2 leaves room for the machine's noise (register is mostly one bcrypt hash).
+- **outbox mails/s**: 500 mails queued at once, then sent to a local sink that answers at
+  once. The floor, 50 mails/s, is about 20 times the mail of a million-user
+  service's busiest hour even if every sign-in sent a new-device notice (2.1 sign-ins/s
+  and 0.06 sign-ups/s: docs/capacity.md), so the backlog of an hour's mail server outage
+  (some 8 000 mails) drains in under 3 minutes; below it, the dispatcher's claims or its
+  per-mail transactions have got slower.
+- **provider callback, the gateway's own p50**: the callback's time less the provider's
+  token endpoint timed with the same client just before; what the gateway adds to a
+  provider sign-in (two transactions, the ID token's checks, its HTTP client).
+- **/healthz p99 while callbacks run**: a probe of the event loop; a call that holds it
+  (a blocking read, a CA bundle loaded per request) shows here.
+"""
+
+
 def assemble(
     values: dict[str, Any],
     *,
@@ -151,6 +170,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         table(results),
         "",
+        NOTES,
         "## Figures",
         "",
         "| figure | value |",
