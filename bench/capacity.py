@@ -48,6 +48,7 @@ import httpx
 from asgi_lifespan import LifespanManager
 from asyncpg.connection import Connection
 
+from bench import capacity_model
 from bench import run as bench_run
 from bench import wrk as wrk_runner
 from bench.accounting import Statement, transactions, wal_summary
@@ -489,6 +490,16 @@ def main() -> None:
     results["total_seconds"] = round(time.monotonic() - started, 1)
     OUTPUT.write_text(json.dumps(results, indent=2) + "\n")
     bench_run.say(f"done in {results['total_seconds']:.0f} s: {OUTPUT.relative_to(ROOT)}")
+    latest = bench_run.RESULTS / "latest.json"
+    if latest.exists():  # the worked table of docs/capacity.md, with make bench's last figures
+        print()
+        print(
+            capacity_model.table(
+                capacity_model.WORKED_USERS,
+                capacity_model.Usage(0),
+                capacity_model.Costs.from_results(json.loads(latest.read_text()), results),
+            )
+        )
 
 
 if __name__ == "__main__":
