@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint docs schema migrate makemigrations graphiql-assets ci bench lock messages-extract messages-init messages-update messages-check
+.PHONY: install run test lint docs schema migrate makemigrations graphiql-assets ci bench capacity lock messages-extract messages-init messages-update messages-check
 
 # The whole dependency tree comes from requirements-dev.lock (hashes checked), then the
 # gateway itself without dependencies: make run, CI and the image install the same versions.
@@ -79,5 +79,9 @@ lock:
 ## bench: measure the gateway with wrk against bounds taken in the same run (PostgreSQL at BENCH_POSTGRES_URL, about 4 min); writes bench/RESULTS.md
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+## capacity: what each operation costs PostgreSQL (statements, round trips, rows, WAL) and what 2 gateway processes did; writes bench/results/capacity.json (docs/capacity.md)
+capacity: $(STAMP)
+	$(BIN)/python -m bench.capacity
 
 ci: test lint

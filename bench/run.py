@@ -8,6 +8,7 @@ What each line measures is explained in docs/performance.md.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import functools
 import json
@@ -27,14 +28,15 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from bench import callback_latency, delivery, report, second_factors
 from bench import peer as peer_app
-from bench import report, second_factors
 from bench import wrk as wrk_runner
 from security.passwords import BcryptPasswordHasher
 from security.signing_keys import load_signing_key
 from tests.support import processes
 from tests.support.databases import throwaway_database
-from tests.support.mail import SmtpSink, smtp_sink
+from tests.support.mail import HeldSmtpSink, SmtpSink, held_smtp_sink
+from tests.support.oidc_provider import mock_provider
 from tests.support.processes import ROOT, RunningProcess
 
 if TYPE_CHECKING:
@@ -73,6 +75,7 @@ RATE_LIMITS = [
     "VERIFY_PER_ACCOUNT",
     "REGISTER_PER_IP",
     "CODES_PER_ACCOUNT",
+    "CODES_PER_ADDRESS",  # the outbox row queues many reset mails to a few addresses
     "REFRESH_PER_IP",
     "REFRESH_PER_ACCOUNT",
     "CODE_REQUESTS_PER_IP",
@@ -369,7 +372,93 @@ def second_factor_rows(
     }
 
 
+def delivery_rows(bench: Bench, gateway: RunningProcess, mailbox: HeldSmtpSink, emails: list[str]) -> dict[str, Any]:
+    """register with a slow mail server against an instant one; the outbox dispatcher's mails/s."""
+    say(
+        f"delivery: register one at a time, {delivery.REGISTER_ROUNDS} rounds of {delivery.REGISTERS_PER_ROUND} "
+        f"with an instant mail server, then {delivery.REGISTERS_PER_ROUND} with one taking "
+        f"{delivery.SLOW_SINK_SECONDS:g} s per message"
+    )
+    latency = delivery.time_registers(gateway.url, mailbox, PASSWORD)
+    values: dict[str, Any] = latency.values()
+    say(
+        f"  register p50 {values['register_p50_ms_instant_sink']:.1f} ms (instant), "
+        f"{values['register_p50_ms_slow_sink']:.1f} ms (slow)"
+    )
+    say(f"delivery: {delivery.QUEUED_MAILS} mails queued while the mail server holds the first, then let go")
+    rate = delivery.time_dispatch(gateway.url, mailbox, emails)
+    say(
+        f"  {rate.mails} mails in {rate.seconds:.2f} s: {rate.per_second:.0f} mails/s "
+        f"(queued in {rate.queueing_seconds:.1f} s)"
+    )
+    values.update(rate.values())
+    bad = latency.bad_samples + rate.bad_samples
+    if bad:
+        bench.warnings.append(f"delivery: {len(bad)} unexpected answers; e.g. {' | '.join(bad[:5])}")
+    return values
+
+
+def provider_rows(bench: Bench, env: dict[str, str]) -> dict[str, Any]:
+    """The provider callback's own latency, with oidc-provider-mock as the provider, on a gateway
+    of its own (``env`` and the provider)."""
+    with mock_provider() as provider:
+        provider_env = {**env, **callback_latency.gateway_env(provider.url)}
+        say("provider callback: a gateway offering oidc-provider-mock, on the same database")
+        with serving("gateway-provider", [sys.executable, "server.py"], provider_env, bench.logs, "/readyz") as gateway:
+            sign_ins = callback_latency.SIGN_INS
+            say(f"  {sign_ins} sign-ins, one at a time: the token endpoint alone, then the gateway's callback")
+            times = callback_latency.time_callbacks(gateway.url, provider.url, sign_ins)
+    values = times.values()
+    say(
+        f"  callback p50 {values['callback_p50_ms']:.1f} ms, token endpoint p50 {values['provider_token_p50_ms']:.1f} "
+        f"ms: the gateway's own p50 {values['callback_own_p50_ms']:.1f} ms, p99 {values['callback_own_p99_ms']:.1f} ms"
+    )
+    say(
+        f"  /healthz p99 {values['probe_alone_p99_ms']:.1f} ms alone, "
+        f"{values['probe_during_callbacks_p99_ms']:.1f} ms while callbacks run"
+    )
+    if times.bad_samples:
+        bench.warnings.append(
+            f"provider callback: {len(times.bad_samples)} unexpected answers; e.g. {' | '.join(times.bad_samples[:5])}"
+        )
+    return values
+
+
+def main_part(part: str) -> None:
+    """``--only PART``: one part's rows, on a gateway and database of its own; printed, and
+    written to bench/results/logs/PART.json (the full run's files are left as they are)."""
+    logs = RESULTS / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    say(f"machine: {machine()}")
+    signing_key = subprocess.run(
+        [sys.executable, "server.py", "generate-key"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    bench = Bench("", logs)
+    with throwaway_database("gateway_bench", ADMIN_URL) as database_url, held_smtp_sink() as mailbox:
+        env = gateway_env(database_url, mailbox.port, signing_key)
+        if part == "provider":
+            values = provider_rows(bench, env)
+        else:
+            with serving("gateway", [sys.executable, "server.py"], env, logs, "/readyz") as gateway:
+                sign_up(gateway, mailbox)
+                values = delivery_rows(bench, gateway, mailbox, [EMAIL])
+    results = report.assemble(
+        values, machine=machine(), date=datetime.now(UTC), runs=bench.runs, warnings=bench.warnings, only=part
+    )
+    (logs / f"{part}.json").write_text(json.dumps(results, indent=2) + "\n")
+    print()
+    print(report.table(results))
+    for warning in bench.warnings:
+        print(f"WARNING: {warning}")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--only", choices=sorted(report.PARTS), help="measure one part's rows alone")
+    only = parser.parse_args().only
+    if only is not None:
+        main_part(only)
+        return
     started = time.monotonic()
     wrk = wrk_runner.ensure_wrk()
     # The servers' logs of the last run (gitignored): where a warning's request id leads.
@@ -392,7 +481,7 @@ def main() -> None:
     values: dict[str, Any] = {}
     with (
         throwaway_database("gateway_bench", ADMIN_URL) as database_url,
-        smtp_sink() as mailbox,
+        held_smtp_sink() as mailbox,
         ExitStack() as peer_stack,
     ):
         bench = Bench(wrk, logs)
@@ -523,6 +612,9 @@ def main() -> None:
                 )
 
             values.update(second_factor_rows(bench, gateway, mailbox, chain_emails))
+            values.update(delivery_rows(bench, gateway, mailbox, chain_emails))
+
+        values.update(provider_rows(bench, env))
 
         say("memory: a fresh gateway process, RSS after warm-up, 20 000 and 100 000 me requests")
         with serving("gateway-memory", gateway_command, env, logs, "/readyz") as fresh:

@@ -13,7 +13,7 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from domain.entities import ProviderAssertion, ProviderTraits
 from domain.errors import ProviderRefused, ProviderUnavailable
-from oidc.http import get_json
+from oidc.http import get_json, shared_tls
 from oidc.openid_connect import fetch_token
 
 if TYPE_CHECKING:
@@ -83,4 +83,5 @@ class GitHubProvider:
             token_endpoint_auth_method="client_secret_post",  # noqa: S106 - a method's name: as GitHub documents it
             timeout=self._timeout,
             follow_redirects=False,
+            verify=shared_tls(),
         )

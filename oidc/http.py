@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 import httpx2
@@ -9,7 +10,19 @@ import httpx2
 from domain.errors import ProviderUnavailable
 
 if TYPE_CHECKING:
+    import ssl
+
     from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+
+@functools.cache
+def shared_tls() -> ssl.SSLContext:
+    """The TLS context of every provider client, made once (at start, by the adapters).
+
+    Making one loads the CA bundle: tens of milliseconds of CPU that would hold the event
+    loop in each of a sign-in's clients.
+    """
+    return httpx2.create_ssl_context()
 
 
 async def get_json(

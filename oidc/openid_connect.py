@@ -22,7 +22,7 @@ from joserfc.jwk import KeySet
 
 from domain.entities import ProviderAssertion, ProviderTraits
 from domain.errors import ProviderRefused, ProviderUnavailable
-from oidc.http import get_json_object
+from oidc.http import get_json_object, shared_tls
 
 if TYPE_CHECKING:
     from oidc.config import ProviderConfig
@@ -126,6 +126,7 @@ class OpenIdConnectProvider:
             token_endpoint_auth_method=self.token_endpoint_auth_method,
             timeout=self._timeout,
             follow_redirects=False,
+            verify=shared_tls(),
         )
 
     async def _discovered(self, client: AsyncOAuth2Client) -> dict[str, Any]:

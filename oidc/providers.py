@@ -14,6 +14,7 @@ from domain.entities import SignInProvider
 from oidc.apple import AppleProvider
 from oidc.config import ProviderConfig
 from oidc.github import GitHubProvider
+from oidc.http import shared_tls
 from oidc.microsoft import MicrosoftProvider
 from oidc.openid_connect import GoogleProvider, OpenIdConnectProvider
 
@@ -53,6 +54,8 @@ class OpenIdProviders:
 
     def __init__(self, configs: Sequence[ProviderConfig], callback_url: str, timeout_seconds: float = 5.0) -> None:
         timeout = httpx2.Timeout(timeout_seconds)
+        if configs:
+            shared_tls()  # made now, at start, rather than in the first sign-in
         self._providers: dict[str, _Provider] = {}
         for config in configs:
             try:

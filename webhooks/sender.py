@@ -14,6 +14,7 @@ from standardwebhooks.webhooks import Webhook
 from domain.errors import DeliveryFailed
 
 if TYPE_CHECKING:
+    import ssl
     from collections.abc import Callable, Mapping
     from datetime import datetime
 
@@ -45,6 +46,8 @@ class StandardWebhookSender:
         self._timeout_seconds = timeout_seconds
         self._now = now
         self._user_agent = user_agent
+        # Made once: making one loads the CA bundle, which would hold the event loop in every delivery.
+        self._tls: ssl.SSLContext | bool = httpx2.create_ssl_context() if endpoints else True
 
     async def send(self, delivery: WebhookDelivery) -> None:
         target = self._signers.get(delivery.endpoint)
@@ -64,7 +67,9 @@ class StandardWebhookSender:
             # receiver that trickles its answer is cut off too.
             async with (
                 asyncio.timeout(self._timeout_seconds),
-                httpx2.AsyncClient(timeout=self._timeout_seconds, follow_redirects=False) as client,
+                httpx2.AsyncClient(
+                    timeout=self._timeout_seconds, follow_redirects=False, verify=self._tls or True
+                ) as client,
             ):
                 response = await client.post(url, content=delivery.body.encode(), headers=headers)
         except TimeoutError as exc:

@@ -25,12 +25,16 @@ CODE = re.compile(r"\b(\d{6})\b")
 
 @dataclass
 class SmtpSink:
-    """What the server received, oldest first; ``reply`` is its answer to every message."""
+    """What the server received, oldest first; ``reply`` is its answer to every message, given
+    ``delay_seconds`` after the message's data arrived (a slow mail server); ``arrived`` holds
+    when each message was accepted (``time.monotonic()``)."""
 
     port: int
     reply: str = ACCEPTED
+    delay_seconds: float = 0.0
     messages: list[Message] = field(default_factory=list)
     recipients: list[list[str]] = field(default_factory=list)
+    arrived: list[float] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _controller: Controller | None = None
 
@@ -47,11 +51,30 @@ class SmtpSink:
             self._controller = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)  # each session its own wait, as on a slow server
         if self.reply.startswith("250"):
             with self._lock:
                 self.messages.append(message_from_bytes(envelope.content))
                 self.recipients.append(list(envelope.rcpt_tos))
+                self.arrived.append(time.monotonic())
         return self.reply
+
+    def count(self) -> int:
+        """How many messages were accepted so far."""
+        with self._lock:
+            return len(self.messages)
+
+    def wait_for_count(self, count: int, timeout: float = 60.0) -> float:
+        """Wait until ``count`` messages in all were accepted; when the last of them was."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                if len(self.arrived) >= count:
+                    return self.arrived[count - 1]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.count()} of {count} messages arrived within {timeout} s")
+            time.sleep(0.01)
 
     def bodies_to(self, address: str) -> list[str]:
         """The plain-text body of each message to ``address``, decoded, oldest first."""
