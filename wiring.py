@@ -26,7 +26,7 @@ from mail.catalogs import shipped_locales
 from mail.console import ConsoleMailer
 from mail.render import MailRenderer
 from mail.smtp import SmtpConfig, SmtpMailer
-from oidc.providers import OpenIdProviders, ProviderConfig
+from oidc.config import ProviderConfig
 from persistence.database import Database
 from persistence.retention import TortoiseRetentionStore
 from persistence.unit_of_work import TortoiseReadOnlyUnitOfWork, TortoiseUnitOfWork
@@ -41,13 +41,14 @@ from settings import (
     GitHubProviderSetting,
     MicrosoftProviderSetting,
 )
-from webhooks.sender import EndpointTarget, StandardWebhookSender
 
 if TYPE_CHECKING:
     from domain.ports import AuditObserver, Clock, Mailer
     from domain.services import Services
     from domain.services.mail_dispatcher import OutboxObserver
+    from oidc.providers import OpenIdProviders  # loaded only when configured (see webhook_sender)
     from settings import ProviderSetting, Settings
+    from webhooks.sender import StandardWebhookSender
 
 
 def mail_renderer(settings: Settings) -> MailRenderer:
@@ -125,6 +126,10 @@ def webhook_endpoints(settings: Settings) -> list[WebhookEndpoint]:
 def webhook_sender(settings: Settings) -> StandardWebhookSender | None:
     if not settings.webhook_endpoints:
         return None
+    # Loaded only when configured, as the providers' adapters are: a few MiB of HTTP and
+    # signing code that a gateway without webhooks never runs.
+    from webhooks.sender import EndpointTarget, StandardWebhookSender
+
     targets = {
         endpoint: EndpointTarget(setting.url, setting.secret.get_secret_value())
         for endpoint, setting in settings.webhook_endpoints.items()
@@ -160,6 +165,8 @@ def identity_providers(settings: Settings) -> OpenIdProviders | None:
     """
     if not settings.oidc_providers:
         return None
+    from oidc.providers import OpenIdProviders  # loaded only when configured (see webhook_sender)
+
     configs = [provider_config(provider, setting) for provider, setting in settings.oidc_providers.items()]
     return OpenIdProviders(configs, settings.oidc_callback_url, settings.oidc_timeout_seconds)
 
