@@ -30,7 +30,6 @@ from persistence.migrate import apply_migrations, prepare_database
 from persistence.unit_of_work import TortoiseReadOnlyUnitOfWork, TortoiseUnitOfWork
 from security.signing_keys import generate_signing_key
 from settings import load_settings
-from web.app import trusted_documents
 from wiring import build_retention_job, build_services, identity_providers
 
 if TYPE_CHECKING:
@@ -52,7 +51,11 @@ def configuration() -> Settings:
     try:
         configured_signing_keys(settings)
         identity_providers(settings)
-        trusted_documents(settings)
+        if settings.trusted_documents is not None:
+            # Checking them takes the schema, and with it the web stack the commands otherwise do without.
+            from web.app import trusted_documents
+
+            trusted_documents(settings)
     except ValueError as exc:
         sys.stderr.write(f"Invalid configuration:\n  {exc}\n")
         raise SystemExit(2) from None

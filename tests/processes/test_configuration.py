@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -140,3 +141,16 @@ def test_trusting_every_address_is_refused_with_what_to_do_instead(tmp_path: Pat
 def test_trusted_proxies_may_be_addresses_and_networks(tmp_path: Path) -> None:
     result = _start(tmp_path, TRUSTED_PROXIES="10.0.0.5, 10.1.0.0/16, fd00::/8, 127.0.0.1")
     assert result.status == 0, result.stderr
+
+
+def test_a_bad_trusted_document_stops_the_check_with_its_id(tmp_path: Path) -> None:
+    good, bad = "{ __typename }", "{ me { password } }"
+    manifest = tmp_path / "persisted-documents.json"
+    ids = {hashlib.sha256(text.encode()).hexdigest(): text for text in (good, bad)}
+    manifest.write_text(json.dumps(ids))
+    result = _start(tmp_path, TRUSTED_DOCUMENTS=str(manifest), TRUSTED_DOCUMENTS_ONLY="true")
+    assert result.status == 2
+    assert f"the document {hashlib.sha256(bad.encode()).hexdigest()} is refused" in result.stderr
+    assert "Traceback" not in result.stderr
+    manifest.write_text(json.dumps({hashlib.sha256(good.encode()).hexdigest(): good}))
+    assert _start(tmp_path, TRUSTED_DOCUMENTS=str(manifest), TRUSTED_DOCUMENTS_ONLY="true").status == 0
