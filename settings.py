@@ -53,6 +53,16 @@ def _loopback(host: str | None) -> bool:
     return host in ("localhost", "127.0.0.1", "::1")
 
 
+def _loopback_address(host: str | None) -> bool:
+    """``localhost`` or a loopback address: a webhook receiver there is reached without a network."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
 _WEBHOOK_SECRET = re.compile(r"^whsec_[A-Za-z0-9+/]+={0,2}$")
 
 
@@ -422,6 +432,13 @@ class Settings(BaseSettings):
                 )
             if self.email_backend != "smtp":
                 raise ValueError("EMAIL_BACKEND must be smtp when APP_ENV=production (console prints codes)")
+            for endpoint, setting in self.webhook_endpoints.items():
+                parts = urlsplit(setting.url)
+                if parts.scheme != "https" and not _loopback_address(parts.hostname):
+                    raise ValueError(
+                        f"WEBHOOK_ENDPOINTS: endpoint {endpoint!r} must use https when APP_ENV=production "
+                        "(http is for a receiver on this machine only: localhost, 127.0.0.0/8 or ::1)"
+                    )
         return self
 
     @property

@@ -310,7 +310,8 @@ class SecondFactorService:
     async def reset_by_operator(self, email: str) -> str | None:
         """Remove the second factors of ``email``'s account (authenticator app, recovery codes and
         passkeys), after an identity check done outside the gateway (the operator's
-        ``reset-second-factors``); the owner gets the notice.
+        ``reset-second-factors``); the owner gets the notice. Webhooks hear of each factor removed
+        as they do from the API: ``user.factor_removed`` for the app, and for each passkey.
 
         Returns:
             The account's address, or ``None`` when no account has ``email``.
@@ -319,11 +320,16 @@ class SecondFactorService:
             user = await uow.users.get_by_email(email)
             if user is None:
                 return None
+            had_app = await uow.factors.has_confirmed_totp(user.id)
             await uow.factors.delete_totp(user.id)
             await uow.factors.replace_recovery_codes(user.id, [])
             for passkey in await uow.factors.list_passkeys(user.id):
                 await uow.factors.delete_passkey(user.id, passkey.credential_id)
-            await self._audit.record(uow, AuditEventType.SECOND_FACTOR_REMOVED, UNKNOWN_CLIENT, user.id, "operator")
+                await self._audit.record(uow, AuditEventType.PASSKEY_REMOVED, UNKNOWN_CLIENT, user.id, "operator")
+            # The operator's act is audited even when there was no app; announced only when there was.
+            await self._audit.record(
+                uow, AuditEventType.SECOND_FACTOR_REMOVED, UNKNOWN_CLIENT, user.id, "operator", announce=had_app
+            )
             await self._notify(uow, user, MailKind.SECOND_FACTOR_REMOVED)
             await uow.commit()
         return user.email
