@@ -5,7 +5,7 @@ Linking never trusts the provider's word for the account: ``finishProviderSignIn
 the identity and to the account that has its address), and only a session of that account,
 with a recent proof of its owner (``PasswordCheck``: the password, or a sign-in or
 ``reauthenticate`` within the window, with the second factor when the account has one),
-redeems it. Unlinking never removes the last way in.
+redeems it. Unlinking never removes the last way in (``domain.services.ways_in``).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from domain.errors import (
     EmailAlreadyTaken,
     InvalidAccessToken,
     InvalidLinkToken,
-    LastSignInMethod,
     ProviderAlreadyLinked,
     ProviderNotLinked,
 )
 from domain.services.provider_sign_in import SECRET_MAX_LENGTH, display_name, secret_hash
+from domain.services.ways_in import keep_a_way_in
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -132,10 +132,7 @@ class ProviderLinkService:
         identities = await uow.providers.list_identities(user.id)
         if not any(identity.provider == provider for identity in identities):
             raise ProviderNotLinked
-        if user.password_hash or len(identities) > 1:
-            return
-        if not await uow.factors.list_passkeys(user.id):
-            raise LastSignInMethod
+        await keep_a_way_in(uow, user, without_provider=provider)
 
     @staticmethod
     async def _locked(uow: UnitOfWork, user_id: UUID) -> User:
