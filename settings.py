@@ -276,6 +276,12 @@ class Settings(BaseSettings):
     retention_audit_days: Annotated[int, Field(ge=0, le=36500)] = (
         _DEFAULT_RETENTION.audit_lifetime.days if _DEFAULT_RETENTION.audit_lifetime else 0
     )
+    # delivered outbox items (mails and webhook events, their contents already gone) are kept this many days
+    retention_outbox_sent_days: Annotated[int, Field(ge=0, le=3650)] = _DEFAULT_RETENTION.outbox_sent_lifetime.days
+    # dead outbox items are kept this many days after they died (`outbox retry` until then)
+    retention_outbox_dead_days: Annotated[int, Field(ge=1, le=3650)] = _DEFAULT_RETENTION.outbox_dead_lifetime.days
+    # a known device unseen this many days is forgotten (its next sign-in is new again)
+    retention_known_device_days: Annotated[int, Field(ge=1, le=3650)] = _DEFAULT_RETENTION.known_device_lifetime.days
     # rows per DELETE statement
     retention_batch_size: Annotated[int, Field(ge=1, le=10000)] = _DEFAULT_RETENTION.batch_size
 

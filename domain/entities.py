@@ -403,7 +403,8 @@ class OutboxItem:
     the server secret, bound to ``id``; only ``kind`` and ``endpoint`` are readable in the table. The dispatcher
     tries it when ``next_attempt_at`` has come: a claim moves that time on by the claim's lease,
     so an item whose sender died is tried again once the lease has run out. ``dead_at`` is set
-    once ``attempts`` reached the maximum; an operator may queue it again.
+    once ``attempts`` reached the maximum; an operator may queue it again. ``sent_at`` is set
+    once it was delivered (its ``sealed_mail`` emptied): it stays until the retention job deletes it.
     """
 
     id: UUID
@@ -415,6 +416,7 @@ class OutboxItem:
     last_error: str | None = None
     dead_at: datetime | None = None
     endpoint: str | None = None  # the webhook endpoint's id; ``None`` for a mail
+    sent_at: datetime | None = None  # delivered: kept, its sealed mail emptied, until the retention job
 
     @property
     def message_id(self) -> str:

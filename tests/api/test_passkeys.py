@@ -251,7 +251,9 @@ class TestTheLastWayIn:
         typename: str = removed["__typename"]
         return typename
 
-    async def test_the_last_passkey_of_an_account_without_a_password_stays(self, gateway_factory: GatewayFactory) -> None:
+    async def test_the_last_passkey_of_an_account_without_a_password_stays(
+        self, gateway_factory: GatewayFactory
+    ) -> None:
         gateway: Gateway = await gateway_factory(webauthn_origins=[SPA], sign_in_code_creates_accounts=True)
         token, [first, second] = await self.passwordless_with_passkeys(gateway, 2)
         assert await self.remove(gateway, token, first) == "PasskeyRemoved"
