@@ -147,7 +147,7 @@ class PasskeyService:
             await self._sessions.proved(uow, principal.session_id, (AuthMethod.PASSWORD, kind, AuthMethod.MULTI_FACTOR))
             codes = await self._recovery_codes.first(uow, user.id)
             await self._audit.record(uow, AuditEventType.PASSKEY_ADDED, client, user.id)
-            await self._notify(uow, user, MailKind.PASSKEY_ADDED)
+            await self._notify(uow, user, MailKind.PASSKEY_ADDED, client)
             await uow.commit()
         return passkey, codes
 
@@ -191,7 +191,7 @@ class PasskeyService:
             if not await uow.factors.list_passkeys(user.id) and not await uow.factors.has_confirmed_totp(user.id):
                 await uow.factors.replace_recovery_codes(user.id, [])  # they stood in for the last factor
             await self._audit.record(uow, AuditEventType.PASSKEY_REMOVED, client, user.id)
-            await self._notify(uow, user, MailKind.PASSKEY_REMOVED)
+            await self._notify(uow, user, MailKind.PASSKEY_REMOVED, client)
             await uow.commit()
 
     @staticmethod
@@ -328,11 +328,16 @@ class PasskeyService:
         await uow.factors.save_passkey(current)
         return AuthMethod.SOFTWARE_KEY if current.synced else AuthMethod.HARDWARE_KEY
 
-    async def _notify(self, uow: UnitOfWork, user: User, kind: MailKind) -> None:
+    async def _notify(self, uow: UnitOfWork, user: User, kind: MailKind, client: Client) -> None:
         await self._outbox.queue(
             uow,
             messages.passkey_notice(
-                user.email, kind, self._policy.product_name, locale=self._policy.mail_locale(user.locale)
+                user.email,
+                kind,
+                self._policy.product_name,
+                at=self._clock.now(),
+                client=client,
+                locale=self._policy.mail_locale(user.locale),
             ),
         )
 

@@ -100,7 +100,7 @@ class ProviderLinkService:
             except EmailAlreadyTaken:  # a concurrent sign-in or link took the identity first
                 raise ProviderAlreadyLinked from None
             await self._audit.record(uow, AuditEventType.PROVIDER_LINKED, client, user_id, pending.provider)
-            await self._notify(uow, user, MailKind.PROVIDER_LINKED, pending.provider)
+            await self._notify(uow, user, MailKind.PROVIDER_LINKED, pending.provider, client)
             await uow.commit()
         return identity
 
@@ -125,7 +125,7 @@ class ProviderLinkService:
             await self._check_removable(uow, user, provider)
             await uow.providers.delete_identity(user_id, provider)
             await self._audit.record(uow, AuditEventType.PROVIDER_UNLINKED, client, user_id, provider)
-            await self._notify(uow, user, MailKind.PROVIDER_UNLINKED, provider)
+            await self._notify(uow, user, MailKind.PROVIDER_UNLINKED, provider, client)
             await uow.commit()
 
     async def _check_removable(self, uow: UnitOfWork, user: User, provider: str) -> None:
@@ -141,12 +141,16 @@ class ProviderLinkService:
             raise InvalidAccessToken
         return user
 
-    async def _notify(self, uow: UnitOfWork, user: User, kind: MailKind, provider: str) -> None:
+    async def _notify(self, uow: UnitOfWork, user: User, kind: MailKind, provider: str, client: Client) -> None:
         """The owner hears of it: queued with the change, sent once it commits."""
         name = display_name(self._providers, provider)
-        await self._outbox.queue(
-            uow,
-            messages.provider_notice(
-                user.email, kind, self._policy.product_name, name, locale=self._policy.mail_locale(user.locale)
-            ),
+        notice = messages.provider_notice(
+            user.email,
+            kind,
+            self._policy.product_name,
+            name,
+            at=self._clock.now(),
+            client=client,
+            locale=self._policy.mail_locale(user.locale),
         )
+        await self._outbox.queue(uow, notice)
