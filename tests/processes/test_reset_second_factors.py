@@ -53,6 +53,10 @@ async def test_the_app_and_recovery_codes_are_removed_audited_and_the_owner_told
     assert "Traceback" not in ran.stderr
     assert "second factors removed for ann@example.com; the owner was mailed" in ran.stdout
     assert "Two-step sign-in is off" in ran.stdout  # the console mailer's copy of the notice
+    notice = " ".join(ran.stdout.split())
+    assert "Auth Gateway support just removed the second factors of your account" in notice
+    assert "How: by Auth Gateway support, with an operator's command (not from a browser)" in notice
+    assert "If you did not ask for it, someone may have posed as you" in notice
 
     assert (await gateway.login("ann@example.com"))["__typename"] == "AuthPayload"
     assert await gateway.second_factors(token) == {"totp": False, "recoveryCodesLeft": 0}
