@@ -24,6 +24,8 @@ from tests.support.factors import (
 from tests.support.provider_flow import GATEWAY_URL, OTHER_RETURN_URL, RETURN_URL, provider_settings
 
 if TYPE_CHECKING:
+    from email.message import Message
+
     from tests.support.client import Gateway, GatewayFactory
     from tests.support.processes import RunningProcess
 
@@ -48,15 +50,22 @@ async def notice(gateway: Gateway, to: str, subject: str) -> str:
     sink = gateway.mailbox
     for message, recipients in zip(reversed(sink.messages), reversed(sink.recipients), strict=True):
         if to in recipients and subject in str(make_header(decode_header(message["Subject"]))):
-            text, html = (
-                " ".join(part.get_payload(decode=True).decode().split())
-                for part in message.walk()
-                if part.get_content_type() in ("text/plain", "text/html")
-            )
+            text, html = (" ".join(sink_part.split()) for sink_part in parts(message))
             assert WHEN.search(html), html
             assert WHERE in html
             return text
     raise AssertionError(f"no mail to {to} about {subject!r}")
+
+
+def parts(message: Message) -> list[str]:
+    """The text and the HTML of ``message``, decoded."""
+    decoded = []
+    for part in message.walk():
+        if part.get_content_type() in ("text/plain", "text/html"):
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            decoded.append(payload.decode(part.get_content_charset() or "utf-8"))
+    return decoded
 
 
 def says_when_where_and_what_if_not_you(body: str, what: str, if_not_you: str) -> None:
