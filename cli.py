@@ -75,7 +75,8 @@ def parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     purge = commands.add_parser(
         "purge",
         help="delete what is past its time (ended sessions, spent codes, old counters, stale sign-ups, "
-        "old audit events), print how many rows of each table, then exit",
+        "old audit events, sent and dead outbox items, devices long unseen), print how many rows of each table, "
+        "then exit",
     )
     unlock = commands.add_parser("unlock-account", help="end the sign-in lockout of the account with this address")
     unlock.add_argument("email", help="the account's e-mail address (any case)")

@@ -56,6 +56,16 @@ def _loopback(host: str | None) -> bool:
     return host in ("localhost", "127.0.0.1", "::1")
 
 
+def _loopback_address(host: str | None) -> bool:
+    """``localhost`` or a loopback address: a webhook receiver there is reached without a network."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
 _WEBHOOK_SECRET = re.compile(r"^whsec_[A-Za-z0-9+/]+={0,2}$")
 
 
@@ -386,6 +396,12 @@ class Settings(BaseSettings):
     retention_audit_days: Annotated[int, Field(ge=0, le=36500)] = (
         _DEFAULT_RETENTION.audit_lifetime.days if _DEFAULT_RETENTION.audit_lifetime else 0
     )
+    # delivered outbox items (mails and webhook events, their contents already gone) are kept this many days
+    retention_outbox_sent_days: Annotated[int, Field(ge=0, le=3650)] = _DEFAULT_RETENTION.outbox_sent_lifetime.days
+    # dead outbox items are kept this many days after they died (`outbox retry` until then)
+    retention_outbox_dead_days: Annotated[int, Field(ge=1, le=3650)] = _DEFAULT_RETENTION.outbox_dead_lifetime.days
+    # a known device unseen this many days is forgotten (its next sign-in is new again)
+    retention_known_device_days: Annotated[int, Field(ge=1, le=3650)] = _DEFAULT_RETENTION.known_device_lifetime.days
     # rows per DELETE statement
     retention_batch_size: Annotated[int, Field(ge=1, le=10000)] = _DEFAULT_RETENTION.batch_size
 
@@ -544,6 +560,13 @@ class Settings(BaseSettings):
                 )
             if self.email_backend != "smtp":
                 raise ValueError("EMAIL_BACKEND must be smtp when APP_ENV=production (console prints codes)")
+            for endpoint, setting in self.webhook_endpoints.items():
+                parts = urlsplit(setting.url)
+                if parts.scheme != "https" and not _loopback_address(parts.hostname):
+                    raise ValueError(
+                        f"WEBHOOK_ENDPOINTS: endpoint {endpoint!r} must use https when APP_ENV=production "
+                        "(http is for a receiver on this machine only: localhost, 127.0.0.0/8 or ::1)"
+                    )
         return self
 
     @property

@@ -237,6 +237,9 @@ def build_retention_job(settings: Settings, clock: Clock | None = None) -> Reten
     policy = RetentionPolicy(
         ended_session_grace=timedelta(days=settings.retention_ended_session_days),
         audit_lifetime=timedelta(days=settings.retention_audit_days) if settings.retention_audit_days else None,
+        outbox_sent_lifetime=timedelta(days=settings.retention_outbox_sent_days),
+        outbox_dead_lifetime=timedelta(days=settings.retention_outbox_dead_days),
+        known_device_lifetime=timedelta(days=settings.retention_known_device_days),
         batch_size=settings.retention_batch_size,
     )
     return RetentionJob(TortoiseRetentionStore(), clock or SystemClock(), policy, auth_policy(settings))

@@ -334,7 +334,9 @@ class OutgoingMail:
     one-time code; ``new_email`` for ``EMAIL_CHANGED``; ``remaining`` (recovery codes
     left) for ``RECOVERY_CODE_USED``; ``provider`` (its display name) for ``PROVIDER_LINKED``
     and ``PROVIDER_UNLINKED``; ``signed_in_at`` (UTC, written out), ``client_ip`` and ``device``
-    (a summary of the user agent) for ``NEW_DEVICE_SIGN_IN``. ``locale`` is the language the
+    (a summary of the user agent) for ``NEW_DEVICE_SIGN_IN``; ``changed_at``, and ``client_ip``
+    and ``device`` or ``by_operator``, for every other notice (``domain.messages.circumstances``;
+    a mail queued before they existed has none, and says neither). ``locale`` is the language the
     domain chose (``AuthPolicy.mail_locale``).
     """
 
@@ -349,6 +351,12 @@ class OutgoingMail:
     signed_in_at: str | None = None
     client_ip: str | None = None
     device: str | None = None
+    # every other notice: when the change happened (UTC, written out), and from where
+    # (client_ip and device) or by an operator's command (by_operator)
+    changed_at: str | None = None
+    by_operator: bool | None = None
+    old_email: str | None = None  # EMAIL_CHANGED to the new address: the one the account left
+    password_reset: bool | None = None  # PASSWORD_CHANGED: reset with a mailed code, not changed
     # the language to write it in; None (mails queued before languages existed): the default
     locale: str | None = None
 
@@ -403,7 +411,8 @@ class OutboxItem:
     the server secret, bound to ``id``; only ``kind`` and ``endpoint`` are readable in the table. The dispatcher
     tries it when ``next_attempt_at`` has come: a claim moves that time on by the claim's lease,
     so an item whose sender died is tried again once the lease has run out. ``dead_at`` is set
-    once ``attempts`` reached the maximum; an operator may queue it again.
+    once ``attempts`` reached the maximum; an operator may queue it again. ``sent_at`` is set
+    once it was delivered (its ``sealed_mail`` emptied): it stays until the retention job deletes it.
     """
 
     id: UUID
@@ -415,6 +424,7 @@ class OutboxItem:
     last_error: str | None = None
     dead_at: datetime | None = None
     endpoint: str | None = None  # the webhook endpoint's id; ``None`` for a mail
+    sent_at: datetime | None = None  # delivered: kept, its sealed mail emptied, until the retention job
 
     @property
     def message_id(self) -> str:

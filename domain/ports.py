@@ -185,8 +185,8 @@ class OutboxRepository(Protocol):
         transaction are skipped, not waited for. Committed by the caller."""
         ...
 
-    async def delivered(self, item_id: UUID) -> None:
-        """Forget a delivered item (its sealed mail with it)."""
+    async def delivered(self, item_id: UUID, now: datetime) -> None:
+        """Mark the item sent at ``now`` and forget its sealed mail; the retention job deletes it later."""
         ...
 
     async def postpone(self, item_id: UUID, claimant: str, next_attempt_at: datetime, error: str) -> None:
@@ -517,6 +517,18 @@ class RetentionStore(Protocol):
         ...
 
     async def purge_audit_events(self, occurred_before: datetime, limit: int) -> int: ...
+
+    async def purge_sent_outbox_items(self, sent_before: datetime, limit: int) -> int:
+        """Delete outbox items delivered before ``sent_before``."""
+        ...
+
+    async def purge_dead_outbox_items(self, dead_before: datetime, limit: int) -> int:
+        """Delete outbox items dead since before ``dead_before`` (a revived one is no longer dead)."""
+        ...
+
+    async def purge_unseen_devices(self, seen_before: datetime, limit: int) -> int:
+        """Delete known devices last seen before ``seen_before``, of accounts with a device seen since."""
+        ...
 
 
 class UnitOfWork(Protocol):

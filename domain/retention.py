@@ -20,6 +20,15 @@ Every table of the gateway and what becomes of its rows (docs/operations.md, "Re
   nothing (``ThrottleState``). A locked account's row has no ``expires_at`` and stays until
   an operator unlocks it or a password reset ends the streak.
 - ``audit_events``: deleted ``audit_lifetime`` after they happened; ``None`` keeps them forever.
+- ``outbox``: a delivered item keeps its kind, times and attempts (its sealed mail is emptied
+  on delivery) for ``outbox_sent_lifetime`` after it was sent; a dead one for
+  ``outbox_dead_lifetime`` after it died, so an operator can still ``outbox retry`` it. A
+  queued item is never deleted here.
+- ``known_devices``: deleted once unseen for ``known_device_lifetime``, from then on a sign-in
+  from that device counts as new again (it already does once unseen for
+  ``AuthPolicy.known_device_memory``). Only of accounts that signed in from some device within
+  that time: an account with no sign-in at all for that long keeps its devices, because with
+  none left its next sign-in, from wherever, would count as its first and be told of to nobody.
 - ``totp_factors``, ``recovery_codes``, ``passkeys``: the account's own; they go with it.
 """
 
@@ -44,6 +53,9 @@ class RetentionPolicy:
 
     ended_session_grace: timedelta = timedelta(days=7)
     audit_lifetime: timedelta | None = timedelta(days=365)  # None: audit events are kept forever
+    outbox_sent_lifetime: timedelta = timedelta(days=7)
+    outbox_dead_lifetime: timedelta = timedelta(days=30)  # long enough for an operator to retry it
+    known_device_lifetime: timedelta = timedelta(days=180)
     batch_size: int = 1000  # rows per DELETE: a long backlog goes in short transactions
 
     def cutoffs(self, now: datetime, auth: AuthPolicy) -> RetentionCutoffs:
@@ -56,6 +68,9 @@ class RetentionPolicy:
             challenges_expired_before=now,
             throttles_expired_before=now,
             audit_before=None if self.audit_lifetime is None else now - self.audit_lifetime,
+            outbox_sent_before=now - self.outbox_sent_lifetime,
+            outbox_dead_before=now - self.outbox_dead_lifetime,
+            devices_seen_before=now - self.known_device_lifetime,
         )
 
 
@@ -77,3 +92,9 @@ class RetentionCutoffs:
     throttles_expired_before: datetime
     # audit events that happened before this; None: none
     audit_before: datetime | None
+    # outbox items delivered before this
+    outbox_sent_before: datetime
+    # outbox items dead since before this
+    outbox_dead_before: datetime
+    # known devices last seen before this (of accounts seen since on another)
+    devices_seen_before: datetime

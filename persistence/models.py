@@ -268,7 +268,9 @@ class ProviderLinkTokenRow(Model):
 # The mail outbox: a mail written in the transaction of the change that causes it, sealed
 # (AES-GCM, a key derived from the server secret, bound to the id): the address and any code
 # are unreadable here. A claim moves next_attempt_at on by the claim's lease; a delivered
-# item is deleted; a dead one keeps dead_at until an operator queues it again.
+# item gets sent_at and loses its sealed mail; a dead one keeps dead_at until an operator
+# queues it again. The retention job deletes sent and dead items after a while. Indexes
+# beyond db_index (partial ones, for the claim and the retention scans) are in 0013.
 class OutboxRow(Model):
     id = fields.UUIDField(primary_key=True)
     kind = fields.CharField(max_length=32)  # the mail's kind, or the webhook event's type
@@ -280,6 +282,7 @@ class OutboxRow(Model):
     last_error = fields.CharField(max_length=128, null=True)
     dead_at = fields.DatetimeField(null=True)
     endpoint = fields.CharField(max_length=64, null=True)  # a webhook's endpoint id; NULL for a mail
+    sent_at = fields.DatetimeField(null=True)  # delivered: kept, its sealed mail emptied, until the retention job
 
     class Meta:
         table = "outbox"

@@ -1,4 +1,5 @@
-"""The outbox table: mails, and webhook deliveries (``endpoint`` set). Claims lock with
+"""The outbox table: mails, and webhook deliveries (``endpoint`` set); delivered items stay,
+emptied, with ``sent_at`` until the retention job deletes them. Claims lock with
 ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several gateway processes share the work without
 two claiming one item; SQLite has one writer at a time, which is lock enough for the single
 process it serves."""
@@ -30,6 +31,7 @@ def _item(row: OutboxRow) -> OutboxItem:
         last_error=row.last_error,
         dead_at=row.dead_at,
         endpoint=row.endpoint,
+        sent_at=row.sent_at,
     )
 
 
@@ -51,7 +53,8 @@ class TortoiseOutboxRepository:
 
     async def claim(self, now: datetime, lease_until: datetime, limit: int, claimant: str) -> list[OutboxItem]:
         rows = (
-            await OutboxRow.filter(dead_at=None, next_attempt_at__lte=now)
+            # the partial index outbox_due_idx (0013) holds exactly these rows, in this order
+            await OutboxRow.filter(dead_at=None, sent_at=None, next_attempt_at__lte=now)
             .order_by("next_attempt_at")
             .limit(limit)
             .select_for_update(skip_locked=True)  # rows another process is claiming are skipped, not waited for
@@ -70,8 +73,8 @@ class TortoiseOutboxRepository:
             row.next_attempt_at = lease_until
         return [_item(row) for row in rows]
 
-    async def delivered(self, item_id: UUID) -> None:
-        await OutboxRow.filter(id=item_id).using_db(self._db).delete()
+    async def delivered(self, item_id: UUID, now: datetime) -> None:
+        await OutboxRow.filter(id=item_id).using_db(self._db).update(sent_at=now, sealed_mail=b"", claimant=None)
 
     async def postpone(self, item_id: UUID, claimant: str, next_attempt_at: datetime, error: str) -> None:
         await (
@@ -100,7 +103,8 @@ class TortoiseOutboxRepository:
         )
 
     async def backlog(self) -> OutboxBacklog:
-        queued = await OutboxRow.filter(dead_at=None).using_db(self._db).count()
-        oldest = await OutboxRow.filter(dead_at=None).order_by("created_at").using_db(self._db).first()
+        waiting = OutboxRow.filter(dead_at=None, sent_at=None)
+        queued = await waiting.using_db(self._db).count()
+        oldest = await waiting.order_by("created_at").using_db(self._db).first()
         dead = await OutboxRow.filter(dead_at__not_isnull=True).using_db(self._db).count()
         return OutboxBacklog(queued=queued, oldest_queued_at=oldest.created_at if oldest else None, dead=dead)

@@ -13,7 +13,9 @@ from tortoise.transactions import in_transaction
 
 from persistence.models import (
     AuditEventRow,
+    KnownDeviceRow,
     OtpChallengeRow,
+    OutboxRow,
     PasskeyChallengeRow,
     PasskeyRow,
     ProviderLinkTokenRow,
@@ -165,3 +167,16 @@ class TortoiseRetentionStore:
 
     async def purge_audit_events(self, occurred_before: datetime, limit: int) -> int:
         return await _delete_batch(AuditEventRow, Q(occurred_at__lt=occurred_before), limit)
+
+    async def purge_sent_outbox_items(self, sent_before: datetime, limit: int) -> int:
+        return await _delete_batch(OutboxRow, Q(sent_at__lt=sent_before), limit)
+
+    async def purge_dead_outbox_items(self, dead_before: datetime, limit: int) -> int:
+        # judged again in the DELETE: an item `outbox retry` revived meanwhile (dead_at NULL) stays
+        return await _delete_batch(OutboxRow, Q(dead_at__lt=dead_before), limit)
+
+    async def purge_unseen_devices(self, seen_before: datetime, limit: int) -> int:
+        # Only of accounts seen since on some device: a dormant account keeps its devices, or its
+        # next sign-in would find none and count as its first (no new-device notice).
+        active = KnownDeviceRow.filter(last_seen_at__gte=seen_before).values("user_id")
+        return await _delete_batch(KnownDeviceRow, Q(last_seen_at__lt=seen_before, user_id__in=Subquery(active)), limit)

@@ -14,7 +14,13 @@ from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
 from resolvers.permissions import SIGNED_IN_AS_REQUIRED
 from resolvers.sensitivity import SENSITIVE, password_again
-from resolvers.types import PasskeyNotFound, RateLimited, ReauthenticationRequired, WrongPassword
+from resolvers.types import (
+    LastSignInMethod,
+    PasskeyNotFound,
+    RateLimited,
+    ReauthenticationRequired,
+    WrongPassword,
+)
 
 
 def credential_id_of(passkey_id: strawberry.ID) -> bytes:
@@ -41,7 +47,7 @@ class PasskeyRemoved:
 
 
 RemovePasskeyResult = Annotated[
-    PasskeyRemoved | PasskeyNotFound | WrongPassword | ReauthenticationRequired | RateLimited,
+    PasskeyRemoved | PasskeyNotFound | LastSignInMethod | WrongPassword | ReauthenticationRequired | RateLimited,
     strawberry.union("RemovePasskeyResult"),
 ]
 

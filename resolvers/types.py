@@ -436,10 +436,12 @@ class ProviderNotLinked(Error):
 
 
 @strawberry.type(
-    description="It is the account's only way in (no password, no passkey, no other provider): set a password first."
+    description="It is the account's only way in (no password, no other passkey or provider): set a password first."
 )
 class LastSignInMethod(Error):
-    message: str = "This is the only way to sign in to the account: set a password or add a passkey first."
+    message: str = (
+        "This is the only way left to sign in to the account: set a password, add a passkey or link a provider first."
+    )
     code: str = "LAST_SIGN_IN_METHOD"
 
 

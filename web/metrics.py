@@ -225,15 +225,19 @@ class _OutboxCollector:
     def collect(self) -> Iterator[Metric]:
         backlog = self._backlog()
         queued = GaugeMetricFamily(
-            "gateway_outbox_queued", "Mails waiting in the outbox (all processes), dead ones not"
+            "gateway_outbox_queued",
+            "Mails and webhook events waiting in the outbox (all processes), dead and delivered ones not",
         )
         queued.add_metric([], backlog.queued)
         yield queued
-        dead = GaugeMetricFamily("gateway_outbox_dead_items", "Dead mails in the outbox, waiting for outbox retry")
+        dead = GaugeMetricFamily(
+            "gateway_outbox_dead_items", "Dead mails and webhook events in the outbox, waiting for outbox retry"
+        )
         dead.add_metric([], backlog.dead)
         yield dead
         age = GaugeMetricFamily(
-            "gateway_outbox_oldest_queued_age_seconds", "Age of the oldest mail waiting in the outbox (0: none)"
+            "gateway_outbox_oldest_queued_age_seconds",
+            "Age of the oldest mail or webhook event waiting in the outbox (0: none)",
         )
         oldest = backlog.oldest_queued_at
         age.add_metric([], max(0.0, (datetime.now(UTC) - oldest).total_seconds()) if oldest else 0.0)

@@ -84,7 +84,11 @@ class AccountService:
             await self._outbox.queue(
                 uow,
                 messages.password_changed(
-                    current.email, self._policy.product_name, locale=self._policy.mail_locale(current.locale)
+                    current.email,
+                    self._policy.product_name,
+                    at=now,
+                    client=client,
+                    locale=self._policy.mail_locale(current.locale),
                 ),
             )
             await uow.commit()

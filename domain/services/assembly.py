@@ -142,7 +142,9 @@ def wire_services(
             uow, otp_sender, checker, sessions, second_factors, clock, policy, throttle, audit
         ),
         account=AccountService(uow, passwords, password_check, outbox, clock, policy, audit),
-        email_change=EmailChangeService(uow, password_check, otp_sender, checker, outbox, policy, throttle, audit),
+        email_change=EmailChangeService(
+            uow, password_check, otp_sender, checker, outbox, clock, policy, throttle, audit
+        ),
         second_factors=second_factors,
         passkeys=passkeys,
         provider_sign_in=ProviderSignInService(

@@ -45,10 +45,12 @@ class AuditTrail:
         *,
         session_id: UUID | None = None,
         forgotten_user_id: UUID | None = None,
+        announce: bool = True,
     ) -> None:
         """Write the event in ``uow``. ``session_id``: the session it tells of, for webhooks only
         (the audit log has no column for it); ``forgotten_user_id``: the account a deletion
-        announces to webhooks, which the audit log must not keep."""
+        announces to webhooks, which the audit log must not keep; ``announce=False``: audited
+        only, for an act that changed nothing a webhook receiver knows of."""
         event = AuditEvent(
             type=event_type,
             occurred_at=self._clock.now(),
@@ -58,7 +60,7 @@ class AuditTrail:
             detail=detail,
         )
         await uow.audit.add(event)
-        if self._webhooks is not None:
+        if self._webhooks is not None and announce:
             await self._webhooks.announce(uow, event, user_id or forgotten_user_id, session_id)
         if self._observer is not None:
             self._observer.observe(event)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from domain.entities import Client, Principal, User
     from domain.policy import AuthPolicy
-    from domain.ports import Outbox, UnitOfWork
+    from domain.ports import Clock, Outbox, UnitOfWork
     from domain.services.audit import AuditTrail
     from domain.services.otp_checker import OtpChecker
     from domain.services.otp_sender import OtpSender
@@ -42,6 +42,7 @@ class EmailChangeService:
         otp_sender: OtpSender,
         checker: OtpChecker,
         outbox: Outbox,
+        clock: Clock,
         policy: AuthPolicy,
         throttle: Throttle,
         audit: AuditTrail,
@@ -51,6 +52,7 @@ class EmailChangeService:
         self._otp_sender = otp_sender
         self._checker = checker
         self._outbox = outbox
+        self._clock = clock
         self._policy = policy
         self._throttle = throttle
         self._audit = audit
@@ -144,9 +146,19 @@ class EmailChangeService:
                 except EmailAlreadyTaken:
                     raise InvalidInput.one("new_email", _TAKEN) from None
                 await self._audit.record(uow, AuditEventType.EMAIL_CHANGED, client, user.id)
-                locale = self._policy.mail_locale(user.locale)
-                notice = messages.email_changed(old_email, self._policy.product_name, user.email, locale=locale)
-                await self._outbox.queue(uow, notice)
+                locale, now, product = (
+                    self._policy.mail_locale(user.locale),
+                    self._clock.now(),
+                    self._policy.product_name,
+                )
+                # both addresses hear of it: the one left, and the one the account signs in with now
+                await self._outbox.queue(
+                    uow, messages.email_changed(old_email, product, user.email, at=now, client=client, locale=locale)
+                )
+                await self._outbox.queue(
+                    uow,
+                    messages.email_changed_here(user.email, product, old_email, at=now, client=client, locale=locale),
+                )
                 await uow.commit()
         except (InvalidOtp, OtpExpired, TooManyAttempts) as failure:
             await self._audit.record_alone(AuditEventType.EMAIL_CHANGE_FAILED, client, account, type(failure).__name__)

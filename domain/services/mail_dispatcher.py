@@ -166,7 +166,7 @@ class MailDispatcher:
             await self._failed(item, type(exc).__name__)
         else:
             async with self._uow() as uow:
-                await uow.outbox.delivered(item.id)
+                await uow.outbox.delivered(item.id, self._clock.now())
                 await uow.commit()
             logger.info("outbox: item %s (%s) delivered on attempt %d", item.id, item.kind.value, item.attempts)
             if self._observer is not None:

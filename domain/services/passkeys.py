@@ -22,8 +22,9 @@ from domain.entities import (
     Passkey,
     PasskeyChallenge,
 )
-from domain.errors import InvalidInput, InvalidPasskey, PasskeyNotFound
+from domain.errors import InvalidAccessToken, InvalidInput, InvalidPasskey, PasskeyNotFound
 from domain.services.throttle import LOGIN_PER_IP
+from domain.services.ways_in import keep_a_way_in
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -146,7 +147,7 @@ class PasskeyService:
             await self._sessions.proved(uow, principal.session_id, (AuthMethod.PASSWORD, kind, AuthMethod.MULTI_FACTOR))
             codes = await self._recovery_codes.first(uow, user.id)
             await self._audit.record(uow, AuditEventType.PASSKEY_ADDED, client, user.id)
-            await self._notify(uow, user, MailKind.PASSKEY_ADDED)
+            await self._notify(uow, user, MailKind.PASSKEY_ADDED, client)
             await uow.commit()
         return passkey, codes
 
@@ -174,18 +175,38 @@ class PasskeyService:
 
         Raises:
             PasskeyNotFound: the account has no passkey of this id.
+            LastSignInMethod: it is the account's only way in (no password, no other passkey, no
+                provider identity); checked before the proof is asked for, and again after.
             InvalidCredentials, ReauthenticationRequired, RateLimited: see ``PasswordCheck.confirm``.
         """
-        await self._password_check.confirm(principal, password, client)
-        user = principal.user
         async with self._uow() as uow:
+            await self._check_removable(uow, await self._locked(uow, principal.user.id), credential_id)
+        await self._password_check.confirm(principal, password, client)
+        async with self._uow() as uow:
+            # Locked: two removals at once must not each leave the other as the last way in.
+            user = await self._locked(uow, principal.user.id)
+            await self._check_removable(uow, user, credential_id)
             if not await uow.factors.delete_passkey(user.id, credential_id):
                 raise PasskeyNotFound
             if not await uow.factors.list_passkeys(user.id) and not await uow.factors.has_confirmed_totp(user.id):
                 await uow.factors.replace_recovery_codes(user.id, [])  # they stood in for the last factor
             await self._audit.record(uow, AuditEventType.PASSKEY_REMOVED, client, user.id)
-            await self._notify(uow, user, MailKind.PASSKEY_REMOVED)
+            await self._notify(uow, user, MailKind.PASSKEY_REMOVED, client)
             await uow.commit()
+
+    @staticmethod
+    async def _check_removable(uow: UnitOfWork, user: User, credential_id: bytes) -> None:
+        passkey = await uow.factors.get_passkey_for_update(credential_id)
+        if passkey is None or passkey.user_id != user.id:
+            raise PasskeyNotFound
+        await keep_a_way_in(uow, user, without_passkey=credential_id)
+
+    @staticmethod
+    async def _locked(uow: UnitOfWork, user_id: UUID) -> User:
+        user = await uow.users.get_for_update(user_id)
+        if user is None:  # deleted since the request was let in
+            raise InvalidAccessToken
+        return user
 
     # ---- signing in with a passkey alone
 
@@ -307,11 +328,16 @@ class PasskeyService:
         await uow.factors.save_passkey(current)
         return AuthMethod.SOFTWARE_KEY if current.synced else AuthMethod.HARDWARE_KEY
 
-    async def _notify(self, uow: UnitOfWork, user: User, kind: MailKind) -> None:
+    async def _notify(self, uow: UnitOfWork, user: User, kind: MailKind, client: Client) -> None:
         await self._outbox.queue(
             uow,
             messages.passkey_notice(
-                user.email, kind, self._policy.product_name, locale=self._policy.mail_locale(user.locale)
+                user.email,
+                kind,
+                self._policy.product_name,
+                at=self._clock.now(),
+                client=client,
+                locale=self._policy.mail_locale(user.locale),
             ),
         )
 

@@ -132,7 +132,12 @@ class PasswordResetService:
                 await self._outbox.queue(
                     uow,
                     messages.password_changed(
-                        user.email, self._policy.product_name, locale=self._policy.mail_locale(user.locale)
+                        user.email,
+                        self._policy.product_name,
+                        at=now,
+                        client=client,
+                        reset=True,
+                        locale=self._policy.mail_locale(user.locale),
                     ),
                 )
                 await uow.commit()

@@ -5,7 +5,7 @@ Linking never trusts the provider's word for the account: ``finishProviderSignIn
 the identity and to the account that has its address), and only a session of that account,
 with a recent proof of its owner (``PasswordCheck``: the password, or a sign-in or
 ``reauthenticate`` within the window, with the second factor when the account has one),
-redeems it. Unlinking never removes the last way in.
+redeems it. Unlinking never removes the last way in (``domain.services.ways_in``).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from domain.errors import (
     EmailAlreadyTaken,
     InvalidAccessToken,
     InvalidLinkToken,
-    LastSignInMethod,
     ProviderAlreadyLinked,
     ProviderNotLinked,
 )
 from domain.services.provider_sign_in import SECRET_MAX_LENGTH, display_name, secret_hash
+from domain.services.ways_in import keep_a_way_in
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -100,7 +100,7 @@ class ProviderLinkService:
             except EmailAlreadyTaken:  # a concurrent sign-in or link took the identity first
                 raise ProviderAlreadyLinked from None
             await self._audit.record(uow, AuditEventType.PROVIDER_LINKED, client, user_id, pending.provider)
-            await self._notify(uow, user, MailKind.PROVIDER_LINKED, pending.provider)
+            await self._notify(uow, user, MailKind.PROVIDER_LINKED, pending.provider, client)
             await uow.commit()
         return identity
 
@@ -125,17 +125,14 @@ class ProviderLinkService:
             await self._check_removable(uow, user, provider)
             await uow.providers.delete_identity(user_id, provider)
             await self._audit.record(uow, AuditEventType.PROVIDER_UNLINKED, client, user_id, provider)
-            await self._notify(uow, user, MailKind.PROVIDER_UNLINKED, provider)
+            await self._notify(uow, user, MailKind.PROVIDER_UNLINKED, provider, client)
             await uow.commit()
 
     async def _check_removable(self, uow: UnitOfWork, user: User, provider: str) -> None:
         identities = await uow.providers.list_identities(user.id)
         if not any(identity.provider == provider for identity in identities):
             raise ProviderNotLinked
-        if user.password_hash or len(identities) > 1:
-            return
-        if not await uow.factors.list_passkeys(user.id):
-            raise LastSignInMethod
+        await keep_a_way_in(uow, user, without_provider=provider)
 
     @staticmethod
     async def _locked(uow: UnitOfWork, user_id: UUID) -> User:
@@ -144,12 +141,16 @@ class ProviderLinkService:
             raise InvalidAccessToken
         return user
 
-    async def _notify(self, uow: UnitOfWork, user: User, kind: MailKind, provider: str) -> None:
+    async def _notify(self, uow: UnitOfWork, user: User, kind: MailKind, provider: str, client: Client) -> None:
         """The owner hears of it: queued with the change, sent once it commits."""
         name = display_name(self._providers, provider)
-        await self._outbox.queue(
-            uow,
-            messages.provider_notice(
-                user.email, kind, self._policy.product_name, name, locale=self._policy.mail_locale(user.locale)
-            ),
+        notice = messages.provider_notice(
+            user.email,
+            kind,
+            self._policy.product_name,
+            name,
+            at=self._clock.now(),
+            client=client,
+            locale=self._policy.mail_locale(user.locale),
         )
+        await self._outbox.queue(uow, notice)

@@ -288,6 +288,8 @@ class ProviderSignInService:
                         MailKind.PROVIDER_LINKED,
                         self._policy.product_name,
                         name,
+                        at=now,
+                        client=client,
                         locale=self._policy.mail_locale(user.locale),
                     )
                     await self._outbox.queue(uow, notice)

@@ -22,7 +22,8 @@ logger = logging.getLogger("gateway.retention")
 
 @dataclass(frozen=True)
 class RetentionReport:
-    """What one run deleted: rows per table (named as in the database), in the order purged."""
+    """What one run deleted: rows per table (named as in the database; the outbox's sent and dead
+    items apart, as ``outbox_sent`` and ``outbox_dead``), in the order purged."""
 
     deleted: dict[str, int]
 
@@ -118,6 +119,11 @@ class RetentionJob:
             purges.append(("audit_events", _nothing))
         else:
             purges.append(("audit_events", lambda limit: store.purge_audit_events(audit_before, limit)))
+        purges += [
+            ("outbox_sent", lambda limit: store.purge_sent_outbox_items(cutoffs.outbox_sent_before, limit)),
+            ("outbox_dead", lambda limit: store.purge_dead_outbox_items(cutoffs.outbox_dead_before, limit)),
+            ("known_devices", lambda limit: store.purge_unseen_devices(cutoffs.devices_seen_before, limit)),
+        ]
         return purges
 
     async def _purge(self, purge: Callable[[int], Awaitable[int]]) -> int:

@@ -171,7 +171,7 @@ class SecondFactorService:
             await self._proved_in_session(uow, principal.session_id)
             codes = await self._recovery_codes.first(uow, user.id)
             await self._audit.record(uow, AuditEventType.SECOND_FACTOR_ENABLED, client, user.id, "totp")
-            await self._notify(uow, user, MailKind.SECOND_FACTOR_ENABLED)
+            await self._notify(uow, user, MailKind.SECOND_FACTOR_ENABLED, client)
             await uow.commit()
         return codes
 
@@ -195,7 +195,7 @@ class SecondFactorService:
             if not await uow.factors.list_passkeys(user.id):  # the codes stand in for the last factor
                 await uow.factors.replace_recovery_codes(user.id, [])
             await self._audit.record(uow, AuditEventType.SECOND_FACTOR_REMOVED, client, user.id, "totp")
-            await self._notify(uow, user, MailKind.SECOND_FACTOR_REMOVED)
+            await self._notify(uow, user, MailKind.SECOND_FACTOR_REMOVED, client)
             await uow.commit()
 
     async def regenerate_recovery_codes(
@@ -214,7 +214,7 @@ class SecondFactorService:
                 raise SecondFactorNotEnabled
             codes = await self._recovery_codes.new(uow, user.id)
             await self._audit.record(uow, AuditEventType.RECOVERY_CODES_REPLACED, client, user.id)
-            await self._notify(uow, user, MailKind.RECOVERY_CODES_REPLACED)
+            await self._notify(uow, user, MailKind.RECOVERY_CODES_REPLACED, client)
             await uow.commit()
         return codes
 
@@ -310,7 +310,8 @@ class SecondFactorService:
     async def reset_by_operator(self, email: str) -> str | None:
         """Remove the second factors of ``email``'s account (authenticator app, recovery codes and
         passkeys), after an identity check done outside the gateway (the operator's
-        ``reset-second-factors``); the owner gets the notice.
+        ``reset-second-factors``); the owner gets the notice. Webhooks hear of each factor removed
+        as they do from the API: ``user.factor_removed`` for the app, and for each passkey.
 
         Returns:
             The account's address, or ``None`` when no account has ``email``.
@@ -319,12 +320,17 @@ class SecondFactorService:
             user = await uow.users.get_by_email(email)
             if user is None:
                 return None
+            had_app = await uow.factors.has_confirmed_totp(user.id)
             await uow.factors.delete_totp(user.id)
             await uow.factors.replace_recovery_codes(user.id, [])
             for passkey in await uow.factors.list_passkeys(user.id):
                 await uow.factors.delete_passkey(user.id, passkey.credential_id)
-            await self._audit.record(uow, AuditEventType.SECOND_FACTOR_REMOVED, UNKNOWN_CLIENT, user.id, "operator")
-            await self._notify(uow, user, MailKind.SECOND_FACTOR_REMOVED)
+                await self._audit.record(uow, AuditEventType.PASSKEY_REMOVED, UNKNOWN_CLIENT, user.id, "operator")
+            # The operator's act is audited even when there was no app; announced only when there was.
+            await self._audit.record(
+                uow, AuditEventType.SECOND_FACTOR_REMOVED, UNKNOWN_CLIENT, user.id, "operator", announce=had_app
+            )
+            await self._notify(uow, user, MailKind.SECOND_FACTOR_REMOVED, None)
             await uow.commit()
         return user.email
 
@@ -429,7 +435,12 @@ class SecondFactorService:
         if method is SecondFactorMethod.RECOVERY_CODE:
             await self._audit.record(uow, AuditEventType.RECOVERY_CODE_USED, client, user.id, str(remaining))
             mail = messages.recovery_code_used(
-                user.email, self._policy.product_name, remaining, locale=self._policy.mail_locale(user.locale)
+                user.email,
+                self._policy.product_name,
+                remaining,
+                at=self._clock.now(),
+                client=client,
+                locale=self._policy.mail_locale(user.locale),
             )
             await self._outbox.queue(uow, mail)
 
@@ -465,11 +476,13 @@ class SecondFactorService:
     def _secret(self, factor: TotpFactor) -> str:
         return self._sealer.open(factor.sealed_secret, factor.user_id.bytes).decode("ascii")
 
-    async def _notify(self, uow: UnitOfWork, user: User, kind: MailKind) -> None:
+    async def _notify(self, uow: UnitOfWork, user: User, kind: MailKind, client: Client | None) -> None:
+        """The owner hears of ``kind``, done from ``client`` (``None``: by an operator's command)."""
         locale = self._policy.mail_locale(user.locale)
-        await self._outbox.queue(
-            uow, messages.second_factor_notice(user.email, kind, self._policy.product_name, locale=locale)
+        notice = messages.second_factor_notice(
+            user.email, kind, self._policy.product_name, at=self._clock.now(), client=client, locale=locale
         )
+        await self._outbox.queue(uow, notice)
 
 
 def _normalised(method: SecondFactorMethod, code: str) -> str:

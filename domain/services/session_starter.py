@@ -86,7 +86,7 @@ class SessionStarter:
             messages.new_device_sign_in(
                 user.email,
                 self._policy.product_name,
-                signed_in_at=now.strftime("%Y-%m-%d %H:%M UTC"),  # the same in every language
+                signed_in_at=messages.when(now),  # the same in every language
                 client_ip=client.ip,
                 device=device_summary(client.user_agent),
                 locale=self._policy.mail_locale(user.locale),  # the owner's language, never the caller's

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from persistence.unit_of_work import TortoiseUnitOfWork
 from tests.support.client import LOGIN, Gateway, GatewayFactory
 from tests.support.clock import AdjustableClock
+from tests.support.mail import ACCEPTED
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tests.support.mail import SmtpSink
 
 METRICS_TOKEN = "metrics-token-0123456789abcdef"
 
@@ -108,6 +118,56 @@ class TestSecurityEvents:
         clock.advance(seconds=11)  # past the grace window
         assert (await gateway.refresh(first["refreshToken"]))["__typename"] == "InvalidRefreshToken"
         assert (await scrape(gateway)).value("gateway_refresh_token_reuse_detections_total") == 1
+
+
+async def scraped_until(gateway: Gateway, wanted: Callable[[Scrape], bool], within: float = 10.0) -> Scrape:
+    """The first scrape that shows ``wanted`` (the outbox gauges follow the dispatcher's looks)."""
+    deadline = time.monotonic() + within
+    while not wanted(metrics := await scrape(gateway)):
+        assert time.monotonic() < deadline, metrics.text
+        await asyncio.sleep(0.05)
+    return metrics
+
+
+class TestTheOutbox:
+    async def test_queued_retried_dead_and_sent_items_and_the_oldest_age(
+        self, gateway_factory: GatewayFactory, refusing_smtp_server: SmtpSink
+    ) -> None:
+        gateway: Gateway = await gateway_factory(
+            outbox_max_attempts=2,
+            outbox_retry_base_seconds=1.0,
+            outbox_retry_max_seconds=1.0,
+            outbox_poll_seconds=0.05,
+        )
+        assert (await gateway.register("metered@example.com"))["__typename"] == "OtpSent"
+
+        def counted(metrics: Scrape, name: str) -> float:
+            return metrics.value(name, kind="verify_email")
+
+        # the first attempt is refused: the mail waits for its second
+        waiting = await scraped_until(
+            gateway,
+            lambda m: counted(m, "gateway_outbox_retried_total") == 1 and m.value("gateway_outbox_queued") == 1,
+        )
+        assert waiting.value("gateway_outbox_oldest_queued_age_seconds") > 0
+        assert waiting.value("gateway_outbox_dead_items") == 0
+
+        # the second, the last, is refused too: dead
+        dead = await scraped_until(gateway, lambda m: m.value("gateway_outbox_dead_items") == 1)
+        assert counted(dead, "gateway_outbox_dead_total") == 1
+        assert (dead.value("gateway_outbox_queued"), dead.value("gateway_outbox_oldest_queued_age_seconds")) == (0, 0)
+        assert counted(dead, "gateway_outbox_sent_total") == 0
+
+        # queued again (outbox retry) and accepted: sent, and nothing left waiting or dead
+        refusing_smtp_server.reply = ACCEPTED
+        async with TortoiseUnitOfWork() as uow:
+            assert await uow.outbox.revive(None, datetime.now(UTC)) == 1
+            await uow.commit()
+        gateway.app.state.services.mail_dispatcher.wake()
+        await scraped_until(gateway, lambda m: counted(m, "gateway_outbox_sent_total") == 1)
+        sent = await scraped_until(gateway, lambda m: m.value("gateway_outbox_dead_items") == 0)
+        assert (sent.value("gateway_outbox_queued"), counted(sent, "gateway_outbox_sent_total")) == (0, 1)
+        assert counted(sent, "gateway_outbox_retried_total") == 1
 
 
 class TestDatabasePool:

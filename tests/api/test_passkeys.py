@@ -3,6 +3,7 @@ that answers as a browser would, and misbehaves where a test asks it to."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -225,6 +226,56 @@ class TestRemovingAPasskey:
         assert (await finish_sign_in(gateway, authenticator.get(await sign_in_options(gateway))))[
             "__typename"
         ] == "InvalidPasskey"
+
+
+class TestTheLastWayIn:
+    """An account a mailed code made has no password: its last passkey stays while no provider is linked."""
+
+    @staticmethod
+    async def passwordless_with_passkeys(gateway: Gateway, count: int) -> tuple[str, list[str]]:
+        """An account made by a sign-in code (no password) with ``count`` passkeys: its token, their ids."""
+        assert (await gateway.request_sign_in_code(ANN))["__typename"] == "OtpSent"
+        signed_in = await gateway.sign_in_with_code(ANN, await gateway.code_to(ANN))
+        assert signed_in["__typename"] == "AuthPayload", signed_in
+        token: str = signed_in["accessToken"]
+        for name in ("Laptop", "Phone", "Tablet", "Key")[:count]:
+            begun = await gateway.signed_in("beginPasskeyRegistration", BEGIN_REGISTRATION, {"input": {}}, token)
+            assert begun["__typename"] == "PasskeyOptions", begun  # the code's sign-in is a recent proof
+            added = await finish_registration(gateway, token, SoftAuthenticator(SPA).create(begun["optionsJson"]), name)
+            assert added["__typename"] == "PasskeyAdded", added
+        return token, [passkey["id"] for passkey in await passkeys_of(gateway, token)]
+
+    @staticmethod
+    async def remove(gateway: Gateway, token: str, passkey_id: str) -> str:
+        removed = await gateway.signed_in("removePasskey", REMOVE, {"input": {"id": passkey_id}}, token)
+        typename: str = removed["__typename"]
+        return typename
+
+    async def test_the_last_passkey_of_an_account_without_a_password_stays(
+        self, gateway_factory: GatewayFactory
+    ) -> None:
+        gateway: Gateway = await gateway_factory(webauthn_origins=[SPA], sign_in_code_creates_accounts=True)
+        token, [first, second] = await self.passwordless_with_passkeys(gateway, 2)
+        assert await self.remove(gateway, token, first) == "PasskeyRemoved"
+        refused = await gateway.signed_in("removePasskey", REMOVE, {"input": {"id": second}}, token)
+        assert refused["__typename"] == "LastSignInMethod", refused
+        assert refused["code"] == "LAST_SIGN_IN_METHOD"
+        assert [passkey["id"] for passkey in await passkeys_of(gateway, token)] == [second]
+        # an unknown id is still just not found
+        assert await self.remove(gateway, token, "AAAA") == "PasskeyNotFound"
+
+    async def test_removals_at_once_leave_one(self, gateway_factory: GatewayFactory) -> None:
+        gateway: Gateway = await gateway_factory(webauthn_origins=[SPA], sign_in_code_creates_accounts=True)
+        token, ids = await self.passwordless_with_passkeys(gateway, 4)
+        answers = await asyncio.gather(*(self.remove(gateway, token, passkey_id) for passkey_id in ids))
+        assert sorted(answers) == ["LastSignInMethod", "PasskeyRemoved", "PasskeyRemoved", "PasskeyRemoved"]
+        assert len(await passkeys_of(gateway, token)) == 1
+
+    async def test_with_a_password_the_last_passkey_goes(self, gateway: Gateway) -> None:
+        token = await with_passkey(gateway, SoftAuthenticator(SPA))
+        [listed] = await passkeys_of(gateway, token)
+        variables = {"input": {"id": listed["id"], "password": PASSWORD}}
+        assert (await gateway.signed_in("removePasskey", REMOVE, variables, token))["__typename"] == "PasskeyRemoved"
 
 
 async def test_without_passkey_origins_passkeys_are_not_offered(gateway_factory: GatewayFactory) -> None:

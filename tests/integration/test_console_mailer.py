@@ -5,6 +5,7 @@ import io
 from domain import messages
 from domain.entities import MailKind
 from mail.console import ConsoleMailer
+from tests.integration.test_mail_templates import AT
 
 
 async def test_prints_the_subject_and_text_for_the_developer() -> None:
@@ -22,7 +23,9 @@ async def test_prints_the_subject_and_text_for_the_developer() -> None:
 
 async def test_leaves_the_html_out() -> None:
     stream = io.StringIO()
-    await ConsoleMailer("Gateway <gw@example.com>", stream).send(messages.password_changed("dev@example.com", "Acme"))
+    await ConsoleMailer("Gateway <gw@example.com>", stream).send(
+        messages.password_changed("dev@example.com", "Acme", at=AT, client=None)
+    )
     printed = stream.getvalue()
     assert "was just changed" in printed
     assert "<html" not in printed

@@ -15,7 +15,7 @@ from domain.entities import MailKind, OutgoingMail
 from mail.catalogs import LOCALES_DIR, SOURCE_LOCALE, catalog_path, shipped_locales
 from mail.render import TEMPLATES_DIR, MailRenderer, lifetime_in_words
 from settings import Settings
-from tests.integration.test_mail_templates import CODE, CODE_KINDS, NEW_EMAIL, complete_mail
+from tests.integration.test_mail_templates import AT, CODE, CODE_KINDS, NEW_EMAIL, complete_mail, notice_variants
 
 PRODUCT = "Zephyr Notes"
 PROVIDER = "Example SSO"
@@ -135,11 +135,22 @@ class TestEveryKindTranslated:
             assert left == [], left
 
 
+@pytest.mark.parametrize("locale", TRANSLATED)
+@pytest.mark.parametrize("variant", list(notice_variants()))
+def test_each_notice_variant_is_translated_too(renderer: MailRenderer, variant: str, locale: str) -> None:
+    english = notice_variants(PRODUCT)[variant]
+    rendered = renderer.render(OutgoingMail(**{**english.__dict__, "locale": locale}))
+    for body in (" ".join(rendered.text.split()), rendered.html):
+        left = [sentence for sentence in english_sentences() if sentence in body]
+        assert left == [], left
+        assert "2026-11-29 23:04 UTC" in body
+
+
 class TestLanguageChoice:
     def test_a_mail_without_a_language_or_with_one_no_longer_shipped_uses_the_default(self) -> None:
         german = MailRenderer(default_locale="de")
         for locale in (None, "tlh"):
-            mail = messages.password_changed("ann@example.com", PRODUCT, locale=locale)
+            mail = messages.password_changed("ann@example.com", PRODUCT, at=AT, client=None, locale=locale)
             assert german.render(mail).text.startswith("Hallo,")
 
     def test_a_default_that_does_not_ship_is_refused(self) -> None:
@@ -154,8 +165,12 @@ class TestLanguageChoice:
         assert lifetime_in_words(seconds, locale) == words
 
     def test_the_plural_follows_the_language(self, renderer: MailRenderer) -> None:
-        one = renderer.render(messages.recovery_code_used("ann@example.com", PRODUCT, 1, locale="fr"))
-        five = renderer.render(messages.recovery_code_used("ann@example.com", PRODUCT, 5, locale="fr"))
+        one = renderer.render(
+            messages.recovery_code_used("ann@example.com", PRODUCT, 1, at=AT, client=None, locale="fr")
+        )
+        five = renderer.render(
+            messages.recovery_code_used("ann@example.com", PRODUCT, 5, at=AT, client=None, locale="fr")
+        )
         assert "Il vous reste 1 code de récupération." in " ".join(one.text.split())
         assert "Il vous reste 5 codes de récupération." in " ".join(five.text.split())
 

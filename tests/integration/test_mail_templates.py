@@ -3,19 +3,37 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from jinja2 import DictLoader, TemplateNotFound, UndefinedError
 
 from domain import messages
-from domain.entities import MailKind, OutgoingMail
+from domain.entities import Client, MailKind, OutgoingMail
 from mail.render import MailRenderer, RenderedMail
 
 CODE = "424242"
 PRODUCT = "Acme"
 TO = "ann@example.com"
 NEW_EMAIL = "ann.new@example.org"
+OLD_EMAIL = "ann.old@example.net"
+AT = datetime(2026, 11, 29, 23, 4, tzinfo=UTC)
+FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
+CLIENT = Client(ip="198.51.100.7", user_agent=FIREFOX)
 CODE_KINDS = [MailKind.VERIFY_EMAIL, MailKind.RESET_PASSWORD, MailKind.CHANGE_EMAIL, MailKind.SIGN_IN_CODE]
+# every notice of a change to the account's security (the new-device notice says when and where its own way)
+NOTICE_KINDS = [
+    MailKind.PASSWORD_CHANGED,
+    MailKind.EMAIL_CHANGED,
+    MailKind.RECOVERY_CODE_USED,
+    MailKind.RECOVERY_CODES_REPLACED,
+    MailKind.SECOND_FACTOR_ENABLED,
+    MailKind.SECOND_FACTOR_REMOVED,
+    MailKind.PASSKEY_ADDED,
+    MailKind.PASSKEY_REMOVED,
+    MailKind.PROVIDER_LINKED,
+    MailKind.PROVIDER_UNLINKED,
+]
 
 
 @pytest.fixture(scope="module")
@@ -28,25 +46,38 @@ def complete_mail(kind: MailKind, product: str = PRODUCT, lifetime_seconds: int 
     if kind in CODE_KINDS:
         return messages.code(TO, kind, product, CODE, lifetime_seconds)
     if kind is MailKind.EMAIL_CHANGED:
-        return messages.email_changed(TO, product, NEW_EMAIL)
+        return messages.email_changed(TO, product, NEW_EMAIL, at=AT, client=CLIENT)
     if kind is MailKind.ALREADY_REGISTERED:
         return messages.already_registered(TO, product)
     if kind is MailKind.ADDRESS_IN_USE:
         return messages.address_in_use(TO, product)
     if kind in messages.SECOND_FACTOR_NOTICES:
-        return messages.second_factor_notice(TO, kind, product)
+        return messages.second_factor_notice(TO, kind, product, at=AT, client=CLIENT)
     if kind in (MailKind.PASSKEY_ADDED, MailKind.PASSKEY_REMOVED):
-        return messages.passkey_notice(TO, kind, product)
+        return messages.passkey_notice(TO, kind, product, at=AT, client=CLIENT)
     if kind is MailKind.RECOVERY_CODE_USED:
-        return messages.recovery_code_used(TO, product, 2)
+        return messages.recovery_code_used(TO, product, 2, at=AT, client=CLIENT)
     if kind in (MailKind.PROVIDER_LINKED, MailKind.PROVIDER_UNLINKED):
-        return messages.provider_notice(TO, kind, product, "Example SSO")
+        return messages.provider_notice(TO, kind, product, "Example SSO", at=AT, client=CLIENT)
     if kind is MailKind.NEW_DEVICE_SIGN_IN:
         return messages.new_device_sign_in(
             TO, product, "Sunday 29 November 2026, 23:04 UTC", "198.51.100.7", "Firefox on Windows"
         )
     assert kind is MailKind.PASSWORD_CHANGED
-    return messages.password_changed(TO, product)
+    return messages.password_changed(TO, product, at=AT, client=CLIENT)
+
+
+def notice_variants(product: str = PRODUCT) -> dict[str, OutgoingMail]:
+    """The notices that say something else in another case: a reset, an operator's command, the new address."""
+    return {
+        "password reset": messages.password_changed(TO, product, at=AT, client=CLIENT, reset=True),
+        "factors removed by an operator": messages.second_factor_notice(
+            TO, MailKind.SECOND_FACTOR_REMOVED, product, at=AT, client=None
+        ),
+        "e-mail changed, to the new address": messages.email_changed_here(
+            NEW_EMAIL, product, OLD_EMAIL, at=AT, client=CLIENT
+        ),
+    }
 
 
 def flat(body: str) -> str:
@@ -172,6 +203,43 @@ class TestNotices:
         with pytest.raises(UndefinedError, match="'new_email' is undefined"):
             renderer.render(OutgoingMail(to=TO, kind=MailKind.EMAIL_CHANGED, product=PRODUCT))
 
+    @pytest.mark.parametrize("kind", NOTICE_KINDS)
+    def test_every_security_notice_says_when_from_where_and_what_if_not_you(
+        self, renderer: MailRenderer, kind: MailKind
+    ) -> None:
+        mail = renderer.render(complete_mail(kind))
+        for body in (flat(mail.text), flat(mail.html)):
+            assert "2026-11-29 23:04 UTC" in body
+            assert "Firefox on Windows, from the address 198.51.100.7" in body
+            assert "If it was not you" in body
+
+    def test_a_reset_says_so_and_that_the_mailbox_may_be_read(self, renderer: MailRenderer) -> None:
+        mail = renderer.render(notice_variants()["password reset"])
+        for body in (flat(mail.text), flat(mail.html)):
+            assert "was just reset with a code sent to this address" in body
+            assert "someone can read your mail" in body
+            assert "was just changed" not in body
+
+    def test_an_operators_removal_says_who_not_where(self, renderer: MailRenderer) -> None:
+        mail = renderer.render(notice_variants()["factors removed by an operator"])
+        for body in (flat(mail.text), flat(mail.html)):
+            assert "2026-11-29 23:04 UTC" in body
+            assert "How: by Acme support, with an operator's command (not from a browser)" in body
+            assert "from the address" not in body
+            assert "If you did not ask for it, someone may have posed as you" in body
+
+    def test_the_new_address_hears_which_one_it_replaces(self, renderer: MailRenderer) -> None:
+        mail = renderer.render(notice_variants()["e-mail changed, to the new address"])
+        for body in (flat(mail.text), flat(mail.html)):
+            assert "now signs in with this address, instead of:" in body
+            assert OLD_EMAIL in body
+            assert "someone who can read this mailbox confirmed the change" in body
+
+    def test_a_notice_queued_before_it_said_when_still_renders(self, renderer: MailRenderer) -> None:
+        mail = renderer.render(OutgoingMail(to=TO, kind=MailKind.PASSKEY_ADDED, product=PRODUCT))
+        assert "When:" not in mail.text
+        assert "If it was not you" in mail.text
+
     def test_notices_carry_no_code(self, renderer: MailRenderer) -> None:
         for kind in (MailKind.ALREADY_REGISTERED, MailKind.PASSWORD_CHANGED, MailKind.EMAIL_CHANGED):
             mail = renderer.render(complete_mail(kind))
@@ -193,7 +261,7 @@ class TestEscaping:
         assert rendered.subject == "Your Acme <b> verification code"
 
     def test_html_escapes_the_new_address(self, renderer: MailRenderer) -> None:
-        mail = renderer.render(messages.email_changed(TO, PRODUCT, "o'hara&co@example.com"))
+        mail = renderer.render(messages.email_changed(TO, PRODUCT, "o'hara&co@example.com", at=AT, client=CLIENT))
         assert "o&#39;hara&amp;co@example.com" in mail.html
         assert "o'hara&co@example.com" in mail.text
 

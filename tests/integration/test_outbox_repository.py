@@ -83,6 +83,25 @@ class TestOutbox:
             await uow.commit()
             assert await uow.outbox.list_dead() == []
 
+    async def test_a_delivered_item_stays_emptied_and_is_neither_claimed_nor_counted(
+        self, database: TortoiseContext
+    ) -> None:
+        await queue(2)
+        delivered, waiting = await claim(NOW)
+        async with TortoiseUnitOfWork() as uow:
+            await uow.outbox.delivered(delivered.id, NOW + timedelta(seconds=1))
+            await uow.commit()
+        _, rows = await database.db().execute_query(
+            'SELECT id, sealed_mail, sent_at FROM "outbox" WHERE sent_at IS NOT NULL'
+        )
+        [row] = [dict(row) for row in rows]
+        assert (str(row["id"]), bytes(row["sealed_mail"])) == (str(delivered.id), b"")  # the sealed mail is gone
+        async with TortoiseUnitOfWork() as uow:
+            backlog = await uow.outbox.backlog()
+        assert (backlog.queued, backlog.dead) == (1, 0)
+        [again] = await claim(NOW + LEASE)
+        assert again.id == waiting.id
+
     async def test_dead_items_are_listed_and_queued_again(self) -> None:
         await queue(2)
         first, second = await claim(NOW)

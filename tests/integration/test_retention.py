@@ -13,7 +13,7 @@ from tortoise.transactions import in_transaction
 from domain.policy import AuthPolicy
 from domain.retention import RetentionPolicy
 from domain.services.retention import RetentionJob, RetentionReport
-from persistence.models import AuditEventRow, ThrottleRow, UserRow
+from persistence.models import AuditEventRow, KnownDeviceRow, ThrottleRow, UserRow
 from persistence.retention import RETENTION_LOCK_KEY, TortoiseRetentionStore
 from tests.support.aged_rows import DELETED, AgedRows, keys_in
 from tests.support.databases import admin_connect
@@ -82,7 +82,7 @@ class TestWhatGoesAndWhatStays:
         await far_later.run()
         verified = {key for key in rows.kept["users"] if "verified account" in rows.names[key]}
         assert verified <= await keys_in("users")
-        assert await UserRow.filter(email_verified=True).count() == 1
+        assert await UserRow.filter(email_verified=True).count() == 2
         # ... nor the account's own factors; and a locked account's counter outlives everything
         assert await keys_in("totp_factors") == rows.kept["totp_factors"]
         assert await keys_in("recovery_codes") == rows.kept["recovery_codes"]
@@ -96,6 +96,35 @@ class TestWhatGoesAndWhatStays:
         assert report is not None
         assert report.deleted["audit_events"] == 0
         assert await keys_in("audit_events") == before
+
+    async def test_a_dormant_accounts_old_devices_go_once_it_signs_in_again(self) -> None:
+        rows = await seeded()
+        [eve] = [key for key in rows.kept["users"] if "not signed in for a year" in rows.names[key]]
+        [old] = [key for key in rows.kept["known_devices"] if "unseen for 300 days" in rows.names[key]]
+        await a_job().run()
+        assert old in await keys_in("known_devices")
+        await KnownDeviceRow.create(user_id=eve, device_hash="f" * 64, last_seen_at=NOW)
+        report = await a_job().run()
+        assert report is not None
+        assert report.deleted["known_devices"] == 1
+        assert old not in await keys_in("known_devices")
+
+    async def test_longer_outbox_and_device_periods_keep_more(self) -> None:
+        await seeded()
+        before = {table: await keys_in(table) for table in ("outbox", "known_devices")}
+        longer = RetentionPolicy(
+            outbox_sent_lifetime=timedelta(days=9),
+            outbox_dead_lifetime=timedelta(days=32),
+            known_device_lifetime=timedelta(days=200),
+        )
+        report = await a_job(longer).run()
+        assert report is not None
+        assert (report.deleted["outbox_sent"], report.deleted["outbox_dead"], report.deleted["known_devices"]) == (
+            0,
+            0,
+            0,
+        )
+        assert {table: await keys_in(table) for table in before} == before
 
     async def test_a_longer_grace_keeps_ended_sessions_longer(self) -> None:
         rows = await seeded()

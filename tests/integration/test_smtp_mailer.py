@@ -11,6 +11,7 @@ from domain import messages
 from domain.entities import MailKind, OutgoingMail
 from domain.errors import DeliveryFailed
 from mail.smtp import SmtpConfig, SmtpMailer
+from tests.integration.test_mail_templates import AT
 from tests.support.mail import SmtpSink
 
 CODE = "424242"
@@ -49,8 +50,8 @@ class TestSmtpMailer:
         "mail",
         [
             messages.already_registered("someone@example.com", "Acme"),
-            messages.password_changed("someone@example.com", "Acme"),
-            messages.email_changed("someone@example.com", "Acme", "other@example.com"),
+            messages.password_changed("someone@example.com", "Acme", at=AT, client=None),
+            messages.email_changed("someone@example.com", "Acme", "other@example.com", at=AT, client=None),
         ],
         ids=lambda mail: str(mail.kind),
     )

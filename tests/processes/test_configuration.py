@@ -68,6 +68,9 @@ def _start(tmp_path: Path, **env: str) -> Finished:
         ({"RETENTION_INTERVAL_SECONDS": "-1"}, "RETENTION_INTERVAL_SECONDS"),
         ({"RETENTION_AUDIT_DAYS": "a year"}, "RETENTION_AUDIT_DAYS"),
         ({"RETENTION_BATCH_SIZE": "0"}, "RETENTION_BATCH_SIZE"),
+        ({"RETENTION_OUTBOX_DEAD_DAYS": "0"}, "RETENTION_OUTBOX_DEAD_DAYS"),
+        ({"RETENTION_OUTBOX_SENT_DAYS": "a week"}, "RETENTION_OUTBOX_SENT_DAYS"),
+        ({"RETENTION_KNOWN_DEVICE_DAYS": "0"}, "RETENTION_KNOWN_DEVICE_DAYS"),
         ({"WEBHOOK_ENDPOINTS": _webhooks(secret="whsec_c2hvcnQ=")}, "WEBHOOK_ENDPOINTS_CRM_SECRET"),
         ({"WEBHOOK_ENDPOINTS": _webhooks(secret="not-a-whsec-secret-at-all-0123456789")}, "webhook secret"),
         ({"WEBHOOK_ENDPOINTS": _webhooks(events=["user.exploded"])}, "WEBHOOK_ENDPOINTS_CRM_EVENTS"),
@@ -118,6 +121,33 @@ def test_an_apple_provider_without_a_usable_key_stops_without_showing_it(
     assert named in result.stderr
     assert "Traceback" not in result.stderr
     assert "not-the-teams-key" not in result.stderr + result.stdout
+
+PRODUCTION = {"APP_ENV": "production", "EMAIL_BACKEND": "smtp", "JWT_ALGORITHM": "HS256", "JWT_SECRET": "s" * 40}
+
+
+@pytest.mark.parametrize("url", ["http://crm.example.com/hook", "http://10.0.0.7:8080/hook", "HTTP://[fd00::7]/hook"])
+def test_production_refuses_a_webhook_endpoint_over_http(tmp_path: Path, url: str) -> None:
+    result = _start(tmp_path, **PRODUCTION, WEBHOOK_ENDPOINTS=_webhooks(url=url))
+    assert result.status == 2
+    assert "WEBHOOK_ENDPOINTS: endpoint 'crm' must use https when APP_ENV=production" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert GOOD_WEBHOOK_SECRET.removeprefix("whsec_") not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "url"),
+    [
+        (PRODUCTION, "https://crm.example.com/hook"),
+        (PRODUCTION, "http://127.0.0.1:9000/hook"),  # a receiver on this machine: no network crossed
+        (PRODUCTION, "http://localhost:9000/hook"),
+        (PRODUCTION, "http://[::1]:9000/hook"),
+        ({}, "http://crm.example.com/hook"),  # development
+    ],
+)
+def test_https_or_a_receiver_on_this_machine_passes(tmp_path: Path, env: dict[str, str], url: str) -> None:
+    result = _start(tmp_path, **env, WEBHOOK_ENDPOINTS=_webhooks(url=url))
+    assert result.status == 0, result.stderr
+    assert "configuration OK" in result.stdout
 
 
 def test_good_settings_pass_the_check(tmp_path: Path) -> None:

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from persistence.models import (
     AuditEventRow,
+    KnownDeviceRow,
     OtpChallengeRow,
+    OutboxRow,
     PasskeyChallengeRow,
     PasskeyRow,
     ProviderLinkTokenRow,
@@ -44,10 +46,13 @@ TABLES: dict[str, type[Model]] = {
     "totp_factors": TotpFactorRow,
     "recovery_codes": RecoveryCodeRow,
     "passkeys": PasskeyRow,
+    "outbox": OutboxRow,
+    "known_devices": KnownDeviceRow,
 }
 
 # What one run with the default policies (sessions kept 7 days after they end, audit events
-# 365 days, sign-ups 7 days and a day's margin, idle sessions 14 days) deletes of ``AgedRows``.
+# 365 days, sign-ups 7 days and a day's margin, idle sessions 14 days, sent outbox items 7 days,
+# dead ones 30, known devices 180 days unseen) deletes of ``AgedRows``.
 # The children of the stale sign-up are counted with it, under users.
 DELETED = {
     "users": 1,
@@ -61,6 +66,9 @@ DELETED = {
     "provider_link_tokens": 1,
     "throttles": 2,
     "audit_events": 2,
+    "outbox_sent": 1,
+    "outbox_dead": 1,
+    "known_devices": 1,
 }
 
 DAY = timedelta(days=1)
@@ -109,6 +117,11 @@ class AgedRows:
         await self._throttles()
         await self._audit_events(ann, dan)
         await self._factors(ann, dan)
+        await self._outbox()
+        eve = await self._user(
+            "verified account that has not signed in for a year", verified=True, created_at=now - 900 * DAY
+        )
+        await self._devices(ann, eve)
 
     async def _user(self, name: str, *, verified: bool, created_at: datetime, gone: bool = False) -> uuid.UUID:
         user_id = uuid.uuid4()
@@ -366,6 +379,43 @@ class AgedRows:
                 credential_id=credential_id, user_id=user_id, public_key=b"cose", name="Key", created_at=self.now - DAY
             )
             self._expect("passkeys", credential_id, f"{whose} passkey", gone=gone)
+
+    async def _outbox_item(self, name: str, *, gone: bool, **state: Any) -> None:
+        item_id = uuid.uuid4()
+        created_at = state.pop("created_at", self.now - 40 * DAY)
+        await OutboxRow.create(
+            id=item_id,
+            kind="verify_email",
+            sealed_mail=b"sealed",
+            created_at=created_at,
+            next_attempt_at=created_at,
+            **state,
+        )
+        self._expect("outbox", item_id, name, gone=gone)
+
+    async def _outbox(self) -> None:
+        now = self.now
+        await self._outbox_item("mail sent 8 days ago", sent_at=now - 8 * DAY, attempts=1, gone=True)
+        await self._outbox_item("mail sent 6 days ago", sent_at=now - 6 * DAY, attempts=1, gone=False)
+        await self._outbox_item("mail dead for 31 days", dead_at=now - 31 * DAY, attempts=8, gone=True)
+        await self._outbox_item("mail dead for 29 days: still for outbox retry", dead_at=now - 29 * DAY, gone=False)
+        await self._outbox_item("mail queued 400 days ago, still retried", created_at=now - 400 * DAY, gone=False)
+
+    async def _device(self, user_id: uuid.UUID, name: str, *, last_seen_at: datetime, gone: bool) -> None:
+        row = await KnownDeviceRow.create(user_id=user_id, device_hash=uuid.uuid4().hex * 2, last_seen_at=last_seen_at)
+        self._expect("known_devices", row.id, name, gone=gone)
+
+    async def _devices(self, ann: uuid.UUID, eve: uuid.UUID) -> None:
+        now = self.now
+        await self._device(ann, "device seen yesterday", last_seen_at=now - DAY, gone=False)
+        await self._device(ann, "device seen 179 days ago", last_seen_at=now - 179 * DAY, gone=False)
+        await self._device(ann, "device unseen for 181 days", last_seen_at=now - 181 * DAY, gone=True)
+        await self._device(
+            eve,
+            "device of an account unseen for 300 days: kept for its next sign-in",
+            last_seen_at=now - 300 * DAY,
+            gone=False,
+        )
 
     async def problems(self) -> list[str]:
         """What a run left that it should have deleted, and what it deleted that it should have left."""

@@ -424,7 +424,11 @@ class FakeOutboxRepository:
 
     async def claim(self, now: datetime, lease_until: datetime, limit: int, claimant: str) -> list[OutboxItem]:
         due = sorted(
-            (item for item in self._state.outbox.values() if item.dead_at is None and item.next_attempt_at <= now),
+            (
+                item
+                for item in self._state.outbox.values()
+                if item.dead_at is None and item.sent_at is None and item.next_attempt_at <= now
+            ),
             key=lambda item: item.next_attempt_at,
         )[:limit]
         claimed = [replace(item, attempts=item.attempts + 1, next_attempt_at=lease_until) for item in due]
@@ -433,8 +437,9 @@ class FakeOutboxRepository:
             self._state.outbox_claimants[item.id] = claimant
         return [replace(item) for item in claimed]
 
-    async def delivered(self, item_id: UUID) -> None:
-        self._state.outbox.pop(item_id, None)
+    async def delivered(self, item_id: UUID, now: datetime) -> None:
+        if item_id in self._state.outbox:
+            self._state.outbox[item_id] = replace(self._state.outbox[item_id], sent_at=now, sealed_mail=b"")
 
     async def postpone(self, item_id: UUID, claimant: str, next_attempt_at: datetime, error: str) -> None:
         if item_id in self._state.outbox and self._state.outbox_claimants.get(item_id) == claimant:
@@ -457,8 +462,8 @@ class FakeOutboxRepository:
         return len(revived)
 
     async def backlog(self) -> OutboxBacklog:
-        queued = [item for item in self._state.outbox.values() if item.dead_at is None]
-        dead = len(self._state.outbox) - len(queued)
+        queued = [item for item in self._state.outbox.values() if item.dead_at is None and item.sent_at is None]
+        dead = sum(item.dead_at is not None for item in self._state.outbox.values())
         oldest = min((item.created_at for item in queued), default=None)
         return OutboxBacklog(queued=len(queued), oldest_queued_at=oldest, dead=dead)
 

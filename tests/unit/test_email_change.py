@@ -211,7 +211,7 @@ class TestConfirm:
         assert (await principal_of(gateway, signed_in)).user.email == NEW_EMAIL
         await assert_still_signed_in(gateway, signed_in)
 
-    async def test_the_old_address_gets_a_notice_naming_the_new_one(
+    async def test_both_addresses_get_a_notice_naming_the_other(
         self,
         gateway: WiredServices,
         verified_user: VerifiedUser,
@@ -223,7 +223,9 @@ class TestConfirm:
 
         (notice,) = mailer.sent_to(verified_user.email)
         assert (notice.kind, notice.new_email, notice.code) == (MailKind.EMAIL_CHANGED, NEW_EMAIL, None)
-        assert mailer.kinds_sent_to(NEW_EMAIL) == [MailKind.CHANGE_EMAIL]
+        assert mailer.kinds_sent_to(NEW_EMAIL) == [MailKind.CHANGE_EMAIL, MailKind.EMAIL_CHANGED]
+        here = mailer.sent_to(NEW_EMAIL)[-1]
+        assert (here.old_email, here.new_email, here.code) == (verified_user.email, None, None)
 
     async def test_a_reset_code_mailed_to_the_old_address_stops_working(
         self,

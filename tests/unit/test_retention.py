@@ -81,8 +81,17 @@ class FakeRetentionStore:
         return self._take("throttles", (expired_before,), limit)
 
     async def purge_audit_events(self, occurred_before: datetime, limit: int) -> int:
-        self.reached_the_last_table.set()
         return self._take("audit_events", (occurred_before,), limit)
+
+    async def purge_sent_outbox_items(self, sent_before: datetime, limit: int) -> int:
+        return self._take("outbox_sent", (sent_before,), limit)
+
+    async def purge_dead_outbox_items(self, dead_before: datetime, limit: int) -> int:
+        return self._take("outbox_dead", (dead_before,), limit)
+
+    async def purge_unseen_devices(self, seen_before: datetime, limit: int) -> int:
+        self.reached_the_last_table.set()
+        return self._take("known_devices", (seen_before,), limit)
 
     def cutoffs_of(self, table: str) -> set[tuple[datetime, ...]]:
         return {cutoffs for name, cutoffs, _ in self.calls if name == table}
@@ -97,7 +106,14 @@ async def test_what_is_old_is_measured_from_the_clock(clock: FixedClock) -> None
     clock.advance(3 * DAY)
     now = clock.now()
     store = FakeRetentionStore()
-    await a_job(store, clock, RetentionPolicy(ended_session_grace=2 * DAY, audit_lifetime=30 * DAY)).run()
+    policy = RetentionPolicy(
+        ended_session_grace=2 * DAY,
+        audit_lifetime=30 * DAY,
+        outbox_sent_lifetime=3 * DAY,
+        outbox_dead_lifetime=20 * DAY,
+        known_device_lifetime=100 * DAY,
+    )
+    await a_job(store, clock, policy).run()
     assert store.cutoffs_of("users") == {(now - 7 * DAY - AFTER_EXPIRY,)}
     assert store.cutoffs_of("sessions") == {(now - 2 * DAY, now - 14 * DAY - 2 * DAY)}
     assert store.cutoffs_of("refresh_tokens") == store.cutoffs_of("sessions")
@@ -109,6 +125,9 @@ async def test_what_is_old_is_measured_from_the_clock(clock: FixedClock) -> None
     assert store.cutoffs_of("provider_link_tokens") == {(now,)}
     assert store.cutoffs_of("throttles") == {(now,)}
     assert store.cutoffs_of("audit_events") == {(now - 30 * DAY,)}
+    assert store.cutoffs_of("outbox_sent") == {(now - 3 * DAY,)}
+    assert store.cutoffs_of("outbox_dead") == {(now - 20 * DAY,)}
+    assert store.cutoffs_of("known_devices") == {(now - 100 * DAY,)}
 
 
 def a_sign_up(created_at: datetime) -> User:
@@ -147,6 +166,9 @@ async def test_each_table_is_purged_in_batches_until_one_comes_back_short(clock:
         "provider_link_tokens": 0,
         "throttles": 7,
         "audit_events": 2,
+        "outbox_sent": 0,
+        "outbox_dead": 0,
+        "known_devices": 0,
     }
     assert report.total == 12
 
@@ -177,7 +199,7 @@ async def test_a_run_logs_one_line_of_counts(clock: FixedClock, caplog: pytest.L
     assert line.getMessage().startswith(
         "retention: deleted 3 rows (users 1, refresh_tokens 0, sessions 0, otp_challenges 0, sign_in_tickets 0, "
         "passkey_challenges 0, provider_sign_in_states 0, provider_sign_in_codes 0, "
-        "provider_link_tokens 0, throttles 2, audit_events 0) in "
+        "provider_link_tokens 0, throttles 2, audit_events 0, outbox_sent 0, outbox_dead 0, known_devices 0) in "
     )
     fields = line.fields  # type: ignore[attr-defined]  # given as extra={"fields": ...}
     assert fields["retention"] == "done"
