@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING
 
-from domain.entities import EMAIL_CODE_ONLY, UNKNOWN_CLIENT, AuditEventType, AuthMethod, OtpPurpose, User, email_key
+from domain.entities import EMAIL_CODE_ONLY, UNKNOWN_CLIENT, AuditEventType, AuthMethod, OtpPurpose, email_key
 from domain.errors import AuthError, EmailAlreadyTaken, InvalidOtp
 from domain.services.code_tries import code_subject
+from domain.services.new_accounts import add_passwordless_account, admitted_code_request
 from domain.services.refusals import committing_refusals
 from domain.services.throttle import CODE_REQUESTS_PER_IP, VERIFY_PER_ACCOUNT, VERIFY_PER_IP, requester
 from domain.validation import InputCollector, normalise_email
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from uuid import UUID
 
-    from domain.entities import Client, MfaRequired, OtpSent, SignedIn
+    from domain.entities import Client, MfaRequired, OtpSent, SignedIn, User
     from domain.policy import AuthPolicy
     from domain.ports import Clock, UnitOfWork
     from domain.services.audit import AuditTrail
@@ -70,11 +70,7 @@ class CodeSignInService:
             InvalidInput: ``email`` is not an e-mail address.
             RateLimited: too many requests from this client, or mails to this address.
         """
-        await self._throttle.check_client(CODE_REQUESTS_PER_IP, client)
-        errors = InputCollector()
-        email = normalise_email(email, errors)
-        errors.raise_if_any()
-        await self._throttle.check_code_request(email_key(email), client)
+        email = await admitted_code_request(self._throttle, CODE_REQUESTS_PER_IP, email, client)
         try:
             return await self._request(email, client)
         except EmailAlreadyTaken:
@@ -88,19 +84,8 @@ class CodeSignInService:
             user = self._policy.account(found, now)
             creates = self._policy.sign_in_code_creates_accounts
             if user is None and creates:
-                if found is not None:  # a sign-up nobody confirmed in time: gone, as registering again does
-                    await uow.audit.forget_account(found.id)
-                    await uow.users.delete(found.id)
-                user = User(
-                    id=uuid.uuid4(),
-                    email=email,
-                    password_hash=None,
-                    first_name=None,
-                    last_name=None,
-                    email_verified=False,
-                    created_at=now,
-                )
-                await uow.users.add(user)
+                # a sign-up nobody confirmed in time (found) is gone, as registering again does
+                user = await add_passwordless_account(uow, email, now, verified=False, replacing=found)
             if user is None or not (user.email_verified or creates):
                 sent = await self._otp_sender.no_code(uow, email, OtpPurpose.SIGN_IN)
                 await uow.commit()

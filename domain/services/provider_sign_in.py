@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -50,6 +49,7 @@ from domain.errors import (
     ProviderRefused,
     ProviderUnavailable,
 )
+from domain.services.new_accounts import add_passwordless_account
 from domain.services.refusals import Counted, committing_refusals
 from domain.services.throttle import LOGIN_PER_IP
 from domain.validation import InputCollector, normalise_email
@@ -307,21 +307,8 @@ class ProviderSignInService:
         existing = self._policy.account(found, now)
         if existing is not None and existing.email_verified:
             return await self._existing_account(uow, existing, pending, now, client), True
-        if found is not None:
-            # A sign-up nobody confirmed: its password was chosen before the address was proved,
-            # and the provider's proof is not its: it goes, with what identifies its maker.
-            await uow.audit.forget_account(found.id)
-            await uow.users.delete(found.id)
-        user = User(
-            id=uuid.uuid4(),
-            email=email,
-            password_hash=None,
-            first_name=None,
-            last_name=None,
-            email_verified=True,
-            created_at=now,
-        )
-        await uow.users.add(user)
+        # A sign-up nobody confirmed (found) goes: the provider's proof is not its password's.
+        user = await add_passwordless_account(uow, email, now, verified=True, replacing=found)
         await uow.providers.add_identity(
             ProviderIdentity(pending.provider, pending.subject, user.id, email, created_at=now, last_used_at=now)
         )

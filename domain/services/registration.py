@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 from domain import messages
 from domain.entities import UNKNOWN_CLIENT, AuditEventType, OtpSent, User, email_key
 from domain.errors import EmailAlreadyTaken
+from domain.services.new_accounts import discard_unconfirmed
 from domain.services.throttle import CODE_REQUESTS_PER_IP, REGISTER_PER_IP, RESEND_COOLDOWN
 from domain.validation import InputCollector, check_locale, check_name, check_new_password, normalise_email
 
@@ -152,8 +153,7 @@ class RegistrationService:
                 return sent
             if found is not None and user is None:
                 # a sign-up nobody confirmed in time: it starts over, from nothing
-                await uow.audit.forget_account(found.id)
-                await uow.users.delete(found.id)
+                await discard_unconfirmed(uow, found)
             if user is None:
                 user = User(
                     id=uuid.uuid4(),
