@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 from domain.entities import EMAIL_CODE_ONLY, UNKNOWN_CLIENT, AuditEventType, AuthMethod, OtpPurpose, email_key
 from domain.errors import AuthError, EmailAlreadyTaken, InvalidOtp
 from domain.services.code_tries import code_subject
-from domain.services.new_accounts import add_passwordless_account, admitted_code_request
+from domain.services.new_accounts import add_account, admitted_code_request
 from domain.services.refusals import committing_refusals
 from domain.services.throttle import CODE_REQUESTS_PER_IP, VERIFY_PER_ACCOUNT, VERIFY_PER_IP, requester
 from domain.validation import InputCollector, normalise_email
@@ -85,7 +85,7 @@ class CodeSignInService:
             creates = self._policy.sign_in_code_creates_accounts
             if user is None and creates:
                 # a sign-up nobody confirmed in time (found) is gone, as registering again does
-                user = await add_passwordless_account(uow, email, now, verified=False, replacing=found)
+                user = await add_account(uow, email, now, verified=False, replacing=found)
             if user is None or not (user.email_verified or creates):
                 sent = await self._otp_sender.no_code(uow, email, OtpPurpose.SIGN_IN)
                 await uow.commit()

@@ -25,21 +25,31 @@ async def discard_unconfirmed(uow: UnitOfWork, sign_up: User) -> None:
     await uow.users.delete(sign_up.id)
 
 
-async def add_passwordless_account(
-    uow: UnitOfWork, email: str, now: datetime, *, verified: bool, replacing: User | None = None
+async def add_account(
+    uow: UnitOfWork,
+    email: str,
+    now: datetime,
+    *,
+    verified: bool,
+    replacing: User | None = None,
+    password_hash: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    locale: str | None = None,
 ) -> User:
-    """Add an account without a password at ``email`` (a provider's, or a sign-in code's), in
-    place of ``replacing``, the unconfirmed sign-up that had the address (if any)."""
+    """Add an account at ``email`` in place of ``replacing``, the unconfirmed sign-up that had
+    the address (if any); without ``password_hash`` (a provider's, a sign-in code's) it has no password."""
     if replacing is not None:
         await discard_unconfirmed(uow, replacing)
     user = User(
         id=uuid.uuid4(),
         email=email,
-        password_hash=None,
-        first_name=None,
-        last_name=None,
+        password_hash=password_hash,
+        first_name=first_name,
+        last_name=last_name,
         email_verified=verified,
         created_at=now,
+        locale=locale,
     )
     await uow.users.add(user)
     return user

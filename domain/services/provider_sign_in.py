@@ -49,7 +49,7 @@ from domain.errors import (
     ProviderRefused,
     ProviderUnavailable,
 )
-from domain.services.new_accounts import add_passwordless_account
+from domain.services.new_accounts import add_account
 from domain.services.refusals import Counted, committing_refusals
 from domain.services.throttle import LOGIN_PER_IP
 from domain.validation import InputCollector, normalise_email
@@ -308,7 +308,7 @@ class ProviderSignInService:
         if existing is not None and existing.email_verified:
             return await self._existing_account(uow, existing, pending, now, client), True
         # A sign-up nobody confirmed (found) goes: the provider's proof is not its password's.
-        user = await add_passwordless_account(uow, email, now, verified=True, replacing=found)
+        user = await add_account(uow, email, now, verified=True, replacing=found)
         await uow.providers.add_identity(
             ProviderIdentity(pending.provider, pending.subject, user.id, email, created_at=now, last_used_at=now)
         )
