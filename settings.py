@@ -108,6 +108,11 @@ class OidcProviderSetting(BaseModel):
     # link a new identity to the account with its address when the provider asserts it verified,
     # instead of answering LinkRequired: trusts the provider with every such account (docs/providers.md)
     auto_link_verified_email: bool = False
+    # the client ids of native apps (Android, iOS) whose ID tokens signInWithIdToken also takes
+    # as theirs (aud, azp), besides client_id
+    id_token_audiences: list[Annotated[str, Field(min_length=1, max_length=512)]] = Field(
+        default_factory=list, max_length=16
+    )
 
     @field_validator("issuer")
     @classmethod

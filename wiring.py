@@ -158,6 +158,7 @@ def identity_providers(settings: Settings) -> OpenIdProviders | None:
             scopes=tuple(setting.scopes),
             display_name=setting.display_name or provider,
             auto_link_verified_email=setting.auto_link_verified_email,
+            id_token_audiences=tuple(setting.id_token_audiences),
         )
         for provider, setting in settings.oidc_providers.items()
     ]

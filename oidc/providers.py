@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx2
@@ -45,6 +46,8 @@ class ProviderConfig:
     scopes: tuple[str, ...] = ("openid", "email", "profile")
     display_name: str = ""  # the id when empty
     auto_link_verified_email: bool = False
+    # other client ids (a native app's own) that an ID token given to signInWithIdToken may be for
+    id_token_audiences: tuple[str, ...] = ()
 
 
 @dataclass
@@ -98,16 +101,15 @@ class OpenIdProviders:
             id_token = token.get("id_token")
             if not isinstance(id_token, str):
                 raise ProviderRefused("no_id_token")
-            claims = await self._checked_claims(client, config, metadata, id_token)
-        email = claims.get("email")
-        nonce = claims.get("nonce")
-        return ProviderAssertion(
-            provider=provider,
-            subject=claims["sub"],
-            email=email if isinstance(email, str) else None,
-            email_verified=claims.get("email_verified") is True,
-            nonce=nonce if isinstance(nonce, str) else None,
-        )
+            claims = await self._checked_claims(client, config, metadata, id_token, (config.client_id,))
+        return _assertion(provider, claims)
+
+    async def verify_id_token(self, provider: str, id_token: str) -> ProviderAssertion:
+        config = self._configs[provider]
+        async with self._client(config) as client:
+            metadata = await self._discovered(client, config)
+            audiences = (config.client_id, *config.id_token_audiences)
+            return _assertion(provider, await self._checked_claims(client, config, metadata, id_token, audiences))
 
     def _client(self, config: ProviderConfig) -> AsyncOAuth2Client:
         return AsyncOAuth2Client(
@@ -144,8 +146,15 @@ class OpenIdProviders:
             raise ProviderUnavailable from None
 
     async def _checked_claims(
-        self, client: AsyncOAuth2Client, config: ProviderConfig, metadata: dict[str, Any], id_token: str
+        self,
+        client: AsyncOAuth2Client,
+        config: ProviderConfig,
+        metadata: dict[str, Any],
+        id_token: str,
+        audiences: tuple[str, ...],
     ) -> dict[str, Any]:
+        """The claims of ``id_token`` once every check passed; ``audiences`` are the client ids it
+        may be for (``aud``) and by (``azp``): ours, and for a native app's token its own."""
         offered = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
         algorithms = [alg for alg in SIGNING_ALGORITHMS if isinstance(offered, list) and alg in offered]
         if not algorithms:
@@ -167,7 +176,7 @@ class OpenIdProviders:
             now=now,
             leeway=CLOCK_LEEWAY_SECONDS,
             iss={"essential": True, "value": config.issuer},
-            aud={"essential": True, "value": config.client_id},
+            aud={"essential": True, "values": list(audiences)},
             sub={"essential": True},
             exp={"essential": True},
             iat={"essential": True},
@@ -178,10 +187,10 @@ class OpenIdProviders:
             raise ProviderRefused(f"id_token:{failure.claim}") from None
         except JoseError:
             raise ProviderRefused("id_token:claims") from None
-        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
-        # OpenID Connect Core 1.0, 3.1.3.7: azp, when present, is our client id; an ID token for
-        # several audiences must say which of them it was issued to.
-        if claims.get("azp", config.client_id) != config.client_id or (len(audiences) > 1 and "azp" not in claims):
+        named = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+        # OpenID Connect Core 1.0, 3.1.3.7: azp, when present, is our client id (or one of our
+        # native apps'); an ID token for several audiences must say which of them it was issued to.
+        if claims.get("azp", config.client_id) not in audiences or (len(named) > 1 and "azp" not in claims):
             raise ProviderRefused("id_token:azp")
         if not isinstance(claims["iat"], int | float) or claims["iat"] < now - ID_TOKEN_MAX_AGE_SECONDS:
             raise ProviderRefused("id_token:iat")
@@ -189,6 +198,21 @@ class OpenIdProviders:
         if not isinstance(subject, str) or not subject or len(subject) > SUBJECT_MAX_LENGTH:
             raise ProviderRefused("id_token:sub")
         return claims
+
+
+def _assertion(provider: str, claims: dict[str, Any]) -> ProviderAssertion:
+    email, nonce = claims.get("email"), claims.get("nonce")
+    return ProviderAssertion(
+        provider=provider,
+        subject=claims["sub"],
+        email=email if isinstance(email, str) else None,
+        email_verified=claims.get("email_verified") is True,
+        nonce=nonce if isinstance(nonce, str) else None,
+        # the last moment the checks above would pass it: a replay must be refused until then
+        expires_at=datetime.fromtimestamp(
+            min(claims["exp"] + CLOCK_LEEWAY_SECONDS, claims["iat"] + ID_TOKEN_MAX_AGE_SECONDS), UTC
+        ),
+    )
 
 
 async def _get_json(client: AsyncOAuth2Client, url: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from resolvers.error_results import error_result
 from resolvers.sensitivity import SENSITIVE
 from resolvers.types import (
     AuthPayload,
+    EmailConfirmationRequired,
     InvalidProviderCode,
     LinkRequired,
     MfaRequired,
@@ -28,7 +29,13 @@ class FinishProviderSignInInput:
 
 
 FinishProviderSignInResult = Annotated[
-    AuthPayload | MfaRequired | LinkRequired | ProviderEmailNotVerified | InvalidProviderCode | RateLimited,
+    AuthPayload
+    | MfaRequired
+    | LinkRequired
+    | EmailConfirmationRequired
+    | ProviderEmailNotVerified
+    | InvalidProviderCode
+    | RateLimited,
     strawberry.union("FinishProviderSignInResult"),
 ]
 

@@ -19,6 +19,7 @@ from resolvers import (
     change_password,
     complete_sign_in,
     confirm_email_change,
+    confirm_provider_email,
     confirm_totp_enrolment,
     delete_account,
     finish_passkey_registration,
@@ -49,6 +50,7 @@ from resolvers import (
     sessions,
     sign_in_providers,
     sign_in_with_code,
+    sign_in_with_id_token,
     unlink_provider,
     update_profile,
     verify_otp,
@@ -123,6 +125,8 @@ class Mutation:
     finish_passkey_sign_in = finish_passkey_sign_in.field
     begin_provider_sign_in = begin_provider_sign_in.field
     finish_provider_sign_in = finish_provider_sign_in.field
+    sign_in_with_id_token = sign_in_with_id_token.field
+    confirm_provider_email = confirm_provider_email.field
     link_provider = link_provider.field
     unlink_provider = unlink_provider.field
 
