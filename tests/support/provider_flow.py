@@ -4,7 +4,7 @@ the provider's page (``tests.support.oidc_provider``), the gateway's callback, f
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -72,3 +72,60 @@ async def provider_sign_in(
     back = await signed_in_at_provider(gateway, provider_url, sub, claims, provider)
     assert "code" in back, back
     return await finish(gateway, back["code"])
+
+
+SIGN_IN_WITH_ID_TOKEN = f"""mutation IdToken($input: SignInWithIdTokenInput!) {{
+  signInWithIdToken(input: $input) {{ __typename {AUTH_PAYLOAD} {MFA_REQUIRED} {ERROR} {INVALID_INPUT_FIELDS}
+    ... on LinkRequired {{ provider linkToken }}
+    ... on EmailConfirmationRequired {{ ticket email expiresAt }} }} }}"""
+CONFIRM_PROVIDER_EMAIL = f"""mutation ConfirmProviderEmail($input: ConfirmProviderEmailInput!) {{
+  confirmProviderEmail(input: $input) {{ __typename {AUTH_PAYLOAD} {MFA_REQUIRED} {ERROR} {INVALID_INPUT_FIELDS}
+    ... on LinkRequired {{ provider linkToken }} }} }}"""
+NATIVE_REDIRECT_URI = "com.example.app:/oauth2redirect"
+
+
+async def id_token_from(
+    provider_url: str,
+    sub: str,
+    nonce: str | None,
+    claims: dict[str, Any] | None = None,
+    client_id: str = "gateway",
+) -> str:
+    """What a native app's SDK gets: a genuine ID token, from the provider's own authorization
+    and token endpoints (the code flow, with ``nonce`` when given), for ``client_id``."""
+    if claims is not None:
+        await set_user(provider_url, sub, claims)
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": NATIVE_REDIRECT_URI,
+        "scope": "openid email profile",
+        "state": "native-app-state",
+        **({"nonce": nonce} if nonce is not None else {}),
+    }
+    location = await authorize(f"{provider_url}/oauth2/authorize?{urlencode(params)}", sub)
+    code = query_of(location)["code"]
+    async with httpx.AsyncClient(base_url=provider_url) as http:
+        response = await http.post(
+            "/oauth2/token",
+            data={"grant_type": "authorization_code", "code": code, "redirect_uri": NATIVE_REDIRECT_URI},
+            auth=(client_id, "the app's secret"),
+        )
+    assert response.status_code == 200, response.text
+    id_token = response.json()["id_token"]
+    assert isinstance(id_token, str)
+    return id_token
+
+
+async def sign_in_with_id_token(gateway: Gateway, id_token: str, nonce: str, provider: str = "mock") -> dict[str, Any]:
+    return await gateway.mutate(
+        "signInWithIdToken",
+        SIGN_IN_WITH_ID_TOKEN,
+        {"input": {"provider": provider, "idToken": id_token, "nonce": nonce}},
+    )
+
+
+async def confirm_provider_email(gateway: Gateway, ticket: str, code: str) -> dict[str, Any]:
+    return await gateway.mutate(
+        "confirmProviderEmail", CONFIRM_PROVIDER_EMAIL, {"input": {"ticket": ticket, "code": code}}
+    )
