@@ -18,6 +18,7 @@ from tests.support.processes import RunningProcess
 from tests.support.provider_flow import (
     CLIENT_SECRET,
     begin,
+    confirm_provider_email,
     provider_settings,
     provider_sign_in,
     signed_in_at_provider,
@@ -218,9 +219,11 @@ async def test_automatic_linking_is_the_providers_setting_and_needs_a_verified_a
         manual=provider_settings(provider.url, "gateway-2"),
     )
     account = await gateway.signed_up(OWNER)
-    # Unverified: never linked, setting or not.
+    # Unverified: never linked, setting or not, not even once our code proved the address.
     unverified = await provider_sign_in(gateway, provider.url, "auto-sub", {"email": OWNER, "email_verified": False})
-    assert unverified["__typename"] == "ProviderEmailNotVerified", unverified
+    assert unverified["__typename"] == "EmailConfirmationRequired", unverified
+    confirmed = await confirm_provider_email(gateway, unverified["ticket"], await gateway.last_code(OWNER))
+    assert confirmed["__typename"] == "LinkRequired", confirmed
     assert not await ProviderIdentityRow.filter(subject="auto-sub").exists()
     # Verified, at a provider set up for it: linked and signed in.
     auto = await provider_sign_in(gateway, provider.url, "auto-sub", verified(OWNER))

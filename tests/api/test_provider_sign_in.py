@@ -167,15 +167,20 @@ async def test_a_provider_configured_with_another_client_id_gets_a_token_it_refu
     assert await callback(gateway, location) == {"error": "provider_refused"}
 
 
-async def test_an_unverified_address_makes_no_account(start: Callable[..., Any], provider: RunningProcess) -> None:
+async def test_an_unverified_address_makes_no_account_until_its_code_comes_back(
+    start: Callable[..., Any], provider: RunningProcess
+) -> None:
     from persistence.models import UserRow
 
     gateway: Gateway = await start()
     for claims in ({"email": "unverified@example.com"}, {"email": "unverified@example.com", "email_verified": "true"}):
         back = await signed_in_at_provider(gateway, provider.url, "unverified-sub", claims)
         answer = await finish(gateway, back["code"])
-        assert answer["__typename"] == "ProviderEmailNotVerified", answer
+        assert answer["__typename"] == "EmailConfirmationRequired", answer
     assert not await UserRow.filter(email_key="unverified@example.com").exists()
+    # No address at all: nothing to confirm.
+    back = await signed_in_at_provider(gateway, provider.url, "no-email-sub", {"email": None})
+    assert (await finish(gateway, back["code"]))["__typename"] == "ProviderEmailNotVerified"
 
 
 async def test_the_begin_refuses_unknown_providers_and_return_urls(start: Callable[..., Any]) -> None:

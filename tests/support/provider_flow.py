@@ -21,7 +21,8 @@ BEGIN = f"""mutation Begin($input: BeginProviderSignInInput!) {{
     {ERROR} {INVALID_INPUT_FIELDS} }} }}"""
 FINISH = f"""mutation Finish($input: FinishProviderSignInInput!) {{
   finishProviderSignIn(input: $input) {{ __typename {AUTH_PAYLOAD} {MFA_REQUIRED} {ERROR}
-    ... on LinkRequired {{ provider linkToken }} }} }}"""
+    ... on LinkRequired {{ provider linkToken }}
+    ... on EmailConfirmationRequired {{ ticket email expiresAt }} }} }}"""
 
 
 def provider_settings(issuer: str, client_id: str = "gateway", **more: Any) -> dict[str, Any]:
