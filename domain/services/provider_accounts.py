@@ -130,7 +130,8 @@ class ProviderAccounts:
             ProviderIdentity(asserted.provider, asserted.subject, user.id, email, created_at=now, last_used_at=now)
         )
         await self._audit.record(uow, AuditEventType.ACCOUNT_CREATED_BY_PROVIDER, client, user.id, asserted.provider)
-        await self._notify(uow, user, MailKind.PROVIDER_ACCOUNT_CREATED, asserted.provider)
+        # the new account names no language yet: the one of whoever just signed in
+        await self._notify(uow, user, MailKind.PROVIDER_ACCOUNT_CREATED, asserted.provider, client)
         return user
 
     async def _existing_account(
@@ -167,10 +168,12 @@ class ProviderAccounts:
         )
         raise Counted(LinkRequired(asserted.provider, link_token))
 
-    async def _notify(self, uow: UnitOfWork, user: User, kind: MailKind, provider: str) -> None:
+    async def _notify(
+        self, uow: UnitOfWork, user: User, kind: MailKind, provider: str, client: Client | None = None
+    ) -> None:
         """The owner hears of it: queued with the change, sent once it commits."""
         name = display_name(self._providers, provider)
-        locale = self._policy.mail_locale(user.locale)
+        locale = self._policy.mail_locale(user.locale, client)
         await self._outbox.queue(
             uow, messages.provider_notice(user.email, kind, self._policy.product_name, name, locale=locale)
         )

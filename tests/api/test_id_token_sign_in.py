@@ -20,6 +20,7 @@ from tests.support.provider_flow import (
     GATEWAY_URL,
     OTHER_RETURN_URL,
     RETURN_URL,
+    SIGN_IN_WITH_ID_TOKEN,
     id_token_from,
     provider_settings,
     sign_in_with_id_token,
@@ -53,6 +54,23 @@ async def test_a_genuine_id_token_signs_in_once(start: Callable[..., Any], provi
     assert ("provider_sign_in", "mock:id_token") in events
     assert ("provider_sign_in_failed", "mock:id_token:replay") in events
     assert not any(id_token in str(detail) for _, detail in events)
+
+
+async def test_the_account_a_first_sign_in_makes_is_mailed_in_the_callers_language(
+    start: Callable[..., Any], provider: RunningProcess
+) -> None:
+    gateway: Gateway = await start()
+    id_token = await id_token_from(provider.url, "de-sub", NONCE, verified("de@example.com"))
+    variables = {"input": {"provider": "mock", "idToken": id_token, "nonce": NONCE}}
+    headers = {"Accept-Language": "de-CH, de;q=0.9, en;q=0.5"}
+    signed_in = await gateway.mutate("signInWithIdToken", SIGN_IN_WITH_ID_TOKEN, variables, headers=headers)
+    assert signed_in["__typename"] == "AuthPayload", signed_in
+    [notice] = gateway.mailbox.messages
+    assert str(notice["Subject"]) == "Ihr Auth Gateway-Konto wurde mit mock erstellt"
+    # A later sign-in of the same identity is no first one: no second notice.
+    again = await sign_in_with_id_token(gateway, await id_token_from(provider.url, "de-sub", "n-2"), "n-2")
+    assert again["__typename"] == "AuthPayload"
+    assert len(gateway.mailbox.messages) == 1
 
 
 async def test_a_token_given_twice_at_once_signs_in_once(start: Callable[..., Any], provider: RunningProcess) -> None:
