@@ -177,6 +177,7 @@ def auth_policy(settings: Settings) -> AuthPolicy:
         second_factors=settings.second_factor_policy,
         provider_return_urls=tuple(settings.oidc_return_urls),
         sign_in_code_creates_accounts=settings.sign_in_code_creates_accounts,
+        sign_in_link_url=settings.sign_in_link_url,
         new_device_notices=settings.new_device_notices,
         mail_locales=(languages := shipped_locales()),
         default_locale=checked_default_locale(settings.default_locale, languages),

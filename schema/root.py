@@ -51,6 +51,7 @@ from resolvers import (
     sign_in_providers,
     sign_in_with_code,
     sign_in_with_id_token,
+    sign_in_with_link,
     unlink_provider,
     update_profile,
     verify_otp,
@@ -105,6 +106,7 @@ class Mutation:
     reset_password = reset_password.field
     request_sign_in_code = request_sign_in_code.field
     sign_in_with_code = sign_in_with_code.field
+    sign_in_with_link = sign_in_with_link.field
     change_password = change_password.field
     update_profile = update_profile.field
     request_email_change = request_email_change.field

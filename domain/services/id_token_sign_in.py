@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from domain.entities import UNKNOWN_CLIENT, AuditEventType
 from domain.errors import EmailAlreadyTaken, InvalidIdToken, ProviderRefused
-from domain.services.provider_sign_in import secret_hash
+from domain.secrets import secret_hash
 from domain.services.refusals import committing_refusals
 from domain.services.throttle import LOGIN_PER_IP
 from domain.validation import InputCollector

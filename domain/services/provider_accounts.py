@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING
 from domain import messages
 from domain.entities import AuditEventType, AuthMethod, MailKind, ProviderIdentity, ProviderLinkToken
 from domain.errors import LinkRequired, ProviderEmailNotVerified
+from domain.secrets import secret_hash
 from domain.services.new_accounts import add_account
-from domain.services.provider_sign_in import display_name, secret_hash
+from domain.services.provider_sign_in import display_name
 from domain.services.refusals import Counted
 from domain.validation import InputCollector, normalise_email
 

@@ -35,8 +35,9 @@ from domain.errors import (
     OtpExpired,
     TooManyAttempts,
 )
+from domain.secrets import secret_hash
 from domain.services.otp_checker import OtpChecker
-from domain.services.provider_sign_in import SECRET_MAX_LENGTH, display_name, secret_hash
+from domain.services.provider_sign_in import SECRET_MAX_LENGTH, display_name
 from domain.services.refusals import Counted, committing_refusals
 from domain.services.throttle import VERIFY_PER_IP
 from domain.validation import InputCollector

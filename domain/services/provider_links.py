@@ -22,7 +22,8 @@ from domain.errors import (
     ProviderAlreadyLinked,
     ProviderNotLinked,
 )
-from domain.services.provider_sign_in import SECRET_MAX_LENGTH, display_name, secret_hash
+from domain.secrets import secret_hash
+from domain.services.provider_sign_in import SECRET_MAX_LENGTH, display_name
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -18,7 +18,6 @@ retention job (``domain.retention``).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from datetime import timedelta
@@ -39,6 +38,7 @@ from domain.errors import (
     ProviderRefused,
     ProviderUnavailable,
 )
+from domain.secrets import secret_hash
 from domain.services.refusals import Counted, committing_refusals
 from domain.services.throttle import LOGIN_PER_IP
 from domain.validation import InputCollector
@@ -67,11 +67,6 @@ class CallbackError:
     PROVIDER_ERROR = "provider_error"  # the provider answered another error, or no code
     PROVIDER_UNAVAILABLE = "provider_unavailable"  # unreachable, too slow, or nonsense
     PROVIDER_REFUSED = "provider_refused"  # the code was refused or the ID token failed a check
-
-
-def secret_hash(value: str) -> str:
-    """How a random value of ours (state, code, link token) is kept: its SHA-256."""
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
 def display_name(providers: IdentityProviders, provider: str) -> str:
