@@ -45,7 +45,6 @@ RETENTION_LOCK_KEY = int.from_bytes(hashlib.sha256(b"auth-gateway retention").di
 _ACCOUNT_TABLES: tuple[type[Model], ...] = (
     OtpChallengeRow,
     SignInTicketRow,
-    SpentIdTokenRow,
     PasskeyChallengeRow,
     TotpFactorRow,
     RecoveryCodeRow,
