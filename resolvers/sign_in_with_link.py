@@ -8,10 +8,10 @@ import strawberry
 from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
 
 from domain import errors
-from domain.entities import MfaRequired as SecondStep
 from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
 from resolvers.sensitivity import SENSITIVE
+from resolvers.sign_in_answers import signed_in_answer
 from resolvers.types import AuthPayload, InvalidOtp, MfaRequired, OtpExpired, RateLimited
 
 
@@ -37,9 +37,7 @@ async def sign_in_with_link(
         signed_in = await info.context.services.code_sign_in.sign_in_with_link(input_.token, client=info.context.client)
     except errors.AuthError as failure:
         return error_result(failure, SignInWithLinkResult)
-    if isinstance(signed_in, SecondStep):
-        return MfaRequired.from_domain(signed_in)
-    return AuthPayload.from_domain(signed_in, info.context.deliver_refresh_token(signed_in))
+    return signed_in_answer(info.context, signed_in)
 
 
 field = strawberry.mutation(resolver=sign_in_with_link, metadata=SENSITIVE)

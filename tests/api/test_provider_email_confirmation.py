@@ -16,19 +16,12 @@ from tests.support.provider_flow import (
     provider_settings,
     provider_sign_in,
     sign_in_with_id_token,
+    subjects_to,
 )
 
 
 def unverified(email: str) -> dict[str, Any]:
     return {"email": email, "email_verified": False}
-
-
-def subjects_to(gateway: Gateway, address: str) -> list[str]:
-    return [
-        str(message["Subject"])
-        for message, to in zip(gateway.mailbox.messages, gateway.mailbox.recipients, strict=True)
-        if address in to
-    ]
 
 
 async def test_the_mailed_code_makes_the_account_and_signs_in(
@@ -119,18 +112,8 @@ async def test_an_id_token_with_an_unverified_address_asks_for_the_code_too(
     assert signed_in["__typename"] == "AuthPayload", signed_in
 
 
-async def test_the_codes_to_an_address_are_budgeted(
-    gateway_factory: Callable[..., Any], provider: RunningProcess
-) -> None:
-    from tests.support.provider_flow import GATEWAY_URL, OTHER_RETURN_URL, RETURN_URL
-
-    gateway: Gateway = await gateway_factory(
-        base_url=GATEWAY_URL,
-        public_url=GATEWAY_URL,
-        oidc_providers={"mock": provider_settings(provider.url)},
-        oidc_return_urls=[RETURN_URL, OTHER_RETURN_URL],
-        rate_limit_codes_per_address="2/1h",
-    )
+async def test_the_codes_to_an_address_are_budgeted(start: Callable[..., Any], provider: RunningProcess) -> None:
+    gateway: Gateway = await start(settings={"rate_limit_codes_per_address": "2/1h"})
     claims = unverified("budget@example.com")
     answers = [(await provider_sign_in(gateway, provider.url, "budget-sub", claims))["__typename"] for _ in range(3)]
     assert answers == ["EmailConfirmationRequired"] * 2 + ["RateLimited"]

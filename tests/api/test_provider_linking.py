@@ -22,6 +22,7 @@ from tests.support.provider_flow import (
     provider_settings,
     provider_sign_in,
     signed_in_at_provider,
+    subjects_to,
     verified,
 )
 
@@ -65,14 +66,6 @@ async def link_required(
     return link_token
 
 
-def subjects_of(gateway: Gateway, email: str) -> list[str]:
-    return [
-        str(message["Subject"])
-        for message, to in zip(gateway.mailbox.messages, gateway.mailbox.recipients, strict=True)
-        if email in to
-    ]
-
-
 async def test_the_owner_links_after_signing_in_with_the_password(
     start: Callable[..., Any], provider: RunningProcess
 ) -> None:
@@ -104,7 +97,7 @@ async def test_the_owner_links_after_signing_in_with_the_password(
     events = [event.event for event in await AuditEventRow.all().order_by("id")]
     assert events.count("provider_linked") == 1
     await gateway.mail_settled()
-    assert any("now signs you in" in subject for subject in subjects_of(gateway, OWNER))
+    assert any("now signs you in" in subject for subject in subjects_to(gateway, OWNER))
 
 
 async def test_an_account_with_a_second_factor_links_only_with_it(
@@ -206,7 +199,7 @@ async def test_an_account_with_a_password_unlinks_with_it(start: Callable[..., A
     events = [event.event for event in await AuditEventRow.all().order_by("id")]
     assert events.count("provider_unlinked") == 1
     await gateway.mail_settled()
-    assert any("no longer signs you in" in subject for subject in subjects_of(gateway, OWNER))
+    assert any("no longer signs you in" in subject for subject in subjects_to(gateway, OWNER))
 
 
 async def test_automatic_linking_is_the_providers_setting_and_needs_a_verified_address(
@@ -237,7 +230,7 @@ async def test_automatic_linking_is_the_providers_setting_and_needs_a_verified_a
     details = [event.detail for event in await AuditEventRow.filter(event="provider_linked")]
     assert details == ["mock:auto"]
     await gateway.mail_settled()
-    assert any("now signs you in" in subject for subject in subjects_of(gateway, OWNER))
+    assert any("now signs you in" in subject for subject in subjects_to(gateway, OWNER))
 
 
 async def test_the_provider_list_names_the_providers_and_nothing_else(

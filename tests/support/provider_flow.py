@@ -25,6 +25,26 @@ FINISH = f"""mutation Finish($input: FinishProviderSignInInput!) {{
     ... on EmailConfirmationRequired {{ ticket email expiresAt }} }} }}"""
 
 
+# Claims of an ID token that fail a check, each in place of the one the provider would write.
+ID_TOKEN_LIES: dict[str, dict[str, Any]] = {
+    "issuer": {"iss": "https://impostor.example"},
+    "audience": {"aud": "another-client"},
+    "azp": {"aud": ["gateway", "another-client"], "azp": "another-client"},
+    "audiences-without-azp": {"aud": ["gateway", "another-client"]},
+    "expired": {"exp": 1_000_000_000},
+    "issued-in-the-future": {"iat": 4_000_000_000},
+    "issued-long-ago": {"iat": 1_000_000_000},
+}
+
+
+def subjects_to(gateway: Gateway, address: str) -> list[str]:
+    """The subjects of the mails to ``address``, oldest first."""
+    mailbox = gateway.mailbox
+    return [
+        str(mail["Subject"]) for mail, to in zip(mailbox.messages, mailbox.recipients, strict=True) if address in to
+    ]
+
+
 def provider_settings(issuer: str, client_id: str = "gateway", **more: Any) -> dict[str, Any]:
     return {"issuer": issuer, "client_id": client_id, "client_secret": CLIENT_SECRET, **more}
 
