@@ -188,3 +188,19 @@ def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
         return decoded
 
     return part(header), part(payload)
+
+
+async def test_first_sign_ins_of_one_identity_at_once_make_one_account(
+    start: Callable[..., Any], provider: RunningProcess
+) -> None:
+    from persistence.models import ProviderIdentityRow, UserRow
+
+    gateway: Gateway = await start()
+    await id_token_from(provider.url, "twin-sub", None, verified("twin@example.com"))
+    nonces = [f"twin-{n}" for n in range(6)]
+    tokens = [await id_token_from(provider.url, "twin-sub", nonce) for nonce in nonces]
+    answers = await asyncio.gather(*(sign_in_with_id_token(gateway, t, n) for t, n in zip(tokens, nonces, strict=True)))
+    assert [answer["__typename"] for answer in answers] == ["AuthPayload"] * 6, answers
+    assert len({answer["user"]["id"] for answer in answers}) == 1
+    assert await UserRow.filter(email_key="twin@example.com").count() == 1
+    assert await ProviderIdentityRow.filter(subject="twin-sub").count() == 1

@@ -4,6 +4,7 @@ provider process, real SMTP, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -119,3 +120,14 @@ async def test_the_codes_to_an_address_are_budgeted(start: Callable[..., Any], p
     assert answers == ["EmailConfirmationRequired"] * 2 + ["RateLimited"]
     await gateway.mail_settled()
     assert len(gateway.mailbox.bodies_to("budget@example.com")) == 2
+
+
+async def test_a_code_sent_twice_at_once_signs_in_once(start: Callable[..., Any], provider: RunningProcess) -> None:
+    from persistence.models import UserRow
+
+    gateway: Gateway = await start()
+    required = await provider_sign_in(gateway, provider.url, "twice-sub", unverified("twice@example.com"))
+    code = await gateway.last_code("twice@example.com")
+    answers = await asyncio.gather(*(confirm_provider_email(gateway, required["ticket"], code) for _ in range(4)))
+    assert sorted(answer["__typename"] for answer in answers) == ["AuthPayload"] + ["InvalidTicket"] * 3
+    assert await UserRow.filter(email_key="twice@example.com").count() == 1
