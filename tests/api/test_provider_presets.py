@@ -28,6 +28,7 @@ from tests.support.provider_flow import (
     begin,
     choose_at_provider,
     come_back,
+    confirm_provider_email,
     finish,
     provider_sign_in,
     sign_in_with_id_token,
@@ -248,12 +249,24 @@ async def test_a_microsoft_id_token_signs_in_with_the_tenant_bound_issuer(
 async def test_an_untrusted_microsoft_address_from_an_id_token_is_confirmed_with_our_code(
     start: Callable[..., Any], microsoft: MicrosoftStandIn
 ) -> None:
+    from persistence.models import UserRow
+
     gateway: Gateway = await start(entra=microsoft_settings(microsoft))
-    microsoft.users["ms-untrusted-native"] = {"tid": TENANT_A, "email": "who@contoso.example"}
+    microsoft.users["ms-untrusted-native"] = {
+        "tid": TENANT_A,
+        "email": "who@contoso.example",
+        "given_name": "Katherine",
+        "family_name": "Johnson",
+    }
     id_token = await microsoft_id_token(microsoft, "ms-untrusted-native", "ms-nonce-3")
     answer = await sign_in_with_id_token(gateway, id_token, "ms-nonce-3", provider="entra")
     assert answer["__typename"] == "EmailConfirmationRequired", answer
     assert answer["email"] == "who@contoso.example"
+    signed_in = await confirm_provider_email(gateway, answer["ticket"], await gateway.last_code("who@contoso.example"))
+    assert signed_in["__typename"] == "AuthPayload", signed_in
+    # the names the token gave, kept while the address was being confirmed
+    row = await UserRow.get(email_key="who@contoso.example")
+    assert (row.first_name, row.last_name) == ("Katherine", "Johnson")
 
 
 # Apple
