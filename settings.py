@@ -141,7 +141,17 @@ class _ProviderSetting(BaseModel):
         return value
 
 
-class _OpenIdScopes(_ProviderSetting):
+class _IdTokenProviderSetting(_ProviderSetting):
+    """A provider whose sign-ins come with ID tokens (every kind but GitHub)."""
+
+    # the client ids of native apps (Android, iOS) whose ID tokens signInWithIdToken also takes
+    # as theirs (aud, azp), besides client_id
+    id_token_audiences: list[Annotated[str, Field(min_length=1, max_length=512)]] = Field(
+        default_factory=list, max_length=16
+    )
+
+
+class _OpenIdScopes(_IdTokenProviderSetting):
     scopes: list[str] = Field(default_factory=lambda: list(_OPENID_SCOPES))
 
     @field_validator("scopes")
@@ -202,7 +212,7 @@ class MicrosoftProviderSetting(_OpenIdScopes):
         return [tenant.lower() for tenant in value]
 
 
-class AppleProviderSetting(_ProviderSetting):
+class AppleProviderSetting(_IdTokenProviderSetting):
     """Sign in with Apple (``"kind": "apple"``): a form POST to the callback, and a client secret
     the gateway signs itself with the key Apple gave the team."""
 
@@ -294,6 +304,9 @@ class Settings(BaseSettings):
     # whether requestSignInCode for an address without an account makes one, without a
     # password, confirmed by the code (docs/api.md, "Sign-in by e-mail code")
     sign_in_code_creates_accounts: bool = False
+    # the SPA's page that takes the token of a sign-in code's mail from its #fragment and calls
+    # signInWithLink (docs/api.md, "Sign-in by e-mail code"); unset: the mail carries the code only
+    sign_in_link_url: str | None = None
     # mail the owner when a sign-in comes from a browser or network none of the account's
     # sign-ins of the last 90 days came from (docs/security.md, "New-device notices")
     new_device_notices: bool = True
@@ -487,6 +500,18 @@ class Settings(BaseSettings):
                 raise ValueError(f"{item!r} must use https (http is for localhost only)")
         return value
 
+    @field_validator("sign_in_link_url")
+    @classmethod
+    def _check_sign_in_link_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment or "#" in value:
+            raise ValueError(f"{value!r} is not a page of the SPA: scheme://host[:port]/path, no #fragment")
+        if parts.scheme == "http" and not _loopback(parts.hostname):
+            raise ValueError(f"{value!r} must use https (http is for localhost only)")
+        return value
+
     @property
     def oidc_callback_url(self) -> str:
         """Where providers send the browser back to, with ``{provider}`` in place of the provider's id."""
@@ -548,6 +573,8 @@ class Settings(BaseSettings):
             if problem is not None:
                 raise ValueError(f"WEBAUTHN_ORIGINS: {problem}")
         if self.production:
+            if self.sign_in_link_url is not None and urlsplit(self.sign_in_link_url).scheme != "https":
+                raise ValueError("SIGN_IN_LINK_URL must use https when APP_ENV=production: the link carries a sign-in")
             if not self.refresh_cookie_secure:
                 raise ValueError("REFRESH_COOKIE_SECURE=false is for http://localhost development, not production")
             if self.jwt_secret is None:

@@ -183,6 +183,7 @@ def provider_config(provider: str, setting: ProviderSetting) -> ProviderConfig:
         display_name=setting.display_name or PROVIDER_DISPLAY_NAMES.get(setting.kind, provider),
         auto_link_verified_email=setting.auto_link_verified_email,
         kind=setting.kind,
+        id_token_audiences=tuple(getattr(setting, "id_token_audiences", ())),  # GitHub has no ID tokens
     )
     if isinstance(setting, MicrosoftProviderSetting):
         issuer = f"{setting.authority.rstrip('/')}/{setting.tenant}/v2.0"
@@ -226,6 +227,7 @@ def auth_policy(settings: Settings) -> AuthPolicy:
         second_factors=settings.second_factor_policy,
         provider_return_urls=tuple(settings.oidc_return_urls),
         sign_in_code_creates_accounts=settings.sign_in_code_creates_accounts,
+        sign_in_link_url=settings.sign_in_link_url,
         new_device_notices=settings.new_device_notices,
         mail_locales=(languages := shipped_locales()),
         default_locale=checked_default_locale(settings.default_locale, languages),

@@ -67,6 +67,7 @@ class OtpPurpose(enum.StrEnum):
     RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose, not a secret
     CHANGE_EMAIL = "change_email"
     SIGN_IN = "sign_in"  # passwordless sign-in by e-mail code
+    CONFIRM_PROVIDER_EMAIL = "confirm_provider_email"  # the address a provider did not vouch for
 
 
 @dataclass
@@ -85,6 +86,8 @@ class OtpChallenge:
     created_at: datetime
     # CHANGE_EMAIL: the address the code was sent to, which the account moves to
     new_email: str | None = None
+    # SIGN_IN with SIGN_IN_LINK_URL: the SHA-256 of the mailed link's token, which signs in as the code does
+    link_hash: str | None = None
 
 
 @dataclass
@@ -323,6 +326,8 @@ class MailKind(enum.StrEnum):
     PASSKEY_REMOVED = "passkey_removed"  # notice: a passkey was removed
     PROVIDER_LINKED = "provider_linked"  # notice: a provider's identity now signs in to the account
     PROVIDER_UNLINKED = "provider_unlinked"  # notice: a provider's identity no longer does
+    PROVIDER_ACCOUNT_CREATED = "provider_account_created"  # notice: a provider's sign-in made an account here
+    CONFIRM_PROVIDER_EMAIL = "confirm_provider_email"  # a code that confirms the address a provider gave
     NEW_DEVICE_SIGN_IN = "new_device_sign_in"  # notice: a browser or network not seen before signed in
 
 
@@ -332,12 +337,13 @@ class OutgoingMail:
 
     ``code`` and ``code_lifetime_seconds`` are set for the kinds that carry a
     one-time code; ``new_email`` for ``EMAIL_CHANGED``; ``remaining`` (recovery codes
-    left) for ``RECOVERY_CODE_USED``; ``provider`` (its display name) for ``PROVIDER_LINKED``
-    and ``PROVIDER_UNLINKED``; ``signed_in_at`` (UTC, written out), ``client_ip`` and ``device``
-    (a summary of the user agent) for ``NEW_DEVICE_SIGN_IN``; ``changed_at``, and ``client_ip``
-    and ``device`` or ``by_operator``, for every other notice (``domain.messages.circumstances``;
-    a mail queued before they existed has none, and says neither). ``locale`` is the language the
-    domain chose (``AuthPolicy.mail_locale``).
+    left) for ``RECOVERY_CODE_USED``; ``provider`` (its display name) for ``PROVIDER_LINKED``,
+    ``PROVIDER_UNLINKED``, ``PROVIDER_ACCOUNT_CREATED`` and ``CONFIRM_PROVIDER_EMAIL``; ``link``
+    (when the gateway has SIGN_IN_LINK_URL) for ``SIGN_IN_CODE``; ``signed_in_at`` (UTC, written
+    out), ``client_ip`` and ``device`` (a summary of the user agent) for ``NEW_DEVICE_SIGN_IN``;
+    ``changed_at``, and ``client_ip`` and ``device`` or ``by_operator``, for every other notice
+    (``domain.messages.circumstances``; a mail queued before they existed has none, and says
+    neither). ``locale`` is the language the domain chose (``AuthPolicy.mail_locale``).
     """
 
     to: str
@@ -357,6 +363,7 @@ class OutgoingMail:
     by_operator: bool | None = None
     old_email: str | None = None  # EMAIL_CHANGED to the new address: the one the account left
     password_reset: bool | None = None  # PASSWORD_CHANGED: reset with a mailed code, not changed
+    link: str | None = None  # SIGN_IN_CODE: the address that signs in without typing the code
     # the language to write it in; None (mails queued before languages existed): the default
     locale: str | None = None
 
@@ -507,6 +514,9 @@ class ProviderAssertion:
     nonce: str | None  # the ID token's; None without one (OAuth 2.0 providers: ProviderTraits.id_token)
     given_name: str | None = None  # for a new account's name, when the provider gives one
     family_name: str | None = None
+    # the last moment the ID token would pass the checks: an ID token given to the gateway
+    # (``signInWithIdToken``) is remembered until then, so that it works once
+    expires_at: datetime | None = None
 
 
 @dataclass
@@ -550,6 +560,23 @@ class ProviderSignInCode:
     email_verified: bool
     expires_at: datetime
     given_name: str | None = None  # the provider's, for an account made by this sign-in
+    family_name: str | None = None
+
+
+@dataclass
+class ProviderEmailConfirmation:
+    """A first sign-in whose provider did not vouch for the address: what it asserted, waiting
+    for the code mailed to that address, behind the SHA-256 of a single-use ticket; the code is
+    kept as its HMAC, and wrong codes are counted here."""
+
+    ticket_hash: str
+    provider: str
+    subject: str
+    email: str
+    code_hmac: str
+    expires_at: datetime
+    failed_tries: int = 0
+    given_name: str | None = None  # the provider's, for the account the confirmation makes
     family_name: str | None = None
 
 

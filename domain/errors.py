@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 class AuthError(Exception):
@@ -161,4 +165,24 @@ class LastSignInMethod(AuthError):
 
 
 class ProviderEmailNotVerified(AuthError):
-    """The provider did not assert a verified address: no account is made from it."""
+    """The provider asserted no usable address: no account is made from it."""
+
+
+class InvalidIdToken(AuthError):
+    """An ID token given to the gateway failed a check (signature, issuer, audience, times,
+    nonce) or was given before; ``reason`` (for the audit log) says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class EmailConfirmationRequired(AuthError):
+    """The provider did not vouch for the address of a first sign-in: a code went to it, and
+    ``ticket`` with that code finishes the sign-in (``ProviderEmailConfirmationService.confirm``)."""
+
+    def __init__(self, ticket: str, email: str, expires_at: datetime) -> None:
+        super().__init__(email)
+        self.ticket = ticket
+        self.email = email
+        self.expires_at = expires_at

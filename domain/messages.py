@@ -39,11 +39,28 @@ def circumstances(at: datetime, client: Client | None) -> dict[str, Any]:
 
 
 def code(
-    to: str, kind: MailKind, product: str, code: str, lifetime_seconds: int, *, locale: str | None = None
+    to: str,
+    kind: MailKind,
+    product: str,
+    code: str,
+    lifetime_seconds: int,
+    *,
+    locale: str | None = None,
+    provider: str | None = None,
+    link: str | None = None,
 ) -> OutgoingMail:
-    """A one-time code: VERIFY_EMAIL, RESET_PASSWORD, CHANGE_EMAIL or SIGN_IN_CODE."""
+    """A one-time code: VERIFY_EMAIL, RESET_PASSWORD, CHANGE_EMAIL, SIGN_IN_CODE (with ``link``,
+    the sign-in link, when the gateway has one) or CONFIRM_PROVIDER_EMAIL (with ``provider``,
+    the display name of the provider that gave the address)."""
     return OutgoingMail(
-        to=to, kind=kind, product=product, code=code, code_lifetime_seconds=lifetime_seconds, locale=locale
+        to=to,
+        kind=kind,
+        product=product,
+        code=code,
+        code_lifetime_seconds=lifetime_seconds,
+        locale=locale,
+        provider=provider,
+        link=link,
     )
 
 
@@ -144,8 +161,9 @@ def provider_notice(
     client: Client | None,
     locale: str | None = None,
 ) -> OutgoingMail:
-    """A provider's identity was linked to the account (it signs in to it now), or unlinked."""
-    assert kind in (MailKind.PROVIDER_LINKED, MailKind.PROVIDER_UNLINKED), kind
+    """A provider's identity was linked to the account (it signs in to it now), or unlinked, or
+    its first sign-in made the account."""
+    assert kind in (MailKind.PROVIDER_LINKED, MailKind.PROVIDER_UNLINKED, MailKind.PROVIDER_ACCOUNT_CREATED), kind
     return OutgoingMail(
         to=to, kind=kind, product=product, provider=provider, locale=locale, **circumstances(at, client)
     )

@@ -32,6 +32,9 @@ class AuthPolicy:
     # whether asking for a sign-in code for an address without an account makes one
     # (SIGN_IN_CODE_CREATES_ACCOUNTS): the code then confirms the address
     sign_in_code_creates_accounts: bool = False
+    # the SPA's page that signs in with the token of a sign-in code's mail (SIGN_IN_LINK_URL):
+    # the mail carries ``{sign_in_link_url}#token=…``; None: codes only
+    sign_in_link_url: str | None = None
     # mail the owner when a sign-in comes from a device not among those of the account's
     # sign-ins within ``known_device_memory`` (NEW_DEVICE_NOTICES)
     new_device_notices: bool = True

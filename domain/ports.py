@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         PasskeyAssertion,
         PasskeyChallenge,
         ProviderAssertion,
+        ProviderEmailConfirmation,
         ProviderIdentity,
         ProviderLinkToken,
         ProviderSignInCode,
@@ -252,6 +253,10 @@ class OtpRepository(Protocol):
 
     async def delete(self, challenge: OtpChallenge) -> None: ...
 
+    async def get_by_link_for_update(self, link_hash: str) -> OtpChallenge | None:
+        """The pending code whose sign-in link's token has the SHA-256 ``link_hash``, locked."""
+        ...
+
 
 class SessionRepository(Protocol):
     async def add(self, session: Session) -> None: ...
@@ -424,6 +429,17 @@ class IdentityProviders(Protocol):
         """
         ...
 
+    async def verify_id_token(self, provider: str, id_token: str) -> ProviderAssertion:
+        """Check an ID token a client got from ``provider`` itself (a native app, One Tap): the
+        same checks as ``redeem``'s, ``aud`` and ``azp`` being our client id or one of the
+        provider's ``id_token_audiences``. The nonce is the caller's to compare.
+
+        Raises:
+            ProviderUnavailable: the provider's discovery document or JWK Set could not be had.
+            ProviderRefused: the ID token failed a check.
+        """
+        ...
+
 
 class ProviderSignInRepository(Protocol):
     """Provider sign-ins under way, their one-time codes, and the identities linked to accounts."""
@@ -461,6 +477,23 @@ class ProviderSignInRepository(Protocol):
     async def take_link_token(self, token_hash: str) -> ProviderLinkToken | None:
         """Delete and return the link token of ``token_hash``: only one caller gets it."""
         ...
+
+    async def spend_id_token(self, token_hash: str, expires_at: datetime) -> bool:
+        """Remember the ID token of ``token_hash`` until ``expires_at``; False when it was given
+        before (then the unit of work may no longer be usable: roll it back)."""
+        ...
+
+    async def add_email_confirmation(self, confirmation: ProviderEmailConfirmation) -> None: ...
+
+    async def get_email_confirmation_for_update(self, ticket_hash: str) -> ProviderEmailConfirmation | None:
+        """The confirmation of ``ticket_hash``, locked until the unit of work ends."""
+        ...
+
+    async def save_email_confirmation(self, confirmation: ProviderEmailConfirmation) -> None:
+        """Write back its count of wrong codes."""
+        ...
+
+    async def delete_email_confirmation(self, ticket_hash: str) -> None: ...
 
 
 class AuditObserver(Protocol):
@@ -511,6 +544,12 @@ class RetentionStore(Protocol):
     async def purge_expired_provider_codes(self, expired_before: datetime, limit: int) -> int: ...
 
     async def purge_expired_provider_link_tokens(self, expired_before: datetime, limit: int) -> int: ...
+
+    async def purge_expired_provider_email_confirmations(self, expired_before: datetime, limit: int) -> int: ...
+
+    async def purge_spent_id_tokens(self, expired_before: datetime, limit: int) -> int:
+        """Forget ID tokens that would no longer pass the checks anyway."""
+        ...
 
     async def purge_expired_throttles(self, expired_before: datetime, limit: int) -> int:
         """Delete counters whose ``expires_at`` is before ``expired_before``; never one without."""

@@ -13,8 +13,10 @@ Every table of the gateway and what becomes of its rows (docs/operations.md, "Re
 - ``otp_challenges``: deleted a day after the code expired; until then the right code, too
   late, is still answered "expired, ask for a new one" rather than "wrong code".
 - ``sign_in_tickets``, ``passkey_challenges``, ``provider_sign_in_states``,
-  ``provider_sign_in_codes``, ``provider_link_tokens``: deleted once expired; an expired one is answered exactly as a
-  missing one.
+  ``provider_sign_in_codes``, ``provider_link_tokens``, ``provider_email_confirmations``: deleted once expired; an
+  expired one is answered exactly as a missing one (an e-mail confirmation's right code, too late, as expired).
+- ``spent_id_tokens``: deleted once the ID token would no longer pass the checks; until then
+  it is refused as given before.
 - ``provider_identities``: the account's own; they go with it.
 - ``throttles``: deleted once ``expires_at`` has passed: from then on the counter decides
   nothing (``ThrottleState``). A locked account's row has no ``expires_at`` and stays until

@@ -7,6 +7,12 @@ import hmac
 from dataclasses import dataclass
 
 
+def secret_hash(value: str) -> str:
+    """How a random value of ours that travels to a client (a state, a one-time code, a link's
+    token) is kept: its SHA-256, which is all a lookup needs and useless to whoever reads it."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
 def derive_key(server_secret: bytes, purpose: str) -> bytes:
     """Domain separation: a leak of one derived key says nothing of the others."""
     return hmac.new(server_secret, b"auth-gateway/" + purpose.encode("ascii"), hashlib.sha256).digest()

@@ -20,6 +20,9 @@ class ProviderConfig:
     display_name: str = ""  # the id when empty
     auto_link_verified_email: bool = False
     kind: str = "oidc"
+    # the kinds with ID tokens: other client ids (a native app's own) that an ID token given to
+    # signInWithIdToken may be for
+    id_token_audiences: tuple[str, ...] = ()
     # Microsoft: the tenant ids (tid) allowed to sign in (empty: all), and whether its email is trusted
     allowed_tenants: tuple[str, ...] = ()
     trust_email: bool = False

@@ -39,6 +39,10 @@ class GitHubProvider:
             url, _ = client.create_authorization_url(self._authorize_endpoint, state=state, code_verifier=code_verifier)
         return str(url)
 
+    async def verify_id_token(self, id_token: str) -> ProviderAssertion:
+        """GitHub issues no ID tokens: whatever a client calls one is refused."""
+        raise ProviderRefused("id_token:unsupported")
+
     async def redeem(self, code: str, code_verifier: str, posted_user: str | None) -> ProviderAssertion:
         async with self._client() as client:
             token = await fetch_token(client, self._token_endpoint, code, code_verifier)

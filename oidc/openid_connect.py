@@ -11,7 +11,8 @@ loop. Client secrets are never logged nor raised.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx2
@@ -82,8 +83,17 @@ class OpenIdConnectProvider:
             id_token = token.get("id_token")
             if not isinstance(id_token, str):
                 raise ProviderRefused("no_id_token")
-            claims = await self._checked_claims(client, metadata, id_token)
-        return self.assertion(claims, posted_user)
+            claims = await self._checked_claims(client, metadata, id_token, (self.config.client_id,))
+        return self._asserted(claims, posted_user)
+
+    async def verify_id_token(self, id_token: str) -> ProviderAssertion:
+        """An ID token a client got from the provider itself, with the callback's checks;
+        ``aud``/``azp`` may also be one of ``id_token_audiences`` (a native app's client id)."""
+        async with self._client() as client:
+            metadata = await self._discovered(client)
+            audiences = (self.config.client_id, *self.config.id_token_audiences)
+            claims = await self._checked_claims(client, metadata, id_token, audiences)
+        return self._asserted(claims, None)
 
     # The steps a preset changes.
 
@@ -115,6 +125,13 @@ class OpenIdConnectProvider:
         )
 
     # The common part.
+
+    def _asserted(self, claims: dict[str, Any], posted_user: str | None) -> ProviderAssertion:
+        # the last moment the checks would pass the token: a replay must be refused until then
+        expires_at = datetime.fromtimestamp(
+            min(claims["exp"] + CLOCK_LEEWAY_SECONDS, claims["iat"] + ID_TOKEN_MAX_AGE_SECONDS), UTC
+        )
+        return replace(self.assertion(claims, posted_user), expires_at=expires_at)
 
     def _client(self) -> AsyncOAuth2Client:
         return AsyncOAuth2Client(
@@ -154,8 +171,10 @@ class OpenIdConnectProvider:
             raise ProviderUnavailable from None
 
     async def _checked_claims(
-        self, client: AsyncOAuth2Client, metadata: dict[str, Any], id_token: str
+        self, client: AsyncOAuth2Client, metadata: dict[str, Any], id_token: str, audiences: tuple[str, ...]
     ) -> dict[str, Any]:
+        """The claims of ``id_token`` once every check passed; ``audiences`` are the client ids it
+        may be for (``aud``) and by (``azp``): ours, and for a native app's token its own."""
         offered = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
         algorithms = [alg for alg in SIGNING_ALGORITHMS if isinstance(offered, list) and alg in offered]
         if not algorithms:
@@ -177,7 +196,7 @@ class OpenIdConnectProvider:
             now=now,
             leeway=CLOCK_LEEWAY_SECONDS,
             iss={"essential": True, "values": self.issuers(claims, metadata)},
-            aud={"essential": True, "value": self.config.client_id},
+            aud={"essential": True, "values": list(audiences)},
             sub={"essential": True},
             exp={"essential": True},
             iat={"essential": True},
@@ -188,12 +207,10 @@ class OpenIdConnectProvider:
             raise ProviderRefused(f"id_token:{failure.claim}") from None
         except JoseError:
             raise ProviderRefused("id_token:claims") from None
-        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
-        # OpenID Connect Core 1.0, 3.1.3.7: azp, when present, is our client id; an ID token for
-        # several audiences must say which of them it was issued to.
-        if claims.get("azp", self.config.client_id) != self.config.client_id or (
-            len(audiences) > 1 and "azp" not in claims
-        ):
+        named = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+        # OpenID Connect Core 1.0, 3.1.3.7: azp, when present, is our client id (or one of our
+        # native apps'); an ID token for several audiences must say which of them it was issued to.
+        if claims.get("azp", self.config.client_id) not in audiences or (len(named) > 1 and "azp" not in claims):
             raise ProviderRefused("id_token:azp")
         if not isinstance(claims["iat"], int | float) or claims["iat"] < now - ID_TOKEN_MAX_AGE_SECONDS:
             raise ProviderRefused("id_token:iat")

@@ -34,6 +34,8 @@ class _Provider(Protocol):
 
     async def redeem(self, code: str, code_verifier: str, posted_user: str | None) -> ProviderAssertion: ...
 
+    async def verify_id_token(self, id_token: str) -> ProviderAssertion: ...
+
 
 _KINDS: dict[str, type[OpenIdConnectProvider] | type[GitHubProvider]] = {
     "oidc": OpenIdConnectProvider,
@@ -87,3 +89,6 @@ class OpenIdProviders:
         self, provider: str, code: str, code_verifier: str, posted_user: str | None = None
     ) -> ProviderAssertion:
         return await self._providers[provider].redeem(code, code_verifier, posted_user)
+
+    async def verify_id_token(self, provider: str, id_token: str) -> ProviderAssertion:
+        return await self._providers[provider].verify_id_token(id_token)

@@ -38,6 +38,8 @@ class OtpChallengeRow(Model):
     created_at = fields.DatetimeField()
     # change_email: the address the code went to, which the account moves to
     new_email = fields.CharField(max_length=254, null=True)
+    # sign_in with SIGN_IN_LINK_URL: the SHA-256 of the link's token, which signs in as the code does
+    link_hash = fields.CharField(max_length=64, null=True, unique=True)
 
     class Meta:
         table = "otp_challenges"
@@ -263,6 +265,33 @@ class ProviderLinkTokenRow(Model):
 
     class Meta:
         table = "provider_link_tokens"
+
+
+# An ID token given to signInWithIdToken, as its SHA-256, until it would no longer pass the
+# checks: each one signs in once.
+class SpentIdTokenRow(Model):
+    token_hash = fields.CharField(max_length=64, primary_key=True)
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "spent_id_tokens"
+
+
+# A first provider sign-in waiting for the code mailed to the address the provider did not
+# vouch for, behind the SHA-256 of a single-use ticket; the code as its HMAC, its wrong tries.
+class ProviderEmailConfirmationRow(Model):
+    ticket_hash = fields.CharField(max_length=64, primary_key=True)
+    provider = fields.CharField(max_length=32)
+    subject = fields.CharField(max_length=255)
+    email = fields.CharField(max_length=254)
+    code_hmac = fields.CharField(max_length=64)
+    failed_tries = fields.IntField(default=0)
+    expires_at = fields.DatetimeField(db_index=True)
+    given_name = fields.CharField(max_length=128, null=True)
+    family_name = fields.CharField(max_length=128, null=True)
+
+    class Meta:
+        table = "provider_email_confirmations"
 
 
 # The mail outbox: a mail written in the transaction of the change that causes it, sealed

@@ -7,11 +7,25 @@ from typing import TYPE_CHECKING
 
 from tortoise.exceptions import IntegrityError
 
-from domain.entities import ProviderIdentity, ProviderLinkToken, ProviderSignInCode, ProviderSignInState
+from domain.entities import (
+    ProviderEmailConfirmation,
+    ProviderIdentity,
+    ProviderLinkToken,
+    ProviderSignInCode,
+    ProviderSignInState,
+)
 from domain.errors import EmailAlreadyTaken
-from persistence.models import ProviderIdentityRow, ProviderLinkTokenRow, ProviderSignInCodeRow, ProviderSignInStateRow
+from persistence.models import (
+    ProviderEmailConfirmationRow,
+    ProviderIdentityRow,
+    ProviderLinkTokenRow,
+    ProviderSignInCodeRow,
+    ProviderSignInStateRow,
+    SpentIdTokenRow,
+)
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from uuid import UUID
 
     from tortoise.backends.base.client import BaseDBAsyncClient
@@ -104,6 +118,58 @@ class TortoiseProviderSignInRepository:
             return None
         user_id: UUID = row.user_id  # type: ignore[attr-defined]  # Tortoise adds the FK column attribute
         return ProviderLinkToken(row.token_hash, row.provider, row.subject, row.email, user_id, row.expires_at)
+
+    async def spend_id_token(self, token_hash: str, expires_at: datetime) -> bool:
+        try:
+            await SpentIdTokenRow.create(using_db=self._db, token_hash=token_hash, expires_at=expires_at)
+        except IntegrityError:  # the primary key: given before (or by a concurrent request)
+            return False
+        return True
+
+    async def add_email_confirmation(self, confirmation: ProviderEmailConfirmation) -> None:
+        await ProviderEmailConfirmationRow.create(
+            using_db=self._db,
+            ticket_hash=confirmation.ticket_hash,
+            provider=confirmation.provider,
+            subject=confirmation.subject,
+            email=confirmation.email,
+            code_hmac=confirmation.code_hmac,
+            failed_tries=confirmation.failed_tries,
+            expires_at=confirmation.expires_at,
+            given_name=confirmation.given_name,
+            family_name=confirmation.family_name,
+        )
+
+    async def get_email_confirmation_for_update(self, ticket_hash: str) -> ProviderEmailConfirmation | None:
+        row = (
+            await ProviderEmailConfirmationRow.filter(ticket_hash=ticket_hash)
+            .select_for_update()
+            .using_db(self._db)
+            .first()
+        )
+        if row is None:
+            return None
+        return ProviderEmailConfirmation(
+            ticket_hash=row.ticket_hash,
+            provider=row.provider,
+            subject=row.subject,
+            email=row.email,
+            code_hmac=row.code_hmac,
+            expires_at=row.expires_at,
+            failed_tries=row.failed_tries,
+            given_name=row.given_name,
+            family_name=row.family_name,
+        )
+
+    async def save_email_confirmation(self, confirmation: ProviderEmailConfirmation) -> None:
+        await (
+            ProviderEmailConfirmationRow.filter(ticket_hash=confirmation.ticket_hash)
+            .using_db(self._db)
+            .update(failed_tries=confirmation.failed_tries)
+        )
+
+    async def delete_email_confirmation(self, ticket_hash: str) -> None:
+        await ProviderEmailConfirmationRow.filter(ticket_hash=ticket_hash).using_db(self._db).delete()
 
     async def add_identity(self, identity: ProviderIdentity) -> None:
         try:

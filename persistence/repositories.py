@@ -163,6 +163,7 @@ def _challenge(row: OtpChallengeRow) -> OtpChallenge:
         expires_at=row.expires_at,
         created_at=row.created_at,
         new_email=row.new_email,
+        link_hash=row.link_hash,
     )
 
 
@@ -181,11 +182,12 @@ class TortoiseOtpRepository:
             expires_at=challenge.expires_at,
             created_at=challenge.created_at,
             new_email=challenge.new_email,
+            link_hash=challenge.link_hash,
         )
         await OtpChallengeRow.bulk_create(
             [row],
             on_conflict=["user_id", "purpose"],
-            update_fields=["id", "code_hmac", "expires_at", "created_at", "new_email"],
+            update_fields=["id", "code_hmac", "expires_at", "created_at", "new_email", "link_hash"],
             using_db=self._db,
         )
 
@@ -200,6 +202,10 @@ class TortoiseOtpRepository:
 
     async def delete(self, challenge: OtpChallenge) -> None:
         await OtpChallengeRow.filter(id=challenge.id).using_db(self._db).delete()
+
+    async def get_by_link_for_update(self, link_hash: str) -> OtpChallenge | None:
+        row = await OtpChallengeRow.filter(link_hash=link_hash).select_for_update().using_db(self._db).first()
+        return _challenge(row) if row else None
 
 
 def _session(row: SessionRow) -> Session:

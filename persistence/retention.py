@@ -18,6 +18,7 @@ from persistence.models import (
     OutboxRow,
     PasskeyChallengeRow,
     PasskeyRow,
+    ProviderEmailConfirmationRow,
     ProviderLinkTokenRow,
     ProviderSignInCodeRow,
     ProviderSignInStateRow,
@@ -25,6 +26,7 @@ from persistence.models import (
     RefreshTokenRow,
     SessionRow,
     SignInTicketRow,
+    SpentIdTokenRow,
     ThrottleRow,
     TotpFactorRow,
     UserRow,
@@ -160,6 +162,12 @@ class TortoiseRetentionStore:
 
     async def purge_expired_provider_link_tokens(self, expired_before: datetime, limit: int) -> int:
         return await _delete_batch(ProviderLinkTokenRow, Q(expires_at__lt=expired_before), limit)
+
+    async def purge_expired_provider_email_confirmations(self, expired_before: datetime, limit: int) -> int:
+        return await _delete_batch(ProviderEmailConfirmationRow, Q(expires_at__lt=expired_before), limit)
+
+    async def purge_spent_id_tokens(self, expired_before: datetime, limit: int) -> int:
+        return await _delete_batch(SpentIdTokenRow, Q(expires_at__lt=expired_before), limit)
 
     async def purge_expired_throttles(self, expired_before: datetime, limit: int) -> int:
         # A row without expires_at (NULL matches no comparison) holds a locked account: it stays.

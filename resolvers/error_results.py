@@ -57,6 +57,15 @@ CANDIDATES: dict[type[errors.AuthError], _Candidates] = {
     errors.ProviderNotLinked: ((types.ProviderNotLinked, lambda _: types.ProviderNotLinked()),),
     errors.LastSignInMethod: ((types.LastSignInMethod, lambda _: types.LastSignInMethod()),),
     errors.ProviderEmailNotVerified: ((types.ProviderEmailNotVerified, lambda _: types.ProviderEmailNotVerified()),),
+    errors.InvalidIdToken: ((types.InvalidIdToken, lambda _: types.InvalidIdToken()),),
+    errors.EmailConfirmationRequired: (
+        (
+            types.EmailConfirmationRequired,
+            lambda failure: types.EmailConfirmationRequired(
+                ticket=failure.ticket, email=failure.email, expires_at=failure.expires_at
+            ),
+        ),
+    ),
 }
 
 

@@ -8,12 +8,13 @@ import strawberry
 from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
 
 from domain import errors
-from domain.entities import MfaRequired as SecondStep
 from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
 from resolvers.sensitivity import SENSITIVE
+from resolvers.sign_in_answers import signed_in_answer
 from resolvers.types import (
     AuthPayload,
+    EmailConfirmationRequired,
     InvalidProviderCode,
     LinkRequired,
     MfaRequired,
@@ -28,7 +29,13 @@ class FinishProviderSignInInput:
 
 
 FinishProviderSignInResult = Annotated[
-    AuthPayload | MfaRequired | LinkRequired | ProviderEmailNotVerified | InvalidProviderCode | RateLimited,
+    AuthPayload
+    | MfaRequired
+    | LinkRequired
+    | EmailConfirmationRequired
+    | ProviderEmailNotVerified
+    | InvalidProviderCode
+    | RateLimited,
     strawberry.union("FinishProviderSignInResult"),
 ]
 
@@ -41,9 +48,7 @@ async def finish_provider_sign_in(
         signed_in = await info.context.services.provider_sign_in.finish(input_.code, client=info.context.client)
     except errors.AuthError as failure:
         return error_result(failure, FinishProviderSignInResult)
-    if isinstance(signed_in, SecondStep):
-        return MfaRequired.from_domain(signed_in)
-    return AuthPayload.from_domain(signed_in, info.context.deliver_refresh_token(signed_in))
+    return signed_in_answer(info.context, signed_in)
 
 
 field = strawberry.mutation(resolver=finish_provider_sign_in, metadata=SENSITIVE)

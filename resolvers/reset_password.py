@@ -6,10 +6,10 @@ import strawberry
 from strawberry.types import Info  # noqa: TC002 - Strawberry reads annotations at runtime
 
 from domain import errors
-from domain.entities import MfaRequired as SecondStep
 from resolvers.context import Context  # noqa: TC001
 from resolvers.error_results import error_result
 from resolvers.sensitivity import SENSITIVE
+from resolvers.sign_in_answers import signed_in_answer
 from resolvers.types import (
     AuthPayload,
     InvalidInput,
@@ -45,9 +45,7 @@ async def reset_password(
         )
     except errors.AuthError as failure:
         return error_result(failure, ResetPasswordResult)
-    if isinstance(signed_in, SecondStep):
-        return MfaRequired.from_domain(signed_in)
-    return AuthPayload.from_domain(signed_in, info.context.deliver_refresh_token(signed_in))
+    return signed_in_answer(info.context, signed_in)
 
 
 field = strawberry.mutation(resolver=reset_password, metadata=SENSITIVE)

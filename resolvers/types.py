@@ -470,10 +470,33 @@ class SignInProvider:
 
 @strawberry.type(
     description=(
-        "The provider did not assert a verified e-mail address, so no account is made from it: "
-        "register with the address (and the code we mail) instead."
+        "The provider asserted no e-mail address (or not one that can receive mail), so no account is made "
+        "from it: register with an address (and the code we mail) instead."
     )
 )
 class ProviderEmailNotVerified(Error):
     message: str = "Your provider did not confirm your e-mail address: sign up with it here instead."
     code: str = "PROVIDER_EMAIL_NOT_VERIFIED"
+
+
+@strawberry.type(
+    description=(
+        "The ID token failed a check (signature, issuer, audience, times), its nonce is not the one given, "
+        "or it was given before: each ID token signs in once. Get a new one from the provider."
+    )
+)
+class InvalidIdToken(Error):
+    message: str = "This sign-in could not be checked or was already used; sign in with the provider again."
+    code: str = "INVALID_ID_TOKEN"
+
+
+@strawberry.type(
+    description=(
+        "The provider did not confirm the address of this first sign-in: a code went to it (whether or not an "
+        "account has it). Send `ticket` with that code to confirmProviderEmail before `expiresAt`."
+    )
+)
+class EmailConfirmationRequired:
+    ticket: str = strawberry.field(description="Single use, for this sign-in only; keep it in memory only.")
+    email: str = strawberry.field(description="Where the code went: the address the provider gave.")
+    expires_at: datetime

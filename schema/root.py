@@ -20,6 +20,7 @@ from resolvers import (
     change_password,
     complete_sign_in,
     confirm_email_change,
+    confirm_provider_email,
     confirm_totp_enrolment,
     delete_account,
     finish_passkey_registration,
@@ -50,6 +51,8 @@ from resolvers import (
     sessions,
     sign_in_providers,
     sign_in_with_code,
+    sign_in_with_id_token,
+    sign_in_with_link,
     unlink_provider,
     update_profile,
     verify_otp,
@@ -106,6 +109,7 @@ class Mutation:
     reset_password = reset_password.field
     request_sign_in_code = request_sign_in_code.field
     sign_in_with_code = sign_in_with_code.field
+    sign_in_with_link = sign_in_with_link.field
     change_password = change_password.field
     update_profile = update_profile.field
     request_email_change = request_email_change.field
@@ -126,6 +130,8 @@ class Mutation:
     finish_passkey_sign_in = finish_passkey_sign_in.field
     begin_provider_sign_in = begin_provider_sign_in.field
     finish_provider_sign_in = finish_provider_sign_in.field
+    sign_in_with_id_token = sign_in_with_id_token.field
+    confirm_provider_email = confirm_provider_email.field
     link_provider = link_provider.field
     unlink_provider = unlink_provider.field
 

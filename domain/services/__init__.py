@@ -10,11 +10,13 @@ if TYPE_CHECKING:
     from domain.services.code_sign_in import CodeSignInService
     from domain.services.data_export import DataExportService
     from domain.services.email_change import EmailChangeService
+    from domain.services.id_token_sign_in import IdTokenSignInService
     from domain.services.identity import IdentityService
     from domain.services.login import LoginService
     from domain.services.mail_dispatcher import MailDispatcher
     from domain.services.passkeys import PasskeyService
     from domain.services.password_reset import PasswordResetService
+    from domain.services.provider_email_confirmation import ProviderEmailConfirmationService
     from domain.services.provider_links import ProviderLinkService
     from domain.services.provider_sign_in import ProviderSignInService
     from domain.services.refresh import RefreshService
@@ -42,6 +44,8 @@ class Services:
     second_factors: SecondFactorService
     passkeys: PasskeyService
     provider_sign_in: ProviderSignInService
+    id_token_sign_in: IdTokenSignInService
+    provider_email_confirmation: ProviderEmailConfirmationService
     provider_links: ProviderLinkService
     throttle: Throttle
     mail_dispatcher: MailDispatcher

@@ -16,6 +16,7 @@ from domain.services.code_sign_in import CodeSignInService
 from domain.services.code_tries import CodeTries
 from domain.services.data_export import DataExportService
 from domain.services.email_change import EmailChangeService
+from domain.services.id_token_sign_in import IdTokenSignInService
 from domain.services.identity import IdentityService
 from domain.services.login import LoginService
 from domain.services.mail_dispatcher import MailDispatcher, OutboxPolicy
@@ -25,6 +26,8 @@ from domain.services.outbox import SealedOutbox
 from domain.services.passkeys import PasskeyService
 from domain.services.password_check import PasswordCheck
 from domain.services.password_reset import PasswordResetService
+from domain.services.provider_accounts import ProviderAccounts
+from domain.services.provider_email_confirmation import ProviderEmailConfirmations, ProviderEmailConfirmationService
 from domain.services.provider_links import ProviderLinkService
 from domain.services.provider_sign_in import NoIdentityProviders, ProviderSignInService
 from domain.services.recovery_codes import RecoveryCodeBook
@@ -128,6 +131,10 @@ def wire_services(
         throttle,
         audit,
     )
+    confirmations = ProviderEmailConfirmations(codes, providers, outbox, clock, policy, throttle, audit)
+    provider_accounts = ProviderAccounts(
+        providers, sessions, second_factors, confirmations, outbox, clock, policy, audit
+    )
     return Services(
         registration=RegistrationService(uow, passwords, otp_sender, outbox, clock, policy, throttle, audit),
         verification=VerificationService(uow, passwords, checker, sessions, clock, policy, throttle, audit),
@@ -147,8 +154,10 @@ def wire_services(
         ),
         second_factors=second_factors,
         passkeys=passkeys,
-        provider_sign_in=ProviderSignInService(
-            uow, providers, sessions, second_factors, clock, policy, throttle, audit, outbox
+        provider_sign_in=ProviderSignInService(uow, providers, provider_accounts, clock, policy, throttle, audit),
+        id_token_sign_in=IdTokenSignInService(uow, providers, provider_accounts, throttle, audit),
+        provider_email_confirmation=ProviderEmailConfirmationService(
+            uow, codes, provider_accounts, clock, policy, throttle, audit
         ),
         provider_links=ProviderLinkService(uow, providers, password_check, outbox, clock, policy, audit),
         throttle=throttle,

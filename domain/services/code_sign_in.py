@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING
 
-from domain.entities import EMAIL_CODE_ONLY, UNKNOWN_CLIENT, AuditEventType, AuthMethod, OtpPurpose, User, email_key
-from domain.errors import AuthError, EmailAlreadyTaken, InvalidOtp
+from domain.entities import EMAIL_CODE_ONLY, UNKNOWN_CLIENT, AuditEventType, AuthMethod, OtpPurpose, email_key
+from domain.errors import AuthError, EmailAlreadyTaken, InvalidOtp, OtpExpired
+from domain.secrets import secret_hash
 from domain.services.code_tries import code_subject
+from domain.services.new_accounts import add_account, admitted_code_request
 from domain.services.refusals import committing_refusals
 from domain.services.throttle import CODE_REQUESTS_PER_IP, VERIFY_PER_ACCOUNT, VERIFY_PER_IP, requester
 from domain.validation import InputCollector, normalise_email
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from uuid import UUID
 
-    from domain.entities import Client, MfaRequired, OtpSent, SignedIn
+    from domain.entities import Client, MfaRequired, OtpSent, SignedIn, User
     from domain.policy import AuthPolicy
     from domain.ports import Clock, UnitOfWork
     from domain.services.audit import AuditTrail
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from domain.services.throttle import Throttle
 
 SIGNED_IN_WITH_CODE = "email_code"  # the audit detail of a LOGIN_SUCCEEDED by a mailed code
+SIGNED_IN_WITH_LINK = "email_link"  # the same, by the link in the code's mail
+LINK_TOKEN_MAX_LENGTH = 128  # ours are 43 characters
 
 
 class CodeSignInService:
@@ -70,11 +73,7 @@ class CodeSignInService:
             InvalidInput: ``email`` is not an e-mail address.
             RateLimited: too many requests from this client, or mails to this address.
         """
-        await self._throttle.check_client(CODE_REQUESTS_PER_IP, client)
-        errors = InputCollector()
-        email = normalise_email(email, errors)
-        errors.raise_if_any()
-        await self._throttle.check_code_request(email_key(email), client)
+        email = await admitted_code_request(self._throttle, CODE_REQUESTS_PER_IP, email, client)
         try:
             return await self._request(email, client)
         except EmailAlreadyTaken:
@@ -88,19 +87,8 @@ class CodeSignInService:
             user = self._policy.account(found, now)
             creates = self._policy.sign_in_code_creates_accounts
             if user is None and creates:
-                if found is not None:  # a sign-up nobody confirmed in time: gone, as registering again does
-                    await uow.audit.forget_account(found.id)
-                    await uow.users.delete(found.id)
-                user = User(
-                    id=uuid.uuid4(),
-                    email=email,
-                    password_hash=None,
-                    first_name=None,
-                    last_name=None,
-                    email_verified=False,
-                    created_at=now,
-                )
-                await uow.users.add(user)
+                # a sign-up nobody confirmed in time (found) is gone, as registering again does
+                user = await add_account(uow, email, now, verified=False, replacing=found)
             if user is None or not (user.email_verified or creates):
                 sent = await self._otp_sender.no_code(uow, email, OtpPurpose.SIGN_IN)
                 await uow.commit()
@@ -150,7 +138,45 @@ class CodeSignInService:
             raise
         return signed_in
 
-    async def _signed_in(self, uow: UnitOfWork, user: User, client: Client) -> SignedIn | MfaRequired:
+    async def sign_in_with_link(self, token: str, client: Client = UNKNOWN_CLIENT) -> SignedIn | MfaRequired:
+        """Sign in with the token of the link in a sign-in code's mail (SIGN_IN_LINK_URL): the
+        code in another shape, spent with it (using either spends both), with its expiry and the
+        same rules of who may sign in. The token is 32 random bytes, so its wrong tries are
+        counted per client only (``VERIFY_PER_IP``): a wrong one names no address to count against.
+
+        Raises:
+            InvalidOtp: an unknown or spent token, or an address that may no longer sign in with a code.
+            OtpExpired: the right token, too late.
+            RateLimited: too many tries from this client.
+        """
+        await self._throttle.check_client(VERIFY_PER_IP, client)
+        user_id: UUID | None = None
+        try:
+            if not token or len(token) > LINK_TOKEN_MAX_LENGTH:
+                raise InvalidOtp
+            async with self._uow() as uow:
+                challenge = await uow.otps.get_by_link_for_update(secret_hash(token))
+                if challenge is None or challenge.purpose is not OtpPurpose.SIGN_IN:
+                    raise InvalidOtp
+                user_id = challenge.user_id
+                now = self._clock.now()
+                if now >= challenge.expires_at:
+                    raise OtpExpired
+                user = self._policy.account(await uow.users.get_for_update(challenge.user_id), now)
+                if user is None or not (user.email_verified or self._policy.sign_in_code_creates_accounts):
+                    raise InvalidOtp
+                await uow.otps.delete(challenge)
+                signed_in = await self._signed_in(uow, user, client, SIGNED_IN_WITH_LINK)
+                await uow.commit()
+        except AuthError as failure:
+            detail = f"link:{type(failure).__name__}"
+            await self._audit.record_alone(AuditEventType.SIGN_IN_CODE_FAILED, client, user_id, detail)
+            raise
+        return signed_in
+
+    async def _signed_in(
+        self, uow: UnitOfWork, user: User, client: Client, how: str = SIGNED_IN_WITH_CODE
+    ) -> SignedIn | MfaRequired:
         if not user.email_verified:
             user.email_verified = True
             user.password_hash = None
@@ -164,6 +190,6 @@ class CodeSignInService:
         await self._throttle.sign_in_succeeded(uow, user.email_key)
         signed_in = await self._sessions.start(uow, user, client, EMAIL_CODE_ONLY)
         await self._audit.record(
-            uow, AuditEventType.LOGIN_SUCCEEDED, client, user.id, SIGNED_IN_WITH_CODE, session_id=signed_in.session_id
+            uow, AuditEventType.LOGIN_SUCCEEDED, client, user.id, how, session_id=signed_in.session_id
         )
         return signed_in

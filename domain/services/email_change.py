@@ -13,6 +13,7 @@ from domain.errors import (
     TooManyAttempts,
 )
 from domain.services.code_tries import code_subject
+from domain.services.new_accounts import discard_unconfirmed
 from domain.services.refusals import committing_refusals
 from domain.services.throttle import VERIFY_PER_ACCOUNT, VERIFY_PER_IP
 from domain.validation import InputCollector, normalise_email
@@ -133,8 +134,7 @@ class EmailChangeService:
                 if owner is not None and owner.id != user.id:
                     if owner.email_verified:
                         raise InvalidInput.one("new_email", _TAKEN)
-                    await uow.audit.forget_account(owner.id)
-                    await uow.users.delete(owner.id)
+                    await discard_unconfirmed(uow, owner)
                 # A reset code mailed to the old address must not open the account at its new one.
                 if (reset := await uow.otps.get_for_update(user.id, OtpPurpose.RESET_PASSWORD)) is not None:
                     await uow.otps.delete(reset)

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import secrets
 import uuid
 from typing import TYPE_CHECKING
 
 from domain import messages
 from domain.entities import AuditEventType, MailKind, OtpChallenge, OtpPurpose, OtpSent
+from domain.secrets import secret_hash
 from domain.services.code_tries import code_subject
 
 if TYPE_CHECKING:
@@ -81,6 +83,10 @@ class OtpSender:
         """
         now = self._clock.now()
         code = self._codes.generate()
+        link_url = self._policy.sign_in_link_url if purpose is OtpPurpose.SIGN_IN else None
+        link_token = secrets.token_urlsafe(32) if link_url else None
+        # The token rides in the fragment, which browsers never send: no server's log sees it.
+        link = f"{link_url}#token={link_token}" if link_token else None
         challenge = OtpChallenge(
             id=uuid.uuid4(),
             user_id=user.id,
@@ -89,6 +95,7 @@ class OtpSender:
             expires_at=now + self._policy.otp_lifetime,
             created_at=now,
             new_email=to if purpose is OtpPurpose.CHANGE_EMAIL else None,
+            link_hash=secret_hash(link_token) if link_token else None,
         )
         to = to or user.email
         await uow.otps.replace(challenge)
@@ -98,6 +105,7 @@ class OtpSender:
         # the account's language, else the requester's: a code to an address without an
         # account is written in the language of whoever asked for it
         locale = self._policy.mail_locale(user.locale, client)
-        mail = messages.code(to, _MAIL_KINDS[purpose], self._policy.product_name, code, lifetime_seconds, locale=locale)
+        kind = _MAIL_KINDS[purpose]
+        mail = messages.code(to, kind, self._policy.product_name, code, lifetime_seconds, locale=locale, link=link)
         await self._outbox.queue(uow, mail)
         return OtpSent(email=to, expires_at=challenge.expires_at)

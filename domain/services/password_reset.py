@@ -6,6 +6,7 @@ from domain import messages
 from domain.entities import UNKNOWN_CLIENT, AuditEventType, OtpPurpose, OtpSent, SignedIn, email_key
 from domain.errors import AuthError, InvalidOtp
 from domain.services.code_tries import code_subject
+from domain.services.new_accounts import admitted_code_request
 from domain.services.refusals import committing_refusals
 from domain.services.throttle import CODE_REQUESTS_PER_IP, VERIFY_PER_ACCOUNT, VERIFY_PER_IP, requester
 from domain.validation import InputCollector, check_new_password, normalise_email
@@ -65,11 +66,7 @@ class PasswordResetService:
             InvalidInput: ``email`` is not an e-mail address.
             RateLimited: too many requests from this client, or mails to this address.
         """
-        await self._throttle.check_client(CODE_REQUESTS_PER_IP, client)
-        errors = InputCollector()
-        email = normalise_email(email, errors)
-        errors.raise_if_any()
-        await self._throttle.check_code_request(email_key(email), client)
+        email = await admitted_code_request(self._throttle, CODE_REQUESTS_PER_IP, email, client)
         async with self._uow() as uow:
             user = self._policy.account(await uow.users.get_by_email(email), self._clock.now())
             if user is None:

@@ -21,7 +21,8 @@ from domain.errors import (
     ProviderAlreadyLinked,
     ProviderNotLinked,
 )
-from domain.services.provider_sign_in import SECRET_MAX_LENGTH, display_name, secret_hash
+from domain.secrets import secret_hash
+from domain.services.provider_sign_in import SECRET_MAX_LENGTH, display_name
 from domain.services.ways_in import keep_a_way_in
 
 if TYPE_CHECKING:

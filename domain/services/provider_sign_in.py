@@ -9,11 +9,8 @@
 3. ``finish`` (``finishProviderSignIn``): the one-time code (single use, ``CODE_LIFETIME``) for a
    session, the second step of an account with a second factor, or a typed refusal.
 
-Identities are keyed by (provider, subject). A new account is made only from a verified
-address, has no password, and removes a pending sign-up on that address; an existing account
-with the address is never linked silently: the answer is ``LinkRequired`` with a link token
-for ``ProviderLinkService.link``, unless the operator set the provider up to link verified
-addresses itself (``auto_link_verified_email``).
+Whom the identity signs in (or which account it makes, or why not) is
+``ProviderAccounts``' to say.
 
 A row that is read is deleted by that read; the ones nobody came back for go with the
 retention job (``domain.retention``).
@@ -21,59 +18,46 @@ retention job (``domain.retention``).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
-import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from domain import messages
 from domain.entities import (
     UNKNOWN_CLIENT,
     AuditEventType,
-    AuthMethod,
-    MailKind,
+    ProviderAssertion,
     ProviderCallbackOutcome,
-    ProviderIdentity,
-    ProviderLinkToken,
     ProviderSignInCode,
     ProviderSignInStarted,
     ProviderSignInState,
     ProviderTraits,
-    User,
 )
 from domain.errors import (
     EmailAlreadyTaken,
     InvalidProviderCode,
-    LinkRequired,
-    ProviderEmailNotVerified,
     ProviderRefused,
     ProviderUnavailable,
 )
+from domain.secrets import secret_hash
 from domain.services.refusals import Counted, committing_refusals
 from domain.services.throttle import LOGIN_PER_IP
-from domain.validation import InputCollector, check_name, normalise_email
+from domain.validation import InputCollector, check_name
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from datetime import datetime
 
-    from domain.entities import Client, MfaRequired, ProviderAssertion, SignedIn, SignInProvider
+    from domain.entities import Client, MfaRequired, SignedIn, SignInProvider
     from domain.policy import AuthPolicy
-    from domain.ports import Clock, IdentityProviders, Outbox, UnitOfWork
+    from domain.ports import Clock, IdentityProviders, UnitOfWork
     from domain.services.audit import AuditTrail
-    from domain.services.second_factors import SecondFactorService
-    from domain.services.session_starter import SessionStarter
+    from domain.services.provider_accounts import ProviderAccounts
     from domain.services.throttle import Throttle
 
 STATE_LIFETIME = timedelta(minutes=10)
 CODE_LIFETIME = timedelta(minutes=1)
-# long enough to sign in to the existing account (password, second factor) and link
-LINK_TOKEN_LIFETIME = timedelta(minutes=10)
 PARAMETER_MAX_LENGTH = 2048  # what a provider sends back (state, code, error); longer is not theirs
 SECRET_MAX_LENGTH = 128  # our own random values (the browser's cookie, the one-time code)
-PROVIDER_SIGN_IN = (AuthMethod.FEDERATED,)
 
 
 class CallbackError:
@@ -86,11 +70,6 @@ class CallbackError:
     PROVIDER_REFUSED = "provider_refused"  # the code was refused or the ID token failed a check
 
 
-def secret_hash(value: str) -> str:
-    """How a random value of ours (state, code, link token) is kept: its SHA-256."""
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
-
-
 def display_name(providers: IdentityProviders, provider: str) -> str:
     """How people know ``provider``: its display name, or its id once it is no longer set up."""
     return next((known.display_name for known in providers.listed() if known.id == provider), provider)
@@ -100,7 +79,7 @@ def _provider_error(error: str) -> str:
     return CallbackError.ACCESS_DENIED if error == "access_denied" else CallbackError.PROVIDER_ERROR
 
 
-def _name(raw: str | None) -> str | None:
+def kept_name(raw: str | None) -> str | None:
     """A name the provider gave, if it is one we can keep; otherwise none (never a refusal)."""
     errors = InputCollector()
     name = check_name(raw, errors, "name") if raw else None
@@ -116,19 +95,15 @@ class ProviderSignInService:
         self,
         uow: Callable[[], UnitOfWork],
         providers: IdentityProviders,
-        sessions: SessionStarter,
-        second_factors: SecondFactorService,
+        accounts: ProviderAccounts,
         clock: Clock,
         policy: AuthPolicy,
         throttle: Throttle,
         audit: AuditTrail,
-        outbox: Outbox,
     ) -> None:
         self._uow = uow
-        self._outbox = outbox
         self._providers = providers
-        self._sessions = sessions
-        self._second_factors = second_factors
+        self._accounts = accounts
         self._clock = clock
         self._policy = policy
         self._throttle = throttle
@@ -241,8 +216,8 @@ class ProviderSignInService:
                     email=assertion.email,
                     email_verified=assertion.email_verified,
                     expires_at=self._clock.now() + CODE_LIFETIME,
-                    given_name=_name(assertion.given_name),
-                    family_name=_name(assertion.family_name),
+                    given_name=kept_name(assertion.given_name),
+                    family_name=kept_name(assertion.family_name),
                 )
             )
             await uow.commit()
@@ -253,8 +228,9 @@ class ProviderSignInService:
 
         Raises:
             InvalidProviderCode: unknown, expired or already used (each code works once).
-            ProviderEmailNotVerified: no identity of this subject, and no verified address to
-                make an account from: sign up with the address (and our e-mail code) instead.
+            ProviderEmailNotVerified: no identity of this subject, and no address to make an account from.
+            EmailConfirmationRequired: no identity of this subject, and an address the provider did
+                not vouch for: a code went to it (``ProviderEmailConfirmationService.confirm``).
             LinkRequired: an account has the asserted address but is not linked to this identity.
             RateLimited: too many tries from this client.
         """
@@ -270,121 +246,20 @@ class ProviderSignInService:
     async def _finish(self, code: str, client: Client) -> SignedIn | MfaRequired:
         async with self._uow() as uow, committing_refusals(uow):
             pending = await uow.providers.take_code(secret_hash(code))
-            now = self._clock.now()
-            if pending is None or pending.expires_at <= now:
+            if pending is None or pending.expires_at <= self._clock.now():
                 raise Counted(InvalidProviderCode())  # spent all the same
-            identity = await uow.providers.get_identity(pending.provider, pending.subject)
-            user = await uow.users.get_for_update(identity.user_id) if identity is not None else None
-            if identity is not None and user is not None:
-                identity.last_used_at = now
-                identity.email = pending.email
-                await uow.providers.save_identity(identity)
-            else:
-                user, linked = await self._first_sign_in(uow, pending, now, client)
-                if linked:  # the owner hears of it, with the change
-                    name = display_name(self._providers, pending.provider)
-                    notice = messages.provider_notice(
-                        user.email,
-                        MailKind.PROVIDER_LINKED,
-                        self._policy.product_name,
-                        name,
-                        at=now,
-                        client=client,
-                        locale=self._policy.mail_locale(user.locale),
-                    )
-                    await self._outbox.queue(uow, notice)
-            mfa = await self._second_factors.challenge(uow, user, first_factor=AuthMethod.FEDERATED)
-            if mfa is not None:
-                await uow.commit()
-                answer: SignedIn | MfaRequired = mfa
-            else:
-                started = await self._sessions.start(uow, user, client, amr=PROVIDER_SIGN_IN)
-                await self._audit.record(
-                    uow,
-                    AuditEventType.PROVIDER_SIGN_IN,
-                    client,
-                    user.id,
-                    pending.provider,
-                    session_id=started.session_id,
-                )
-                answer = started
-                await uow.commit()
-        return answer
-
-    async def _first_sign_in(
-        self, uow: UnitOfWork, pending: ProviderSignInCode, now: datetime, client: Client
-    ) -> tuple[User, bool]:
-        """The account of a first sign-in with this identity: made from its verified address, or
-        (when the provider is set up for it) the account that has that address, linked; True then.
-
-        Raises:
-            Counted(ProviderEmailNotVerified): no verified address.
-            Counted(LinkRequired): an account has the address; the link token is kept with the refusal.
-        """
-        errors = InputCollector()
-        email = normalise_email(pending.email or "", errors)
-        if errors.errors or not pending.email_verified:
-            await self._audit.record(
-                uow, AuditEventType.PROVIDER_SIGN_IN_FAILED, client, None, f"{pending.provider}:unverified"
+            asserted = ProviderAssertion(
+                pending.provider,
+                pending.subject,
+                pending.email,
+                pending.email_verified,
+                nonce=None,
+                given_name=pending.given_name,
+                family_name=pending.family_name,
             )
-            raise Counted(ProviderEmailNotVerified())
-        found = await uow.users.get_by_email(email)
-        existing = self._policy.account(found, now)
-        if existing is not None and existing.email_verified:
-            return await self._existing_account(uow, existing, pending, now, client), True
-        if found is not None:
-            # A sign-up nobody confirmed: its password was chosen before the address was proved,
-            # and the provider's proof is not its: it goes, with what identifies its maker.
-            await uow.audit.forget_account(found.id)
-            await uow.users.delete(found.id)
-        user = User(
-            id=uuid.uuid4(),
-            email=email,
-            password_hash=None,
-            first_name=pending.given_name,
-            last_name=pending.family_name,
-            email_verified=True,
-            created_at=now,
-        )
-        await uow.users.add(user)
-        await uow.providers.add_identity(
-            ProviderIdentity(pending.provider, pending.subject, user.id, email, created_at=now, last_used_at=now)
-        )
-        await self._audit.record(uow, AuditEventType.ACCOUNT_CREATED_BY_PROVIDER, client, user.id, pending.provider)
-        return user, False
-
-    async def _existing_account(
-        self, uow: UnitOfWork, existing: User, pending: ProviderSignInCode, now: datetime, client: Client
-    ) -> User:
-        """Link to ``existing`` when the provider is set up to link verified addresses (and the
-        account has no identity there yet); otherwise refuse with a link token for its owner."""
-        user = await uow.users.get_for_update(existing.id) or existing
-        held = await uow.providers.list_identities(user.id)
-        if (
-            pending.email_verified  # never without: the setting is about verified addresses only
-            and self._providers.links_verified_email(pending.provider)
-            and not any(identity.provider == pending.provider for identity in held)
-        ):
-            await uow.providers.add_identity(
-                ProviderIdentity(pending.provider, pending.subject, user.id, pending.email, now, now)
-            )
-            await self._audit.record(uow, AuditEventType.PROVIDER_LINKED, client, user.id, f"{pending.provider}:auto")
-            return user
-        link_token = secrets.token_urlsafe(32)
-        await uow.providers.add_link_token(
-            ProviderLinkToken(
-                token_hash=secret_hash(link_token),
-                provider=pending.provider,
-                subject=pending.subject,
-                email=pending.email,
-                user_id=user.id,
-                expires_at=now + LINK_TOKEN_LIFETIME,
-            )
-        )
-        await self._audit.record(
-            uow, AuditEventType.PROVIDER_SIGN_IN_FAILED, client, user.id, f"{pending.provider}:link_required"
-        )
-        raise Counted(LinkRequired(pending.provider, link_token))
+            signed_in = await self._accounts.sign_in(uow, asserted, client)
+            await uow.commit()
+        return signed_in
 
     async def _refused(
         self, return_url: str, error: str, provider: str, reason: str, client: Client
@@ -415,4 +290,7 @@ class NoIdentityProviders:
     async def redeem(
         self, provider: str, code: str, code_verifier: str, posted_user: str | None = None
     ) -> ProviderAssertion:
+        raise ProviderUnavailable
+
+    async def verify_id_token(self, provider: str, id_token: str) -> ProviderAssertion:
         raise ProviderUnavailable

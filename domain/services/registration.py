@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING
 
 from domain import messages
-from domain.entities import UNKNOWN_CLIENT, AuditEventType, OtpSent, User, email_key
+from domain.entities import UNKNOWN_CLIENT, AuditEventType, OtpSent, email_key
 from domain.errors import EmailAlreadyTaken
+from domain.services.new_accounts import add_account
 from domain.services.throttle import CODE_REQUESTS_PER_IP, REGISTER_PER_IP, RESEND_COOLDOWN
 from domain.validation import InputCollector, check_locale, check_name, check_new_password, normalise_email
 
@@ -150,22 +150,19 @@ class RegistrationService:
                 sent = await self._otp_sender.no_code(uow, email)
                 await uow.commit()
                 return sent
-            if found is not None and user is None:
-                # a sign-up nobody confirmed in time: it starts over, from nothing
-                await uow.audit.forget_account(found.id)
-                await uow.users.delete(found.id)
             if user is None:
-                user = User(
-                    id=uuid.uuid4(),
-                    email=email,
+                # a sign-up nobody confirmed in time (found) starts over, from nothing
+                user = await add_account(
+                    uow,
+                    email,
+                    now,
+                    verified=False,
+                    replacing=found,
                     password_hash=password_hash,
                     first_name=first_name,
                     last_name=last_name,
-                    email_verified=False,
-                    created_at=now,
                     locale=locale,
                 )
-                await uow.users.add(user)
             else:
                 # Still unverified: the sign-up starts again, as typed this time. Its
                 # password opens the account only if the code comes back with it.

@@ -112,6 +112,13 @@ class RetentionJob:
                 "provider_link_tokens",
                 lambda limit: store.purge_expired_provider_link_tokens(cutoffs.challenges_expired_before, limit),
             ),
+            (
+                "provider_email_confirmations",
+                lambda limit: store.purge_expired_provider_email_confirmations(
+                    cutoffs.challenges_expired_before, limit
+                ),
+            ),
+            ("spent_id_tokens", lambda limit: store.purge_spent_id_tokens(cutoffs.challenges_expired_before, limit)),
             ("throttles", lambda limit: store.purge_expired_throttles(cutoffs.throttles_expired_before, limit)),
         ]
         audit_before = cutoffs.audit_before

@@ -24,13 +24,17 @@ def provider() -> Iterator[RunningProcess]:
 @pytest.fixture
 def start(gateway_factory: Callable[..., Any], provider: RunningProcess) -> Callable[..., Any]:
     """Start a gateway with ``providers`` (id to setting), by default the mock one as ``mock``;
-    each request to a provider may take ``provider_timeout`` seconds."""
+    each request to a provider may take ``provider_timeout`` seconds; ``settings`` overrides others."""
 
     async def started(
-        clock: AdjustableClock | None = None, provider_timeout: float = 10.0, **providers: dict[str, Any]
+        clock: AdjustableClock | None = None,
+        provider_timeout: float = 10.0,
+        settings: dict[str, Any] | None = None,
+        **providers: dict[str, Any],
     ) -> Gateway:
         gateway: Gateway = await gateway_factory(
             clock,
+            **(settings or {}),
             base_url=GATEWAY_URL,
             public_url=GATEWAY_URL,
             oidc_providers=providers or {"mock": provider_settings(provider.url)},

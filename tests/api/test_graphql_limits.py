@@ -18,10 +18,10 @@ from tests.support.settings import JWT_SECRET
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SENSITIVE_MUTATIONS = (
     "register, verifyOtp, login, refreshToken, resendOtp, requestPasswordReset, resetPassword, "
-    "requestSignInCode, signInWithCode, changePassword, requestEmailChange, confirmEmailChange, deleteAccount, "
-    "completeSignIn, "
-    "confirmTotpEnrolment, regenerateRecoveryCodes, removeTotp, reauthenticate, beginPasskeyRegistration, "
-    "finishPasskeyRegistration, removePasskey, finishPasskeySignIn, finishProviderSignIn, linkProvider, unlinkProvider"
+    "requestSignInCode, signInWithCode, signInWithLink, changePassword, requestEmailChange, confirmEmailChange, "
+    "deleteAccount, completeSignIn, confirmTotpEnrolment, regenerateRecoveryCodes, removeTotp, reauthenticate, "
+    "beginPasskeyRegistration, finishPasskeyRegistration, removePasskey, finishPasskeySignIn, finishProviderSignIn, "
+    "signInWithIdToken, confirmProviderEmail, linkProvider, unlinkProvider"
 )
 ONE_SENSITIVE = f"Only one of {SENSITIVE_MUTATIONS} may be sent per request; this document has {{}}."
 TOO_MANY_TOKENS = "Syntax Error: Document contains more than 500 tokens. Parsing aborted."

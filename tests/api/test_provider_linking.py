@@ -18,9 +18,11 @@ from tests.support.processes import RunningProcess
 from tests.support.provider_flow import (
     CLIENT_SECRET,
     begin,
+    confirm_provider_email,
     provider_settings,
     provider_sign_in,
     signed_in_at_provider,
+    subjects_to,
     verified,
 )
 
@@ -64,14 +66,6 @@ async def link_required(
     return link_token
 
 
-def subjects_of(gateway: Gateway, email: str) -> list[str]:
-    return [
-        str(message["Subject"])
-        for message, to in zip(gateway.mailbox.messages, gateway.mailbox.recipients, strict=True)
-        if email in to
-    ]
-
-
 async def test_the_owner_links_after_signing_in_with_the_password(
     start: Callable[..., Any], provider: RunningProcess
 ) -> None:
@@ -103,7 +97,7 @@ async def test_the_owner_links_after_signing_in_with_the_password(
     events = [event.event for event in await AuditEventRow.all().order_by("id")]
     assert events.count("provider_linked") == 1
     await gateway.mail_settled()
-    assert any("now signs you in" in subject for subject in subjects_of(gateway, OWNER))
+    assert any("now signs you in" in subject for subject in subjects_to(gateway, OWNER))
 
 
 async def test_an_account_with_a_second_factor_links_only_with_it(
@@ -205,7 +199,7 @@ async def test_an_account_with_a_password_unlinks_with_it(start: Callable[..., A
     events = [event.event for event in await AuditEventRow.all().order_by("id")]
     assert events.count("provider_unlinked") == 1
     await gateway.mail_settled()
-    assert any("no longer signs you in" in subject for subject in subjects_of(gateway, OWNER))
+    assert any("no longer signs you in" in subject for subject in subjects_to(gateway, OWNER))
 
 
 async def test_automatic_linking_is_the_providers_setting_and_needs_a_verified_address(
@@ -218,9 +212,11 @@ async def test_automatic_linking_is_the_providers_setting_and_needs_a_verified_a
         manual=provider_settings(provider.url, "gateway-2"),
     )
     account = await gateway.signed_up(OWNER)
-    # Unverified: never linked, setting or not.
+    # Unverified: never linked, setting or not, not even once our code proved the address.
     unverified = await provider_sign_in(gateway, provider.url, "auto-sub", {"email": OWNER, "email_verified": False})
-    assert unverified["__typename"] == "ProviderEmailNotVerified", unverified
+    assert unverified["__typename"] == "EmailConfirmationRequired", unverified
+    confirmed = await confirm_provider_email(gateway, unverified["ticket"], await gateway.last_code(OWNER))
+    assert confirmed["__typename"] == "LinkRequired", confirmed
     assert not await ProviderIdentityRow.filter(subject="auto-sub").exists()
     # Verified, at a provider set up for it: linked and signed in.
     auto = await provider_sign_in(gateway, provider.url, "auto-sub", verified(OWNER))
@@ -234,7 +230,7 @@ async def test_automatic_linking_is_the_providers_setting_and_needs_a_verified_a
     details = [event.detail for event in await AuditEventRow.filter(event="provider_linked")]
     assert details == ["mock:auto"]
     await gateway.mail_settled()
-    assert any("now signs you in" in subject for subject in subjects_of(gateway, OWNER))
+    assert any("now signs you in" in subject for subject in subjects_to(gateway, OWNER))
 
 
 async def test_the_provider_list_names_the_providers_and_nothing_else(

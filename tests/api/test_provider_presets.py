@@ -28,8 +28,10 @@ from tests.support.provider_flow import (
     begin,
     choose_at_provider,
     come_back,
+    confirm_provider_email,
     finish,
     provider_sign_in,
+    sign_in_with_id_token,
     stand_in_sign_in,
     verified,
 )
@@ -147,7 +149,8 @@ async def test_microsoft_addresses_are_unverified_unless_the_operator_trusts_the
     microsoft.users["ms-untrusted"] = {"tid": TENANT_A, "email": "ceo@bank.example"}
     back = await stand_in_sign_in(gateway, "entra", "ms-untrusted")
     answer = await finish(gateway, back["code"])
-    assert answer["__typename"] == "ProviderEmailNotVerified", answer
+    # no account until the address's owner enters the code mailed to it
+    assert answer["__typename"] == "EmailConfirmationRequired", answer
     assert not await UserRow.filter(email_key="ceo@bank.example").exists()
 
 
@@ -186,6 +189,84 @@ async def test_a_single_microsoft_tenant_is_its_own_issuer(
     assert (await finish(gateway, back["code"]))["__typename"] == "AuthPayload"
     # another tenant's token through this tenant's endpoints: not this issuer
     assert await stand_in_sign_in(gateway, "entra", "ms-other") == {"error": "provider_refused"}
+
+
+async def microsoft_id_token(microsoft: MicrosoftStandIn, user: str, nonce: str) -> str:
+    """What a native app's MSAL gets: a genuine ID token from the stand-in's own authorization
+    and token endpoints (the code flow, with the app's ``nonce``)."""
+    redirect_uri = "msauth.com.example.app://auth"
+    params = {
+        "client_id": "gateway",
+        "redirect_uri": redirect_uri,
+        "scope": "openid email",
+        "state": "app-state",
+        "nonce": nonce,
+    }
+    authorization_url = f"{microsoft.url}/common/oauth2/v2.0/authorize?{urlencode(params)}"
+    answer = await choose_at_provider(authorization_url, user)
+    code = query_of(answer.url)["code"]
+    async with httpx.AsyncClient() as http:
+        token = await http.post(
+            f"{microsoft.url}/common/oauth2/v2.0/token",
+            data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
+            auth=("gateway", CLIENT_SECRET),
+        )
+    assert token.status_code == 200, token.text
+    id_token = token.json()["id_token"]
+    assert isinstance(id_token, str)
+    return id_token
+
+
+async def test_a_microsoft_id_token_signs_in_with_the_tenant_bound_issuer(
+    start: Callable[..., Any], microsoft: MicrosoftStandIn
+) -> None:
+    from persistence.models import UserRow
+
+    gateway: Gateway = await start(entra=microsoft_settings(microsoft, trust_email=True, allowed_tenants=[TENANT_A]))
+    microsoft.users["ms-native"] = {"tid": TENANT_A, "email": "native@contoso.example", "given_name": "Grace"}
+    id_token = await microsoft_id_token(microsoft, "ms-native", "ms-nonce-1")
+    signed_in = await sign_in_with_id_token(gateway, id_token, "ms-nonce-1", provider="entra")
+    assert signed_in["__typename"] == "AuthPayload", signed_in
+    assert signed_in["user"]["email"] == "native@contoso.example"
+    assert (await UserRow.get(email_key="native@contoso.example")).first_name == "Grace"
+
+    # Microsoft's own rules hold for ID tokens too: the issuer is the token's tenant's, and the
+    # tenant one of the allowed ones.
+    microsoft.users["ms-liar"] = {
+        "tid": TENANT_A,
+        "email": "liar@contoso.example",
+        "iss": microsoft.issuer_of(TENANT_B),
+    }
+    microsoft.users["ms-out"] = {"tid": TENANT_B, "email": "out@fabrikam.example"}
+    for user in ("ms-liar", "ms-out"):
+        refused = await sign_in_with_id_token(
+            gateway, await microsoft_id_token(microsoft, user, "ms-nonce-2"), "ms-nonce-2", provider="entra"
+        )
+        assert refused["__typename"] == "InvalidIdToken", refused
+    assert await failures() == ["entra:id_token:id_token:iss", "entra:id_token:tenant"]
+
+
+async def test_an_untrusted_microsoft_address_from_an_id_token_is_confirmed_with_our_code(
+    start: Callable[..., Any], microsoft: MicrosoftStandIn
+) -> None:
+    from persistence.models import UserRow
+
+    gateway: Gateway = await start(entra=microsoft_settings(microsoft))
+    microsoft.users["ms-untrusted-native"] = {
+        "tid": TENANT_A,
+        "email": "who@contoso.example",
+        "given_name": "Katherine",
+        "family_name": "Johnson",
+    }
+    id_token = await microsoft_id_token(microsoft, "ms-untrusted-native", "ms-nonce-3")
+    answer = await sign_in_with_id_token(gateway, id_token, "ms-nonce-3", provider="entra")
+    assert answer["__typename"] == "EmailConfirmationRequired", answer
+    assert answer["email"] == "who@contoso.example"
+    signed_in = await confirm_provider_email(gateway, answer["ticket"], await gateway.last_code("who@contoso.example"))
+    assert signed_in["__typename"] == "AuthPayload", signed_in
+    # the names the token gave, kept while the address was being confirmed
+    row = await UserRow.get(email_key="who@contoso.example")
+    assert (row.first_name, row.last_name) == ("Katherine", "Johnson")
 
 
 # Apple
@@ -331,16 +412,17 @@ async def test_github_signs_in_by_the_numeric_id_and_the_verified_primary_addres
 
 
 @pytest.mark.parametrize(
-    "emails",
+    ("emails", "answered"),
     [
-        [{"email": "unverified@example.com", "primary": True, "verified": False}],
-        [{"email": "secondary@example.com", "primary": False, "verified": True}],  # no primary
-        [],
+        # an address GitHub did not verify is confirmed with our code first
+        ([{"email": "unverified@example.com", "primary": True, "verified": False}], "EmailConfirmationRequired"),
+        ([{"email": "secondary@example.com", "primary": False, "verified": True}], "ProviderEmailNotVerified"),
+        ([], "ProviderEmailNotVerified"),
     ],
     ids=["unverified-primary", "no-primary", "no-address"],
 )
 async def test_github_without_a_verified_primary_address_makes_no_account(
-    start: Callable[..., Any], github: GitHubStandIn, emails: list[dict[str, Any]]
+    start: Callable[..., Any], github: GitHubStandIn, emails: list[dict[str, Any]], answered: str
 ) -> None:
     from persistence.models import UserRow
 
@@ -348,8 +430,19 @@ async def test_github_without_a_verified_primary_address_makes_no_account(
     github.users["unproven"] = {"id": 9_000_001, "emails": emails}
     back = await stand_in_sign_in(gateway, "github", "unproven")
     answer = await finish(gateway, back["code"])
-    assert answer["__typename"] == "ProviderEmailNotVerified", answer
+    assert answer["__typename"] == answered, answer
     assert not await UserRow.all().exists()
+
+
+async def test_github_has_no_id_tokens_so_sign_in_with_one_is_a_typed_refusal(
+    start: Callable[..., Any], github: GitHubStandIn
+) -> None:
+    gateway: Gateway = await start(github=github_settings(github))
+    asked = len(github.token_requests)
+    answer = await sign_in_with_id_token(gateway, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln", "a-nonce", provider="github")
+    assert answer["__typename"] == "InvalidInput", answer
+    assert [field["field"] for field in answer["fields"]] == ["provider"]
+    assert len(github.token_requests) == asked  # GitHub was not asked
 
 
 @pytest.mark.parametrize("outage", ["everything", "api"])

@@ -21,7 +21,14 @@ from tests.support.factors import (
     registration_options,
     ticket_of,
 )
-from tests.support.provider_flow import GATEWAY_URL, OTHER_RETURN_URL, RETURN_URL, provider_settings
+from tests.support.provider_flow import (
+    GATEWAY_URL,
+    OTHER_RETURN_URL,
+    RETURN_URL,
+    provider_settings,
+    provider_sign_in,
+    verified,
+)
 
 if TYPE_CHECKING:
     from email.message import Message
@@ -185,4 +192,24 @@ async def test_a_provider_linked_and_unlinked(gateway_factory: GatewayFactory, p
         await notice(gateway, "owner@example.com", "no longer signs you in"),
         "was just unlinked from your Auth Gateway account",
         "If it was not you, someone is signed in to your account",
+    )
+
+
+async def test_an_account_a_providers_first_sign_in_made(
+    gateway_factory: GatewayFactory, provider: RunningProcess
+) -> None:
+    gateway = await from_firefox(
+        gateway_factory,
+        base_url=GATEWAY_URL,
+        public_url=GATEWAY_URL,
+        oidc_providers={"mock": provider_settings(provider.url)},
+        oidc_return_urls=[RETURN_URL, OTHER_RETURN_URL],
+        oidc_timeout_seconds=10.0,
+    )
+    signed_in = await provider_sign_in(gateway, provider.url, "first-notice-sub", verified("first@example.com"))
+    assert signed_in["__typename"] == "AuthPayload", signed_in
+    says_when_where_and_what_if_not_you(
+        await notice(gateway, "first@example.com", "account was made with mock"),
+        "just made a Auth Gateway account with this address",
+        "If it was not you, someone used your address with mock",
     )

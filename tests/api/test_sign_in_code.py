@@ -247,3 +247,96 @@ class TestCreatingAccounts:
         signed_in = await gateway.sign_in_with_code(ADDRESS, await sign_in_code(gateway))
         assert signed_in["__typename"] == "AuthPayload"
         assert (await gateway.login(ADDRESS, PASSWORD))["__typename"] == "InvalidCredentials"
+
+
+SIGN_IN_LINK_URL = "https://spa.test/sign-in"
+SIGN_IN_WITH_LINK = """mutation Link($input: SignInWithLinkInput!) {
+  signInWithLink(input: $input) { __typename ... on AuthPayload { accessToken user { id email } }
+    ... on MfaRequired { ticket } ... on Error { message code } } }"""
+
+
+async def sign_in_with_link(gateway: Gateway, token: str) -> dict[str, Any]:
+    return await gateway.mutate("signInWithLink", SIGN_IN_WITH_LINK, {"input": {"token": token}})
+
+
+def link_token(gateway: Gateway, email: str = ADDRESS) -> str:
+    """The token of the sign-in link in the last mail to ``email`` (text and HTML agree)."""
+    text, html = gateway.mailbox.bodies_to(email)[-1], gateway.mailbox.html_bodies_to(email)[-1]
+    [token] = re.findall(re.escape(SIGN_IN_LINK_URL) + r"#token=([A-Za-z0-9_-]+)\r?\n", text)
+    assert f'href="{SIGN_IN_LINK_URL}#token={token}"' in html
+    return str(token)
+
+
+class TestSignInLink:
+    async def test_the_mail_carries_a_link_that_signs_in_once_and_spends_the_code(
+        self, gateway_factory: GatewayFactory
+    ) -> None:
+        from persistence.models import AuditEventRow, OtpChallengeRow
+
+        gateway: Gateway = await gateway_factory(sign_in_link_url=SIGN_IN_LINK_URL)
+        await gateway.signed_up(ADDRESS)
+        code = await sign_in_code(gateway)
+        token = link_token(gateway)
+        assert len(token) >= 43
+        assert not await OtpChallengeRow.filter(link_hash=token).exists()  # kept as its hash only
+
+        signed_in = await sign_in_with_link(gateway, token)
+        assert signed_in["__typename"] == "AuthPayload", signed_in
+        assert signed_in["user"]["email"] == ADDRESS
+        assert claims(signed_in["accessToken"])["amr"] == ["otp"]
+        assert (await sign_in_with_link(gateway, token))["__typename"] == "InvalidOtp"
+        assert (await gateway.sign_in_with_code(ADDRESS, code))["__typename"] == "InvalidOtp"
+        details = [event.detail for event in await AuditEventRow.filter(event="login_succeeded")]
+        assert "email_link" in details
+
+    async def test_the_code_spends_the_link_and_a_new_code_voids_the_old_link(
+        self, gateway_factory: GatewayFactory
+    ) -> None:
+        gateway: Gateway = await gateway_factory(sign_in_link_url=SIGN_IN_LINK_URL)
+        await gateway.signed_up(ADDRESS)
+        code = await sign_in_code(gateway)
+        first = link_token(gateway)
+        assert (await gateway.sign_in_with_code(ADDRESS, code))["__typename"] == "AuthPayload"
+        assert (await sign_in_with_link(gateway, first))["__typename"] == "InvalidOtp"
+
+        await sign_in_code(gateway)
+        older = link_token(gateway)
+        await sign_in_code(gateway)
+        newer = link_token(gateway)
+        assert (await sign_in_with_link(gateway, older))["__typename"] == "InvalidOtp"
+        assert (await sign_in_with_link(gateway, newer))["__typename"] == "AuthPayload"
+
+    async def test_a_link_expires_with_its_code(self, gateway_factory: GatewayFactory) -> None:
+        clock = AdjustableClock()
+        gateway: Gateway = await gateway_factory(clock, sign_in_link_url=SIGN_IN_LINK_URL)
+        await gateway.signed_up(ADDRESS)
+        await sign_in_code(gateway)
+        token = link_token(gateway)
+        clock.advance(minutes=10, seconds=1)
+        assert (await sign_in_with_link(gateway, token))["__typename"] == "OtpExpired"
+
+    async def test_an_account_with_a_second_factor_still_needs_it(self, gateway_factory: GatewayFactory) -> None:
+        clock = AdjustableClock()
+        gateway: Gateway = await gateway_factory(clock, sign_in_link_url=SIGN_IN_LINK_URL)
+        await enrolled(gateway, clock, ADDRESS)
+        await sign_in_code(gateway)
+        assert (await sign_in_with_link(gateway, link_token(gateway)))["__typename"] == "MfaRequired"
+
+    async def test_without_the_setting_the_mail_has_no_link_and_no_token_signs_in(self, gateway: Gateway) -> None:
+        await gateway.signed_up(ADDRESS)
+        await sign_in_code(gateway)
+        assert "#token=" not in gateway.mailbox.bodies_to(ADDRESS)[-1]
+        for token in ("", "made-up", "x" * 10_000):
+            assert (await sign_in_with_link(gateway, token))["__typename"] == "InvalidOtp"
+
+    def test_the_link_must_be_https_in_production(self) -> None:
+        from pydantic import ValidationError
+
+        from settings import Settings
+
+        with pytest.raises(ValidationError, match="SIGN_IN_LINK_URL must use https"):
+            Settings(_env_file=None, app_env="production", sign_in_link_url="http://localhost:5173/sign-in")
+        for refused in ("http://spa.example.com/sign-in", "https://spa.example.com/sign-in#x", "spa.example.com"):
+            with pytest.raises(ValidationError, match="sign_in_link_url"):
+                Settings(_env_file=None, sign_in_link_url=refused)
+        assert Settings(_env_file=None, sign_in_link_url="http://localhost:5173/sign-in").sign_in_link_url

@@ -15,7 +15,16 @@ from domain.entities import MailKind, OutgoingMail
 from mail.catalogs import LOCALES_DIR, SOURCE_LOCALE, catalog_path, shipped_locales
 from mail.render import TEMPLATES_DIR, MailRenderer, lifetime_in_words
 from settings import Settings
-from tests.integration.test_mail_templates import AT, CODE, CODE_KINDS, NEW_EMAIL, complete_mail, notice_variants
+from tests.integration.test_mail_templates import (
+    AT,
+    CODE,
+    CODE_KINDS,
+    NEW_EMAIL,
+    PROVIDER_NOTICES,
+    SIGN_IN_LINK,
+    complete_mail,
+    notice_variants,
+)
 
 PRODUCT = "Zephyr Notes"
 PROVIDER = "Example SSO"
@@ -115,8 +124,10 @@ class TestEveryKindInEveryLanguage:
                 assert lifetime_in_words(600, locale) in " ".join(body.split())
             if kind is MailKind.EMAIL_CHANGED:
                 assert NEW_EMAIL in body
-            if kind in (MailKind.PROVIDER_LINKED, MailKind.PROVIDER_UNLINKED):
-                assert PROVIDER in body
+            if kind in (*PROVIDER_NOTICES, MailKind.CONFIRM_PROVIDER_EMAIL):
+                assert PROVIDER in " ".join(body.split())
+            if kind is MailKind.SIGN_IN_CODE:
+                assert SIGN_IN_LINK in body
             if kind is MailKind.RECOVERY_CODE_USED:
                 assert re.search(r"\b2\b", body)
         assert f'<html lang="{locale.replace("_", "-")}">' in rendered.html

@@ -20,7 +20,16 @@ OLD_EMAIL = "ann.old@example.net"
 AT = datetime(2026, 11, 29, 23, 4, tzinfo=UTC)
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
 CLIENT = Client(ip="198.51.100.7", user_agent=FIREFOX)
-CODE_KINDS = [MailKind.VERIFY_EMAIL, MailKind.RESET_PASSWORD, MailKind.CHANGE_EMAIL, MailKind.SIGN_IN_CODE]
+CODE_KINDS = [
+    MailKind.VERIFY_EMAIL,
+    MailKind.RESET_PASSWORD,
+    MailKind.CHANGE_EMAIL,
+    MailKind.SIGN_IN_CODE,
+    MailKind.CONFIRM_PROVIDER_EMAIL,
+]
+PROVIDER_NOTICES = [MailKind.PROVIDER_LINKED, MailKind.PROVIDER_UNLINKED, MailKind.PROVIDER_ACCOUNT_CREATED]
+PROVIDER = "Example SSO"
+SIGN_IN_LINK = "https://app.example.com/sign-in#token=Zm9vYmFy"
 # every notice of a change to the account's security (the new-device notice says when and where its own way)
 NOTICE_KINDS = [
     MailKind.PASSWORD_CHANGED,
@@ -31,8 +40,7 @@ NOTICE_KINDS = [
     MailKind.SECOND_FACTOR_REMOVED,
     MailKind.PASSKEY_ADDED,
     MailKind.PASSKEY_REMOVED,
-    MailKind.PROVIDER_LINKED,
-    MailKind.PROVIDER_UNLINKED,
+    *PROVIDER_NOTICES,
 ]
 
 
@@ -43,6 +51,10 @@ def renderer() -> MailRenderer:
 
 def complete_mail(kind: MailKind, product: str = PRODUCT, lifetime_seconds: int = 600) -> OutgoingMail:
     """A mail of ``kind`` with every value its kind needs, as the domain builds it."""
+    if kind is MailKind.SIGN_IN_CODE:
+        return messages.code(TO, kind, product, CODE, lifetime_seconds, link=SIGN_IN_LINK)
+    if kind is MailKind.CONFIRM_PROVIDER_EMAIL:
+        return messages.code(TO, kind, product, CODE, lifetime_seconds, provider=PROVIDER)
     if kind in CODE_KINDS:
         return messages.code(TO, kind, product, CODE, lifetime_seconds)
     if kind is MailKind.EMAIL_CHANGED:
@@ -57,8 +69,8 @@ def complete_mail(kind: MailKind, product: str = PRODUCT, lifetime_seconds: int 
         return messages.passkey_notice(TO, kind, product, at=AT, client=CLIENT)
     if kind is MailKind.RECOVERY_CODE_USED:
         return messages.recovery_code_used(TO, product, 2, at=AT, client=CLIENT)
-    if kind in (MailKind.PROVIDER_LINKED, MailKind.PROVIDER_UNLINKED):
-        return messages.provider_notice(TO, kind, product, "Example SSO", at=AT, client=CLIENT)
+    if kind in PROVIDER_NOTICES:
+        return messages.provider_notice(TO, kind, product, PROVIDER, at=AT, client=CLIENT)
     if kind is MailKind.NEW_DEVICE_SIGN_IN:
         return messages.new_device_sign_in(
             TO, product, "Sunday 29 November 2026, 23:04 UTC", "198.51.100.7", "Firefox on Windows"
@@ -153,6 +165,8 @@ class TestCodeMails:
             "for their account. Ignore this message and nothing changes.",
             MailKind.SIGN_IN_CODE: "If you did not ask for this, you can ignore this message: without the code, "
             "nobody signs in.",
+            MailKind.CONFIRM_PROVIDER_EMAIL: "If it was not you, you can ignore this message: without the code, "
+            "this address is not used.",
         }[kind]
         mail = renderer.render(complete_mail(kind))
         assert expected in flat(mail.text)
@@ -160,11 +174,13 @@ class TestCodeMails:
 
     def test_without_a_code_fail_instead_of_sending_a_blank(self, renderer: MailRenderer, kind: MailKind) -> None:
         with pytest.raises(UndefinedError, match="'code' is undefined"):
-            renderer.render(OutgoingMail(to=TO, kind=kind, product=PRODUCT, code_lifetime_seconds=600))
+            renderer.render(
+                OutgoingMail(to=TO, kind=kind, product=PRODUCT, code_lifetime_seconds=600, provider=PROVIDER)
+            )
 
     def test_without_a_lifetime_fail_instead_of_sending_a_blank(self, renderer: MailRenderer, kind: MailKind) -> None:
         with pytest.raises(UndefinedError, match="'code_lifetime_seconds' is undefined"):
-            renderer.render(OutgoingMail(to=TO, kind=kind, product=PRODUCT, code=CODE))
+            renderer.render(OutgoingMail(to=TO, kind=kind, product=PRODUCT, code=CODE, provider=PROVIDER))
 
     def test_with_a_lifetime_of_zero_fail(self, renderer: MailRenderer, kind: MailKind) -> None:
         with pytest.raises(ValueError, match="positive"):
@@ -272,3 +288,15 @@ class TestMissingTemplate:
         renderer = MailRenderer(DictLoader({f"{kind}.subject.txt": "Changed", f"{kind}.txt": "Your password changed."}))
         with pytest.raises(TemplateNotFound, match=r"password_changed\.html"):
             renderer.render(complete_mail(kind))
+
+
+class TestSignInLink:
+    def test_a_sign_in_code_carries_the_link_whole_when_the_gateway_has_one(self, renderer: MailRenderer) -> None:
+        mail = renderer.render(complete_mail(MailKind.SIGN_IN_CODE))
+        assert f"\n    {SIGN_IN_LINK}\n" in mail.text  # on a line of its own, never wrapped
+        assert f'<a href="{SIGN_IN_LINK}">{SIGN_IN_LINK}</a>' in mail.html
+
+    def test_without_one_it_says_nothing_of_a_link(self, renderer: MailRenderer) -> None:
+        mail = renderer.render(messages.code(TO, MailKind.SIGN_IN_CODE, PRODUCT, CODE, 600))
+        assert "link" not in mail.text
+        assert "<a " not in mail.html

@@ -122,6 +122,7 @@ def test_an_apple_provider_without_a_usable_key_stops_without_showing_it(
     assert "Traceback" not in result.stderr
     assert "not-the-teams-key" not in result.stderr + result.stdout
 
+
 PRODUCTION = {"APP_ENV": "production", "EMAIL_BACKEND": "smtp", "JWT_ALGORITHM": "HS256", "JWT_SECRET": "s" * 40}
 
 

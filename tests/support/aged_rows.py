@@ -16,6 +16,7 @@ from persistence.models import (
     OutboxRow,
     PasskeyChallengeRow,
     PasskeyRow,
+    ProviderEmailConfirmationRow,
     ProviderLinkTokenRow,
     ProviderSignInCodeRow,
     ProviderSignInStateRow,
@@ -23,6 +24,7 @@ from persistence.models import (
     RefreshTokenRow,
     SessionRow,
     SignInTicketRow,
+    SpentIdTokenRow,
     ThrottleRow,
     TotpFactorRow,
     UserRow,
@@ -41,6 +43,8 @@ TABLES: dict[str, type[Model]] = {
     "provider_sign_in_states": ProviderSignInStateRow,
     "provider_sign_in_codes": ProviderSignInCodeRow,
     "provider_link_tokens": ProviderLinkTokenRow,
+    "provider_email_confirmations": ProviderEmailConfirmationRow,
+    "spent_id_tokens": SpentIdTokenRow,
     "throttles": ThrottleRow,
     "audit_events": AuditEventRow,
     "totp_factors": TotpFactorRow,
@@ -64,6 +68,8 @@ DELETED = {
     "provider_sign_in_states": 1,
     "provider_sign_in_codes": 1,
     "provider_link_tokens": 1,
+    "provider_email_confirmations": 1,
+    "spent_id_tokens": 1,
     "throttles": 2,
     "audit_events": 2,
     "outbox_sent": 1,
@@ -309,6 +315,19 @@ class AgedRows:
                 expires_at=expires_at,
             )
             self._expect("provider_link_tokens", token_hash, f"{name}: its link token", gone=gone)
+            ticket_hash = uuid.uuid4().hex * 2
+            await ProviderEmailConfirmationRow.create(
+                ticket_hash=ticket_hash,
+                provider="company-sso",
+                subject="248289761002",
+                email="new@example.com",
+                code_hmac="c" * 64,
+                expires_at=expires_at,
+            )
+            self._expect("provider_email_confirmations", ticket_hash, f"{name}: its address's code", gone=gone)
+            id_token_hash = uuid.uuid4().hex * 2
+            await SpentIdTokenRow.create(token_hash=id_token_hash, expires_at=expires_at)
+            self._expect("spent_id_tokens", id_token_hash, f"{name}: a spent ID token", gone=gone)
 
     async def _throttle(self, key: str, name: str, *, gone: bool, **state: Any) -> None:
         await ThrottleRow.create(key=key, **state)

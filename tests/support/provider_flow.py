@@ -8,7 +8,7 @@ import html
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -25,7 +25,28 @@ BEGIN = f"""mutation Begin($input: BeginProviderSignInInput!) {{
     {ERROR} {INVALID_INPUT_FIELDS} }} }}"""
 FINISH = f"""mutation Finish($input: FinishProviderSignInInput!) {{
   finishProviderSignIn(input: $input) {{ __typename {AUTH_PAYLOAD} {MFA_REQUIRED} {ERROR}
-    ... on LinkRequired {{ provider linkToken }} }} }}"""
+    ... on LinkRequired {{ provider linkToken }}
+    ... on EmailConfirmationRequired {{ ticket email expiresAt }} }} }}"""
+
+
+# Claims of an ID token that fail a check, each in place of the one the provider would write.
+ID_TOKEN_LIES: dict[str, dict[str, Any]] = {
+    "issuer": {"iss": "https://impostor.example"},
+    "audience": {"aud": "another-client"},
+    "azp": {"aud": ["gateway", "another-client"], "azp": "another-client"},
+    "audiences-without-azp": {"aud": ["gateway", "another-client"]},
+    "expired": {"exp": 1_000_000_000},
+    "issued-in-the-future": {"iat": 4_000_000_000},
+    "issued-long-ago": {"iat": 1_000_000_000},
+}
+
+
+def subjects_to(gateway: Gateway, address: str) -> list[str]:
+    """The subjects of the mails to ``address``, oldest first."""
+    mailbox = gateway.mailbox
+    return [
+        str(mail["Subject"]) for mail, to in zip(mailbox.messages, mailbox.recipients, strict=True) if address in to
+    ]
 
 
 def provider_settings(issuer: str, client_id: str = "gateway", **more: Any) -> dict[str, Any]:
@@ -122,3 +143,60 @@ async def stand_in_sign_in(gateway: Gateway, provider: str, user: str) -> dict[s
     started = await begin(gateway, provider)
     assert started["__typename"] == "ProviderSignInStarted", started
     return await come_back(gateway, await choose_at_provider(started["authorizationUrl"], user))
+
+
+SIGN_IN_WITH_ID_TOKEN = f"""mutation IdToken($input: SignInWithIdTokenInput!) {{
+  signInWithIdToken(input: $input) {{ __typename {AUTH_PAYLOAD} {MFA_REQUIRED} {ERROR} {INVALID_INPUT_FIELDS}
+    ... on LinkRequired {{ provider linkToken }}
+    ... on EmailConfirmationRequired {{ ticket email expiresAt }} }} }}"""
+CONFIRM_PROVIDER_EMAIL = f"""mutation ConfirmProviderEmail($input: ConfirmProviderEmailInput!) {{
+  confirmProviderEmail(input: $input) {{ __typename {AUTH_PAYLOAD} {MFA_REQUIRED} {ERROR} {INVALID_INPUT_FIELDS}
+    ... on LinkRequired {{ provider linkToken }} }} }}"""
+NATIVE_REDIRECT_URI = "com.example.app:/oauth2redirect"
+
+
+async def id_token_from(
+    provider_url: str,
+    sub: str,
+    nonce: str | None,
+    claims: dict[str, Any] | None = None,
+    client_id: str = "gateway",
+) -> str:
+    """What a native app's SDK gets: a genuine ID token, from the provider's own authorization
+    and token endpoints (the code flow, with ``nonce`` when given), for ``client_id``."""
+    if claims is not None:
+        await set_user(provider_url, sub, claims)
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": NATIVE_REDIRECT_URI,
+        "scope": "openid email profile",
+        "state": "native-app-state",
+        **({"nonce": nonce} if nonce is not None else {}),
+    }
+    location = await authorize(f"{provider_url}/oauth2/authorize?{urlencode(params)}", sub)
+    code = query_of(location)["code"]
+    async with httpx.AsyncClient(base_url=provider_url) as http:
+        response = await http.post(
+            "/oauth2/token",
+            data={"grant_type": "authorization_code", "code": code, "redirect_uri": NATIVE_REDIRECT_URI},
+            auth=(client_id, "the app's secret"),
+        )
+    assert response.status_code == 200, response.text
+    id_token = response.json()["id_token"]
+    assert isinstance(id_token, str)
+    return id_token
+
+
+async def sign_in_with_id_token(gateway: Gateway, id_token: str, nonce: str, provider: str = "mock") -> dict[str, Any]:
+    return await gateway.mutate(
+        "signInWithIdToken",
+        SIGN_IN_WITH_ID_TOKEN,
+        {"input": {"provider": provider, "idToken": id_token, "nonce": nonce}},
+    )
+
+
+async def confirm_provider_email(gateway: Gateway, ticket: str, code: str) -> dict[str, Any]:
+    return await gateway.mutate(
+        "confirmProviderEmail", CONFIRM_PROVIDER_EMAIL, {"input": {"ticket": ticket, "code": code}}
+    )

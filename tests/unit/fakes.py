@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         OutgoingMail,
         Passkey,
         PasskeyChallenge,
+        ProviderEmailConfirmation,
         ProviderIdentity,
         ProviderLinkToken,
         ProviderSignInCode,
@@ -133,6 +134,8 @@ class FakeState:
     provider_codes: dict[str, ProviderSignInCode] = field(default_factory=dict)
     provider_identities: dict[tuple[str, str], ProviderIdentity] = field(default_factory=dict)
     provider_link_tokens: dict[str, ProviderLinkToken] = field(default_factory=dict)
+    provider_email_confirmations: dict[str, ProviderEmailConfirmation] = field(default_factory=dict)
+    spent_id_tokens: dict[str, datetime] = field(default_factory=dict)
     outbox: dict[UUID, OutboxItem] = field(default_factory=dict)
     outbox_claimants: dict[UUID, str] = field(default_factory=dict)
     known_devices: dict[tuple[UUID, str], datetime] = field(default_factory=dict)
@@ -213,6 +216,10 @@ class FakeOtpRepository:
 
     async def delete(self, challenge: OtpChallenge) -> None:
         self._state.challenges.pop(challenge.id, None)
+
+    async def get_by_link_for_update(self, link_hash: str) -> OtpChallenge | None:
+        found = next((c for c in self._state.challenges.values() if c.link_hash == link_hash), None)
+        return copy.copy(found)
 
 
 class FakeSessionRepository:
@@ -414,6 +421,24 @@ class FakeProviderSignInRepository:
     async def take_link_token(self, token_hash: str) -> ProviderLinkToken | None:
         return self._state.provider_link_tokens.pop(token_hash, None)
 
+    async def spend_id_token(self, token_hash: str, expires_at: datetime) -> bool:
+        if token_hash in self._state.spent_id_tokens:
+            return False
+        self._state.spent_id_tokens[token_hash] = expires_at
+        return True
+
+    async def add_email_confirmation(self, confirmation: ProviderEmailConfirmation) -> None:
+        self._state.provider_email_confirmations[confirmation.ticket_hash] = copy.copy(confirmation)
+
+    async def get_email_confirmation_for_update(self, ticket_hash: str) -> ProviderEmailConfirmation | None:
+        return copy.copy(self._state.provider_email_confirmations.get(ticket_hash))
+
+    async def save_email_confirmation(self, confirmation: ProviderEmailConfirmation) -> None:
+        self._state.provider_email_confirmations[confirmation.ticket_hash] = copy.copy(confirmation)
+
+    async def delete_email_confirmation(self, ticket_hash: str) -> None:
+        self._state.provider_email_confirmations.pop(ticket_hash, None)
+
 
 class FakeOutboxRepository:
     def __init__(self, state: FakeState) -> None:
@@ -517,6 +542,8 @@ def _snapshot(state: FakeState) -> FakeState:
         provider_codes=dict(state.provider_codes),
         provider_identities=dict(state.provider_identities),
         provider_link_tokens=dict(state.provider_link_tokens),
+        provider_email_confirmations=dict(state.provider_email_confirmations),
+        spent_id_tokens=dict(state.spent_id_tokens),
         outbox=dict(state.outbox),
         outbox_claimants=dict(state.outbox_claimants),
         known_devices=dict(state.known_devices),

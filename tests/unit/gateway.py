@@ -25,7 +25,7 @@ from tests.unit.fakes import MailedAtCommit
 if TYPE_CHECKING:
     from domain.entities import Principal, SignedIn
     from domain.policy import AuthPolicy
-    from domain.ports import PasswordHasher
+    from domain.ports import IdentityProviders, PasswordHasher
     from tests.unit.fakes import FakeDatabase, FakeMailer, FixedClock
 
 SERVER_SECRET = b"unit tests only: a server secret of more than 32 bytes"
@@ -56,6 +56,7 @@ def build_gateway(
     passwords: PasswordHasher,
     policy: AuthPolicy,
     limits: RateLimits | None = None,
+    providers: IdentityProviders | None = None,
 ) -> WiredServices:
     access_tokens = AccessTokenCodec(
         KEYS.access_token,
@@ -77,6 +78,7 @@ def build_gateway(
         sealer=AesGcmSealer(KEYS.factor_secret),
         ceremonies=WebAuthnCeremonies("localhost", "Auth Gateway", ["http://localhost:5173"]),
         outbox=MailedAtCommit(mailer),
+        providers=providers,
     )
     fields = {field.name: getattr(services, field.name) for field in dataclasses.fields(services)}
     return WiredServices(**fields, access_tokens=access_tokens, otp_codes=OtpCodes(KEYS.otp))

@@ -42,8 +42,18 @@ def test_a_preset_needs_only_its_client() -> None:
         {"kind": "apple", "client_id": "c", "client_secret": "s", "private_key": "PEM", **APPLE_KEY},
         {"issuer": "https://sso.example.com", "client_id": "c", "client_secret": "s", "allowed_tenants": []},
         {"kind": "facebook", "client_id": "c", "client_secret": "s"},
+        # GitHub issues no ID tokens: no native app's client id to accept them for
+        {"kind": "github", "client_id": "c", "client_secret": "s", "id_token_audiences": ["app"]},
     ],
-    ids=["google-team", "microsoft-issuer", "github-tenant", "apple-secret", "oidc-tenants", "unknown-kind"],
+    ids=[
+        "google-team",
+        "microsoft-issuer",
+        "github-tenant",
+        "apple-secret",
+        "oidc-tenants",
+        "unknown-kind",
+        "github-id-token-audiences",
+    ],
 )
 def test_what_a_kind_does_not_know_is_refused(setting: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
@@ -79,3 +89,26 @@ def test_microsoft_allowed_tenants_are_tenant_ids() -> None:
     assert providers(m={**setting, "allowed_tenants": [tenant]})["m"].allowed_tenants == [tenant.lower()]
     with pytest.raises(ValidationError, match="tenant id"):
         providers(m={**setting, "allowed_tenants": ["contoso.onmicrosoft.com"]})
+
+
+def test_the_kinds_with_id_tokens_take_a_native_apps_client_ids_to_the_adapter() -> None:
+    from wiring import provider_config
+
+    apps = ["android-client-id", "ios-client-id"]
+    configured = providers(
+        sso={"issuer": "https://sso.example.com", "client_id": "c", "client_secret": "s", "id_token_audiences": apps},
+        google={"kind": "google", "client_id": "c", "client_secret": "s", "id_token_audiences": apps},
+        microsoft={"kind": "microsoft", "client_id": "c", "client_secret": "s", "id_token_audiences": apps},
+        apple={"kind": "apple", "client_id": "c", "private_key": "PEM", "id_token_audiences": apps, **APPLE_KEY},
+        github={"kind": "github", "client_id": "c", "client_secret": "s"},
+    )
+    audiences = {
+        provider: provider_config(provider, setting).id_token_audiences for provider, setting in configured.items()
+    }
+    assert audiences == {
+        "sso": tuple(apps),
+        "google": tuple(apps),
+        "microsoft": tuple(apps),
+        "apple": tuple(apps),
+        "github": (),
+    }

@@ -77,6 +77,12 @@ class FakeRetentionStore:
     async def purge_expired_provider_link_tokens(self, expired_before: datetime, limit: int) -> int:
         return self._take("provider_link_tokens", (expired_before,), limit)
 
+    async def purge_expired_provider_email_confirmations(self, expired_before: datetime, limit: int) -> int:
+        return self._take("provider_email_confirmations", (expired_before,), limit)
+
+    async def purge_spent_id_tokens(self, expired_before: datetime, limit: int) -> int:
+        return self._take("spent_id_tokens", (expired_before,), limit)
+
     async def purge_expired_throttles(self, expired_before: datetime, limit: int) -> int:
         return self._take("throttles", (expired_before,), limit)
 
@@ -123,6 +129,8 @@ async def test_what_is_old_is_measured_from_the_clock(clock: FixedClock) -> None
     assert store.cutoffs_of("provider_sign_in_states") == {(now,)}
     assert store.cutoffs_of("provider_sign_in_codes") == {(now,)}
     assert store.cutoffs_of("provider_link_tokens") == {(now,)}
+    assert store.cutoffs_of("provider_email_confirmations") == {(now,)}
+    assert store.cutoffs_of("spent_id_tokens") == {(now,)}
     assert store.cutoffs_of("throttles") == {(now,)}
     assert store.cutoffs_of("audit_events") == {(now - 30 * DAY,)}
     assert store.cutoffs_of("outbox_sent") == {(now - 3 * DAY,)}
@@ -164,6 +172,8 @@ async def test_each_table_is_purged_in_batches_until_one_comes_back_short(clock:
         "provider_sign_in_states": 0,
         "provider_sign_in_codes": 0,
         "provider_link_tokens": 0,
+        "provider_email_confirmations": 0,
+        "spent_id_tokens": 0,
         "throttles": 7,
         "audit_events": 2,
         "outbox_sent": 0,
@@ -199,7 +209,8 @@ async def test_a_run_logs_one_line_of_counts(clock: FixedClock, caplog: pytest.L
     assert line.getMessage().startswith(
         "retention: deleted 3 rows (users 1, refresh_tokens 0, sessions 0, otp_challenges 0, sign_in_tickets 0, "
         "passkey_challenges 0, provider_sign_in_states 0, provider_sign_in_codes 0, "
-        "provider_link_tokens 0, throttles 2, audit_events 0, outbox_sent 0, outbox_dead 0, known_devices 0) in "
+        "provider_link_tokens 0, provider_email_confirmations 0, spent_id_tokens 0, throttles 2, audit_events 0, "
+        "outbox_sent 0, outbox_dead 0, known_devices 0) in "
     )
     fields = line.fields  # type: ignore[attr-defined]  # given as extra={"fields": ...}
     assert fields["retention"] == "done"
