@@ -53,6 +53,10 @@ const BEGIN_PROVIDER_SIGN_IN = `mutation BeginProviderSignIn($input: BeginProvid
   beginProviderSignIn(input: $input) { __typename ${ERROR_FIELDS} ... on ProviderSignInStarted { authorizationUrl } } }`;
 const FINISH_PROVIDER_SIGN_IN = `mutation FinishProviderSignIn($input: FinishProviderSignInInput!) {
   finishProviderSignIn(input: $input) { __typename ${SIGNED_IN_FIELDS} ${ERROR_FIELDS}
+    ... on MfaRequired { ticket methods webauthnOptions } ... on LinkRequired { provider linkToken }
+    ... on EmailConfirmationRequired { ticket email } } }`;
+const CONFIRM_PROVIDER_EMAIL = `mutation ConfirmProviderEmail($input: ConfirmProviderEmailInput!) {
+  confirmProviderEmail(input: $input) { __typename ${SIGNED_IN_FIELDS} ${ERROR_FIELDS}
     ... on MfaRequired { ticket methods webauthnOptions } ... on LinkRequired { provider linkToken } } }`;
 const PROVIDER_IDENTITIES = "query ProviderIdentities { providerIdentities { provider email } }";
 const LINK_PROVIDER = `mutation LinkProvider($input: LinkProviderInput!) {
@@ -76,6 +80,9 @@ let pendingWebauthnOptions = null; // with it, the account's passkeys may answer
 // A provider identity waiting to be linked to the account it matched (LinkRequired): memory
 // only, single use, 10 minutes; linked as soon as the person is signed in to that account.
 let pendingLinkToken = null;
+// The ticket of a provider sign-in waiting for the code mailed to the address the provider did
+// not vouch for (EmailConfirmationRequired): memory only, single use.
+let pendingConfirmationTicket = null;
 let providers = []; // the gateway's sign-in providers: { id, displayName }
 
 const $ = (id) => document.getElementById(id);
@@ -116,7 +123,7 @@ async function signedIn(query, variables) {
 }
 
 function show(section) {
-  for (const id of ["signed-out", "code-step", "second-step", "signed-in"]) $(id).hidden = id !== section;
+  for (const id of ["signed-out", "code-step", "provider-email-step", "second-step", "signed-in"]) $(id).hidden = id !== section;
 }
 
 function say(message) {
@@ -251,11 +258,18 @@ const PROVIDER_ERRORS = {
   provider_unavailable: "The provider is not answering right now: please try again later.",
 };
 
-// Back from a provider: the one-time code becomes a session (or a second step, or a link).
+// Back from a provider: the one-time code becomes a session (or a second step, a link, or a
+// code to enter first).
 async function finishProviderSignIn(code) {
   const { finishProviderSignIn: result } = await graphql(FINISH_PROVIDER_SIGN_IN, { input: { code } });
+  await continueProviderSignIn(result);
+}
+
+// What a provider sign-in answered, from finishProviderSignIn or confirmProviderEmail.
+async function continueProviderSignIn(result) {
   if (result.__typename === "AuthPayload") await startSession(result);
   else if (result.__typename === "MfaRequired") askForSecondStep(result);
+  else if (result.__typename === "EmailConfirmationRequired") askForProviderEmailCode(result);
   else if (result.__typename === "LinkRequired") {
     pendingLinkToken = result.linkToken;
     if (accessToken) return linkPendingIdentity();
@@ -266,6 +280,24 @@ async function finishProviderSignIn(code) {
     say(describe(result));
   }
 }
+
+// The provider did not vouch for the address: the gateway mailed a code to it.
+function askForProviderEmailCode(required) {
+  pendingConfirmationTicket = required.ticket;
+  $("provider-email").textContent = required.email;
+  $("provider-email-form").reset();
+  show("provider-email-step");
+}
+
+handle("provider-email-form", async ({ code }) => {
+  const input = { ticket: pendingConfirmationTicket, code };
+  const { confirmProviderEmail: result } = await graphql(CONFIRM_PROVIDER_EMAIL, { input });
+  // a wrong code may be tried again (a few times), a rate limit waited out; any other answer
+  // ends this ticket
+  if (["InvalidOtp", "InvalidInput", "RateLimited"].includes(result.__typename)) return say(describe(result));
+  pendingConfirmationTicket = null;
+  await continueProviderSignIn(result);
+});
 
 async function loadPasskeys() {
   const { passkeys } = await signedIn(PASSKEYS);

@@ -487,3 +487,44 @@ async def test_the_example_spa_links_a_provider_to_a_password_account_and_unlink
     await page.click("#identity-list button[data-provider=mock]")
     await page.wait_for_function("document.getElementById('identity-list').children.length === 0")
     assert "no longer" in (await page.inner_text("#status")).lower()
+
+
+async def test_the_example_spa_confirms_an_address_the_provider_did_not_vouch_for(
+    context: BrowserContext, spa_origin: str, provider_gateway: tuple[Gateway, str], provider: RunningProcess
+) -> None:
+    gateway, graphql_url = provider_gateway
+    await set_user(provider.url, "ann-unverified", {"email": EMAIL, "email_verified": False})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(f"{spa_origin}/?gateway={graphql_url}")
+    await page.wait_for_selector("#signed-out", state="visible")
+
+    # the provider does not vouch for the address: the gateway mails a code to it first
+    await page.click("#provider-sign-in button[data-provider=mock]")
+    await at_the_provider_as(page, "ann-unverified")
+    await page.wait_for_selector("#provider-email-step", state="visible")
+    assert await page.inner_text("#provider-email") == EMAIL
+    assert page.url == f"{spa_origin}/"
+    code = await wait_for_code(gateway.mailbox, EMAIL)
+
+    # a wrong code: the error shows and the form stays, for another try
+    wrong = "000000" if code != "000000" else "111111"
+    await page.fill("#provider-email-form input[name=code]", wrong)
+    await page.click("#provider-email-form button")
+    await page.wait_for_function("document.getElementById('status').textContent.includes('not right')")
+    assert await page.is_visible("#provider-email-step")
+
+    # the mailed code makes the account and signs in; the ticket was in memory only
+    await page.fill("#provider-email-form input[name=code]", code)
+    await page.click("#provider-email-form button")
+    await page.wait_for_selector("#signed-in", state="visible")
+    assert await page.inner_text("#me-email") == EMAIL
+    assert "Mock ID" in await page.inner_text("#identity-list")
+    assert await page.inner_text("#status") == ""
+    assert await page.evaluate("JSON.stringify(localStorage)") == "{}"
+    assert await page.evaluate("JSON.stringify(sessionStorage)") == json.dumps(
+        {"gateway": graphql_url}, separators=(",", ":")
+    )
+    assert page.url == f"{spa_origin}/"
+    assert errors == []
