@@ -286,6 +286,10 @@ class SessionRepository(Protocol):
 
     async def add_token(self, record: RefreshTokenRecord) -> None: ...
 
+    async def rotate(self, session: Session, successor: RefreshTokenRecord) -> None:
+        """``save(session)`` and ``add_token(successor)``, as one statement where the database allows."""
+        ...
+
     async def find_token(self, token_hash: str) -> RefreshTokenRecord | None: ...
 
     async def find_for_rotation(self, token_hash: str) -> tuple[RefreshTokenRecord, Session, User] | None:

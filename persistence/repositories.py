@@ -78,6 +78,28 @@ def _db_value(model: type[Model], field: str, value: object) -> Any:
     return model._meta.fields_map[field].to_db_value(value, model)
 
 
+def _session_changes(session: Session) -> dict[str, Any]:
+    """What a session's save writes: everything that changes after it started."""
+    return {
+        "generation": session.generation,
+        "last_used_at": session.last_used_at,
+        "revoked_at": session.revoked_at,
+        "client_ip": session.client_ip,
+        "user_agent": session.user_agent,
+        "amr": session.amr,
+        "authenticated_at": session.authenticated_at,
+    }
+
+
+def _token_values(record: RefreshTokenRecord) -> dict[str, Any]:
+    return {
+        "token_hash": record.token_hash,
+        "session_id": record.session_id,
+        "generation": record.generation,
+        "issued_at": record.issued_at,
+    }
+
+
 class TortoiseUserRepository:
     def __init__(self, db: BaseDBAsyncClient) -> None:
         self._db = db
@@ -260,16 +282,7 @@ class TortoiseSessionRepository:
         return _session(row) if row else None
 
     async def save(self, session: Session) -> None:
-        values = {
-            "generation": session.generation,
-            "last_used_at": session.last_used_at,
-            "revoked_at": session.revoked_at,
-            "client_ip": session.client_ip,
-            "user_agent": session.user_agent,
-            "amr": session.amr,
-            "authenticated_at": session.authenticated_at,
-        }
-        await written_out.update(self._db, SessionRow, session.id, values)
+        await written_out.update(self._db, SessionRow, session.id, _session_changes(session))
 
     async def list_live(self, user_id: UUID, now: datetime, used_since: datetime) -> list[Session]:
         rows = (
@@ -307,14 +320,13 @@ class TortoiseSessionRepository:
             using_db=self._db,
         )
 
+    async def rotate(self, session: Session, successor: RefreshTokenRecord) -> None:
+        await written_out.update_and_insert(
+            self._db, SessionRow, session.id, _session_changes(session), RefreshTokenRow, _token_values(successor)
+        )
+
     async def add_token(self, record: RefreshTokenRecord) -> None:
-        values = {
-            "token_hash": record.token_hash,
-            "session_id": record.session_id,
-            "generation": record.generation,
-            "issued_at": record.issued_at,
-        }
-        await written_out.insert(self._db, RefreshTokenRow, values)
+        await written_out.insert(self._db, RefreshTokenRow, _token_values(record))
 
     async def find_token(self, token_hash: str) -> RefreshTokenRecord | None:
         row = await RefreshTokenRow.filter(token_hash=token_hash).using_db(self._db).first()

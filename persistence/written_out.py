@@ -35,9 +35,9 @@ def _column(model: type[Model], name: str) -> str:
 
 
 @functools.cache
-def _insert(model: type[Model], columns: tuple[str, ...], dialect: str) -> str:
+def _insert(model: type[Model], columns: tuple[str, ...], dialect: str, start: int = 1) -> str:
     names = ",".join(_column(model, c) for c in columns)
-    values = ",".join(_placeholders(dialect, len(columns)))
+    values = ",".join(_placeholders(dialect, len(columns), start))
     return f'INSERT INTO "{model._meta.db_table}" ({names}) VALUES ({values})'  # noqa: S608 - declared names only
 
 
@@ -61,6 +61,29 @@ def _db_values(model: type[Model], values: Mapping[str, Any]) -> list[Any]:
         else:
             converted.append(field.to_db_value(value, model))
     return converted
+
+
+async def update_and_insert(
+    db: BaseDBAsyncClient,
+    updated: type[Model],
+    pk: Any,
+    changes: Mapping[str, Any],
+    inserted: type[Model],
+    values: Mapping[str, Any],
+) -> None:
+    """``update`` then ``insert``; on PostgreSQL as one statement (the UPDATE in a WITH), one round trip."""
+    if db.capabilities.dialect != "postgres":
+        await update(db, updated, pk, changes)
+        await insert(db, inserted, values)
+        return
+    first = _update(updated, tuple(changes), "postgres")
+    second = _insert(inserted, tuple(values), "postgres", start=len(changes) + 2)
+    arguments = [
+        *_db_values(updated, changes),
+        updated._meta.pk.to_db_value(pk, updated),
+        *_db_values(inserted, values),
+    ]
+    await db.execute_query(f"WITH changed AS ({first}) {second}", arguments)
 
 
 async def insert(db: BaseDBAsyncClient, model: type[Model], values: Mapping[str, Any]) -> None:

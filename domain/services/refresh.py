@@ -111,14 +111,12 @@ class RefreshService:
         session.last_used_at = now
         session.client_ip = client.ip
         session.user_agent = truncated_user_agent(client.user_agent)
-        await uow.sessions.save(session)
         successor = self._minter.token(session.family_seed, session.generation)
-        await uow.sessions.add_token(
-            RefreshTokenRecord(
-                token_hash=hash_refresh_token(successor),
-                session_id=session.id,
-                generation=session.generation,
-                issued_at=now,
-            )
+        record = RefreshTokenRecord(
+            token_hash=hash_refresh_token(successor),
+            session_id=session.id,
+            generation=session.generation,
+            issued_at=now,
         )
+        await uow.sessions.rotate(session, record)
         return successor

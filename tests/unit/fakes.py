@@ -257,6 +257,10 @@ class FakeSessionRepository:
     async def remember_device(self, user_id: UUID, device_hash: str, now: datetime) -> None:
         self._state.known_devices[(user_id, device_hash)] = now
 
+    async def rotate(self, session: Session, successor: RefreshTokenRecord) -> None:
+        await self.save(session)
+        await self.add_token(successor)
+
     async def add_token(self, record: RefreshTokenRecord) -> None:
         assert record.token_hash not in self._state.refresh_tokens, "refresh token issued twice"
         self._state.refresh_tokens[record.token_hash] = copy.copy(record)
