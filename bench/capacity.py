@@ -383,20 +383,9 @@ def measure_two_processes(mailbox: SmtpSink) -> dict[str, Any]:
         with bench_run.serving("capacity-gateway", [sys.executable, "server.py"], env, logs, "/readyz") as one:
             token, body = bench_run.sign_up(one, mailbox)
             chains = bench_run.chain_users(one, mailbox)
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "server:app",
-            "--workers=2",
-            "--host=127.0.0.1",
-            "--port={port}",
-            "--no-proxy-headers",
-            "--no-access-log",
-            "--log-config=bench/uvicorn-logging.json",
-        ]
         workers_env = {**env, "MIGRATE_ON_START": "false"}
-        with bench_run.serving("capacity-2-workers", command, workers_env, logs, "/readyz") as two:
+        two_workers = bench_run.TWO_WORKERS_COMMAND
+        with bench_run.serving("capacity-2-workers", two_workers, workers_env, logs, "/readyz") as two:
             bench_run.wait_for_workers(two, 2)
             me_env = {
                 "BENCH_ACCESS_TOKEN": token,

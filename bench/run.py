@@ -69,6 +69,20 @@ REGISTER = f"mutation($i: RegisterInput!) {{ register(input: $i) {{ __typename {
 SIGNED_IN = f"__typename ... on AuthPayload {{ accessToken refreshToken }} {ERRORS}"
 VERIFY = f"mutation($i: VerifyOtpInput!) {{ verifyOtp(input: $i) {{ {SIGNED_IN} }} }}"
 LOGIN = f"mutation($i: LoginInput!) {{ login(input: $i) {{ {SIGNED_IN} }} }}"
+# The gateway as uvicorn's two workers (one per core), logging the JSON lines server.py logs;
+# `{port}` is the free port chosen. A database it serves is migrated by a gateway before it.
+TWO_WORKERS_COMMAND = [
+    sys.executable,
+    "-m",
+    "uvicorn",
+    "server:app",
+    "--workers=2",
+    "--host=127.0.0.1",
+    "--port={port}",
+    "--no-proxy-headers",
+    "--no-access-log",
+    "--log-config=bench/uvicorn-logging.json",
+]
 RATE_LIMITS = [
     "LOGIN_PER_IP",
     "VERIFY_PER_IP",
@@ -507,23 +521,11 @@ def main() -> None:
                 "BENCH_ME_BODY": me_body,
             }
             workers_env = {**env, "MIGRATE_ON_START": "false"}  # migrated by the first gateway
-            workers_command = [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "server:app",
-                "--workers=2",
-                "--host=127.0.0.1",
-                "--port={port}",
-                "--no-proxy-headers",
-                "--no-access-log",
-                "--log-config=bench/uvicorn-logging.json",  # the JSON lines server.py logs
-            ]
             baseline_command = [sys.executable, "-m", "bench.baseline"]
             say("starting the baseline (bench/baseline.py) and the gateway with 2 uvicorn workers")
             with (
                 serving("baseline", baseline_command, baseline_env, logs, "/healthz") as baseline,
-                serving("gateway-2-workers", workers_command, workers_env, logs, "/readyz") as two,
+                serving("gateway-2-workers", TWO_WORKERS_COMMAND, workers_env, logs, "/readyz") as two,
             ):
                 check = httpx.post(
                     f"{baseline.url}/graphql",
