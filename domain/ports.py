@@ -286,16 +286,20 @@ class SessionRepository(Protocol):
 
     async def add_token(self, record: RefreshTokenRecord) -> None: ...
 
-    async def rotate(self, session: Session, successor: RefreshTokenRecord) -> None:
-        """``save(session)`` and ``add_token(successor)``, as one statement where the database allows."""
+    async def rotate(self, session: Session, successor: RefreshTokenRecord, event: AuditEvent) -> bool:
+        """Move ``session`` on to ``successor`` (its generation, last use and client), record
+        ``successor`` and write ``event`` to the audit log: all of it, atomic on its own (one
+        statement where the database allows), or nothing when the stored session is no longer
+        the one ``successor`` follows (another rotation moved it on, or it was revoked).
+        Whether it was written."""
         ...
 
     async def find_token(self, token_hash: str) -> RefreshTokenRecord | None: ...
 
     async def find_for_rotation(self, token_hash: str) -> tuple[RefreshTokenRecord, Session, User] | None:
-        """The refresh token's record, its session locked until the transaction ends (so that
-        the rotations of one family run one at a time, each seeing the one before), and the
-        session's account: one query. ``None`` for a token this gateway does not know."""
+        """The refresh token's record, its session and the session's account, as committed
+        now: one query, nothing locked (``rotate`` checks that the session has not moved on
+        since). ``None`` for a token this gateway does not know."""
         ...
 
 

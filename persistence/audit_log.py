@@ -28,15 +28,7 @@ class TortoiseAuditRepository:
         self._uncommitted: list[AuditEvent] = []
 
     async def add(self, event: AuditEvent) -> None:
-        values = {
-            "occurred_at": event.occurred_at,
-            "event": event.type.value,
-            "user_id": event.user_id,
-            "client_ip": event.client_ip,
-            "user_agent": event.user_agent,
-            "detail": event.detail,
-        }
-        await written_out.insert(self._db, AuditEventRow, values)
+        await written_out.insert(self._db, AuditEventRow, row_values(event))
         self._uncommitted.append(event)
 
     async def list_for_account(self, user_id: UUID, since: datetime, limit: int) -> list[AuditEvent]:
@@ -67,17 +59,34 @@ class TortoiseAuditRepository:
 
     def committed(self) -> None:
         for event in self._uncommitted:
-            audit_logger.info(
-                json.dumps(
-                    {
-                        "audit": event.type.value,
-                        "at": event.occurred_at.isoformat(),
-                        "user_id": str(event.user_id) if event.user_id else None,
-                        "client_ip": event.client_ip,
-                        "user_agent": event.user_agent,
-                        "detail": event.detail,
-                    },
-                    ensure_ascii=True,
-                )
-            )
+            log_written(event)
         self._uncommitted.clear()
+
+
+def row_values(event: AuditEvent) -> dict[str, object]:
+    """The columns of ``event``'s row in the audit log."""
+    return {
+        "occurred_at": event.occurred_at,
+        "event": event.type.value,
+        "user_id": event.user_id,
+        "client_ip": event.client_ip,
+        "user_agent": event.user_agent,
+        "detail": event.detail,
+    }
+
+
+def log_written(event: AuditEvent) -> None:
+    """Log ``event`` as one JSON line, once its row is committed."""
+    audit_logger.info(
+        json.dumps(
+            {
+                "audit": event.type.value,
+                "at": event.occurred_at.isoformat(),
+                "user_id": str(event.user_id) if event.user_id else None,
+                "client_ip": event.client_ip,
+                "user_agent": event.user_agent,
+                "detail": event.detail,
+            },
+            ensure_ascii=True,
+        )
+    )

@@ -101,11 +101,14 @@ class RefreshTokenRow(Model):
 
 # One rate-limit or lockout counter; the key is an HMAC, never an address.
 # (A docstring here would become a table comment in the migration.)
+# No index but the key: every hit moves expires_at, and an index on it made each hit a
+# non-HOT update (new entries in every index, dead versions for each lookup to step over).
+# The purge of expired counters scans the table instead.
 class ThrottleRow(Model):
     key = fields.CharField(max_length=64, primary_key=True)
     count = fields.IntField(default=0)
     marked_at = fields.DatetimeField(null=True)
-    expires_at = fields.DatetimeField(null=True, db_index=True)
+    expires_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "throttles"

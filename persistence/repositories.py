@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tortoise.exceptions import IntegrityError
 
-from domain.entities import OtpChallenge, OtpPurpose, RefreshTokenRecord, Session, User, email_key
+from domain.entities import AuditEvent, OtpChallenge, OtpPurpose, RefreshTokenRecord, Session, User, email_key
 from domain.errors import EmailAlreadyTaken
-from persistence import written_out
-from persistence.models import KnownDeviceRow, OtpChallengeRow, RefreshTokenRow, SessionRow, UserRow
+from persistence import audit_log, written_out
+from persistence.models import AuditEventRow, KnownDeviceRow, OtpChallengeRow, RefreshTokenRow, SessionRow, UserRow
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -60,16 +60,16 @@ def _row_of(model: type[M], prefix: str, result: Any) -> M:
 
 @functools.cache
 def _rotation_sql(dialect: str) -> str:
-    """A refresh runs this first: one query instead of one per table. The lock is on the
-    session row alone; after waiting for it, PostgreSQL reads the session again as the
-    rotation before left it. SQLite runs one writing transaction at a time: it has nothing
-    to lock. Made on first use: the foreign-key columns are known once Tortoise has started."""
-    placeholder, lock = ("$1", ' FOR UPDATE OF "sessions"') if dialect == "postgres" else ("?", "")
+    """A refresh runs this first: the token, its session and its account in one query instead
+    of one per table. Nothing is locked: the rotation's write goes through only if the session
+    is still at the generation read here (``rotate``). Made on first use: the foreign-key
+    columns are known once Tortoise has started."""
+    placeholder = "$1" if dialect == "postgres" else "?"
     return (
         f"SELECT {_columns(RefreshTokenRow, 't_')}, {_columns(SessionRow, 's_')}, {_columns(UserRow, 'u_')} "  # noqa: S608 - column names from the models, the value a parameter
         'FROM "refresh_tokens" JOIN "sessions" ON "sessions"."id" = "refresh_tokens"."session_id" '
         'JOIN "users" ON "users"."id" = "sessions"."user_id" '
-        f'WHERE "refresh_tokens"."token_hash" = {placeholder}{lock}'
+        f'WHERE "refresh_tokens"."token_hash" = {placeholder}'
     )
 
 
@@ -88,6 +88,16 @@ def _session_changes(session: Session) -> dict[str, Any]:
         "user_agent": session.user_agent,
         "amr": session.amr,
         "authenticated_at": session.authenticated_at,
+    }
+
+
+def _rotation_changes(session: Session) -> dict[str, Any]:
+    """What a rotation changes in the session."""
+    return {
+        "generation": session.generation,
+        "last_used_at": session.last_used_at,
+        "client_ip": session.client_ip,
+        "user_agent": session.user_agent,
     }
 
 
@@ -320,10 +330,18 @@ class TortoiseSessionRepository:
             using_db=self._db,
         )
 
-    async def rotate(self, session: Session, successor: RefreshTokenRecord) -> None:
-        await written_out.update_and_insert(
-            self._db, SessionRow, session.id, _session_changes(session), RefreshTokenRow, _token_values(successor)
+    async def rotate(self, session: Session, successor: RefreshTokenRecord, event: AuditEvent) -> bool:
+        rotated = await written_out.update_if_then_insert(
+            self._db,
+            SessionRow,
+            session.id,
+            {"generation": successor.generation - 1, "revoked_at": None},
+            _rotation_changes(session),
+            [(RefreshTokenRow, _token_values(successor)), (AuditEventRow, audit_log.row_values(event))],
         )
+        if rotated:
+            audit_log.log_written(event)
+        return rotated
 
     async def add_token(self, record: RefreshTokenRecord) -> None:
         await written_out.insert(self._db, RefreshTokenRow, _token_values(record))

@@ -1,6 +1,7 @@
 """INSERTs and UPDATEs of the hottest writes, written out instead of built by the query builder.
 
-Every refresh writes the session, its next token and an audit event. Built by Tortoise's
+Every refresh writes the session, its next token and an audit event (on PostgreSQL in one
+statement: ``update_if_then_insert``). Built by Tortoise's
 query builder (model instances, query copies, field conversions), each took longer in
 Python than the database took to run it. The statements here are made once per table,
 columns and engine; the values still go through each field's own conversion
@@ -13,7 +14,7 @@ import functools
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from tortoise.backends.base.client import BaseDBAsyncClient
     from tortoise.models import Model
@@ -42,11 +43,41 @@ def _insert(model: type[Model], columns: tuple[str, ...], dialect: str, start: i
 
 
 @functools.cache
-def _update(model: type[Model], columns: tuple[str, ...], dialect: str) -> str:
-    placeholders = _placeholders(dialect, len(columns) + 1)
+def _update(model: type[Model], columns: tuple[str, ...], dialect: str, expected: tuple[str, ...] = ()) -> str:
+    """UPDATE the row whose key is the parameter after ``columns``' values and whose ``expected``
+    columns hold the parameters after it, in order (a NULL expected is a parameter too:
+    ``IS NOT DISTINCT FROM`` matches it)."""
+    placeholders = _placeholders(dialect, len(columns) + 1 + len(expected))
     targets = ",".join(f"{_column(model, c)}={p}" for c, p in zip(columns, placeholders, strict=False))
     key = _column(model, model._meta.pk_attr)
-    return f'UPDATE "{model._meta.db_table}" SET {targets} WHERE {key}={placeholders[-1]}'  # noqa: S608 - the same
+    where = " AND ".join(
+        [
+            f"{key}={placeholders[len(columns)]}",
+            *(
+                f"{_column(model, c)} IS NOT DISTINCT FROM {p}"
+                if dialect == "postgres"
+                else f"{_column(model, c)} IS {p}"  # SQLite's IS compares NULL as a value
+                for c, p in zip(expected, placeholders[len(columns) + 1 :], strict=True)
+            ),
+        ]
+    )
+    return f'UPDATE "{model._meta.db_table}" SET {targets} WHERE {where}'  # noqa: S608 - the same
+
+
+@functools.cache
+def _update_if_then_insert(
+    updated: type[Model], columns: tuple[str, ...], expected: tuple[str, ...], inserted: tuple[tuple[type[Model], tuple[str, ...]], ...]
+) -> str:
+    """PostgreSQL: the conditional UPDATE in a WITH; each INSERT takes its values only FROM the
+    updated row, so it writes nothing when the update matched none; the count of updated rows."""
+    parts = [f"changed AS ({_update(updated, columns, 'postgres', expected)} RETURNING 1)"]
+    start = len(columns) + 1 + len(expected) + 1
+    for number, (model, names) in enumerate(inserted):
+        values = ",".join(_placeholders("postgres", len(names), start))
+        into = ",".join(_column(model, name) for name in names)
+        parts.append(f'inserted_{number} AS (INSERT INTO "{model._meta.db_table}" ({into}) SELECT {values} FROM changed)')
+        start += len(names)
+    return f"WITH {', '.join(parts)} SELECT count(*) AS updated FROM changed"  # noqa: S608 - declared names only
 
 
 def _db_values(model: type[Model], values: Mapping[str, Any]) -> list[Any]:
@@ -63,27 +94,40 @@ def _db_values(model: type[Model], values: Mapping[str, Any]) -> list[Any]:
     return converted
 
 
-async def update_and_insert(
+async def update_if_then_insert(
     db: BaseDBAsyncClient,
     updated: type[Model],
     pk: Any,
+    expected: Mapping[str, Any],
     changes: Mapping[str, Any],
-    inserted: type[Model],
-    values: Mapping[str, Any],
-) -> None:
-    """``update`` then ``insert``; on PostgreSQL as one statement (the UPDATE in a WITH), one round trip."""
+    inserts: Sequence[tuple[type[Model], Mapping[str, Any]]],
+) -> bool:
+    """Compare and set: ``update`` the row of ``updated`` whose key is ``pk`` with ``changes`` if
+    its columns still hold ``expected``, and only then INSERT each of ``inserts`` (model, values);
+    all of it or nothing. Whether the row matched. On PostgreSQL one statement, whose UPDATE
+    waits for the row's lock and judges the row as the writer before it left it; elsewhere
+    (SQLite, one writer at a time) the statements in one transaction.
+    """
+    key = updated._meta.pk.to_db_value(pk, updated)
     if db.capabilities.dialect != "postgres":
-        await update(db, updated, pk, changes)
-        await insert(db, inserted, values)
-        return
-    first = _update(updated, tuple(changes), "postgres")
-    second = _insert(inserted, tuple(values), "postgres", start=len(changes) + 2)
-    arguments = [
-        *_db_values(updated, changes),
-        updated._meta.pk.to_db_value(pk, updated),
-        *_db_values(inserted, values),
-    ]
-    await db.execute_query(f"WITH changed AS ({first}) {second}", arguments)
+        async with db._in_transaction() as connection:  # nested in the caller's transaction, if any
+            matched, _ = await connection.execute_query(
+                _update(updated, tuple(changes), "sqlite", tuple(expected)),
+                [*_db_values(updated, changes), key, *_db_values(updated, expected)],
+            )
+            if matched != 1:
+                return False
+            for model, values in inserts:
+                await insert(connection, model, values)
+        return True
+    sql = _update_if_then_insert(
+        updated, tuple(changes), tuple(expected), tuple((model, tuple(values)) for model, values in inserts)
+    )
+    arguments = [*_db_values(updated, changes), key, *_db_values(updated, expected)]
+    for model, values in inserts:
+        arguments.extend(_db_values(model, values))
+    _, rows = await db.execute_query(sql, arguments)
+    return bool(rows[0]["updated"])
 
 
 async def insert(db: BaseDBAsyncClient, model: type[Model], values: Mapping[str, Any]) -> None:

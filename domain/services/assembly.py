@@ -90,7 +90,8 @@ def wire_services(
     """Every service with the collaborators it is given; unit tests give it fakes.
 
     ``reads`` serves what needs no transaction: the one query that checks the session of
-    every signed-in request (``uow`` when not given). ``providers``: the OpenID Connect
+    every signed-in request, a counter's hit, a refresh's read and its compare-and-set write
+    (``uow`` when not given). ``providers``: the OpenID Connect
     providers set up (none when not given). ``outbox_sealer`` seals the mails waiting in the
     outbox (``sealer`` when not given); ``outbox`` replaces the sealed outbox (unit tests).
     ``webhook_endpoints`` get the account's events, sent by ``webhooks`` (none when not given).
@@ -139,7 +140,7 @@ def wire_services(
         registration=RegistrationService(uow, passwords, otp_sender, outbox, clock, policy, throttle, audit),
         verification=VerificationService(uow, passwords, checker, sessions, clock, policy, throttle, audit),
         login=LoginService(uow, passwords, otp_sender, sessions, second_factors, clock, policy, throttle, audit),
-        refresh=RefreshService(uow, refresh_tokens, sessions, clock, policy, throttle, audit),
+        refresh=RefreshService(uow, refresh_tokens, sessions, clock, policy, throttle, audit, statements=reads),
         identity=IdentityService(reads or uow, access_tokens, clock, policy),
         sessions=SessionService(uow, clock, policy, audit),
         password_reset=PasswordResetService(

@@ -51,7 +51,19 @@ class AuditTrail:
         (the audit log has no column for it); ``forgotten_user_id``: the account a deletion
         announces to webhooks, which the audit log must not keep; ``announce=False``: audited
         only, for an act that changed nothing a webhook receiver knows of."""
-        event = AuditEvent(
+        event = self.event(event_type, client, user_id, detail)
+        await uow.audit.add(event)
+        if self._webhooks is not None and announce:
+            await self._webhooks.announce(uow, event, user_id or forgotten_user_id, session_id)
+        self.written(event)
+
+    def event(
+        self, event_type: AuditEventType, client: Client, user_id: UUID | None = None, detail: str | None = None
+    ) -> AuditEvent:
+        """The event as ``record`` writes it, for a repository that writes it with its change
+        (a rotation: ``SessionRepository.rotate``); tell ``written`` once it is. Never announced
+        to webhooks."""
+        return AuditEvent(
             type=event_type,
             occurred_at=self._clock.now(),
             user_id=user_id,
@@ -59,9 +71,9 @@ class AuditTrail:
             user_agent=truncated_user_agent(client.user_agent),
             detail=detail,
         )
-        await uow.audit.add(event)
-        if self._webhooks is not None and announce:
-            await self._webhooks.announce(uow, event, user_id or forgotten_user_id, session_id)
+
+    def written(self, event: AuditEvent) -> None:
+        """``event`` is in the audit log: the observer (the metrics) hears of it."""
         if self._observer is not None:
             self._observer.observe(event)
 

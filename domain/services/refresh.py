@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 from domain.entities import UNKNOWN_CLIENT, AuditEventType, RefreshTokenRecord, truncated_user_agent
 from domain.errors import InvalidRefreshToken
 from domain.refresh_tokens import hash_refresh_token
-from domain.services.refusals import committing_refusals
 from domain.services.throttle import REFRESH_PER_ACCOUNT, REFRESH_PER_IP
 from domain.validation import is_text
 
@@ -28,6 +27,11 @@ logger = logging.getLogger(__name__)
 _MAX_TOKEN_LENGTH = 512
 
 
+# Reads of a family before its rotation is written: each lost race means another rotation
+# of the family was written in between, and the next read shows it.
+_ATTEMPTS = 3
+
+
 class RefreshService:
     """Rotates refresh tokens and detects the reuse of a spent one."""
 
@@ -40,10 +44,14 @@ class RefreshService:
         policy: AuthPolicy,
         throttle: Throttle,
         audit: AuditTrail,
+        statements: Callable[[], UnitOfWork] | None = None,
     ) -> None:
+        """``statements``: units of work outside a transaction (``uow`` if not given): a
+        rotation is a read and one write that is atomic on its own."""
         self._throttle = throttle
         self._audit = audit
         self._uow = uow
+        self._statements = statements or uow
         self._minter = minter
         self._sessions = sessions
         self._clock = clock
@@ -56,6 +64,11 @@ class RefreshService:
         the same successor (two tabs refreshing at once both keep working). Any
         other spent token means it was copied: the whole family is revoked.
 
+        No lock is held: the token, its session and account are read, and the rotation is
+        written only if the session is still at the generation read (compare and set). A
+        rotation of the same family that got there first makes the write match nothing;
+        reading again then shows the token as the one just spent.
+
         Raises:
             InvalidRefreshToken: unknown, expired, revoked or reused token.
             RateLimited: too many refreshes from this client or for this account.
@@ -64,35 +77,43 @@ class RefreshService:
         if not refresh_token or len(refresh_token) > _MAX_TOKEN_LENGTH or not is_text(refresh_token):
             raise InvalidRefreshToken
         token_hash = hash_refresh_token(refresh_token)
-        async with self._uow() as uow, committing_refusals(uow):
-            # One query: the record, its account, and its session locked, which serialises
-            # every rotation of this family; a rotation that waited sees the one before it.
-            found = await uow.sessions.find_for_rotation(token_hash)
-            if found is None:
-                raise InvalidRefreshToken
-            record, session, user = found
-            now = self._clock.now()
-            if session.revoked_at is not None or self._expired(session, now):
-                raise InvalidRefreshToken
-            await self._throttle.check_in(uow, REFRESH_PER_ACCOUNT, str(user.id), client, user.id)
+        for attempt in range(_ATTEMPTS):
+            async with self._statements() as statements:
+                found = await statements.sessions.find_for_rotation(token_hash)
+                if found is None:
+                    raise InvalidRefreshToken
+                record, session, user = found
+                now = self._clock.now()
+                if session.revoked_at is not None or self._expired(session, now):
+                    raise InvalidRefreshToken
+                if attempt == 0:
+                    await self._throttle.check(REFRESH_PER_ACCOUNT, str(user.id), client, user.id)
 
-            if record.generation == session.generation:
-                successor = await self._rotate(uow, session, now, client)
-                await self._audit.record(uow, AuditEventType.TOKEN_REFRESHED, client, user.id)
-                await uow.commit()
-                return self._sessions.signed_in(user, session, successor, now)
+                if record.generation == session.generation:
+                    successor = self._rotated(session, now, client)
+                    event = self._audit.event(AuditEventType.TOKEN_REFRESHED, client, user.id)
+                    if await statements.sessions.rotate(session, self._record(session, successor, now), event):
+                        self._audit.written(event)
+                        return self._sessions.signed_in(user, session, successor, now)
+                    continue  # another rotation of this family was written first: read it
 
             if self._is_grace_repeat(session, record, now):
-                await uow.commit()  # the repeat counts against the account's limit like any refresh
                 current = self._minter.token(session.family_seed, session.generation)
                 return self._sessions.signed_in(user, session, current, now)
 
-            logger.warning("refresh token reuse detected; session %s revoked", session.id)
-            session.revoked_at = now
-            await uow.sessions.save(session)
-            await self._audit.record(uow, AuditEventType.REFRESH_TOKEN_REUSED, client, user.id)
-            await uow.commit()
+            await self._revoke_reused(session, now, client)
             raise InvalidRefreshToken
+        raise InvalidRefreshToken  # the family moved on at every read: too many tabs at once
+
+    async def _revoke_reused(self, session: Session, now: datetime, client: Client) -> None:
+        logger.warning("refresh token reuse detected; session %s revoked", session.id)
+        async with self._uow() as uow:
+            current = await uow.sessions.get_for_update(session.id)
+            if current is not None and current.revoked_at is None:
+                current.revoked_at = now
+                await uow.sessions.save(current)
+            await self._audit.record(uow, AuditEventType.REFRESH_TOKEN_REUSED, client, session.user_id)
+            await uow.commit()
 
     def _expired(self, session: Session, now: datetime) -> bool:
         return not session.is_live(now, self._policy.refresh_idle_lifetime)
@@ -105,18 +126,19 @@ class RefreshService:
             and now - session.last_used_at <= self._policy.refresh_reuse_grace
         )
 
-    async def _rotate(self, uow: UnitOfWork, session: Session, now: datetime, client: Client) -> str:
-        """Spend the current token (the session moves to the next generation) and record its successor."""
+    def _rotated(self, session: Session, now: datetime, client: Client) -> str:
+        """Move ``session`` on a generation (in memory); the successor token."""
         session.generation += 1
         session.last_used_at = now
         session.client_ip = client.ip
         session.user_agent = truncated_user_agent(client.user_agent)
-        successor = self._minter.token(session.family_seed, session.generation)
-        record = RefreshTokenRecord(
+        return self._minter.token(session.family_seed, session.generation)
+
+    @staticmethod
+    def _record(session: Session, successor: str, now: datetime) -> RefreshTokenRecord:
+        return RefreshTokenRecord(
             token_hash=hash_refresh_token(successor),
             session_id=session.id,
             generation=session.generation,
             issued_at=now,
         )
-        await uow.sessions.rotate(session, record)
-        return successor

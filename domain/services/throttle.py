@@ -175,11 +175,11 @@ class Throttle:
         """
         await self.check(limit, client_network(client.ip), client)
 
-    async def check(self, limit: str, subject: str | None, client: Client) -> None:
+    async def check(self, limit: str, subject: str | None, client: Client, user_id: UUID | None = None) -> None:
         """Count one attempt against ``limit`` for ``subject``, in a transaction of its own.
 
         A ``None`` subject (a client whose address the transport does not know) is
-        not limited by it.
+        not limited by it. ``user_id``: the account a refusal is audited for, if any.
 
         Raises:
             RateLimited: the limit is reached; the refusal is in the audit log.
@@ -193,7 +193,7 @@ class Throttle:
             )
         if wait is not None:
             async with self._uow() as uow:
-                await self._audit.record(uow, AuditEventType.RATE_LIMITED, client, detail=limit)
+                await self._audit.record(uow, AuditEventType.RATE_LIMITED, client, user_id, detail=limit)
                 await uow.commit()
             raise RateLimited(seconds_to_wait(wait))
 

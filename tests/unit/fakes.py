@@ -257,9 +257,14 @@ class FakeSessionRepository:
     async def remember_device(self, user_id: UUID, device_hash: str, now: datetime) -> None:
         self._state.known_devices[(user_id, device_hash)] = now
 
-    async def rotate(self, session: Session, successor: RefreshTokenRecord) -> None:
+    async def rotate(self, session: Session, successor: RefreshTokenRecord, event: AuditEvent) -> bool:
+        stored = self._state.sessions.get(session.id)
+        if stored is None or stored.revoked_at is not None or stored.generation != successor.generation - 1:
+            return False
         await self.save(session)
         await self.add_token(successor)
+        self._state.audit_events.append(event)
+        return True
 
     async def add_token(self, record: RefreshTokenRecord) -> None:
         assert record.token_hash not in self._state.refresh_tokens, "refresh token issued twice"
