@@ -66,7 +66,10 @@ def _update(model: type[Model], columns: tuple[str, ...], dialect: str, expected
 
 @functools.cache
 def _update_if_then_insert(
-    updated: type[Model], columns: tuple[str, ...], expected: tuple[str, ...], inserted: tuple[tuple[type[Model], tuple[str, ...]], ...]
+    updated: type[Model],
+    columns: tuple[str, ...],
+    expected: tuple[str, ...],
+    inserted: tuple[tuple[type[Model], tuple[str, ...]], ...],
 ) -> str:
     """PostgreSQL: the conditional UPDATE in a WITH; each INSERT takes its values only FROM the
     updated row, so it writes nothing when the update matched none; the count of updated rows."""
@@ -75,7 +78,8 @@ def _update_if_then_insert(
     for number, (model, names) in enumerate(inserted):
         values = ",".join(_placeholders("postgres", len(names), start))
         into = ",".join(_column(model, name) for name in names)
-        parts.append(f'inserted_{number} AS (INSERT INTO "{model._meta.db_table}" ({into}) SELECT {values} FROM changed)')
+        table = model._meta.db_table
+        parts.append(f'inserted_{number} AS (INSERT INTO "{table}" ({into}) SELECT {values} FROM changed)')  # noqa: S608
         start += len(names)
     return f"WITH {', '.join(parts)} SELECT count(*) AS updated FROM changed"  # noqa: S608 - declared names only
 

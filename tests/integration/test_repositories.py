@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from tortoise.context import TortoiseContext
 
-from domain.entities import OtpChallenge, OtpPurpose, RefreshTokenRecord, Session, User
+from domain.entities import (
+    AuditEvent,
+    AuditEventType,
+    OtpChallenge,
+    OtpPurpose,
+    RefreshTokenRecord,
+    Session,
+    User,
+)
 from domain.errors import EmailAlreadyTaken
 from persistence.models import OtpChallengeRow
-from persistence.unit_of_work import TortoiseUnitOfWork
+from persistence.unit_of_work import TortoiseReadOnlyUnitOfWork, TortoiseUnitOfWork
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -177,6 +186,56 @@ class TestSessionRepository:
             assert await uow.sessions.find_token("d" * 64) is None
             assert await uow.sessions.find_for_rotation("c" * 64) == (record, session, user)
             assert await uow.sessions.find_for_rotation("d" * 64) is None
+
+    async def test_a_rotation_is_written_only_onto_the_generation_it_follows(self) -> None:
+        user = await stored_user()
+        session = Session(uuid.uuid4(), user.id, b"\1" * 32, 0, NOW, NOW, NOW + timedelta(days=1))
+        async with TortoiseUnitOfWork() as uow:
+            await uow.sessions.add(session)
+            await uow.commit()
+
+        def rotation(generation: int, at: datetime) -> tuple[Session, RefreshTokenRecord, AuditEvent]:
+            moved = dataclasses.replace(session, generation=generation, last_used_at=at, client_ip="192.0.2.7")
+            record = RefreshTokenRecord(f"{generation:064d}", session.id, generation, at)
+            return moved, record, AuditEvent(AuditEventType.TOKEN_REFRESHED, at, user.id, "192.0.2.7", None)
+
+        later = NOW + timedelta(minutes=1)
+        async with TortoiseReadOnlyUnitOfWork() as statements:
+            assert await statements.sessions.rotate(*rotation(1, later))
+            assert not await statements.sessions.rotate(*rotation(1, later))  # generation 0 is gone
+            assert not await statements.sessions.rotate(*rotation(3, later))  # not the one after 1
+        async with TortoiseUnitOfWork() as uow:
+            stored = await uow.sessions.get_for_update(session.id)
+            assert stored == dataclasses.replace(session, generation=1, last_used_at=later, client_ip="192.0.2.7")
+            assert await uow.sessions.find_token(f"{1:064d}") is not None
+            assert await uow.sessions.find_token(f"{3:064d}") is None
+            assert [e.type for e in await uow.audit.list_for_account(user.id, NOW, 10)] == [
+                AuditEventType.TOKEN_REFRESHED
+            ]
+            assert stored is not None
+            stored.revoked_at = later
+            await uow.sessions.save(stored)
+            await uow.commit()
+        async with TortoiseReadOnlyUnitOfWork() as statements:
+            assert not await statements.sessions.rotate(*rotation(2, later))  # revoked
+        async with TortoiseUnitOfWork() as uow:
+            assert await uow.sessions.find_token(f"{2:064d}") is None
+
+    async def test_rotations_at_once_write_one_successor(self) -> None:
+        user = await stored_user()
+        session = Session(uuid.uuid4(), user.id, b"\2" * 32, 0, NOW, NOW, NOW + timedelta(days=1))
+        async with TortoiseUnitOfWork() as uow:
+            await uow.sessions.add(session)
+            await uow.commit()
+
+        async def rotate(number: int) -> bool:
+            moved = dataclasses.replace(session, generation=1, last_used_at=NOW)
+            record = RefreshTokenRecord(f"{number:064d}", session.id, 1, NOW)
+            event = AuditEvent(AuditEventType.TOKEN_REFRESHED, NOW, user.id, None, None)
+            async with TortoiseReadOnlyUnitOfWork() as statements:
+                return await statements.sessions.rotate(moved, record, event)
+
+        assert sorted(await asyncio.gather(*(rotate(number) for number in range(10)))) == [False] * 9 + [True]
 
     async def test_deleting_the_user_removes_its_sessions(self, database: TortoiseContext) -> None:
         user = await stored_user()

@@ -1,15 +1,19 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 
 from domain.errors import InvalidRefreshToken
+from tests.unit.fakes import FakeSessionRepository
 from tests.unit.gateway import signed
 
 if TYPE_CHECKING:
-    from domain.entities import SignedIn
+    from collections.abc import Awaitable, Callable
+
+    from domain.entities import RefreshTokenRecord, Session, SignedIn, User
     from tests.unit.fakes import FakeDatabase, FixedClock
     from tests.unit.gateway import VerifiedUser, WiredServices
 
@@ -130,3 +134,86 @@ class TestRefresh:
     ) -> None:
         database.delete_user(signed_in.user.id)
         await assert_refused(gateway, signed_in.refresh_token)
+
+
+@pytest.fixture
+def between_read_and_write(monkeypatch: pytest.MonkeyPatch) -> list[Callable[[], Awaitable[object]]]:
+    """What other requests commit after the next refresh has read its session and before it
+    writes the rotation: append actions to the list."""
+    actions: list[Callable[[], Awaitable[object]]] = []
+    read = FakeSessionRepository.find_for_rotation
+
+    async def read_then_let_others_in(
+        self: FakeSessionRepository, token_hash: str
+    ) -> tuple[RefreshTokenRecord, Session, User] | None:
+        found = await read(self, token_hash)
+        while actions:
+            await actions.pop(0)()
+        return found
+
+    monkeypatch.setattr(FakeSessionRepository, "find_for_rotation", read_then_let_others_in)
+    return actions
+
+
+class TestARotationThatLosesTheRace:
+    """No lock is held between a refresh's read and its write: the write only goes through
+    if the session is still where the read found it."""
+
+    async def test_to_a_rotation_of_the_same_token_gets_its_successor(
+        self,
+        gateway: WiredServices,
+        signed_in: SignedIn,
+        database: FakeDatabase,
+        between_read_and_write: list[Callable[[], Awaitable[object]]],
+    ) -> None:
+        other_tab: list[SignedIn] = []
+
+        async def other_tab_refreshes() -> None:
+            other_tab.append(await gateway.refresh.refresh(signed_in.refresh_token))
+
+        between_read_and_write.append(other_tab_refreshes)
+        this_tab = await gateway.refresh.refresh(signed_in.refresh_token)
+
+        assert this_tab.refresh_token == other_tab[0].refresh_token
+        session = database.state.sessions[signed_in.session_id]
+        assert (session.generation, session.revoked_at) == (1, None)
+        assert sorted(r.generation for r in database.state.refresh_tokens.values()) == [0, 1]
+        assert database.audit_events().count("token_refreshed") == 1
+        await gateway.refresh.refresh(this_tab.refresh_token)  # the family goes on
+
+    async def test_to_a_sign_out_is_refused_and_writes_nothing(
+        self,
+        gateway: WiredServices,
+        signed_in: SignedIn,
+        database: FakeDatabase,
+        clock: FixedClock,
+        between_read_and_write: list[Callable[[], Awaitable[object]]],
+    ) -> None:
+        async def signed_out_elsewhere() -> None:
+            session = database.state.sessions[signed_in.session_id]
+            database.state.sessions[session.id] = dataclasses.replace(session, revoked_at=clock.now())
+
+        between_read_and_write.append(signed_out_elsewhere)
+        await assert_refused(gateway, signed_in.refresh_token)
+
+        assert database.state.sessions[signed_in.session_id].generation == 0
+        assert len(database.state.refresh_tokens) == 1
+        assert "token_refreshed" not in database.audit_events()
+
+    async def test_to_two_rotations_is_a_reuse(
+        self,
+        gateway: WiredServices,
+        signed_in: SignedIn,
+        database: FakeDatabase,
+        between_read_and_write: list[Callable[[], Awaitable[object]]],
+    ) -> None:
+        # The family moved on twice meanwhile: the token read is two generations back now.
+        async def moved_on_twice() -> None:
+            rotated = await gateway.refresh.refresh(signed_in.refresh_token)
+            await gateway.refresh.refresh(rotated.refresh_token)
+
+        between_read_and_write.append(moved_on_twice)
+        await assert_refused(gateway, signed_in.refresh_token)
+
+        assert database.state.sessions[signed_in.session_id].revoked_at is not None
+        assert database.audit_events()[-1] == "refresh_token_reused"
