@@ -21,15 +21,20 @@ audit_logger = logging.getLogger("gateway.audit")
 
 
 class TortoiseAuditRepository:
-    """Inserts audit events; each is logged as one JSON line once its transaction commits."""
+    """Inserts audit events; each is logged as one JSON line once its transaction commits
+    (``autocommit``: outside a transaction, where each insert commits on its own)."""
 
-    def __init__(self, db: BaseDBAsyncClient) -> None:
+    def __init__(self, db: BaseDBAsyncClient, *, autocommit: bool = False) -> None:
         self._db = db
+        self._autocommit = autocommit
         self._uncommitted: list[AuditEvent] = []
 
     async def add(self, event: AuditEvent) -> None:
         await written_out.insert(self._db, AuditEventRow, row_values(event))
-        self._uncommitted.append(event)
+        if self._autocommit:
+            log_written(event)
+        else:
+            self._uncommitted.append(event)
 
     async def list_for_account(self, user_id: UUID, since: datetime, limit: int) -> list[AuditEvent]:
         rows = (

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Self
 
+from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
 from tortoise.connection import get_connections
 from tortoise.transactions import in_transaction
 
@@ -55,7 +56,7 @@ class TortoiseUnitOfWork:
         self.otps = TortoiseOtpRepository(db)
         self.sessions = TortoiseSessionRepository(db)
         self.throttles = TortoiseThrottleRepository(db, in_transaction=in_transaction)
-        self.audit = TortoiseAuditRepository(db)
+        self.audit = TortoiseAuditRepository(db, autocommit=not in_transaction)
         self.factors = TortoiseFactorRepository(db)
         self.providers = TortoiseProviderSignInRepository(db)
         self.outbox = TortoiseOutboxRepository(db)
@@ -85,18 +86,29 @@ class TortoiseUnitOfWork:
 
 
 class TortoiseReadOnlyUnitOfWork(TortoiseUnitOfWork):
-    """Single statements on the pool, outside a transaction; it cannot commit.
+    """Single statements outside a transaction, each atomic and committed on its own; it cannot commit.
 
     For a single query (the session check of every signed-in request) a transaction
     only adds BEGIN and ROLLBACK: two more round trips to the database that change nothing.
-    The one write it is used for, a counter's hit (``ThrottleRepository.hit``), is a
-    single statement too, atomic on its own.
+    Its writes are single statements, atomic on their own: a counter's hit
+    (``ThrottleRepository.hit``), a rotation's compare-and-set (``SessionRepository.rotate``),
+    an audit event (logged as soon as it is written). On PostgreSQL the statements share one
+    pooled connection, taken on entering and given back on leaving: a pool's acquire and
+    release cost more than a short statement. So nothing slow may run inside it, and no
+    other unit of work may be opened inside it (a request holding one connection while
+    waiting for another could wait for ever once the pool is exhausted).
     """
+
+    _held: _HeldConnection | None = None
 
     async def __aenter__(self) -> Self:
         handler = get_connections()
         (name,) = handler.db_config  # the gateway configures one database
-        self._repositories_on(handler.get(name), in_transaction=False)
+        client = handler.get(name)
+        if isinstance(client, AsyncpgDBClient):
+            self._held = await _HeldConnection.take(client)
+            client = self._held
+        self._repositories_on(client, in_transaction=False)
         return self
 
     async def commit(self) -> None:
@@ -108,4 +120,27 @@ class TortoiseReadOnlyUnitOfWork(TortoiseUnitOfWork):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        return None
+        if self._held is not None:
+            await self._held.give_back()
+
+
+class _HeldConnection(TransactionWrapper):
+    """A pooled PostgreSQL connection that Tortoise runs statements on without BEGIN:
+    each commits on its own, as on the pool itself."""
+
+    @classmethod
+    async def take(cls, client: AsyncpgDBClient) -> _HeldConnection:
+        if client._pool is None:  # the pool is made on first use
+            async with client._pool_init_lock:
+                if client._pool is None:
+                    await client.create_connection(with_db=True)
+        pool = client._pool
+        assert pool is not None
+        held = cls(client)
+        held._connection = await pool.acquire()
+        return held
+
+    async def give_back(self) -> None:
+        pool = self._parent._pool
+        if pool is not None:  # None: the database was closed meanwhile (shutdown)
+            await pool.release(self._connection)

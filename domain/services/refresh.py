@@ -46,8 +46,9 @@ class RefreshService:
         audit: AuditTrail,
         statements: Callable[[], UnitOfWork] | None = None,
     ) -> None:
-        """``statements``: units of work outside a transaction (``uow`` if not given): a
-        rotation is a read and one write that is atomic on its own."""
+        """``statements``: units of work of single statements, outside a transaction (``uow``
+        if not given): a rotation is two counters' hits, a read and one write that is atomic
+        on its own. The reuse of a spent token is handled in a transaction, after it."""
         self._throttle = throttle
         self._audit = audit
         self._uow = uow
@@ -73,12 +74,12 @@ class RefreshService:
             InvalidRefreshToken: unknown, expired, revoked or reused token.
             RateLimited: too many refreshes from this client or for this account.
         """
-        await self._throttle.check_client(REFRESH_PER_IP, client)
-        if not refresh_token or len(refresh_token) > _MAX_TOKEN_LENGTH or not is_text(refresh_token):
-            raise InvalidRefreshToken
-        token_hash = hash_refresh_token(refresh_token)
-        for attempt in range(_ATTEMPTS):
-            async with self._statements() as statements:
+        async with self._statements() as statements:
+            await self._throttle.check_client(REFRESH_PER_IP, client, statements)
+            if not refresh_token or len(refresh_token) > _MAX_TOKEN_LENGTH or not is_text(refresh_token):
+                raise InvalidRefreshToken
+            token_hash = hash_refresh_token(refresh_token)
+            for attempt in range(_ATTEMPTS):
                 found = await statements.sessions.find_for_rotation(token_hash)
                 if found is None:
                     raise InvalidRefreshToken
@@ -87,23 +88,23 @@ class RefreshService:
                 if session.revoked_at is not None or self._expired(session, now):
                     raise InvalidRefreshToken
                 if attempt == 0:
-                    await self._throttle.check(REFRESH_PER_ACCOUNT, str(user.id), client, user.id)
+                    await self._throttle.check(REFRESH_PER_ACCOUNT, str(user.id), client, user.id, statements)
+                if record.generation != session.generation:
+                    break  # a spent token: repeated by a second tab, or copied
+                successor = self._rotated(session, now, client)
+                event = self._audit.event(AuditEventType.TOKEN_REFRESHED, client, user.id)
+                if await statements.sessions.rotate(session, self._record(session, successor, now), event):
+                    self._audit.written(event)
+                    return self._sessions.signed_in(user, session, successor, now)
+                # another rotation of this family was written first: read it
+            else:
+                raise InvalidRefreshToken  # the family moved on at every read: too many tabs at once
 
-                if record.generation == session.generation:
-                    successor = self._rotated(session, now, client)
-                    event = self._audit.event(AuditEventType.TOKEN_REFRESHED, client, user.id)
-                    if await statements.sessions.rotate(session, self._record(session, successor, now), event):
-                        self._audit.written(event)
-                        return self._sessions.signed_in(user, session, successor, now)
-                    continue  # another rotation of this family was written first: read it
-
-            if self._is_grace_repeat(session, record, now):
-                current = self._minter.token(session.family_seed, session.generation)
-                return self._sessions.signed_in(user, session, current, now)
-
-            await self._revoke_reused(session, now, client)
-            raise InvalidRefreshToken
-        raise InvalidRefreshToken  # the family moved on at every read: too many tabs at once
+        if self._is_grace_repeat(session, record, now):
+            current = self._minter.token(session.family_seed, session.generation)
+            return self._sessions.signed_in(user, session, current, now)
+        await self._revoke_reused(session, now, client)
+        raise InvalidRefreshToken
 
     async def _revoke_reused(self, session: Session, now: datetime, client: Client) -> None:
         logger.warning("refresh token reuse detected; session %s revoked", session.id)

@@ -167,34 +167,42 @@ class Throttle:
             await uow.commit()
         return cooling
 
-    async def check_client(self, limit: str, client: Client) -> None:
+    async def check_client(self, limit: str, client: Client, statements: UnitOfWork | None = None) -> None:
         """``check`` with the client's address as the subject (its /64 network, for IPv6).
 
         One IPv6 customer usually holds a whole /64: counting single addresses
         would hand an attacker 2**64 fresh budgets.
         """
-        await self.check(limit, client_network(client.ip), client)
+        await self.check(limit, client_network(client.ip), client, statements=statements)
 
-    async def check(self, limit: str, subject: str | None, client: Client, user_id: UUID | None = None) -> None:
-        """Count one attempt against ``limit`` for ``subject``, in a transaction of its own.
+    async def check(
+        self,
+        limit: str,
+        subject: str | None,
+        client: Client,
+        user_id: UUID | None = None,
+        statements: UnitOfWork | None = None,
+    ) -> None:
+        """Count one attempt against ``limit`` for ``subject``, atomic on its own (no transaction).
 
         A ``None`` subject (a client whose address the transport does not know) is
         not limited by it. ``user_id``: the account a refusal is audited for, if any.
+        ``statements``: the caller's unit of work of single statements to count (and audit
+        a refusal) in; else one of its own.
 
         Raises:
             RateLimited: the limit is reached; the refusal is in the audit log.
         """
         if subject is None:
             return
-        # One statement, outside a transaction: the counter's hit is atomic on its own.
-        async with self._statements() as statements:
-            wait = await statements.throttles.hit(
-                self.counter_key(limit, subject), self._rates[limit], self._clock.now()
-            )
+        if statements is None:
+            async with self._statements() as own:
+                await self.check(limit, subject, client, user_id, own)
+            return
+        wait = await statements.throttles.hit(self.counter_key(limit, subject), self._rates[limit], self._clock.now())
         if wait is not None:
-            async with self._uow() as uow:
-                await self._audit.record(uow, AuditEventType.RATE_LIMITED, client, user_id, detail=limit)
-                await uow.commit()
+            # A refusal changes nothing else: its event is a statement of its own.
+            await self._audit.record(statements, AuditEventType.RATE_LIMITED, client, user_id, detail=limit)
             raise RateLimited(seconds_to_wait(wait))
 
     async def check_in(
