@@ -121,7 +121,10 @@ def table(results: dict[str, Any]) -> str:
         ),
         "rss_mb_after_100k": lambda: f"warm {v['rss_mb_warm']:.1f} MiB",
         "rss_growth_mb_20k_to_100k": lambda: f"{v['rss_mb_after_20k']:.1f} → {v['rss_mb_after_100k']:.1f} MiB",
-        "workers_2_to_1": lambda: f"{v['me_rps_2_workers']:.0f} req/s ÷ {v['me_rps']:.0f} req/s",
+        "workers_2_to_1": lambda: (
+            f"{v['me_rps_2_workers']:.0f} req/s ÷ {v['me_rps']:.0f} req/s; "
+            f"cores busy {v.get('cores_busy_2_workers', 0):.2f} ÷ {v.get('cores_busy_me', 0):.2f}"
+        ),
         "passkey_ratio_to_password": lambda: (
             f"{v['passkey_sign_ins_per_s']:.0f} sign-ins/s ÷ {v['password_sign_ins_per_s']:.2f}/s"
         ),
@@ -199,6 +202,8 @@ def markdown(results: dict[str, Any]) -> str:
         "rss_mb_after_20k",
         "rss_mb_after_100k",
         "me_rps_2_workers",
+        "cores_busy_me",
+        "cores_busy_2_workers",
         "passkey_sign_ins_per_s",
         "passkey_sign_in_p50_ms",
         "passkey_sign_in_p99_ms",

@@ -244,12 +244,23 @@ def median_of(results: list[WrkResult], attribute: str) -> float:
     return float(statistics.median(getattr(result, attribute) for result in results))
 
 
+def machine_jiffies() -> tuple[int, int]:
+    """The clock ticks all cores have spent busy and in all since boot (/proc/stat; (0, 0) elsewhere)."""
+    stat = Path("/proc/stat")
+    if not stat.exists():
+        return 0, 0
+    ticks = [int(field) for field in stat.read_text().split("\n", 1)[0].split()[1:9]]
+    # user nice system idle iowait irq softirq steal: idle and iowait are the idle ones
+    return sum(ticks) - ticks[3] - ticks[4], sum(ticks)
+
+
 class Bench:
     def __init__(self, wrk: str, logs: Path) -> None:
         self.wrk = wrk
         self.logs = logs
         self.runs: dict[str, list[dict[str, Any]]] = {}
         self.warnings: list[str] = []
+        self.cores_busy: dict[str, list[float]] = {}  # per run of me: how many cores the machine kept busy
 
     def record(self, name: str, result: WrkResult) -> WrkResult:
         self.runs.setdefault(name, []).append(result.as_dict())
@@ -265,7 +276,12 @@ class Bench:
         return result
 
     def me(self, server: RunningProcess, env: dict[str, str], name: str, seconds: float = SECONDS) -> WrkResult:
+        busy_before, total_before = machine_jiffies()
         result = wrk_runner.run(self.wrk, server.url, "me.lua", seconds=seconds, connections=ME_CONNECTIONS, env=env)
+        busy_after, total_after = machine_jiffies()
+        if total_after > total_before:
+            share = (busy_after - busy_before) / (total_after - total_before)
+            self.cores_busy.setdefault(name, []).append(round(share * (os.cpu_count() or 1), 2))
         return self.record(name, result)
 
     def skip_peer(self, reason: str) -> None:
@@ -670,6 +686,9 @@ def main() -> None:
             "rss_mb_after_100k": round(rss[MEMORY_TOTAL], 1),
             "rss_growth_mb_20k_to_100k": round(rss[MEMORY_TOTAL] - rss[MEMORY_MIDDLE], 1),
             "me_rps_2_workers": round(median_of(two_runs, "ok_per_s"), 1),
+            # all the machine's cores busy (gateway, PostgreSQL, wrk): no more workers can help
+            "cores_busy_me": statistics.median(bench.cores_busy.get("me", [0.0])),
+            "cores_busy_2_workers": statistics.median(bench.cores_busy.get("me (2 workers)", [0.0])),
             "workers_2_to_1": round(median_of(two_runs, "ok_per_s") / me_rps, 3),
         }
     )
