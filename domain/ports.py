@@ -43,7 +43,7 @@ if TYPE_CHECKING:
         User,
         WebhookDelivery,
     )
-    from domain.rate_limiting import Rate, ThrottleState
+    from domain.rate_limiting import CounterHit, Rate, ThrottleState
 
 T = TypeVar("T")
 
@@ -286,20 +286,38 @@ class SessionRepository(Protocol):
 
     async def add_token(self, record: RefreshTokenRecord) -> None: ...
 
-    async def rotate(self, session: Session, successor: RefreshTokenRecord, event: AuditEvent) -> bool:
+    async def rotate(
+        self, session: Session, successor: RefreshTokenRecord, event: AuditEvent, counting: CounterHit | None = None
+    ) -> bool:
         """Move ``session`` on to ``successor`` (its generation, last use and client), record
         ``successor`` and write ``event`` to the audit log: all of it, atomic on its own (one
         statement where the database allows), or nothing when the stored session is no longer
         the one ``successor`` follows (another rotation moved it on, or it was revoked).
-        Whether it was written."""
+        Whether it was written.
+
+        ``counting``: a counter's hit that comes first, in the same statement where the
+        database allows (``ThrottleRepository.hit``; counted even if the session moved on).
+
+        Raises:
+            CounterRefused: the hit was refused; nothing was written.
+        """
         ...
 
     async def find_token(self, token_hash: str) -> RefreshTokenRecord | None: ...
 
-    async def find_for_rotation(self, token_hash: str) -> tuple[RefreshTokenRecord, Session, User] | None:
+    async def find_for_rotation(
+        self, token_hash: str, counting: CounterHit | None = None
+    ) -> tuple[RefreshTokenRecord, Session, User] | None:
         """The refresh token's record, its session and the session's account, as committed
         now: one query, nothing locked (``rotate`` checks that the session has not moved on
-        since). ``None`` for a token this gateway does not know."""
+        since). ``None`` for a token this gateway does not know.
+
+        ``counting``: a counter's hit made with the read, in the same statement where the
+        database allows (``ThrottleRepository.hit``).
+
+        Raises:
+            CounterRefused: the hit was refused (whatever the read found).
+        """
         ...
 
 

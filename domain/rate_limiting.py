@@ -52,6 +52,26 @@ class ThrottleState:
     expires_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class CounterHit:
+    """One attempt to count at ``rate`` for ``key`` at ``now``, as ``ThrottleRepository.hit``
+    counts it, handed to a repository that makes the hit in the same statement as its own
+    read or write (one round trip to the database instead of two)."""
+
+    key: str
+    rate: Rate
+    now: datetime
+
+
+class CounterRefused(Exception):
+    """The ``CounterHit`` was refused: nothing was counted, and the repository did nothing
+    else; the next attempt is admitted after ``wait``."""
+
+    def __init__(self, wait: timedelta) -> None:
+        super().__init__(f"refused for {wait}")
+        self.wait = wait
+
+
 def seconds_to_wait(delay: timedelta) -> int:
     """Whole seconds, rounded up, and at least one: "retry after 0 s" would be a lie."""
     return max(1, math.ceil(delay.total_seconds()))

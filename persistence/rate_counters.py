@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tortoise.transactions import in_transaction
 
-from domain.rate_limiting import ThrottleState, hit
+from domain.rate_limiting import CounterHit, ThrottleState, hit
 from persistence.models import ThrottleRow
 
 if TYPE_CHECKING:
@@ -28,21 +28,35 @@ _SAVE = {
     "sqlite": 'UPDATE "throttles" SET "count" = ?, "marked_at" = ?, "expires_at" = ? WHERE "key" = ?',
 }
 
+
 # domain.rate_limiting.hit in one statement, for PostgreSQL: with ``arrival`` the later of
-# the stored theoretical arrival time and now ($2), an attempt is admitted when
-# ``arrival - now`` is within the tolerance ($4), and moves the time to ``arrival`` plus
-# the interval ($3). ON CONFLICT DO UPDATE locks the row and judges its latest version,
+# the stored theoretical arrival time and now, an attempt is admitted when
+# ``arrival - now`` is within the tolerance, and moves the time to ``arrival`` plus
+# the interval. ON CONFLICT DO UPDATE locks the row and judges its latest version,
 # so concurrent hits on one key take their turns; a refused hit changes nothing and
 # returns no row. GREATEST skips NULL: a row without a time arrives now.
-_HIT = """
+def hit_statement(first: int = 1) -> str:
+    """The hit as one statement whose parameters (``hit_arguments``) are numbered from ``first``:
+    a row when admitted, none when refused. Within a WITH, the work it gates can wait for it."""
+    key, now, interval, tolerance = (f"${number}" for number in range(first, first + 4))
+    return f"""
 INSERT INTO "throttles" AS t ("key", "count", "marked_at", "expires_at")
-VALUES ($1, 0, $2::timestamptz + $3::interval, $2::timestamptz + $3::interval)
+VALUES ({key}, 0, {now}::timestamptz + {interval}::interval, {now}::timestamptz + {interval}::interval)
 ON CONFLICT ("key") DO UPDATE
-SET "marked_at" = GREATEST(t."marked_at", $2::timestamptz) + $3::interval,
-    "expires_at" = GREATEST(t."marked_at", $2::timestamptz) + $3::interval
-WHERE GREATEST(t."marked_at", $2::timestamptz) - $2::timestamptz <= $4::interval
+SET "marked_at" = GREATEST(t."marked_at", {now}::timestamptz) + {interval}::interval,
+    "expires_at" = GREATEST(t."marked_at", {now}::timestamptz) + {interval}::interval
+WHERE GREATEST(t."marked_at", {now}::timestamptz) - {now}::timestamptz <= {tolerance}::interval
 RETURNING "marked_at"
-"""
+"""  # noqa: S608 - placeholders only
+
+
+def hit_arguments(counting: CounterHit) -> list[Any]:
+    """The key, now, the interval between admitted attempts and the tolerance (a full budget)."""
+    interval = counting.rate.window / counting.rate.limit
+    return [counting.key, counting.now, interval, counting.rate.window - interval]
+
+
+_HIT = hit_statement()
 _STATE = 'SELECT "count", "marked_at", "expires_at" FROM "throttles" WHERE "key" = $1'
 
 
@@ -65,17 +79,19 @@ class TortoiseThrottleRepository:
                 return await self.update(key, lambda state: hit(state, rate, now))
             async with in_transaction() as connection:  # SQLite: the select and the update as one
                 return await TortoiseThrottleRepository(connection).hit(key, rate, now)
-        interval = rate.window / rate.limit
-        admitted = await self._db.execute_query_dict(_HIT, [key, now, interval, rate.window - interval])
-        if admitted:
-            return None
-        # Refused: how long to wait, from the row as it is now (refusals are the rare case).
-        _, rows = await self._db.execute_query(_STATE, [key])
+        counting = CounterHit(key, rate, now)
+        admitted = await self._db.execute_query_dict(_HIT, hit_arguments(counting))
+        return None if admitted else await self.refused_wait(counting)
+
+    async def refused_wait(self, counting: CounterHit) -> timedelta:
+        """How long until a refused hit would be admitted, from the row as it is now
+        (refusals are the rare case: they cost this second statement)."""
+        _, rows = await self._db.execute_query(_STATE, [counting.key])
         state = (
             ThrottleState(rows[0]["count"], rows[0]["marked_at"], rows[0]["expires_at"]) if rows else ThrottleState()
         )
-        _, wait = hit(state, rate, now)
-        return wait if wait is not None else rate.window / rate.limit
+        _, wait = hit(state, counting.rate, counting.now)
+        return wait if wait is not None else counting.rate.window / counting.rate.limit
 
     async def update(self, key: str, change: Callable[[ThrottleState], tuple[ThrottleState, T]]) -> T:
         # Lock the row; when there is none yet, INSERT … ON CONFLICT DO NOTHING and lock

@@ -9,8 +9,10 @@ from tortoise.exceptions import IntegrityError
 
 from domain.entities import AuditEvent, OtpChallenge, OtpPurpose, RefreshTokenRecord, Session, User, email_key
 from domain.errors import EmailAlreadyTaken
-from persistence import audit_log, written_out
+from domain.rate_limiting import CounterRefused
+from persistence import audit_log, rate_counters, written_out
 from persistence.models import AuditEventRow, KnownDeviceRow, OtpChallengeRow, RefreshTokenRow, SessionRow, UserRow
+from persistence.rate_counters import TortoiseThrottleRepository
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
 
     from tortoise.backends.base.client import BaseDBAsyncClient
     from tortoise.models import Model
+
+    from domain.rate_limiting import CounterHit
 
 
 M = TypeVar("M", bound="Model")
@@ -70,6 +74,17 @@ def _rotation_sql(dialect: str) -> str:
         'FROM "refresh_tokens" JOIN "sessions" ON "sessions"."id" = "refresh_tokens"."session_id" '
         'JOIN "users" ON "users"."id" = "sessions"."user_id" '
         f'WHERE "refresh_tokens"."token_hash" = {placeholder}'
+    )
+
+
+@functools.cache
+def _COUNTED_ROTATION_SQL() -> str:  # noqa: N802 - a constant made on first use
+    """PostgreSQL: ``_rotation_sql`` and a counter's hit (parameters from $2) in one statement:
+    always one row, whether the hit was admitted and, when the token is known, what it finds."""
+    return (
+        f"WITH hit AS ({rate_counters.hit_statement(2)}) "  # noqa: S608 - the statements above, no input
+        "SELECT (SELECT count(*) FROM hit) AS admitted, found.* FROM (SELECT 1) AS one "
+        f"LEFT JOIN ({_rotation_sql('postgres')}) AS found ON true"
     )
 
 
@@ -267,8 +282,9 @@ def _token(row: RefreshTokenRow) -> RefreshTokenRecord:
 
 
 class TortoiseSessionRepository:
-    def __init__(self, db: BaseDBAsyncClient) -> None:
+    def __init__(self, db: BaseDBAsyncClient, *, in_transaction: bool = True) -> None:
         self._db = db
+        self._counters = TortoiseThrottleRepository(db, in_transaction=in_transaction)
 
     async def add(self, session: Session) -> None:
         await SessionRow.create(
@@ -330,7 +346,15 @@ class TortoiseSessionRepository:
             using_db=self._db,
         )
 
-    async def rotate(self, session: Session, successor: RefreshTokenRecord, event: AuditEvent) -> bool:
+    async def rotate(
+        self, session: Session, successor: RefreshTokenRecord, event: AuditEvent, counting: CounterHit | None = None
+    ) -> bool:
+        gate = None
+        if counting is not None:
+            if self._postgres:
+                gate = written_out.Gate(rate_counters.hit_statement, rate_counters.hit_arguments(counting))
+            else:
+                await self._count(counting)
         rotated = await written_out.update_if_then_insert(
             self._db,
             SessionRow,
@@ -338,10 +362,23 @@ class TortoiseSessionRepository:
             {"generation": successor.generation - 1, "revoked_at": None},
             _rotation_changes(session),
             [(RefreshTokenRow, _token_values(successor)), (AuditEventRow, audit_log.row_values(event))],
+            gate,
         )
+        if rotated is None:
+            assert counting is not None
+            raise CounterRefused(await self._counters.refused_wait(counting))
         if rotated:
             audit_log.log_written(event)
         return rotated
+
+    @property
+    def _postgres(self) -> bool:
+        return self._db.capabilities.dialect == "postgres"
+
+    async def _count(self, counting: CounterHit) -> None:
+        wait = await self._counters.hit(counting.key, counting.rate, counting.now)
+        if wait is not None:
+            raise CounterRefused(wait)
 
     async def add_token(self, record: RefreshTokenRecord) -> None:
         await written_out.insert(self._db, RefreshTokenRow, _token_values(record))
@@ -350,10 +387,23 @@ class TortoiseSessionRepository:
         row = await RefreshTokenRow.filter(token_hash=token_hash).using_db(self._db).first()
         return _token(row) if row else None
 
-    async def find_for_rotation(self, token_hash: str) -> tuple[RefreshTokenRecord, Session, User] | None:
-        _, rows = await self._db.execute_query(_rotation_sql(self._db.capabilities.dialect), [token_hash])
-        if not rows:
-            return None
+    async def find_for_rotation(
+        self, token_hash: str, counting: CounterHit | None = None
+    ) -> tuple[RefreshTokenRecord, Session, User] | None:
+        if counting is not None and self._postgres:
+            _, rows = await self._db.execute_query(
+                _COUNTED_ROTATION_SQL(), [token_hash, *rate_counters.hit_arguments(counting)]
+            )
+            if not rows[0]["admitted"]:
+                raise CounterRefused(await self._counters.refused_wait(counting))
+            if rows[0]["t_token_hash"] is None:
+                return None
+        else:
+            if counting is not None:
+                await self._count(counting)
+            _, rows = await self._db.execute_query(_rotation_sql(self._db.capabilities.dialect), [token_hash])
+            if not rows:
+                return None
         found = rows[0]
         return (
             _token(_row_of(RefreshTokenRow, "t_", found)),

@@ -11,10 +11,10 @@ columns and engine; the values still go through each field's own conversion
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from tortoise.backends.base.client import BaseDBAsyncClient
     from tortoise.models import Model
@@ -64,24 +64,40 @@ def _update(model: type[Model], columns: tuple[str, ...], dialect: str, expected
     return f'UPDATE "{model._meta.db_table}" SET {targets} WHERE {where}'  # noqa: S608 - the same
 
 
+class Gate(NamedTuple):
+    """A statement that must return a row for a write to go ahead, made in the same statement
+    as the write (PostgreSQL): ``statement(first)`` is its SQL with parameters numbered from
+    ``first``, ``arguments`` their values."""
+
+    statement: Callable[[int], str]
+    arguments: list[Any]
+
+
 @functools.cache
 def _update_if_then_insert(
     updated: type[Model],
     columns: tuple[str, ...],
     expected: tuple[str, ...],
     inserted: tuple[tuple[type[Model], tuple[str, ...]], ...],
+    gate: Callable[[int], str] | None = None,
 ) -> str:
     """PostgreSQL: the conditional UPDATE in a WITH; each INSERT takes its values only FROM the
-    updated row, so it writes nothing when the update matched none; the count of updated rows."""
-    parts = [f"changed AS ({_update(updated, columns, 'postgres', expected)} RETURNING 1)"]
+    updated row, so it writes nothing when the update matched none; the counts of updated
+    rows and of the gate's rows (1 without a gate). The gate's parameters come last."""
+    where = _update(updated, columns, "postgres", expected)
     start = len(columns) + 1 + len(expected) + 1
+    gated = " AND EXISTS (SELECT 1 FROM gate)" if gate else ""
+    parts = [f"changed AS ({where}{gated} RETURNING 1)"]
     for number, (model, names) in enumerate(inserted):
         values = ",".join(_placeholders("postgres", len(names), start))
         into = ",".join(_column(model, name) for name in names)
         table = model._meta.db_table
         parts.append(f'inserted_{number} AS (INSERT INTO "{table}" ({into}) SELECT {values} FROM changed)')  # noqa: S608
         start += len(names)
-    return f"WITH {', '.join(parts)} SELECT count(*) AS updated FROM changed"  # noqa: S608 - declared names only
+    opened = "(SELECT count(*) FROM gate)" if gate else "1"
+    if gate:
+        parts.insert(0, f"gate AS ({gate(start)})")
+    return f"WITH {', '.join(parts)} SELECT (SELECT count(*) FROM changed) AS updated, {opened} AS opened"  # noqa: S608
 
 
 def _db_values(model: type[Model], values: Mapping[str, Any]) -> list[Any]:
@@ -105,15 +121,20 @@ async def update_if_then_insert(
     expected: Mapping[str, Any],
     changes: Mapping[str, Any],
     inserts: Sequence[tuple[type[Model], Mapping[str, Any]]],
-) -> bool:
+    gate: Gate | None = None,
+) -> bool | None:
     """Compare and set: ``update`` the row of ``updated`` whose key is ``pk`` with ``changes`` if
     its columns still hold ``expected``, and only then INSERT each of ``inserts`` (model, values);
     all of it or nothing. Whether the row matched. On PostgreSQL one statement, whose UPDATE
     waits for the row's lock and judges the row as the writer before it left it; elsewhere
-    (SQLite, one writer at a time) the statements in one transaction.
+    (SQLite, one writer at a time) the statements in one transaction. ``gate`` (PostgreSQL
+    only) runs first in the same statement: ``None`` when it returned no row, and nothing
+    else was written.
     """
     key = updated._meta.pk.to_db_value(pk, updated)
     if db.capabilities.dialect != "postgres":
+        if gate is not None:
+            raise ValueError("a gate is one statement with the write: PostgreSQL only")
         async with db._in_transaction() as connection:  # nested in the caller's transaction, if any
             matched, _ = await connection.execute_query(
                 _update(updated, tuple(changes), "sqlite", tuple(expected)),
@@ -125,12 +146,20 @@ async def update_if_then_insert(
                 await insert(connection, model, values)
         return True
     sql = _update_if_then_insert(
-        updated, tuple(changes), tuple(expected), tuple((model, tuple(values)) for model, values in inserts)
+        updated,
+        tuple(changes),
+        tuple(expected),
+        tuple((model, tuple(values)) for model, values in inserts),
+        gate.statement if gate else None,
     )
     arguments = [*_db_values(updated, changes), key, *_db_values(updated, expected)]
     for model, values in inserts:
         arguments.extend(_db_values(model, values))
+    if gate is not None:
+        arguments.extend(gate.arguments)
     _, rows = await db.execute_query(sql, arguments)
+    if not rows[0]["opened"]:
+        return None
     return bool(rows[0]["updated"])
 
 

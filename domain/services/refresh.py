@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 from domain.entities import UNKNOWN_CLIENT, AuditEventType, RefreshTokenRecord, truncated_user_agent
 from domain.errors import InvalidRefreshToken
+from domain.rate_limiting import CounterRefused
 from domain.refresh_tokens import hash_refresh_token
 from domain.services.throttle import REFRESH_PER_ACCOUNT, REFRESH_PER_IP
 from domain.validation import is_text
@@ -75,28 +76,42 @@ class RefreshService:
             RateLimited: too many refreshes from this client or for this account.
         """
         async with self._statements() as statements:
-            await self._throttle.check_client(REFRESH_PER_IP, client, statements)
+            # Each limit's hit is made in the statement of the read or the write that follows it.
+            counting = self._throttle.counting_client(REFRESH_PER_IP, client)
             if not refresh_token or len(refresh_token) > _MAX_TOKEN_LENGTH or not is_text(refresh_token):
+                await self._throttle.check_client(REFRESH_PER_IP, client, statements)
                 raise InvalidRefreshToken
             token_hash = hash_refresh_token(refresh_token)
+            try:
+                found = await statements.sessions.find_for_rotation(token_hash, counting)
+            except CounterRefused as refused:
+                await self._throttle.refuse(statements, REFRESH_PER_IP, client, refused.wait)
             for attempt in range(_ATTEMPTS):
-                found = await statements.sessions.find_for_rotation(token_hash)
                 if found is None:
                     raise InvalidRefreshToken
                 record, session, user = found
                 now = self._clock.now()
                 if session.revoked_at is not None or self._expired(session, now):
                     raise InvalidRefreshToken
-                if attempt == 0:
-                    await self._throttle.check(REFRESH_PER_ACCOUNT, str(user.id), client, user.id, statements)
+                # the account's limit counts the first read's refresh, not the reads after a lost race
+                counting = self._throttle.counting(REFRESH_PER_ACCOUNT, str(user.id)) if attempt == 0 else None
                 if record.generation != session.generation:
+                    if counting is not None:  # counted like any refresh
+                        await self._throttle.check(REFRESH_PER_ACCOUNT, str(user.id), client, user.id, statements)
                     break  # a spent token: repeated by a second tab, or copied
                 successor = self._rotated(session, now, client)
                 event = self._audit.event(AuditEventType.TOKEN_REFRESHED, client, user.id)
-                if await statements.sessions.rotate(session, self._record(session, successor, now), event):
+                try:
+                    rotated = await statements.sessions.rotate(
+                        session, self._record(session, successor, now), event, counting
+                    )
+                except CounterRefused as refused:
+                    await self._throttle.refuse(statements, REFRESH_PER_ACCOUNT, client, refused.wait, user.id)
+                if rotated:
                     self._audit.written(event)
                     return self._sessions.signed_in(user, session, successor, now)
-                # another rotation of this family was written first: read it
+                # Another rotation of this family was written first (the hit was counted): read it.
+                found = await statements.sessions.find_for_rotation(token_hash)
             else:
                 raise InvalidRefreshToken  # the family moved on at every read: too many tabs at once
 

@@ -5,11 +5,11 @@ import hmac
 import ipaddress
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from domain.entities import AuditEventType, email_key
 from domain.errors import RateLimited
-from domain.rate_limiting import LockoutPolicy, Rate, ThrottleState, seconds_to_wait
+from domain.rate_limiting import CounterHit, LockoutPolicy, Rate, ThrottleState, seconds_to_wait
 from domain.services.refusals import Counted, committing_refusals
 from domain.validation import InputCollector, normalise_email
 
@@ -201,9 +201,31 @@ class Throttle:
             return
         wait = await statements.throttles.hit(self.counter_key(limit, subject), self._rates[limit], self._clock.now())
         if wait is not None:
-            # A refusal changes nothing else: its event is a statement of its own.
-            await self._audit.record(statements, AuditEventType.RATE_LIMITED, client, user_id, detail=limit)
-            raise RateLimited(seconds_to_wait(wait))
+            await self.refuse(statements, limit, client, wait, user_id)
+
+    def counting(self, limit: str, subject: str | None) -> CounterHit | None:
+        """``check``'s hit, for a repository to make in the statement of its own read or write
+        (which then raises ``CounterRefused``: pass it to ``refuse``); ``None`` for a ``None``
+        subject, which is not limited."""
+        if subject is None:
+            return None
+        return CounterHit(self.counter_key(limit, subject), self._rates[limit], self._clock.now())
+
+    def counting_client(self, limit: str, client: Client) -> CounterHit | None:
+        """``counting`` with the client's address as the subject, as ``check_client`` counts it."""
+        return self.counting(limit, client_network(client.ip))
+
+    async def refuse(
+        self, statements: UnitOfWork, limit: str, client: Client, wait: timedelta, user_id: UUID | None = None
+    ) -> NoReturn:
+        """Audit the refusal of a hit on ``limit`` (in ``statements``, single statements) and raise it.
+
+        Raises:
+            RateLimited: always.
+        """
+        # A refusal changes nothing else: its event is a statement of its own.
+        await self._audit.record(statements, AuditEventType.RATE_LIMITED, client, user_id, detail=limit)
+        raise RateLimited(seconds_to_wait(wait))
 
     async def check_in(
         self, uow: UnitOfWork, limit: str, subject: str, client: Client, user_id: UUID | None = None

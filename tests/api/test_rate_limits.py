@@ -212,6 +212,20 @@ class TestRefreshLimits:
             assert (await gateway.refresh("not a token"))["__typename"] == "InvalidRefreshToken"
         assert_rate_limited(await gateway.refresh("not a token"))
 
+    async def test_per_ip_limit_counts_real_refreshes_and_a_refused_one_spends_nothing(
+        self, gateway_factory: GatewayFactory
+    ) -> None:
+        clock = AdjustableClock()
+        gateway: Gateway = await gateway_factory(clock=clock, rate_limit_refresh_per_ip="2/1m")
+        refresh_token = (await gateway.signed_up("tabs@example.com"))["refreshToken"]
+        for _ in range(2):
+            refresh_token = (await gateway.refresh(refresh_token))["refreshToken"]
+        retry_after = assert_rate_limited(await gateway.refresh(refresh_token))
+        refusal = await AuditEventRow.get(event="rate_limited")
+        assert refusal.detail == "refresh:ip"
+        clock.advance(seconds=retry_after)
+        assert (await gateway.refresh(refresh_token))["__typename"] == "AuthPayload"  # not spent, not revoked
+
     async def test_per_account_limit_leaves_the_session_usable(self, gateway_factory: GatewayFactory) -> None:
         clock = AdjustableClock()
         gateway: Gateway = await gateway_factory(clock=clock, rate_limit_refresh_per_account="2/1m")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Self, TypeVar
 
 from domain.entities import MailKind, OutboxBacklog, email_key
 from domain.errors import DeliveryFailed, EmailAlreadyTaken
-from domain.rate_limiting import ThrottleState, hit
+from domain.rate_limiting import CounterRefused, ThrottleState, hit
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -57,7 +57,7 @@ if TYPE_CHECKING:
         UnitOfWork,
         UserRepository,
     )
-    from domain.rate_limiting import Rate
+    from domain.rate_limiting import CounterHit, Rate
 
 T = TypeVar("T")
 
@@ -257,7 +257,18 @@ class FakeSessionRepository:
     async def remember_device(self, user_id: UUID, device_hash: str, now: datetime) -> None:
         self._state.known_devices[(user_id, device_hash)] = now
 
-    async def rotate(self, session: Session, successor: RefreshTokenRecord, event: AuditEvent) -> bool:
+    def _count(self, counting: CounterHit | None) -> None:
+        if counting is None:
+            return
+        after, wait = hit(self._state.throttles.get(counting.key, ThrottleState()), counting.rate, counting.now)
+        if wait is not None:
+            raise CounterRefused(wait)
+        self._state.throttles[counting.key] = after
+
+    async def rotate(
+        self, session: Session, successor: RefreshTokenRecord, event: AuditEvent, counting: CounterHit | None = None
+    ) -> bool:
+        self._count(counting)
         stored = self._state.sessions.get(session.id)
         if stored is None or stored.revoked_at is not None or stored.generation != successor.generation - 1:
             return False
@@ -273,7 +284,10 @@ class FakeSessionRepository:
     async def find_token(self, token_hash: str) -> RefreshTokenRecord | None:
         return copy.copy(self._state.refresh_tokens.get(token_hash))
 
-    async def find_for_rotation(self, token_hash: str) -> tuple[RefreshTokenRecord, Session, User] | None:
+    async def find_for_rotation(
+        self, token_hash: str, counting: CounterHit | None = None
+    ) -> tuple[RefreshTokenRecord, Session, User] | None:
+        self._count(counting)
         record = self._state.refresh_tokens.get(token_hash)
         session = self._state.sessions.get(record.session_id) if record else None
         user = self._state.users.get(session.user_id) if session else None

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from domain.entities import RefreshTokenRecord, Session, SignedIn, User
+    from domain.rate_limiting import CounterHit
     from tests.unit.fakes import FakeDatabase, FixedClock
     from tests.unit.gateway import VerifiedUser, WiredServices
 
@@ -144,9 +145,9 @@ def between_read_and_write(monkeypatch: pytest.MonkeyPatch) -> list[Callable[[],
     read = FakeSessionRepository.find_for_rotation
 
     async def read_then_let_others_in(
-        self: FakeSessionRepository, token_hash: str
+        self: FakeSessionRepository, token_hash: str, counting: CounterHit | None = None
     ) -> tuple[RefreshTokenRecord, Session, User] | None:
-        found = await read(self, token_hash)
+        found = await read(self, token_hash, counting)
         while actions:
             await actions.pop(0)()
         return found
