@@ -139,7 +139,9 @@ def wire_services(
     return Services(
         registration=RegistrationService(uow, passwords, otp_sender, outbox, clock, policy, throttle, audit),
         verification=VerificationService(uow, passwords, checker, sessions, clock, policy, throttle, audit),
-        login=LoginService(uow, passwords, otp_sender, sessions, second_factors, clock, policy, throttle, audit),
+        login=LoginService(
+            uow, passwords, otp_sender, sessions, second_factors, clock, policy, throttle, audit, statements=reads
+        ),
         refresh=RefreshService(uow, refresh_tokens, sessions, clock, policy, throttle, audit, statements=reads),
         identity=IdentityService(reads or uow, access_tokens, clock, policy),
         sessions=SessionService(uow, clock, policy, audit),

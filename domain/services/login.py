@@ -34,7 +34,11 @@ class LoginService:
         policy: AuthPolicy,
         throttle: Throttle,
         audit: AuditTrail,
+        statements: Callable[[], UnitOfWork] | None = None,
     ) -> None:
+        """``statements``: units of work of single statements (``uow`` if not given), for the
+        account's lookup before bcrypt: one query needs no transaction."""
+        self._statements = statements or uow
         self._clock = clock
         self._policy = policy
         self._throttle = throttle
@@ -73,8 +77,8 @@ class LoginService:
         account = email_key(email)
         failures = await self._throttle.begin_sign_in(account, client)
 
-        async with self._uow() as uow:
-            user = self._policy.account(await uow.users.get_by_email(email), self._clock.now())
+        async with self._statements() as statements:
+            user = self._policy.account(await statements.users.get_by_email(email), self._clock.now())
         # bcrypt runs outside any transaction: it is slow by design and must not hold a lock.
         if user is None:
             await self._passwords.verify_dummy(password)
