@@ -140,3 +140,14 @@ async def test_a_mutation_beside_a_prepared_query_is_still_refused_over_get(gate
     [error] = response.json()["errors"]
     assert error["message"] == "mutations are not allowed when using GET"
 
+
+@sqlite_only
+async def test_each_app_keeps_its_own_documents(gateway_factory: GatewayFactory) -> None:
+    """The schema's types are converted once per process; the documents kept are each app's."""
+    first = await gateway_factory()
+    await first.post(ME)
+    assert prepared_count(first) == 1
+    second = await gateway_factory()
+    assert prepared_count(second) == 0
+    await second.post(ME)
+    assert prepared_count(second) == 1
