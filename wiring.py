@@ -7,6 +7,7 @@ without Starlette, Strawberry or uvicorn. The services themselves are wired by
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -53,7 +54,14 @@ if TYPE_CHECKING:
 
 def mail_renderer(settings: Settings) -> MailRenderer:
     """The mail's templates in every shipped language; ``ValueError`` if DEFAULT_LOCALE is not one of them."""
-    return MailRenderer(default_locale=settings.default_locale)
+    return _mail_renderer(settings.default_locale)
+
+
+@functools.cache
+def _mail_renderer(default_locale: str) -> MailRenderer:
+    # One per process for each default language: compiling the catalogs and the templates is
+    # what a renderer costs (a few milliseconds a language), and it keeps nothing else.
+    return MailRenderer(default_locale=default_locale)
 
 
 def build_mailer(settings: Settings) -> Mailer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from typing import TYPE_CHECKING, Any
@@ -13,9 +14,10 @@ from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from schema.prepared import execute_prepared
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable, Sequence
 
     from graphql import ASTValidationRule, DocumentNode
+    from strawberry.extensions import SchemaExtension
     from strawberry.types import ExecutionContext, ExecutionResult
     from strawberry.types.graphql import OperationType
 
@@ -94,6 +96,24 @@ class GatewaySchema(strawberry.Schema):
         # Documents validated before, executed without Strawberry's extensions (schema.prepared).
         # Schema directives would need Strawberry's DirectivesExtension: the gateway has none.
         self.prepared = prepared if not self.directives else None
+
+    def with_document_caches(
+        self,
+        extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]],
+        validator: DocumentValidator,
+        prepared: PreparedOperations,
+    ) -> GatewaySchema:
+        """This schema's converted types, with ``extensions`` that keep documents in ``validator``
+        and ``prepared``, caches of the copy's own.
+
+        Only the caches and the extensions bound to them differ: the GraphQL schema underneath
+        is shared, and still names this schema as its Strawberry one (``info.schema``).
+        """
+        twin = copy.copy(self)
+        twin.extensions = tuple(extensions)
+        twin._validator = validator
+        twin.prepared = prepared if not self.directives else None
+        return twin
 
     async def execute(
         self,

@@ -139,25 +139,29 @@ class Mutation:
 def build_schema(
     limits: GraphQLLimits | None = None, *, introspection: bool = True, suggestions: bool = True
 ) -> GatewaySchema:
-    """The schema; ``limits`` bound every document, production turns introspection and suggestions off."""
-    validator = DocumentValidator(limits.rule() if limits else None, maxsize=DOCUMENT_CACHE_SIZE)
-    prepared = PreparedOperations(maxsize=DOCUMENT_CACHE_SIZE)
-    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
-        RecordOperations,
-        functools.partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
-        functools.partial(ValidatedDocuments, validator, prepared),
-    ]
-    if limits is not None:
-        extensions.extend(limits.extensions())
+    """The schema; ``limits`` bound every document, production turns introspection and suggestions off.
+
+    Each schema returned keeps documents in caches of its own (an app's schema has seen only
+    that app's requests). Its types are converted once per process for each set of arguments:
+    that is most of the cost of building one, and depends on nothing but the code.
+    """
+    validator, prepared = _document_caches(limits)
+    return _converted_schema(limits, introspection, suggestions).with_document_caches(
+        _extensions(limits, introspection, validator, prepared), validator, prepared
+    )
+
+
+@functools.cache
+def _converted_schema(limits: GraphQLLimits | None, introspection: bool, suggestions: bool) -> GatewaySchema:
+    validator, prepared = _document_caches(limits)
     # The rules each request is validated with: GraphQL's, and what DisableIntrospection adds.
     rules: tuple[type[ASTValidationRule], ...] = tuple(specified_rules)
     if not introspection:
-        extensions.append(DisableIntrospection)
         rules += (NoSchemaIntrospectionCustomRule,)
     schema = GatewaySchema(
         query=Query,
         mutation=Mutation,
-        extensions=extensions,
+        extensions=_extensions(limits, introspection, validator, prepared),
         config=StrawberryConfig(),
         hide_suggestions=not suggestions,
         prepared=prepared,
@@ -168,6 +172,26 @@ def build_schema(
     if undeclared := undeclared_mutations(schema._schema):
         raise TypeError(f"Mutation fields {', '.join(undeclared)} must be declared metadata=SENSITIVE or NOT_SENSITIVE")
     return schema
+
+
+def _document_caches(limits: GraphQLLimits | None) -> tuple[DocumentValidator, PreparedOperations]:
+    validator = DocumentValidator(limits.rule() if limits else None, maxsize=DOCUMENT_CACHE_SIZE)
+    return validator, PreparedOperations(maxsize=DOCUMENT_CACHE_SIZE)
+
+
+def _extensions(
+    limits: GraphQLLimits | None, introspection: bool, validator: DocumentValidator, prepared: PreparedOperations
+) -> list[type[SchemaExtension] | Callable[[], SchemaExtension]]:
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        RecordOperations,
+        functools.partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
+        functools.partial(ValidatedDocuments, validator, prepared),
+    ]
+    if limits is not None:
+        extensions.extend(limits.extensions())
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return extensions
 
 
 def print_sdl() -> str:

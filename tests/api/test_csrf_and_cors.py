@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from persistence.models import SessionRow, UserRow
 from settings import Settings, load_settings
 from tests.support.client import LOGIN, PASSWORD, REFRESH_FROM_COOKIE, Gateway, GatewayFactory
+from tests.support.databases_used import sqlite_only
 from tests.support.settings import JWT_SECRET
 
 SPA = "https://app.example.com"
@@ -102,6 +103,7 @@ async def browser(gateway_factory: GatewayFactory) -> Gateway:
     return await start(gateway_factory)
 
 
+@sqlite_only
 class TestCsrfHeader:
     @pytest.mark.parametrize("mode", ["cookie", "both"])
     @pytest.mark.parametrize("header", [None, "", "   "])
@@ -155,6 +157,7 @@ class TestCsrfHeader:
         assert (await gateway.me(refreshed["accessToken"]))["data"]["me"]["email"] == ANN
 
 
+@sqlite_only
 class TestCrossSiteFormPost:
     """What an HTML form on another site can send: the browser attaches the cookie, yet nothing runs."""
 
@@ -198,6 +201,7 @@ class TestCrossSiteFormPost:
         await assert_cookie_still_refreshes(browser)
 
 
+@sqlite_only
 class TestCrossSiteGet:
     async def test_a_link_to_a_mutation_runs_nothing(self, browser: Gateway) -> None:
         # GET needs no CSRF header (development serves GraphiQL and queries over GET), and a
@@ -213,6 +217,7 @@ class TestCrossSiteGet:
         await assert_cookie_still_refreshes(browser)
 
 
+@sqlite_only
 class TestCorsForTheSpa:
     @pytest.mark.parametrize("origin", [SPA, DEV_SPA])
     async def test_the_spas_request_is_answered_with_its_origin_and_credentials(

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.support.client import Gateway, GatewayFactory
+from tests.support.databases_used import sqlite_only
 from tests.support.processes import ROOT
 
 GRAPHIQL = ROOT / "web" / "graphiql"
@@ -87,6 +88,7 @@ async def development_page(gateway: Gateway) -> httpx.Response:
     return response
 
 
+@sqlite_only
 class TestThePage:
     async def test_is_served_in_development_with_a_policy_naming_no_other_host(self, gateway: Gateway) -> None:
         response = await development_page(gateway)
@@ -174,6 +176,7 @@ class TestTheVendoredFiles:
         assert [face for face in faces if "url(data:font/" not in face] == []
 
 
+@sqlite_only
 class TestProduction:
     @pytest.fixture
     async def production(self, gateway_factory: GatewayFactory) -> Gateway:

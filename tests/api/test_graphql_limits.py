@@ -12,6 +12,7 @@ from graphql import get_introspection_query
 from persistence.models import UserRow
 from settings import Settings
 from tests.support.client import LOGIN, ME, PASSWORD, REFRESH_TOKEN, REGISTER, VERIFY_OTP, Gateway, GatewayFactory
+from tests.support.databases_used import sqlite_only
 from tests.support.processes import ROOT
 from tests.support.settings import JWT_SECRET
 
@@ -49,6 +50,7 @@ async def registered_unverified(gateway: Gateway) -> int:
     return len(gateway.mailbox.messages)
 
 
+@sqlite_only
 class TestOneSensitiveFieldPerRequest:
     async def test_a_hundred_aliased_logins_are_refused_and_none_runs(self, gateway_factory: GatewayFactory) -> None:
         gateway: Gateway = await gateway_factory(**ONLY_THE_RULE_UNDER_TEST)
@@ -106,6 +108,7 @@ class TestOneSensitiveFieldPerRequest:
         assert body == {"data": {"__typename": "Mutation", "login": {"__typename": "EmailNotVerified"}}}
 
 
+@sqlite_only
 class TestDepth:
     async def test_a_fifty_deep_query_is_refused(self, gateway: Gateway) -> None:
         # introspection is the one cyclic part of the schema: __Type.ofType is a __Type
@@ -125,6 +128,7 @@ class TestDepth:
         assert body["data"]["login"]["__typename"] == "InvalidCredentials"
 
 
+@sqlite_only
 class TestAliases:
     async def test_more_than_fifteen_are_refused(self, gateway: Gateway) -> None:
         query = "{ " + " ".join(f"a{i}: __typename" for i in range(16)) + " }"
@@ -143,12 +147,14 @@ class TestAliases:
         assert f"The document uses {2**links} aliases; at most 15 are allowed." in messages
 
 
+@sqlite_only
 class TestTokens:
     async def test_a_five_thousand_field_query_is_refused_by_the_parser(self, gateway: Gateway) -> None:
         query = "{ me { " + "id " * 5000 + "} }"
         assert refusal(await gateway.post(query)) == [TOO_MANY_TOKENS]
 
 
+@sqlite_only
 class TestDirectives:
     QUERY = "{ " + "__typename @include(if: true) " * 1000 + "}"
 
@@ -164,6 +170,7 @@ class TestDirectives:
         assert (await gateway.post(query, {"yes": True}))["data"] == {"__typename": "Query"}
 
 
+@sqlite_only
 class TestHowManyErrors:
     """A refused document gets one error, an invalid one a few: an error list is no amplifier."""
 
@@ -238,6 +245,7 @@ def readme_operations() -> list[tuple[str, bool]]:
     ]
 
 
+@sqlite_only
 class TestEveryRealOperationPasses:
     async def test_the_operations_of_the_tests(self, gateway: Gateway) -> None:
         credentials = {"email": "ann@example.com", "password": PASSWORD}
@@ -290,6 +298,7 @@ class TestEveryRealOperationPasses:
         assert {"Query", "Mutation", "AuthPayload"} <= {t["name"] for t in body["data"]["__schema"]["types"]}
 
 
+@sqlite_only
 class TestMaskingOfCrashes:
     async def test_a_crash_while_checking_the_limits_is_masked_like_any_other(
         self, gateway: Gateway, monkeypatch: pytest.MonkeyPatch

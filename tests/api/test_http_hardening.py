@@ -16,11 +16,9 @@ from starlette.types import Message
 
 from persistence.models import UserRow
 from tests.support.client import PASSWORD, Gateway, GatewayFactory
+from tests.support.databases_used import sqlite_only
 from tests.support.settings import make_settings
 from web.app import create_app
-
-# Refusals at the HTTP layer touch no database: SQLite is enough.
-sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 REGISTER_EVE = f'mutation {{ register(input: {{email: "eve@example.com", password: "{PASSWORD}"}}) {{ __typename }} }}'
 API_HEADERS = {

@@ -10,6 +10,7 @@ import pytest
 from tortoise import connections
 
 from tests.support.client import LOGIN, PASSWORD, Gateway, GatewayFactory
+from tests.support.databases_used import sqlite_only
 from web.request_log import JsonFormatter
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ def request_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
     return [json.loads(formatter.format(r)) for r in caplog.records if r.name == "gateway.request"]
 
 
+@sqlite_only
 async def test_a_document_sent_again_is_answered_as_the_first_time(gateway: Gateway) -> None:
     tokens = await gateway.signed_up("again@example.com")
     before = prepared_count(gateway)
@@ -48,6 +50,7 @@ async def test_a_document_sent_again_is_answered_as_the_first_time(gateway: Gate
     assert prepared_count(gateway) == before + 1  # the same entry, not another
 
 
+@sqlite_only
 async def test_each_request_brings_its_own_variables(gateway: Gateway) -> None:
     await gateway.signed_up("variables@example.com")
     right = {"input": {"email": "variables@example.com", "password": PASSWORD}}
@@ -56,6 +59,7 @@ async def test_each_request_brings_its_own_variables(gateway: Gateway) -> None:
     assert answers == ["InvalidCredentials", "AuthPayload", "InvalidCredentials", "AuthPayload"]
 
 
+@sqlite_only
 async def test_the_operation_asked_for_is_the_one_that_runs(gateway: Gateway) -> None:
     for _ in range(2):
         typename = await gateway.http.post("/graphql", json={"query": TWO_OPERATIONS, "operationName": "Typename"})
@@ -64,6 +68,7 @@ async def test_the_operation_asked_for_is_the_one_that_runs(gateway: Gateway) ->
         assert me.json() == {"data": {"me": None}}
 
 
+@sqlite_only
 async def test_a_refused_document_is_refused_again_and_never_kept(gateway: Gateway) -> None:
     before = prepared_count(gateway)
     answers = [await gateway.post("{ me { password } }") for _ in range(3)]
@@ -72,6 +77,7 @@ async def test_a_refused_document_is_refused_again_and_never_kept(gateway: Gatew
     assert prepared_count(gateway) == before
 
 
+@sqlite_only
 async def test_a_mutation_prepared_by_a_post_is_still_refused_over_get(gateway: Gateway) -> None:
     query = "mutation { logout { __typename } }"
     await gateway.post(query)  # prepared now
@@ -82,6 +88,7 @@ async def test_a_mutation_prepared_by_a_post_is_still_refused_over_get(gateway: 
     assert error["message"] == "mutations are not allowed when using GET"
 
 
+@sqlite_only
 async def test_the_log_line_names_the_operation_and_outcome_every_time(
     gateway_factory: GatewayFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -122,6 +129,7 @@ async def test_an_unexpected_error_the_second_time_is_masked_and_logged(
     assert logged[-1].exc_info is not None
 
 
+@sqlite_only
 async def test_a_mutation_beside_a_prepared_query_is_still_refused_over_get(gateway: Gateway) -> None:
     document = "query Q { __typename } mutation M { logout { __typename } }"
     for _ in range(2):  # the query is prepared now
@@ -131,3 +139,15 @@ async def test_a_mutation_beside_a_prepared_query_is_still_refused_over_get(gate
     assert response.status_code == 400
     [error] = response.json()["errors"]
     assert error["message"] == "mutations are not allowed when using GET"
+
+
+@sqlite_only
+async def test_each_app_keeps_its_own_documents(gateway_factory: GatewayFactory) -> None:
+    """The schema's types are converted once per process; the documents kept are each app's."""
+    first = await gateway_factory()
+    await first.post(ME)
+    assert prepared_count(first) == 1
+    second = await gateway_factory()
+    assert prepared_count(second) == 0
+    await second.post(ME)
+    assert prepared_count(second) == 1

@@ -7,6 +7,10 @@ from typing import Any
 import pytest
 
 from tests.support.client import LOGIN, PASSWORD, Gateway, GatewayFactory
+from tests.support.databases_used import sqlite_only
+
+# What production hides and refuses is decided above the database.
+pytestmark = sqlite_only
 
 
 @pytest.fixture

@@ -9,7 +9,11 @@ from typing import Any
 import pytest
 
 from tests.support.client import LOGIN, PASSWORD, Gateway, GatewayFactory
+from tests.support.databases_used import sqlite_only
 from web.request_log import JsonFormatter
+
+# The request log is written above the database.
+pytestmark = sqlite_only
 
 REQUEST_ID = "trace-4b1d.7:e2e"
 

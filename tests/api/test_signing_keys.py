@@ -13,6 +13,7 @@ import pytest
 
 from security.signing_keys import AccessTokenKey, AsymmetricAlgorithm, generate_signing_key
 from tests.support.client import PASSWORD, Gateway, GatewayFactory
+from tests.support.databases_used import sqlite_only
 from tests.support.settings import SIGNING_KEY
 
 ALGORITHMS: list[AsymmetricAlgorithm] = ["EdDSA", "ES256", "RS256"]
@@ -145,6 +146,7 @@ class TestRotation:
         assert (await after.me(new_token))["data"]["me"]["email"] == "rotating@example.com"
 
 
+@sqlite_only
 class TestJwksDocument:
     @pytest.mark.parametrize("algorithm", ALGORITHMS)
     async def test_holds_public_keys_only(
@@ -182,6 +184,7 @@ class TestJwksDocument:
         assert (await gateway.http.get("/.well-known/openid-configuration")).status_code == 200
 
 
+@sqlite_only
 class TestOpenIdConfiguration:
     async def test_names_the_issuer_and_the_jwks_from_the_request(self, gateway: Gateway) -> None:
         response = await gateway.http.get("/.well-known/openid-configuration")

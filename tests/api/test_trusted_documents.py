@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.support.client import LOGIN, PASSWORD, Gateway, GatewayFactory
+from tests.support.databases_used import sqlite_only
 from web.app import trusted_documents
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ async def only_trusted(gateway_factory: GatewayFactory, tmp_path: Path) -> Gatew
     return gateway
 
 
+@sqlite_only
 class TestDocumentsById:
     async def test_a_document_named_by_its_id_runs_with_the_requests_variables(self, trusting: Gateway) -> None:
         tokens = await trusting.signed_up("trusted@example.com")
@@ -94,6 +96,7 @@ class TestDocumentsById:
         assert await trusting.post("{ __typename }") == {"data": {"__typename": "Query"}}
 
 
+@sqlite_only
 class TestOnlyTrustedDocuments:
     async def test_the_text_of_a_document_is_refused_before_anything_parses_it(self, only_trusted: Gateway) -> None:
         for query in ("{ __typename }", ME, "{ __schema { types { name } } }", "{ {{{"):

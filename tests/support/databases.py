@@ -7,6 +7,7 @@ import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from graphlib import TopologicalSorter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -65,10 +66,28 @@ def throwaway_database(prefix: str = "gateway_test", server: str | None = None) 
 
 
 async def emptied(url: str) -> str:
-    """``url``'s database with every table of the gateway emptied."""
-    tables = ", ".join(sorted(model._meta.db_table for model in _gateway_models()))
-    await _execute(url, f"TRUNCATE {tables} CASCADE")
+    """``url``'s database with every table of the gateway emptied.
+
+    ``DELETE``, not ``TRUNCATE``: a test leaves a few rows, and truncating 19 tables gives
+    each new files on disk (about 0.1 s a test, against under a millisecond here). One
+    statement string is one transaction; referencing tables go first, whatever a foreign
+    key does on delete.
+    """
+    statements = [f'DELETE FROM "{table}"' for table in _referencing_tables_first()]  # noqa: S608 - the models' names
+    await _execute(url, "; ".join(statements))
     return url
+
+
+def _referencing_tables_first() -> list[str]:
+    """The gateway's tables, each after every table whose rows point at its rows."""
+    models = {model.__name__: model for model in _gateway_models()}
+    referenced_by: dict[str, set[str]] = {model._meta.db_table: set() for model in models.values()}
+    for model in models.values():
+        for name in model._meta.fk_fields | model._meta.o2o_fields:
+            # "models.UserRow": named, not resolved, until Tortoise is initialised
+            parent = models[model._meta.fields_map[name].model_name.rpartition(".")[2]]  # type: ignore[attr-defined]
+            referenced_by[parent._meta.db_table].add(model._meta.db_table)
+    return list(TopologicalSorter(referenced_by).static_order())
 
 
 def _gateway_models() -> list[type[Model]]:
