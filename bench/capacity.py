@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -73,7 +72,6 @@ WARMUP = 2  # first repetitions, not measured: connections open, statements prep
 PASSWORD = bench_run.PASSWORD
 LOAD_SECONDS = 5.0
 STATS_SETTLE_SECONDS = 11.0  # PostgreSQL 15: an idle backend reports its counters after 10 s
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 CALLS = ("execute", "executemany", "fetch", "fetchrow", "fetchval")
 
 # the operation being measured, in the task that runs it (and the tasks it starts)
@@ -328,18 +326,6 @@ async def storage(database_url: str) -> dict[str, dict[str, float]]:
     return sizes
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """utime + stime of ``pids`` (those still there), in seconds."""
-    ticks = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / CLOCK_TICKS
-
-
 async def backend_pids(admin_url: str, database: str) -> list[int]:
     connection = await admin_connect(admin_url)
     try:
@@ -354,9 +340,9 @@ def loaded(two: RunningProcess, database: str, run: Callable[[], WrkResult]) -> 
     admin = bench_run.ADMIN_URL
     backends = asyncio.run(backend_pids(admin, database))
     workers = two.worker_pids()
-    pg_before, gateway_before = cpu_seconds(backends), cpu_seconds(workers)
+    pg_before, gateway_before = bench_run.cpu_seconds(backends), bench_run.cpu_seconds(workers)
     result = run()
-    pg_cpu, gateway_cpu = cpu_seconds(backends) - pg_before, cpu_seconds(workers) - gateway_before
+    pg_cpu, gateway_cpu = bench_run.cpu_seconds(backends) - pg_before, bench_run.cpu_seconds(workers) - gateway_before
     return {
         "per_s": round(result.ok_per_s, 1),
         "p50_ms": result.p50_ms,

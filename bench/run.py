@@ -244,6 +244,31 @@ def median_of(results: list[WrkResult], attribute: str) -> float:
     return float(statistics.median(getattr(result, attribute) for result in results))
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of ``pids`` (those still there, every thread), in seconds (/proc)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def settle(*servers: RunningProcess, timeout: float = 10.0) -> None:
+    """Wait until ``servers`` are idle (under 5 % of a core for 0.3 s): when wrk stops, the
+    requests it left in flight are still being answered (a sign-in's bcrypt, a second or more
+    of them queued on the peer's event loop), and would take cores from the next run."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = [pid for server in servers for pid in server.worker_pids()]
+        before = cpu_seconds(pids)
+        time.sleep(0.3)
+        if cpu_seconds(pids) - before < 0.015:
+            return
+
+
 def machine_jiffies() -> tuple[int, int]:
     """The clock ticks all cores have spent busy and in all since boot (/proc/stat; (0, 0) elsewhere)."""
     stat = Path("/proc/stat")
@@ -576,11 +601,14 @@ def main() -> None:
                     {"query": LOGIN, "variables": {"i": {"email": EMAIL, "password": PASSWORD}}}
                 )
             }
+            # Each login run starts once the servers have answered what the run before left in flight.
+            servers = (gateway, peer.server) if peer else (gateway,)
             login_runs, peer_login_runs = [], []
             for round_number in range(1, LOGIN_ROUNDS + 1):
                 also = ", then fastapi-users' login" if peer else ""
                 runs = f"{LOGIN_CONNECTIONS} connections for {SECONDS:.0f} s"
                 say(f"login, round {round_number}/{LOGIN_ROUNDS}: {runs}{also}")
+                settle(*servers)
                 login_runs.append(
                     bench.record(
                         "login",
@@ -590,6 +618,7 @@ def main() -> None:
                     )
                 )
                 if peer:
+                    settle(*servers)
                     peer_login = wrk_runner.run(
                         wrk,
                         peer.server.url,
@@ -599,6 +628,7 @@ def main() -> None:
                         env=peer.login_env,
                     )
                     peer_login_runs.append(bench.record("fastapi-users login", peer_login))
+            settle(*servers)
             peer_stack.close()  # the peer has had its runs: it stops, its database is dropped
 
             say("me during a login storm: both wrk at once")
@@ -608,6 +638,7 @@ def main() -> None:
             time.sleep(1)  # let the storm reach every core first
             me_storm = bench.me(gateway, me_env, "me during login storm")
             bench.record("login (storm)", wrk_runner.finish(storm))
+            settle(gateway)
 
             # refreshToken ÷ me is judged on runs side by side: each round runs me, then the rotations.
             refresh_runs, me_beside_refresh_runs = [], []
