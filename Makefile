@@ -21,9 +21,12 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python server.py
 
-## test: install what is needed and run the whole test suite (SQLite and PostgreSQL)
+## test: install what is needed and run the whole test suite (SQLite and PostgreSQL): everything
+## but the timing comparisons on TEST_WORKERS processes (pytest-xdist), then those alone
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not serial"
+	$(BIN)/python -m pytest -m serial
 
 ## lint: ruff, mypy (strict), the import-linter layer contracts, and the documentation site built --strict
 lint: $(STAMP)

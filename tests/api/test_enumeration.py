@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
     from tests.support.client import Gateway, GatewayFactory
 
+# Timings are compared here: these tests run alone, after make test's parallel pass.
+pytestmark = pytest.mark.serial
+
 TRIES = 15
 TIMING_COST = 8  # bcrypt cost of the timed gateway: a hash takes longer than the rest of an answer
 MARGIN = 1.5  # the slower median may be this much above the faster one
