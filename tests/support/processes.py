@@ -11,7 +11,9 @@ the test's event loop free.
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -32,10 +34,36 @@ ROOT = Path(__file__).resolve().parents[2]
 GATEWAY = (sys.executable, "server.py")  # the gateway as ``python server.py`` runs it
 
 
+# Ports the tests hand out: below Linux's ephemeral range (32768 to 60999 by default), so that no
+# outgoing connection is given one between free_port() and the server's bind.
+_PORTS = range(20_000, 32_000)
+_handed_out: collections.deque[int] = collections.deque(maxlen=256)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on now; whoever asked binds it a moment later.
+
+    Under pytest-xdist each worker takes its ports from a share of its own, so that two
+    workers never pick the same port in the moment between its check here and their
+    server's bind; within a process, a port handed out lately is not handed out again.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")  # gw0, gw1, …
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    number = worker.removeprefix("gw")
+    share = len(_PORTS) // workers
+    start = _PORTS.start + (int(number) if number.isdigit() else 0) % workers * share
+    for _ in range(1000):
+        port = random.randrange(start, start + share)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:  # taken
+                continue
+        _handed_out.append(port)
+        return port
+    raise RuntimeError(f"no free port between {start} and {start + share}")
 
 
 @dataclass
