@@ -83,7 +83,7 @@ class TestLoginLockout:
     }
 
     async def test_one_account_from_many_addresses_is_slowed_down(self, gateway_factory: GatewayFactory) -> None:
-        clock = AdjustableClock()
+        clock = AdjustableClock(frozen=True)  # the waits are asserted to the second
         gateway: Gateway = await gateway_factory(clock=clock, **self.SETTINGS)
         await gateway.signed_up("target@example.com")
 
