@@ -12,7 +12,6 @@ from domain.errors import EmailAlreadyTaken
 from domain.rate_limiting import CounterRefused
 from persistence import audit_log, rate_counters, written_out
 from persistence.models import AuditEventRow, KnownDeviceRow, OtpChallengeRow, RefreshTokenRow, SessionRow, UserRow
-from persistence.rate_counters import TortoiseThrottleRepository
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -22,6 +21,7 @@ if TYPE_CHECKING:
     from tortoise.models import Model
 
     from domain.rate_limiting import CounterHit
+    from persistence.rate_counters import TortoiseThrottleRepository
 
 
 M = TypeVar("M", bound="Model")
@@ -78,7 +78,7 @@ def _rotation_sql(dialect: str) -> str:
 
 
 @functools.cache
-def _COUNTED_ROTATION_SQL() -> str:  # noqa: N802 - a constant made on first use
+def _counted_rotation_sql() -> str:
     """PostgreSQL: ``_rotation_sql`` and a counter's hit (parameters from $2) in one statement:
     always one row, whether the hit was admitted and, when the token is known, what it finds."""
     return (
@@ -282,9 +282,10 @@ def _token(row: RefreshTokenRow) -> RefreshTokenRecord:
 
 
 class TortoiseSessionRepository:
-    def __init__(self, db: BaseDBAsyncClient, *, in_transaction: bool = True) -> None:
+    def __init__(self, db: BaseDBAsyncClient, counters: TortoiseThrottleRepository) -> None:
+        """``counters``: the unit of work's, for a rotation's rate-limit hits."""
         self._db = db
-        self._counters = TortoiseThrottleRepository(db, in_transaction=in_transaction)
+        self._counters = counters
 
     async def add(self, session: Session) -> None:
         await SessionRow.create(
@@ -392,7 +393,7 @@ class TortoiseSessionRepository:
     ) -> tuple[RefreshTokenRecord, Session, User] | None:
         if counting is not None and self._postgres:
             _, rows = await self._db.execute_query(
-                _COUNTED_ROTATION_SQL(), [token_hash, *rate_counters.hit_arguments(counting)]
+                _counted_rotation_sql(), [token_hash, *rate_counters.hit_arguments(counting)]
             )
             if not rows[0]["admitted"]:
                 raise CounterRefused(await self._counters.refused_wait(counting))

@@ -54,8 +54,8 @@ class TortoiseUnitOfWork:
     def _repositories_on(self, db: BaseDBAsyncClient, *, in_transaction: bool = True) -> None:
         self.users = TortoiseUserRepository(db)
         self.otps = TortoiseOtpRepository(db)
-        self.sessions = TortoiseSessionRepository(db, in_transaction=in_transaction)
         self.throttles = TortoiseThrottleRepository(db, in_transaction=in_transaction)
+        self.sessions = TortoiseSessionRepository(db, self.throttles)
         self.audit = TortoiseAuditRepository(db, autocommit=not in_transaction)
         self.factors = TortoiseFactorRepository(db)
         self.providers = TortoiseProviderSignInRepository(db)

@@ -76,12 +76,12 @@ class RefreshService:
             RateLimited: too many refreshes from this client or for this account.
         """
         async with self._statements() as statements:
-            # Each limit's hit is made in the statement of the read or the write that follows it.
-            counting = self._throttle.counting_client(REFRESH_PER_IP, client)
             if not refresh_token or len(refresh_token) > _MAX_TOKEN_LENGTH or not is_text(refresh_token):
                 await self._throttle.check_client(REFRESH_PER_IP, client, statements)
                 raise InvalidRefreshToken
             token_hash = hash_refresh_token(refresh_token)
+            # Each limit's hit is made in the statement of the read or the write that follows it.
+            counting = self._throttle.counting_client(REFRESH_PER_IP, client)
             try:
                 found = await statements.sessions.find_for_rotation(token_hash, counting)
             except CounterRefused as refused:
